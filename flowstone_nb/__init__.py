@@ -1,0 +1,1 @@
+"""flowstone_nb: asset-first data orchestration inside Jupyter."""
