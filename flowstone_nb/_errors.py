@@ -1,8 +1,8 @@
 """Errors and warnings that flowstone_nb raises on purpose.
 
-Every error the library raises deliberately derives from :class:`FlowstoneError`. Messages follow one
-shape: what went wrong, where (asset, field, partition, cell), what was expected versus found, and how
-to fix it. This module must not import anything from the rest of the package.
+Every error the library raises deliberately derives from :class:`FlowstoneError`. Messages follow
+one shape: what went wrong, where (asset, field, partition, cell), what was expected versus found,
+and how to fix it. This module must not import anything from the rest of the package.
 """
 
 from __future__ import annotations

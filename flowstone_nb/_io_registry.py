@@ -1,8 +1,9 @@
 """Names of the IO managers a definition may ask for, and how to build them.
 
 Definitions are validated long before anything is stored, so this module only knows *names* and
-*factories*; it imports no IO code itself (the built-in managers live in ``_io`` and are imported on
-first use). A factory receives the store home (a local path or an fsspec URL) and returns an IO manager.
+*factories*; it imports no IO code itself (the built-in managers live in ``_io`` and are imported
+on first use). A factory receives the store home (a local path or an fsspec URL) and returns an IO
+manager.
 """
 
 from __future__ import annotations
