@@ -1,0 +1,782 @@
+"""Materialization: run a plan's nodes, reuse what is fresh, record every outcome.
+
+The runner walks a :class:`~flowstone_nb._plan.Plan` in order. A node is *reused* when its latest
+successful materialization has the asset's current code version, consumed exactly the upstream data
+versions that are current now, and its stored value still exists; otherwise it is *computed* inside
+one error boundary and stored through its IO manager. Every outcome goes through the
+:class:`Recorder`, the one place that writes runs, materializations and lineage to the catalog.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+import uuid
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ._asset import Asset
+from ._config import settings
+from ._context import AssetContext
+from ._errors import FlowstoneError, MaterializationError
+from ._events import Event, emit, has_listeners
+from ._partition_keys import key_slug
+from ._plan import Input, Node, Plan, build_plan
+from ._registry import Registry, get_registry
+from ._store import Store, get_store
+from ._versioning import code_version
+
+if TYPE_CHECKING:
+    from ._catalog import LineageEdge, MaterializationRow
+    from ._io import StoredValue
+
+__all__ = [
+    "ComputeBackend",
+    "NodeResult",
+    "Recorder",
+    "RemoteTask",
+    "RunResult",
+    "execute_plan",
+    "load",
+    "make_context",
+    "materialize",
+    "run_remote",
+]
+
+_MISSING: Any = object()
+
+
+@dataclass
+class NodeResult:
+    """What happened to one node in a run.
+
+    Attributes
+    ----------
+    node
+        The asset partition.
+    status
+        ``"computed"``, ``"reused"`` or ``"failed"``.
+    materialization_id
+        The catalog row of the value now current (the new one, or the reused one).
+    data_version
+        The content version of that value.
+    location
+        Where the value is stored.
+    io_manager
+        Which IO manager stored it.
+    duration
+        Seconds spent computing and storing (0 when reused).
+    error
+        The exception, when the node failed.
+    """
+
+    node: Node
+    status: str
+    materialization_id: str | None = None
+    data_version: str | None = None
+    location: str | None = None
+    io_manager: str | None = None
+    duration: float = 0.0
+    error: BaseException | None = None
+
+
+def asset_code_version(asset: Asset) -> str:
+    """The asset's code version: the explicit one, or derived from its normalised source."""
+    if asset.code_version:
+        return asset.code_version
+    return code_version(asset.execute_fn)
+
+
+class Recorder:
+    """Writes one run's materializations and lineage to the catalog, and announces them.
+
+    Rows of values kept in memory are buffered and written in one transaction when the run ends
+    (or fails); rows of persisted values are written as they happen, so a killed process leaves
+    a ``running`` row that the next open recognises as interrupted.
+    """
+
+    def __init__(self, store: Store, run_id: str) -> None:
+        self._catalog = store.catalog
+        self._run_id = run_id
+        self._lock = threading.Lock()
+        self._rows: list[MaterializationRow] = []
+        self._edges: list[LineageEdge] = []
+
+    def _row(self, node: Node, mat_id: str, **values: Any) -> MaterializationRow:
+        from ._catalog import MaterializationRow
+
+        defaults: dict[str, Any] = dict.fromkeys(
+            (
+                "ended_at",
+                "duration",
+                "data_version",
+                "location",
+                "rows",
+                "schema",
+                "error_type",
+                "error_message",
+                "traceback",
+                "io_manager",
+            )
+        )
+        defaults.update(values)
+        return MaterializationRow(
+            id=mat_id, run_id=self._run_id, asset=node.asset, partition=node.encoded, **defaults
+        )
+
+    def _announce(self, kind: str, node: Node, **detail: Any) -> None:
+        if has_listeners():
+            emit(Event(kind, node.asset, node.encoded, self._run_id, detail))
+
+    def started(
+        self, node: Node, mat_id: str, *, code_version: str, io_manager: str, started_at: float
+    ) -> None:
+        """A node starts computing; persisted values get their ``running`` row now."""
+        if io_manager != "memory":
+            row = self._row(
+                node,
+                mat_id,
+                status="running",
+                started_at=started_at,
+                code_version=code_version,
+                io_manager=io_manager,
+            )
+            self._catalog.write([row])
+        self._announce("started", node)
+
+    def succeeded(
+        self,
+        node: Node,
+        mat_id: str,
+        *,
+        code_version: str,
+        stored: StoredValue,
+        consumed: Sequence[NodeResult],
+        started_at: float,
+        duration: float,
+    ) -> None:
+        """A node computed and stored its value; record it with the inputs it consumed."""
+        from ._catalog import LineageEdge
+
+        row = self._row(
+            node,
+            mat_id,
+            status="success",
+            started_at=started_at,
+            ended_at=started_at + duration,
+            duration=duration,
+            code_version=code_version,
+            data_version=stored.data_version,
+            location=stored.location,
+            io_manager=stored.io_manager,
+            rows=stored.rows,
+            schema=stored.schema,
+        )
+        edges = [
+            LineageEdge(
+                materialization_id=mat_id,
+                upstream_id=str(up.materialization_id),
+                upstream_asset=up.node.asset,
+                upstream_partition=up.node.encoded,
+                upstream_data_version=str(up.data_version),
+            )
+            for up in consumed
+        ]
+        with self._lock:
+            self._rows.append(row)
+            self._edges.extend(edges)
+        if stored.io_manager != "memory":
+            self.flush()
+        self._announce("succeeded", node, duration=duration, data_version=stored.data_version)
+
+    def reused(self, node: Node) -> None:
+        """A node was fresh: nothing is written."""
+        self._announce("reused", node)
+
+    def failed(
+        self,
+        node: Node,
+        mat_id: str,
+        *,
+        code_version: str,
+        io_manager: str,
+        error: BaseException,
+        started_at: float,
+        duration: float,
+    ) -> None:
+        """A node failed (or was interrupted): record the error and traceback right away."""
+        interrupted = not isinstance(error, Exception)
+        row = self._row(
+            node,
+            mat_id,
+            status="failed",
+            started_at=started_at,
+            ended_at=started_at + duration,
+            duration=duration,
+            code_version=code_version,
+            io_manager=io_manager,
+            error_type="Interrupted" if interrupted else type(error).__name__,
+            error_message=str(error) or type(error).__name__,
+            traceback="".join(traceback.format_exception(error)),
+        )
+        with self._lock:
+            self._rows.append(row)
+        self.flush()
+        self._announce("failed", node, error=str(error), error_type=type(error).__name__)
+
+    def flush(self) -> None:
+        """Write everything buffered in one transaction."""
+        with self._lock:
+            rows, edges = self._rows, self._edges
+            self._rows, self._edges = [], []
+        if rows or edges:
+            self._catalog.write(rows, edges)
+
+
+@dataclass
+class RunResult:
+    """The outcome of executing a plan: one :class:`NodeResult` per node, and values on demand."""
+
+    run_id: str
+    plan: Plan
+    results: dict[Node, NodeResult]
+    store: Store
+    values: dict[Node, Any] = field(default_factory=dict, repr=False)
+
+    def value(self, node: Node) -> Any:
+        """The value of ``node``: kept from the run, or loaded from the store."""
+        value = self.values.get(node, _MISSING)
+        if value is _MISSING:
+            result = self.results[node]
+            manager = self.store.io_manager(str(result.io_manager))
+            asset = self.plan.assets[node.asset]
+            value = manager.load(str(result.location), config=asset.io_config)
+            self.values[node] = value
+        return value
+
+    @property
+    def computed(self) -> list[Node]:
+        """The nodes that were computed (not reused) in this run."""
+        return [n for n, r in self.results.items() if r.status == "computed"]
+
+
+class ComputeBackend(Protocol):
+    """Where node computations run: in this process (default) or on other workers."""
+
+    def compute(self, task: RemoteTask) -> StoredValue:
+        """Load the inputs, run the asset's code, store the value; return where it went."""
+        ...
+
+
+@dataclass(frozen=True)
+class RemoteTask:
+    """Everything a worker needs to compute and store one node, without the catalog.
+
+    Inputs travel as storage locations, not values: workers load them from the store home,
+    which must be reachable from them (a local folder for a local cluster, an fsspec URL for a
+    real one). Only the coordinating process writes the catalog.
+    """
+
+    asset: Asset
+    node: Node
+    run_id: str
+    home: str
+    io_manager: str
+    inputs: tuple[tuple[str, bool, tuple[tuple[Any, str, str], ...]], ...]
+    resources: Mapping[str, Any]
+
+
+def run_remote(task: RemoteTask) -> StoredValue:
+    """Compute and store one node on a worker (the function shipped to Dask or a process)."""
+    store = get_store(task.home)
+    values: dict[str, Any] = {}
+    for name, many, sources in task.inputs:
+        loaded = {
+            key: store.io_manager(io_name).load(location) for key, io_name, location in sources
+        }
+        values[name] = loaded if many else next(iter(loaded.values()))
+    context = make_context(task.asset, task.node, task.run_id, task.resources)
+    value = task.asset.invoke(context, values)
+    manager = store.io_manager(task.io_manager)
+    return manager.store(
+        task.node.asset, key_slug(task.node.key), value, config=task.asset.io_config
+    )
+
+
+def make_context(
+    asset: Asset, node: Node, run_id: str, resources: Mapping[str, Any]
+) -> AssetContext:
+    """The AssetContext for ``asset`` at ``node``."""
+    definition = asset.partitions
+    partition, text = None, ""
+    if definition is not None and node.key is not None:
+        partition, text = definition.context_value(node.key), definition.key_str(node.key)
+    return AssetContext(
+        asset=asset,
+        partition=partition,
+        partition_key=text,
+        run_id=run_id,
+        resources={name: resources[name] for name in asset.requires},
+        log=logging.getLogger(f"flowstone_nb.asset.{asset.name}"),
+    )
+
+
+class _Runner:
+    def __init__(
+        self,
+        plan: Plan,
+        store: Store,
+        run_id: str,
+        *,
+        force: frozenset[Node],
+        resources: Mapping[str, Any],
+        default_io_manager: str,
+        backend: ComputeBackend | None = None,
+    ) -> None:
+        self.plan = plan
+        self.store = store
+        self.run_id = run_id
+        self.force = force
+        self.resources = resources
+        self.default_io_manager = default_io_manager
+        self.backend = backend
+        self.recorder = Recorder(store, run_id)
+        self.result = RunResult(run_id, plan, {}, store)
+        self._code_versions: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def run(self) -> RunResult:
+        """Run every node in order; the first failure stops the run."""
+        try:
+            for node in self.plan.order:
+                self.result.results[node] = self._run_node(node)
+        finally:
+            self.recorder.flush()
+        return self.result
+
+    def run_scheduled(
+        self, *, max_workers: int, fail_fast: bool, cancel: threading.Event
+    ) -> RunResult:
+        """Run nodes in parallel as soon as their inputs are done; failures skip downstream."""
+        scheduler = _Scheduler(self, max_workers=max_workers, fail_fast=fail_fast, cancel=cancel)
+        try:
+            scheduler.run()
+        finally:
+            self.recorder.flush()
+        return self.result
+
+    def _code_version(self, asset: Asset) -> str:
+        name = str(asset.name)
+        version = self._code_versions.get(name)
+        if version is None:
+            version = asset_code_version(asset)
+            with self._lock:
+                self._code_versions[name] = version
+        return version
+
+    def _run_node(self, node: Node) -> NodeResult:
+        asset = self.plan.assets[node.asset]
+        version = self._code_version(asset)
+        consumed = [self.result.results[up] for item in self.plan.inputs[node] for up in item.nodes]
+        if node not in self.force:
+            row = self._reusable(node, version, consumed)
+            if row is not None:
+                self.recorder.reused(node)
+                return NodeResult(
+                    node, "reused", row.id, row.data_version, row.location, row.io_manager
+                )
+        return self._compute(node, asset, version, consumed)
+
+    def run_node_safely(self, node: Node) -> NodeResult:
+        """Like ``_run_node``, but a failure becomes a ``failed`` result (already recorded)."""
+        try:
+            return self._run_node(node)
+        except Exception as error:  # noqa: BLE001  # the per-node error boundary: recorded
+            return NodeResult(node, "failed", error=error)
+
+    def _reusable(
+        self, node: Node, version: str, consumed: Sequence[NodeResult]
+    ) -> MaterializationRow | None:
+        catalog = self.store.catalog
+        row = catalog.latest_success(node.asset, node.encoded)
+        if row is None or row.code_version != version:
+            return None
+        recorded = {
+            (e.upstream_asset, e.upstream_partition, e.upstream_data_version)
+            for e in catalog.inputs(row.id)
+        }
+        current = {(r.node.asset, r.node.encoded, r.data_version) for r in consumed}
+        if recorded != current:
+            return None
+        if not self.store.io_manager(str(row.io_manager)).exists(str(row.location)):
+            return None
+        return row
+
+    def _input_value(self, item: Input) -> Any:
+        if not item.many:
+            return self.result.value(item.nodes[0])
+        definition = self.plan.assets[item.name].partitions
+        assert definition is not None
+        return {definition.context_value(n.key): self.result.value(n) for n in item.nodes}
+
+    def _remote_task(self, node: Node, asset: Asset, io_name: str) -> RemoteTask:
+        inputs = []
+        for item in self.plan.inputs[node]:
+            definition = self.plan.assets[item.name].partitions
+            sources = []
+            for up in item.nodes:
+                result = self.result.results[up]
+                if result.io_manager == "memory":
+                    raise FlowstoneError(
+                        f"Asset {up.asset!r} is kept in memory (io_manager='memory'), which "
+                        "other workers cannot read: use io_manager='filesystem' (the default) "
+                        "for assets computed on a cluster."
+                    )
+                key = definition.context_value(up.key) if definition and up.key else up.key
+                sources.append((key, str(result.io_manager), str(result.location)))
+            inputs.append((item.name, item.many, tuple(sources)))
+        return RemoteTask(
+            asset=asset,
+            node=node,
+            run_id=self.run_id,
+            home=self.store.home,
+            io_manager=io_name,
+            inputs=tuple(inputs),
+            resources={name: self.resources[name] for name in asset.requires},
+        )
+
+    def _compute_here(self, node: Node, asset: Asset, io_name: str) -> tuple[Any, StoredValue]:
+        inputs = {item.name: self._input_value(item) for item in self.plan.inputs[node]}
+        value = asset.invoke(make_context(asset, node, self.run_id, self.resources), inputs)
+        manager = self.store.io_manager(io_name)
+        return value, manager.store(node.asset, key_slug(node.key), value, config=asset.io_config)
+
+    def _compute(
+        self, node: Node, asset: Asset, version: str, consumed: Sequence[NodeResult]
+    ) -> NodeResult:
+        io_name = asset.io_manager or self.default_io_manager
+        mat_id = uuid.uuid4().hex
+        started_at = time.time()
+        clock = time.perf_counter()
+        self.recorder.started(
+            node, mat_id, code_version=version, io_manager=io_name, started_at=started_at
+        )
+        value: Any = _MISSING
+        try:
+            if self.backend is None:
+                value, stored = self._compute_here(node, asset, io_name)
+            else:
+                stored = self.backend.compute(self._remote_task(node, asset, io_name))
+        except BaseException as error:
+            self.recorder.failed(
+                node,
+                mat_id,
+                code_version=version,
+                io_manager=io_name,
+                error=error,
+                started_at=started_at,
+                duration=time.perf_counter() - clock,
+            )
+            if isinstance(error, Exception) and not isinstance(error, FlowstoneError):
+                raise _wrap(node, error) from error
+            raise
+        duration = time.perf_counter() - clock
+        self.recorder.succeeded(
+            node,
+            mat_id,
+            code_version=version,
+            stored=stored,
+            consumed=consumed,
+            started_at=started_at,
+            duration=duration,
+        )
+        if value is not _MISSING:
+            self.result.values[node] = value
+        return NodeResult(
+            node,
+            "computed",
+            mat_id,
+            stored.data_version,
+            stored.location,
+            stored.io_manager,
+            duration,
+        )
+
+
+class _Scheduler:
+    """Runs a plan's nodes on a thread pool as soon as their inputs are done."""
+
+    def __init__(
+        self, runner: _Runner, *, max_workers: int, fail_fast: bool, cancel: threading.Event
+    ) -> None:
+        self.runner = runner
+        self.max_workers = max_workers
+        self.fail_fast = fail_fast
+        self.cancel = cancel
+        plan = runner.plan
+        self.parents = {
+            node: {up for item in plan.inputs[node] for up in item.nodes} for node in plan.order
+        }
+        self.children: dict[Node, list[Node]] = {node: [] for node in plan.order}
+        for node, parents in self.parents.items():
+            for parent in parents:
+                self.children[parent].append(node)
+        self.waiting = {node: len(parents) for node, parents in self.parents.items()}
+        self.consumers = {node: len(kids) for node, kids in self.children.items()}
+        self.targets = set(plan.targets)
+
+    def run(self) -> None:
+        results = self.runner.result.results
+        # Children of a finished node go to the front: partitions complete early (depth first),
+        # and only max_workers nodes are in flight, so a cancel stops everything not started.
+        ready = deque(n for n in self.runner.plan.order if self.waiting[n] == 0)
+        running: dict[Future[NodeResult], Node] = {}
+        with ThreadPoolExecutor(self.max_workers, thread_name_prefix="flowstone") as pool:
+            try:
+                while ready or running:
+                    while ready and len(running) < self.max_workers and not self.cancel.is_set():
+                        node = ready.popleft()
+                        running[pool.submit(self.runner.run_node_safely, node)] = node
+                    if not running:
+                        break
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        node = running.pop(future)
+                        results[node] = future.result()
+                        ready.extendleft(reversed(self._finished(node, results[node])))
+            except BaseException:
+                self.cancel.set()
+                wait(running)  # let started nodes finish and record; start nothing new
+                for future, node in running.items():
+                    results[node] = future.result()
+                raise
+            finally:
+                self._mark_not_run()
+
+    def _finished(self, node: Node, result: NodeResult) -> list[Node]:
+        """Release memory, propagate failure, and return the children now ready to run."""
+        for parent in self.parents[node]:
+            self.consumers[parent] -= 1
+            if self.consumers[parent] == 0 and parent not in self.targets:
+                self.runner.result.values.pop(parent, None)
+        if node in self.targets:
+            self.runner.result.values.pop(node, None)
+        if result.status == "failed":
+            if self.fail_fast:
+                self.cancel.set()
+            self._skip_downstream(node)
+            return []
+        ready = []
+        for child in self.children[node]:
+            self.waiting[child] -= 1
+            if self.waiting[child] == 0:
+                ready.append(child)
+        return ready
+
+    def _skip_downstream(self, failed: Node) -> None:
+        results = self.runner.result.results
+        frontier = list(self.children[failed])
+        while frontier:
+            node = frontier.pop()
+            if node in results:
+                continue
+            error = FlowstoneError(f"not run: upstream {failed.describe()!r} failed")
+            results[node] = NodeResult(node, "skipped", error=error)
+            frontier.extend(self.children[node])
+
+    def _mark_not_run(self) -> None:
+        results = self.runner.result.results
+        for node in self.runner.plan.order:
+            if node not in results:
+                results[node] = NodeResult(
+                    node, "cancelled", error=FlowstoneError("cancelled before it ran")
+                )
+
+
+def _wrap(node: Node, error: Exception) -> MaterializationError:
+    where = f" partition {node.encoded!r}" if node.encoded else ""
+    return MaterializationError(
+        f"Asset {node.asset!r}{where} failed: {type(error).__name__}: {error}. The error and its "
+        "traceback are recorded (fs.history); the last good value stays loadable (fs.load). "
+        "Fix the code and materialize again.",
+        asset=node.asset,
+        partition=node.key,
+    )
+
+
+def check_resources(plan: Plan, resources: Mapping[str, Any]) -> None:
+    """Refuse to run when an asset requires a resource nobody provided."""
+    for node in plan.order:
+        asset = plan.assets[node.asset]
+        missing = [name for name in asset.requires if name not in resources]
+        if missing:
+            raise FlowstoneError(
+                f"Asset {asset.name!r} requires resource(s) {missing}, which are not configured: "
+                "provide them with fs.configure(resources={...}) or materialize(..., "
+                "resources={...})."
+            )
+
+
+def execute_plan(
+    plan: Plan,
+    store: Store,
+    *,
+    force: Iterable[Node] = (),
+    resources: Mapping[str, Any] | None = None,
+    kind: str = "materialize",
+    max_workers: int | None = None,
+    fail_fast: bool = True,
+    cancel: threading.Event | None = None,
+    backend: ComputeBackend | None = None,
+) -> RunResult:
+    """Run ``plan`` in ``store``: reuse fresh nodes, compute the rest, record everything.
+
+    With ``max_workers`` (or a ``backend``) nodes run in parallel as soon as their inputs are
+    done, a failure skips only its downstream (unless ``fail_fast``), and ``cancel`` stops new
+    nodes from starting. Without them, nodes run in order and the first failure raises.
+    """
+    available = {**settings().resources, **(resources or {})}
+    check_resources(plan, available)
+    catalog = store.catalog
+    run_id = catalog.start_run(kind=kind, targets=[n.describe() for n in plan.targets])
+    runner = _Runner(
+        plan,
+        store,
+        run_id,
+        force=frozenset(force),
+        resources=available,
+        default_io_manager=settings().default_io_manager,
+        backend=backend,
+    )
+    status = "failed"
+    try:
+        if max_workers is None and backend is None:
+            result = runner.run()
+        else:
+            result = runner.run_scheduled(
+                max_workers=max_workers or 1,
+                fail_fast=fail_fast,
+                cancel=cancel or threading.Event(),
+            )
+        ok = all(r.status in ("computed", "reused") for r in result.results.values())
+        status = "success" if ok else "failed"
+    finally:
+        catalog.end_run(run_id, status)
+    return result
+
+
+def _target_names(assets: Asset | str | Sequence[Asset | str]) -> tuple[list[str], bool]:
+    if isinstance(assets, (Asset, str)):
+        return [_name_of(assets)], True
+    return [_name_of(a) for a in assets], False
+
+
+def _name_of(asset: Asset | str) -> str:
+    return str(asset.name) if isinstance(asset, Asset) else asset
+
+
+def materialize(
+    assets: Asset | str | Sequence[Asset | str],
+    partition: Any = None,
+    *,
+    force: bool = False,
+    resources: Mapping[str, Any] | None = None,
+    registry: Registry | None = None,
+    home: str | None = None,
+) -> Any:
+    """Compute (or reuse) an asset's value for one partition and return it.
+
+    Upstream partitions that are missing or stale are computed first, in dependency order; fresh
+    ones are loaded. Every computation is recorded with its code version, data version and the
+    upstream materializations it consumed. A second call with nothing changed computes nothing.
+
+    Parameters
+    ----------
+    assets
+        An asset (object or name), or several: then a ``{name: value}`` mapping is returned.
+    partition
+        The partition key for partitioned assets (e.g. ``"2024-01-31"``).
+    force
+        Recompute the target(s) even when fresh (upstream stays reused when fresh).
+    resources
+        Resources for this call, on top of ``fs.configure(resources=...)``.
+    registry
+        Where the assets are defined (default: the kernel registry).
+    home
+        The store home (default: the configured one).
+
+    Returns
+    -------
+    object or dict
+        The value, or ``{name: value}`` for several targets.
+
+    Raises
+    ------
+    MaterializationError
+        User code raised; the original exception is the ``__cause__``.
+    AssetNotFoundError
+        An asset or one of its dependencies is not defined.
+    PartitionError
+        The partition key does not fit the asset's partitioning.
+    """
+    names, single = _target_names(assets)
+    plan = build_plan(registry or get_registry(), [(name, partition) for name in names])
+    result = execute_plan(
+        plan, get_store(home), force=plan.targets if force else (), resources=resources
+    )
+    values = {node.asset: result.value(node) for node in plan.targets}
+    return values[names[0]] if single else values
+
+
+def load(
+    asset: Asset | str,
+    partition: Any = None,
+    *,
+    version: str | None = None,
+    registry: Registry | None = None,
+    home: str | None = None,
+) -> Any:
+    """Load a stored value without computing anything.
+
+    Parameters
+    ----------
+    asset
+        The asset (object or name).
+    partition
+        The partition key for partitioned assets.
+    version
+        A data version or materialization id (see ``fs.history``); default: the latest success.
+    registry
+        Where the asset is defined (default: the kernel registry).
+    home
+        The store home (default: the configured one).
+    """
+    from ._plan import target_node
+
+    definition = (registry or get_registry()).get(_name_of(asset))
+    node = target_node(definition, partition)
+    catalog = get_store(home).catalog
+    if version is None:
+        row = catalog.latest_success(node.asset, node.encoded)
+    else:
+        row = next(
+            (
+                r
+                for r in catalog.history(node.asset, node.encoded, statuses=["success"])
+                if version in (r.data_version, r.id)
+            ),
+            None,
+        )
+    if row is None:
+        what = f"version {version!r}" if version else "a successful materialization"
+        raise FlowstoneError(
+            f"Asset {node.describe()!r} has no {what} in the store {get_store(home).home!r}: "
+            "materialize it first (fs.materialize), or pick a version from fs.history()."
+        )
+    manager = get_store(home).io_manager(str(row.io_manager))
+    return manager.load(str(row.location), config=definition.io_config)

@@ -1,0 +1,168 @@
+"""Plans: which (asset, partition) nodes a materialization needs, in which order, fed by what.
+
+A plan expands target nodes upstream through each dependency's partition mapping, checks that every
+dependency exists, and orders the nodes (by the asset graph, then by partition key). It reads
+definitions only: it decides nothing about freshness and runs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ._asset import Asset
+from ._errors import AssetNotFoundError, PartitionError
+from ._mappings import IdentityMapping, PartitionMapping, infer_mapping
+from ._partition_keys import encode_key
+from ._partitions import PartitionsDefinition
+from ._registry import Registry
+
+__all__ = ["Input", "Node", "Plan", "build_plan", "target_node"]
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One asset partition: the unit of materialization.
+
+    Attributes
+    ----------
+    asset
+        The asset's name.
+    key
+        The partition key (``None`` when unpartitioned).
+    encoded
+        The key's stored form (``""`` when unpartitioned).
+    """
+
+    asset: str
+    key: Any
+    encoded: str
+
+    def describe(self) -> str:
+        """``asset`` or ``asset[partition]`` for messages."""
+        return f"{self.asset}[{self.encoded}]" if self.encoded else self.asset
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """How one upstream asset feeds a node.
+
+    Attributes
+    ----------
+    name
+        The upstream asset (and parameter) name.
+    nodes
+        The upstream partitions consumed.
+    many
+        Pass ``{partition: value}`` (True) or the single value (False).
+    """
+
+    name: str
+    nodes: tuple[Node, ...]
+    many: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The nodes to consider, in execution order, with their inputs."""
+
+    order: tuple[Node, ...]
+    inputs: Mapping[Node, tuple[Input, ...]]
+    targets: tuple[Node, ...]
+    assets: Mapping[str, Asset]
+
+
+def target_node(asset: Asset, partition: Any) -> Node:
+    """The node for ``asset`` at ``partition``, checking the key against its partitioning."""
+    definition = asset.partitions
+    name = str(asset.name)
+    if definition is None:
+        if partition is not None:
+            raise PartitionError(
+                f"Asset {name!r} is not partitioned, but partition={partition!r} was given: "
+                "leave the partition out."
+            )
+        return Node(name, None, "")
+    if partition is None:
+        latest = _latest_hint(definition)
+        raise PartitionError(
+            f"Asset {name!r} is partitioned ({definition!r}): pass partition=..., "
+            f"e.g. partition={latest!r}, or use fs.backfill(...) for many partitions."
+        )
+    key = definition.parse_key(partition)
+    return Node(name, key, encode_key(key))
+
+
+def _latest_hint(definition: PartitionsDefinition) -> str:
+    try:
+        latest = definition.latest()
+    except PartitionError:
+        return "<key>"
+    return definition.key_str(latest) if latest is not None else "<key>"
+
+
+def _mapping(asset: Asset, dep: Asset) -> PartitionMapping:
+    explicit = asset.partition_mappings.get(str(dep.name))
+    if explicit is not None:
+        return explicit
+    return infer_mapping(asset.partitions, dep.partitions)
+
+
+def _inputs_of(node: Node, asset: Asset, assets: Mapping[str, Asset]) -> tuple[Input, ...]:
+    inputs = []
+    for dep_name in asset.depends_on:
+        dep = assets[dep_name]
+        up_def = dep.partitions
+        if up_def is None:
+            inputs.append(Input(dep_name, (Node(dep_name, None, ""),), many=False))
+            continue
+        mapping = _mapping(asset, dep)
+        keys = mapping.upstream_keys(asset.partitions, node.key, up_def)
+        if keys is None:
+            inputs.append(Input(dep_name, (Node(dep_name, None, ""),), many=False))
+            continue
+        nodes = tuple(Node(dep_name, key, encode_key(key)) for key in keys)
+        single = isinstance(mapping, IdentityMapping) and len(nodes) == 1
+        inputs.append(Input(dep_name, nodes, many=not single))
+    return tuple(inputs)
+
+
+def _check_closure(registry: Registry, names: Sequence[str]) -> dict[str, Asset]:
+    """The definitions of ``names`` and everything upstream; unknown dependencies raise."""
+    dag = registry.dag()
+    closure: set[str] = set()
+    for name in names:
+        registry.get(name)
+        closure |= dag.upstream(name)
+        closure.add(name)
+    for name in sorted(closure):
+        for dep in dag.missing().get(name, ()):
+            raise AssetNotFoundError(dep, registry.names(), context=f"(a dependency of {name!r})")
+    return {name: registry.get(name) for name in closure}
+
+
+def build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
+    """Expand ``(asset, partition)`` targets into every node they need, in execution order.
+
+    Raises
+    ------
+    AssetNotFoundError
+        A target or a dependency is not defined.
+    PartitionError
+        A partition key does not fit, or two partitionings cannot be mapped.
+    """
+    assets = _check_closure(registry, [name for name, _ in targets])
+    target_nodes = tuple(target_node(assets[name], partition) for name, partition in targets)
+    inputs: dict[Node, tuple[Input, ...]] = {}
+    pending = list(target_nodes)
+    while pending:
+        node = pending.pop()
+        if node in inputs:
+            continue
+        node_inputs = _inputs_of(node, assets[node.asset], assets)
+        inputs[node] = node_inputs
+        pending.extend(n for item in node_inputs for n in item.nodes if n not in inputs)
+    rank = {name: i for i, name in enumerate(registry.dag().topological_order(assets))}
+    order = tuple(sorted(inputs, key=lambda n: (rank[n.asset], n.encoded)))
+    return Plan(order=order, inputs=inputs, targets=target_nodes, assets=assets)

@@ -1,0 +1,271 @@
+"""The asset registry (ADR-0001's Registry): a thread-safe map of names to definitions.
+
+A :class:`Registry` validates what it is given, refuses definitions that would make the graph
+inconsistent (cycles, conflicting origins), and hands out immutable
+:class:`~flowstone_nb._graph.DAG` snapshots. :func:`get_registry` returns the kernel-scoped
+default. This module runs no user code.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from typing import Literal
+
+from ._asset import Asset
+from ._errors import AssetDefinitionError, AssetNotFoundError, CycleError, FlowstoneWarning
+from ._graph import DAG
+from ._origin import Origin, origin_of_cell, origin_of_function
+from ._validate import ValidationIssue, validate
+
+__all__ = ["Registry", "get_registry", "set_registry"]
+
+UnknownPolicy = Literal["warn", "error", "ignore"]
+
+
+def format_issues(name: object, issues: Sequence[ValidationIssue], where: str = "") -> str:
+    """One message listing every issue of a definition."""
+    place = f" ({where})" if where else ""
+    lines = "\n".join(f"  - {issue}" for issue in issues)
+    label = repr(name) if isinstance(name, str) and name else "<unnamed>"
+    return f"Invalid asset {label}{place}:\n{lines}"
+
+
+class Registry:
+    """A thread-safe collection of asset definitions, keyed by name.
+
+    ``fs.get_registry()`` is the kernel-scoped default; ``Registry()`` makes an isolated one for
+    tests and libraries.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._assets: dict[str, Asset] = {}
+        self._origins: dict[str, Origin] = {}
+        self._dependents: defaultdict[str, set[str]] = defaultdict(set)
+        self._generation = 0
+        self._dag: tuple[int, DAG] | None = None
+
+    # -- registration -------------------------------------------------------------------------
+    def register(
+        self,
+        asset: Asset,
+        *,
+        origin: Origin | None = None,
+        replace: bool = False,
+        unknown: UnknownPolicy = "warn",
+    ) -> Asset:
+        """Validate ``asset`` and add it, replacing a definition from the same origin.
+
+        Parameters
+        ----------
+        asset
+            The definition.
+        origin
+            Where it was defined (default: the execute function's module or the current cell).
+        replace
+            Replace a definition of the same name from a different origin.
+        unknown
+            What to do about dependencies no asset has yet: ``"warn"`` (notebooks, where cells
+            come in any order), ``"error"`` or ``"ignore"``.
+
+        Raises
+        ------
+        AssetDefinitionError
+            The definition is invalid, or the name is taken by another cell or module.
+        CycleError
+            The new dependencies would close a cycle.
+        """
+        self.register_all([(asset, origin)], replace=replace, unknown=unknown)
+        return asset
+
+    def register_all(
+        self,
+        items: Sequence[tuple[Asset, Origin | None]],
+        *,
+        replace: bool = False,
+        unknown: UnknownPolicy = "warn",
+    ) -> None:
+        """Register several definitions at once: all of them, or none when one is refused."""
+        prepared = [(asset, origin or _default_origin(asset)) for asset, origin in items]
+        for asset, origin in prepared:
+            issues = validate(asset)
+            if issues:
+                raise AssetDefinitionError(
+                    format_issues(asset.name, issues, origin.label), asset=asset.name, issues=issues
+                )
+        with self._lock:
+            warned = [self._check_origin(asset, origin, replace) for asset, origin in prepared]
+            self._check_cycles([asset for asset, _ in prepared])
+            self._check_unknown([asset for asset, _ in prepared], unknown)
+            for asset, origin in prepared:
+                self._put(asset, origin)
+        for message in filter(None, warned):
+            warnings.warn(message, FlowstoneWarning, stacklevel=4)
+
+    def _check_origin(self, asset: Asset, origin: Origin, replace: bool) -> str | None:
+        """Raise for a conflicting redefinition; return a warning text for an unsure one."""
+        name = str(asset.name)
+        existing = self._origins.get(name)
+        if existing is None or replace or (origin.key is not None and origin.key == existing.key):
+            return None
+        if origin.key is None or existing.key is None:
+            return (
+                f"Asset {name!r} was defined before in {existing.label} and is now replaced by "
+                f"{origin.label}. If these are different cells, rename one of them."
+            )
+        raise AssetDefinitionError(
+            f"Asset {name!r} is already defined in {existing.label}; {origin.label} defines it "
+            "again. Rename one of them, or replace it on purpose with replace=True "
+            "(%%asset --replace).",
+            asset=name,
+        )
+
+    def _check_cycles(self, assets: Sequence[Asset]) -> None:
+        """Refuse definitions whose dependencies lead back to themselves."""
+        new_names = {str(a.name) for a in assets}
+        # A cycle through a new definition needs an existing asset that depends on it.
+        if not any(self._dependents.get(name) for name in new_names) and len(assets) == 1:
+            return
+        dependencies = {name: list(a.depends_on) for name, a in self._assets.items()}
+        dependencies.update({str(a.name): list(a.depends_on) for a in assets})
+        path = DAG.from_dependencies(dependencies).find_cycle()
+        if path is not None:
+            raise CycleError(path, context=f"when defining {sorted(new_names)}")
+
+    def _check_unknown(self, assets: Sequence[Asset], policy: UnknownPolicy) -> None:
+        if policy == "ignore":
+            return
+        known = set(self._assets) | {str(a.name) for a in assets}
+        for asset in assets:
+            unknown = [dep for dep in asset.depends_on if dep not in known]
+            if not unknown:
+                continue
+            dag = DAG.from_dependencies(
+                {**{n: [] for n in known}, str(asset.name): asset.depends_on}
+            )
+            message = str(dag.missing_message(str(asset.name)))
+            if policy == "error":
+                raise AssetDefinitionError(
+                    f"{message}. Define them first, or fix the names in depends_on.",
+                    asset=asset.name,
+                )
+            warnings.warn(
+                f"{message}. Define them before materializing {asset.name!r}.",
+                FlowstoneWarning,
+                stacklevel=5,
+            )
+
+    def _put(self, asset: Asset, origin: Origin) -> None:
+        name = str(asset.name)
+        previous = self._assets.get(name)
+        if previous is not None:
+            for dep in previous.depends_on:
+                self._dependents[dep].discard(name)
+        self._assets[name] = asset
+        self._origins[name] = origin
+        for dep in asset.depends_on:
+            self._dependents[dep].add(name)
+        self._generation += 1
+
+    # -- lookup ---------------------------------------------------------------------------------
+    def get(self, name: str) -> Asset:
+        """Return the asset called ``name``.
+
+        Raises
+        ------
+        AssetNotFoundError
+            No such asset; the message suggests close names.
+        """
+        try:
+            return self._assets[name]
+        except KeyError:
+            with self._lock:
+                known = list(self._assets)
+            raise AssetNotFoundError(name, known) from None
+
+    def origin(self, name: str) -> Origin:
+        """Where the asset ``name`` was defined."""
+        self.get(name)
+        return self._origins[name]
+
+    def list_all(self) -> list[Asset]:
+        """Every registered asset, sorted by name."""
+        with self._lock:
+            return [self._assets[name] for name in sorted(self._assets)]
+
+    def names(self) -> list[str]:
+        """Every registered name, sorted."""
+        with self._lock:
+            return sorted(self._assets)
+
+    def unregister(self, name: str) -> Asset:
+        """Remove the asset ``name`` and return it; unknown names raise AssetNotFoundError."""
+        with self._lock:
+            asset = self.get(name)
+            del self._assets[name]
+            del self._origins[name]
+            for dep in asset.depends_on:
+                self._dependents[dep].discard(name)
+            self._generation += 1
+            return asset
+
+    def clear(self) -> None:
+        """Remove every asset."""
+        with self._lock:
+            self._assets.clear()
+            self._origins.clear()
+            self._dependents.clear()
+            self._generation += 1
+
+    def dag(self) -> DAG:
+        """An immutable graph snapshot of the registered assets (cached until a change)."""
+        with self._lock:
+            cached = self._dag
+            if cached is not None and cached[0] == self._generation:
+                return cached[1]
+            dag = DAG.from_dependencies({n: a.depends_on for n, a in self._assets.items()})
+            self._dag = (self._generation, dag)
+            return dag
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._assets
+
+    def __len__(self) -> int:
+        return len(self._assets)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __repr__(self) -> str:
+        names = self.names()
+        shown = ", ".join(names[:10]) + (", …" if len(names) > 10 else "")
+        return f"Registry({len(names)} assets: {shown})" if names else "Registry(empty)"
+
+
+def _default_origin(asset: Asset) -> Origin:
+    if callable(asset.execute_fn):
+        return origin_of_function(asset.execute_fn)
+    return origin_of_cell()
+
+
+_default_lock = threading.Lock()
+_default: list[Registry] = []
+
+
+def get_registry() -> Registry:
+    """The kernel-scoped default registry (one per interpreter, created on first use)."""
+    with _default_lock:
+        if not _default:
+            _default.append(Registry())
+        return _default[0]
+
+
+def set_registry(registry: Registry) -> Registry:
+    """Make ``registry`` the default and return the previous one (for tests and embedding)."""
+    previous = get_registry()
+    with _default_lock:
+        _default[0] = registry
+    return previous

@@ -1,0 +1,41 @@
+"""Shared fixtures: every test gets a fresh registry and a fresh store under ``tmp_path``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flowstone_nb._config import Settings, configure, settings
+from flowstone_nb._registry import Registry, set_registry
+from flowstone_nb._store import get_store
+
+
+@pytest.fixture(autouse=True)
+def registry() -> Iterator[Registry]:
+    """A fresh kernel registry for each test, restored afterwards."""
+    fresh = Registry()
+    previous = set_registry(fresh)
+    try:
+        yield fresh
+    finally:
+        set_registry(previous)
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path) -> Iterator[Path]:
+    """A fresh store home for each test; the previous settings come back afterwards."""
+    before: Settings = settings()
+    path = tmp_path / "store"
+    configure(home=path, default_io_manager="filesystem", resources={}, progress=False)
+    try:
+        yield path
+    finally:
+        get_store(str(path)).close()
+        configure(
+            home=before.home,
+            default_io_manager=before.default_io_manager,
+            resources=before.resources,
+            progress=before.progress,
+        )
