@@ -91,6 +91,5 @@ def get_io_manager_factory(name: str) -> IOManagerFactory:
             "fs.register_io_manager(name, factory)."
         )
     module_name, attribute = target.split(":")
-    factory = getattr(importlib.import_module(module_name), attribute)
-    assert callable(factory)
-    return factory
+    builtin: IOManagerFactory = getattr(importlib.import_module(module_name), attribute)
+    return builtin
