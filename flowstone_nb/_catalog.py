@@ -1,0 +1,739 @@
+"""The catalog: runs, materializations and lineage of one store, in a SQLite file.
+
+This module owns the catalog's schema and its migrations, the queries the engine and the views
+need, and the recovery of rows left ``running`` by processes that died. It must not touch stored
+values or asset definitions: it records what the engine tells it.
+
+Concurrency: the file is in WAL mode with ``synchronous=NORMAL`` and a 30 s busy timeout. Each
+thread gets its own connection (opened on first use; connections of finished threads are closed
+when a new thread opens one), and every write is one ``BEGIN IMMEDIATE`` transaction, so several
+threads and several processes can write into one catalog at once without losing anything. A
+forked child never touches its parent's connections: it opens its own.
+
+Timestamps are UNIX seconds (UTC) stored as floats; views convert them for display. The partition
+column holds the encoded partition key, ``""`` for unpartitioned assets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import operator
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from ._errors import StoreError, did_you_mean
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "Catalog",
+    "LineageEdge",
+    "MaterializationRow",
+    "PartitionState",
+    "RunRow",
+    "forget_connections_after_fork",
+]
+
+#: Every status a materialization may have.
+STATUSES = ("pending", "running", "success", "failed", "skipped")
+_UNFINISHED = ("pending", "running")
+_BUSY_TIMEOUT = 30.0
+#: Runs from other hosts (whose processes cannot be probed) count as interrupted after this long.
+DEFAULT_STALE_AFTER = 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class MaterializationRow:
+    """One attempt to compute and store one asset partition.
+
+    Attributes
+    ----------
+    id
+        Chosen by the caller (a uuid hex).
+    run_id
+        The run it belongs to.
+    asset
+        The asset name.
+    partition
+        The encoded partition key, ``""`` when the asset is not partitioned.
+    status
+        One of :data:`STATUSES`.
+    started_at, ended_at
+        UNIX seconds.
+    duration
+        Seconds spent computing and storing.
+    code_version, data_version
+        The asset's code version, and the content version of the stored value.
+    io_manager, location
+        Which IO manager stored the value, and where.
+    rows, schema
+        Summary of the value.
+    error_type, error_message, traceback
+        What went wrong, for failed attempts.
+    """
+
+    id: str
+    run_id: str
+    asset: str
+    partition: str
+    status: str
+    started_at: float
+    ended_at: float | None = None
+    duration: float | None = None
+    code_version: str | None = None
+    data_version: str | None = None
+    io_manager: str | None = None
+    location: str | None = None
+    rows: int | None = None
+    schema: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    traceback: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineageEdge:
+    """Materialization ``materialization_id`` consumed materialization ``upstream_id``."""
+
+    materialization_id: str
+    upstream_id: str
+    upstream_asset: str
+    upstream_partition: str
+    upstream_data_version: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionState:
+    """The catalog's view of one asset partition.
+
+    Attributes
+    ----------
+    success
+        The latest successful materialization, if any.
+    last
+        The latest attempt, whatever its status.
+    """
+
+    success: MaterializationRow | None
+    last: MaterializationRow
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One call of materialize or backfill, and the process that made it."""
+
+    run_id: str
+    started_at: float
+    ended_at: float | None
+    status: str
+    pid: int
+    host: str
+    kind: str
+    targets: tuple[str, ...]
+
+
+# --- schema ---------------------------------------------------------------------------------------
+
+
+def _create_tables(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE runs (run_id TEXT PRIMARY KEY, started_at REAL NOT NULL, ended_at REAL, "
+        "status TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, kind TEXT NOT NULL, "
+        "targets TEXT NOT NULL)"
+    )
+    conn.execute(
+        "CREATE TABLE materializations (id TEXT PRIMARY KEY, run_id TEXT NOT NULL, "
+        "asset TEXT NOT NULL, partition_key TEXT NOT NULL, status TEXT NOT NULL, "
+        "started_at REAL NOT NULL, ended_at REAL, duration REAL, code_version TEXT, "
+        "data_version TEXT, io_manager TEXT, location TEXT, row_count INTEGER, "
+        "schema_summary TEXT, error_type TEXT, error_message TEXT, traceback TEXT)"
+    )
+    conn.execute(
+        "CREATE TABLE lineage (materialization_id TEXT NOT NULL, upstream_id TEXT NOT NULL, "
+        "upstream_asset TEXT NOT NULL, upstream_partition TEXT NOT NULL, "
+        "upstream_data_version TEXT, PRIMARY KEY (materialization_id, upstream_id)) WITHOUT ROWID"
+    )
+
+
+def _create_indexes(conn: sqlite3.Connection) -> None:
+    statements = (
+        # latest attempt per partition, and history of one partition, newest first
+        "CREATE INDEX ix_mat_partition ON materializations (asset, partition_key, started_at)",
+        # latest success per partition: the engine's hot path
+        (
+            "CREATE INDEX ix_mat_success ON materializations (asset, partition_key, started_at) "
+            "WHERE status = 'success'"
+        ),
+        "CREATE INDEX ix_mat_asset_time ON materializations (asset, started_at)",
+        "CREATE INDEX ix_mat_time ON materializations (started_at)",
+        (
+            "CREATE INDEX ix_mat_unfinished ON materializations (status) "
+            "WHERE status IN ('pending', 'running')"
+        ),
+        # downstream lineage (upstream lineage uses the primary key)
+        "CREATE INDEX ix_lineage_upstream ON lineage (upstream_id, materialization_id)",
+        "CREATE INDEX ix_runs_running ON runs (status) WHERE status = 'running'",
+    )
+    for statement in statements:
+        conn.execute(statement)
+
+
+#: Migration ``n`` brings a catalog from schema version ``n`` to ``n + 1``. Append, never edit.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_tables, _create_indexes)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_ROW_COLUMNS = (
+    "id, run_id, asset, partition_key, status, started_at, ended_at, duration, code_version, "
+    "data_version, io_manager, location, row_count, schema_summary, error_type, error_message, "
+    "traceback"
+)
+_ROW_VALUES = operator.attrgetter(*(f.name for f in fields(MaterializationRow)))
+_EDGE_COLUMNS = (
+    "materialization_id, upstream_id, upstream_asset, upstream_partition, upstream_data_version"
+)
+_EDGE_VALUES = operator.attrgetter(*(f.name for f in fields(LineageEdge)))
+_RUN_COLUMNS = "run_id, started_at, ended_at, status, pid, host, kind, targets"
+_NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC"
+
+_LATEST_SUCCESS = (
+    f"SELECT {_ROW_COLUMNS} FROM materializations WHERE asset = ? AND partition_key = ? "
+    f"AND status = 'success' {_NEWEST_FIRST} LIMIT 1"
+)
+_CURRENT = (
+    f"SELECT {_ROW_COLUMNS}, n_all, n_status FROM (SELECT {_ROW_COLUMNS}, "
+    f"ROW_NUMBER() OVER (PARTITION BY asset, partition_key {_NEWEST_FIRST}) AS n_all, "
+    "ROW_NUMBER() OVER (PARTITION BY asset, partition_key, status = 'success' "
+    f"{_NEWEST_FIRST}) AS n_status FROM materializations {{where}}) "
+    "WHERE n_all = 1 OR (n_status = 1 AND status = 'success')"
+)
+# Each walk follows edges from one side (``near``) to the other (``far``).
+_CLOSURE = (
+    "WITH RECURSIVE reach(id) AS (VALUES (?) UNION SELECT l.{far} FROM lineage AS l "
+    "JOIN reach AS r ON l.{near} = r.id) "
+    f"SELECT {_EDGE_COLUMNS} FROM lineage JOIN reach ON {{near}} = reach.id"
+)
+_BOUNDED_WALK = (
+    f"WITH RECURSIVE walk(depth, {_EDGE_COLUMNS}) AS ("
+    f"SELECT 1, {_EDGE_COLUMNS} FROM lineage WHERE {{near}} = ? UNION "
+    "SELECT w.depth + 1, l.materialization_id, l.upstream_id, l.upstream_asset, "
+    "l.upstream_partition, l.upstream_data_version FROM walk AS w JOIN lineage AS l "
+    "ON l.{near} = w.{far} WHERE w.depth < ?) "
+    f"SELECT min(depth), {_EDGE_COLUMNS} FROM walk GROUP BY materialization_id, upstream_id"
+)
+
+
+# --- processes ------------------------------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        with contextlib.suppress(PermissionError):  # it exists, under another user
+            os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _age(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds:.0f} s"
+
+
+_open_catalogs: weakref.WeakSet[Catalog] = weakref.WeakSet()
+_abandoned: list[sqlite3.Connection] = []
+
+
+def forget_connections_after_fork() -> None:
+    """Make every catalog of this (forked) process open fresh connections.
+
+    The parent's connections are kept referenced but never used nor closed: closing them here
+    could checkpoint or unlock files the parent still relies on. Runs automatically in forked
+    children.
+    """
+    for catalog in list(_open_catalogs):
+        catalog._forget_connections()
+
+
+# Windows has no fork (and no register_at_fork).
+getattr(os, "register_at_fork", lambda **_: None)(after_in_child=forget_connections_after_fork)
+
+
+# --- the catalog ----------------------------------------------------------------------------------
+
+
+class Catalog:
+    """Runs, materializations and lineage of one store, in one SQLite file.
+
+    Parameters
+    ----------
+    path
+        The catalog file; its folder is created, an older schema is migrated, and rows left
+        unfinished by processes that died are marked interrupted.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.host = socket.gethostname()
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(
+                f"The store cannot create the catalog at {self.path} ({error}): make sure its "
+                "folder can be created and written, or configure another home."
+            ) from error
+        _open_catalogs.add(self)
+        self._migrate()
+        self.recover_interrupted()
+
+    def __repr__(self) -> str:
+        return f"Catalog({str(self.path)!r})"
+
+    # --- connections ------------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._open_for_this_thread()
+        return connection
+
+    def _open_for_this_thread(self) -> sqlite3.Connection:
+        connection = self._connect()
+        with self._lock:
+            for thread in [t for t in self._connections if not t.is_alive()]:
+                self._connections.pop(thread).close()
+            self._connections[threading.current_thread()] = connection
+        self._local.connection = connection
+        return connection
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            connection = sqlite3.connect(
+                self.path,
+                timeout=_BUSY_TIMEOUT,
+                isolation_level=None,
+                check_same_thread=False,
+                cached_statements=256,
+            )
+        except sqlite3.Error as error:
+            raise self._error("open", error) from error
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT * 1000)}")
+        except sqlite3.Error as error:
+            connection.close()
+            raise self._error("open", error) from error
+        return connection
+
+    def _forget_connections(self) -> None:
+        _abandoned.extend(self._connections.values())
+        self._connections = {}
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close every connection; using the catalog again reopens them."""
+        with self._lock:
+            connections = list(self._connections.values())
+            self._connections.clear()
+            self._local = threading.local()
+        for connection in connections:
+            connection.close()
+
+    def _error(self, action: str, error: sqlite3.Error) -> StoreError:
+        if getattr(error, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+            return StoreError(
+                f"The catalog {self.path} is not a readable SQLite database ({error}): move it "
+                "away (a new, empty catalog is then created; stored values stay where they "
+                "are) or configure another home with fs.configure(home=...)."
+            )
+        return StoreError(
+            f"The catalog {self.path} could not {action} ({type(error).__name__}: {error}); "
+            "nothing was changed. If another process keeps it locked, let it finish; if the "
+            "disk is full or read-only, free space or configure another home."
+        )
+
+    @contextmanager
+    def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            yield connection
+            connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            connection.rollback()
+            raise self._error(action, error) from error
+        except BaseException:
+            connection.rollback()
+            raise
+
+    def _migrate(self) -> None:
+        with self._transaction("upgrade its schema") as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            found = conn.execute("SELECT version FROM schema_version").fetchone()
+            version = 0 if found is None else int(found[0])
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"The catalog {self.path} has schema version {version}, newer than this "
+                    f"flowstone_nb understands ({SCHEMA_VERSION}): upgrade flowstone_nb, or "
+                    "configure another home."
+                )
+            if version < SCHEMA_VERSION:
+                for migration in MIGRATIONS[version:]:
+                    migration(conn)
+                conn.execute("DELETE FROM schema_version")
+                conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+
+    # --- runs -------------------------------------------------------------------------------------
+
+    def start_run(self, *, kind: str, targets: Sequence[str]) -> str:
+        """Record that a run starts now in this process; return its id (a uuid hex)."""
+        run_id = uuid.uuid4().hex
+        values = (run_id, time.time(), None, "running", os.getpid(), self.host, kind)
+        with self._transaction("record a run") as conn:
+            conn.execute(
+                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, json.dumps(list(targets))),
+            )
+        return run_id
+
+    def end_run(self, run_id: str, status: str) -> None:
+        """Record that a run ended now with ``status`` (e.g. ``"success"`` or ``"failed"``)."""
+        with self._transaction("record the end of a run") as conn:
+            changed = conn.execute(
+                "UPDATE runs SET ended_at = ?, status = ? WHERE run_id = ?",
+                (time.time(), status, run_id),
+            ).rowcount
+        if not changed:
+            raise StoreError(
+                f"The catalog {self.path} has no run {run_id!r} to end: pass an id returned by "
+                "start_run on the same catalog."
+            )
+
+    def get_run(self, run_id: str) -> RunRow | None:
+        """The run ``run_id``, or ``None``."""
+        values = (
+            self._connection()
+            .execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
+            .fetchone()
+        )
+        return None if values is None else _run(values)
+
+    def runs(self) -> list[RunRow]:
+        """Every run, newest first."""
+        found = self._connection().execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC"
+        )
+        return [_run(values) for values in found]
+
+    # --- materializations -------------------------------------------------------------------------
+
+    def write(self, rows: Sequence[MaterializationRow], edges: Sequence[LineageEdge] = ()) -> None:
+        """Insert or replace ``rows`` (by id) and ``edges`` in one transaction.
+
+        Raises
+        ------
+        StoreError
+            For an unknown status, or when the catalog cannot write; nothing is written then.
+        """
+        for row in rows:
+            _check_status(row)
+        if not rows and not edges:
+            return
+        action = f"write {len(rows)} materialization(s) and {len(edges)} lineage edge(s)"
+        with self._transaction(action) as conn:
+            conn.executemany(
+                f"INSERT OR REPLACE INTO materializations ({_ROW_COLUMNS}) "
+                f"VALUES ({', '.join('?' * len(fields(MaterializationRow)))})",
+                map(_ROW_VALUES, rows),
+            )
+            conn.executemany(
+                f"INSERT OR REPLACE INTO lineage ({_EDGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                map(_EDGE_VALUES, edges),
+            )
+
+    def get(self, materialization_id: str) -> MaterializationRow | None:
+        """The materialization ``materialization_id``, or ``None``."""
+        values = (
+            self._connection()
+            .execute(
+                f"SELECT {_ROW_COLUMNS} FROM materializations WHERE id = ?", (materialization_id,)
+            )
+            .fetchone()
+        )
+        return None if values is None else MaterializationRow(*values)
+
+    def latest_success(self, asset: str, partition: str) -> MaterializationRow | None:
+        """The newest successful materialization of one asset partition, or ``None``."""
+        values = self._connection().execute(_LATEST_SUCCESS, (asset, partition)).fetchone()
+        return None if values is None else MaterializationRow(*values)
+
+    def current(self, assets: Iterable[str] | None = None) -> dict[tuple[str, str], PartitionState]:
+        """Latest success and latest attempt of every partition of ``assets`` (default: all).
+
+        Partitions never attempted are absent. One query, whatever the number of assets.
+        """
+        where, params = "", ""
+        if assets is not None:
+            names = list(assets)
+            if not names:
+                return {}
+            where = "WHERE asset IN (SELECT value FROM json_each(:names))"
+            params = json.dumps(names)
+        last: dict[tuple[str, str], MaterializationRow] = {}
+        success: dict[tuple[str, str], MaterializationRow] = {}
+        for *values, n_all, n_status in self._connection().execute(
+            _CURRENT.format(where=where), {"names": params}
+        ):
+            row = MaterializationRow(*values)
+            key = (row.asset, row.partition)
+            if n_all == 1:
+                last[key] = row
+            if n_status == 1 and row.status == "success":
+                success[key] = row
+        return {key: PartitionState(success.get(key), row) for key, row in last.items()}
+
+    def history(
+        self,
+        asset: str | None = None,
+        partition: str | None = None,
+        *,
+        limit: int | None = None,
+        statuses: Sequence[str] | None = None,
+    ) -> list[MaterializationRow]:
+        """Materializations, newest first, optionally of one asset/partition/status set.
+
+        Parameters
+        ----------
+        asset, partition
+            Keep only these (``partition`` is the encoded key).
+        limit
+            At most this many rows.
+        statuses
+            Keep only rows with one of these statuses.
+        """
+        clauses: list[str] = []
+        params: list[object] = []
+        if asset is not None:
+            clauses.append("asset = ?")
+            params.append(asset)
+        if partition is not None:
+            clauses.append("partition_key = ?")
+            params.append(partition)
+        if statuses is not None:
+            for status in statuses:
+                _check_status_name(status, "history(statuses=...)")
+            clauses.append("status IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(list(statuses)))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT {_ROW_COLUMNS} FROM materializations {where} {_NEWEST_FIRST}"
+        if limit is not None:
+            if limit < 0:
+                raise StoreError(
+                    f"history(limit={limit}) is not allowed: pass a positive number of rows, or "
+                    "None for all of them."
+                )
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [MaterializationRow(*values) for values in self._connection().execute(sql, params)]
+
+    def forget(self, asset: str) -> int:
+        """Delete every materialization of ``asset`` and the edges to its inputs.
+
+        Edges of downstream materializations that consumed it stay: they are the downstream's
+        record. Returns the number of materializations deleted.
+        """
+        with self._transaction(f"forget asset {asset!r}") as conn:
+            conn.execute(
+                "DELETE FROM lineage WHERE materialization_id IN "
+                "(SELECT id FROM materializations WHERE asset = ?)",
+                (asset,),
+            )
+            deleted: int = conn.execute(
+                "DELETE FROM materializations WHERE asset = ?", (asset,)
+            ).rowcount
+        return deleted
+
+    # --- lineage ----------------------------------------------------------------------------------
+
+    def inputs(self, materialization_id: str) -> list[LineageEdge]:
+        """The upstream materializations that ``materialization_id`` consumed."""
+        found = self._connection().execute(
+            f"SELECT {_EDGE_COLUMNS} FROM lineage WHERE materialization_id = ? "
+            "ORDER BY upstream_asset, upstream_partition, upstream_id",
+            (materialization_id,),
+        )
+        return [LineageEdge(*values) for values in found]
+
+    def upstream(
+        self, materialization_id: str, depth: int | None = None
+    ) -> list[tuple[int, LineageEdge]]:
+        """Every edge upstream of a materialization, with its distance (1 = direct input).
+
+        Each edge appears once, at its shortest distance; cycles (which a healthy catalog never
+        has) cannot make the walk loop. ``depth`` limits the distance.
+        """
+        return self._walk(materialization_id, depth, near="materialization_id", far="upstream_id")
+
+    def downstream(
+        self, materialization_id: str, depth: int | None = None
+    ) -> list[tuple[int, LineageEdge]]:
+        """Every edge downstream of a materialization (1 = direct consumer); see upstream."""
+        return self._walk(materialization_id, depth, near="upstream_id", far="materialization_id")
+
+    def _walk(
+        self, start: str, depth: int | None, *, near: str, far: str
+    ) -> list[tuple[int, LineageEdge]]:
+        connection = self._connection()
+        if depth is None:
+            edges = [
+                LineageEdge(*values)
+                for values in connection.execute(_CLOSURE.format(near=near, far=far), (start,))
+            ]
+            found = _shortest_depths(start, edges, near=near, far=far)
+        else:
+            if depth < 1:
+                raise StoreError(
+                    f"Lineage depth {depth} is not allowed: pass a positive number of levels, "
+                    "or None for all of them."
+                )
+            sql = _BOUNDED_WALK.format(near=near, far=far)
+            found = [
+                (d, LineageEdge(*values)) for d, *values in connection.execute(sql, (start, depth))
+            ]
+        return sorted(
+            found, key=lambda item: (item[0], item[1].materialization_id, item[1].upstream_id)
+        )
+
+    # --- recovery ---------------------------------------------------------------------------------
+
+    def recover_interrupted(self, *, stale_after: float = DEFAULT_STALE_AFTER) -> int:
+        """Mark rows left ``running``/``pending`` by processes that are gone as failed.
+
+        A row's process is gone when its run was on this host and its pid is not alive, or
+        when its run was on another host (or is unknown) and started more than ``stale_after``
+        seconds ago. Rows of live processes, and of this process, are never touched. Their runs
+        are marked ``interrupted``. Returns how many materializations were marked.
+        """
+        connection = self._connection()
+        now = time.time()
+        rows = connection.execute(
+            "SELECT m.id, m.run_id, coalesce(r.started_at, m.started_at), r.pid, r.host "
+            "FROM materializations AS m LEFT JOIN runs AS r ON r.run_id = m.run_id "
+            "WHERE m.status IN ('pending', 'running')"
+        ).fetchall()
+        runs = connection.execute(
+            "SELECT run_id, run_id, started_at, pid, host FROM runs WHERE status = 'running'"
+        ).fetchall()
+        failed = [
+            (f"Interrupted: {reason}", mat_id)
+            for mat_id, *owner in rows
+            if (reason := self._gone(*owner, now=now, stale_after=stale_after))
+        ]
+        dead_runs = [
+            (run_id,)
+            for run_id, *owner in runs
+            if self._gone(*owner, now=now, stale_after=stale_after)
+        ]
+        if not failed and not dead_runs:
+            return 0
+        with self._transaction("mark interrupted materializations") as conn:
+            marked: int = conn.executemany(
+                "UPDATE materializations SET status = 'failed', error_type = 'Interrupted', "
+                "error_message = ? WHERE id = ? AND status IN ('pending', 'running')",
+                failed,
+            ).rowcount
+            conn.executemany(
+                "UPDATE runs SET status = 'interrupted' WHERE run_id = ? AND status = 'running'",
+                dead_runs,
+            )
+        return marked
+
+    def _gone(
+        self,
+        run_id: str,
+        started_at: float,
+        pid: int | None,
+        host: str | None,
+        *,
+        now: float,
+        stale_after: float,
+    ) -> str:
+        """Why the owner of a run is considered gone, or ``""`` when it may be alive."""
+        rerun = "Nothing was stored for it; the next materialize recomputes it."
+        if host == self.host and pid is not None:
+            if pid != os.getpid() and os.name == "posix" and not _pid_alive(pid):
+                return (
+                    f"the process that ran it (pid {pid} on {host}) ended before it finished. "
+                    + rerun
+                )
+            return ""
+        age = now - started_at
+        if age <= stale_after:
+            return ""
+        where = f"on host {host}" if host is not None else "(no run record)"
+        return (
+            f"run {run_id} {where} started {_age(age)} ago and never finished; unfinished runs "
+            f"that cannot be probed count as interrupted after {_age(stale_after)}. " + rerun
+        )
+
+
+def _run(values: Any) -> RunRow:
+    run_id, started_at, ended_at, status, pid, host, kind, targets = values
+    return RunRow(run_id, started_at, ended_at, status, pid, host, kind, tuple(json.loads(targets)))
+
+
+def _check_status_name(status: str, where: str) -> None:
+    if status not in STATUSES:
+        raise StoreError(
+            f"Status {status!r} in {where} is not one of {', '.join(STATUSES)}."
+            f"{did_you_mean(status, STATUSES)}"
+        )
+
+
+def _check_status(row: MaterializationRow) -> None:
+    if row.status not in STATUSES:
+        raise StoreError(
+            f"Status {row.status!r} of materialization {row.id!r} (asset {row.asset!r}, "
+            f"partition {row.partition!r}) is not one of {', '.join(STATUSES)}."
+            f"{did_you_mean(row.status, STATUSES)} Nothing of this batch was written."
+        )
+
+
+def _shortest_depths(
+    start: str, edges: Sequence[LineageEdge], *, near: str, far: str
+) -> list[tuple[int, LineageEdge]]:
+    """Breadth-first over ``edges`` from ``start``: each edge once, at its shortest distance."""
+    by_near: dict[str, list[LineageEdge]] = {}
+    for edge in edges:
+        by_near.setdefault(getattr(edge, near), []).append(edge)
+    found: list[tuple[int, LineageEdge]] = []
+    seen = {start}
+    frontier = [start]
+    level = 0
+    while frontier:
+        level += 1
+        following: list[str] = []
+        for node in frontier:
+            for edge in by_near.get(node, ()):
+                found.append((level, edge))
+                target = getattr(edge, far)
+                if target not in seen:
+                    seen.add(target)
+                    following.append(target)
+        frontier = following
+    return found

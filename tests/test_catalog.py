@@ -1,0 +1,628 @@
+"""The SQLite catalog: runs, materializations, lineage; threads, processes, recovery, migrations."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flowstone_nb._catalog import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Catalog,
+    LineageEdge,
+    MaterializationRow,
+    PartitionState,
+    RunRow,
+    forget_connections_after_fork,
+)
+from flowstone_nb._errors import StoreError
+from tests.resources.catalog_workers import hold_running_row, materialization, write_many
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "nested" / "catalog.sqlite"
+
+
+@pytest.fixture
+def catalog(path: Path) -> Iterator[Catalog]:
+    opened = Catalog(path)
+    yield opened
+    opened.close()
+
+
+def row(mat_id: str, asset: str = "a", **values: object) -> MaterializationRow:
+    return materialization(mat_id, asset, **values)  # type: ignore[arg-type]  # test shorthand
+
+
+def edge(
+    down: str, up: str, asset: str = "a", partition: str = "", version: str = "v"
+) -> LineageEdge:
+    return LineageEdge(down, up, asset, partition, version)
+
+
+def raw(path: Path) -> sqlite3.Connection:
+    """A plain connection for looking at (or preparing) the file as another tool would."""
+    return sqlite3.connect(path, isolation_level=None)
+
+
+# --- opening --------------------------------------------------------------------------------------
+
+
+def test_opening_creates_the_file_in_wal_mode_at_the_current_schema(path: Path) -> None:
+    Catalog(path).close()
+    assert path.is_file()
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"runs", "materializations", "lineage", "schema_version"} <= tables
+    assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def test_an_empty_file_is_a_version_zero_catalog_and_gets_upgraded(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.touch()
+    catalog = Catalog(path)
+    catalog.write([row("m1")])
+    catalog.close()
+    with raw(path) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+
+
+def test_a_version_one_catalog_is_upgraded_and_keeps_its_rows(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    with raw(path) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        MIGRATIONS[0](conn)
+        conn.execute("INSERT INTO schema_version VALUES (1)")
+        conn.execute(
+            "INSERT INTO materializations (id, run_id, asset, partition_key, status, started_at) "
+            "VALUES ('old', 'r', 'sales', '', 'success', 1.0)"
+        )
+        before = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    catalog = Catalog(path)
+    assert catalog.latest_success("sales", "") == MaterializationRow(
+        id="old", run_id="r", asset="sales", partition="", status="success", started_at=1.0
+    )
+    catalog.close()
+    with raw(path) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+        after = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert after > before
+
+
+def test_a_catalog_from_a_newer_version_is_refused(path: Path) -> None:
+    Catalog(path).close()
+    with raw(path) as conn:
+        conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
+    with pytest.raises(StoreError, match=rf"{path.name}.*version {SCHEMA_VERSION + 1}.*upgrade"):
+        Catalog(path)
+
+
+def test_a_file_that_is_not_a_database_is_refused(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match=rf"{path.name}.*not a readable SQLite.*move it away"):
+        Catalog(path)
+
+
+def test_a_catalog_that_cannot_be_created_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match=r"cannot create the catalog.*file.*another home"):
+        Catalog(tmp_path / "file" / "catalog.sqlite")
+
+
+def test_a_catalog_path_that_is_a_folder_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "catalog.sqlite").mkdir()
+    with pytest.raises(StoreError, match=r"catalog\.sqlite could not open.*another home"):
+        Catalog(tmp_path / "catalog.sqlite")
+
+
+def test_close_then_use_again_reopens(catalog: Catalog) -> None:
+    catalog.write([row("m1")])
+    catalog.close()
+    catalog.close()
+    assert catalog.get("m1") is not None
+    assert "catalog.sqlite" in repr(catalog)
+
+
+# --- write / get ----------------------------------------------------------------------------------
+
+
+def test_write_and_get_round_trip_every_field(catalog: Catalog) -> None:
+    full = MaterializationRow(
+        id="m1",
+        run_id="r1",
+        asset="sales",
+        partition="2024-01-01",
+        status="failed",
+        started_at=100.5,
+        ended_at=101.0,
+        duration=0.5,
+        code_version="c",
+        data_version="d",
+        io_manager="filesystem",
+        location="data/sales/x",
+        rows=3,
+        schema="a:int64",
+        error_type="ValueError",
+        error_message="bad",
+        traceback="Traceback ...",
+    )
+    catalog.write([full])
+    assert catalog.get("m1") == full
+    assert catalog.get("nope") is None
+
+
+def test_rows_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        row("m1").status = "failed"  # type: ignore[misc]  # proving it is frozen
+
+
+def test_an_empty_write_does_nothing(catalog: Catalog) -> None:
+    catalog.write([])
+    catalog.write([], [])
+    assert catalog.history() == []
+
+
+def test_write_replaces_by_id(catalog: Catalog) -> None:
+    catalog.write([row("m1", status="running")])
+    catalog.write([row("m1", status="success", data_version="d1")])
+    assert [(r.id, r.status, r.data_version) for r in catalog.history()] == [
+        ("m1", "success", "d1")
+    ]
+
+
+def test_an_unknown_status_writes_nothing(catalog: Catalog) -> None:
+    with pytest.raises(StoreError, match=r"'sucess'.*'b'.*partition 'p'.*Did you mean 'success'"):
+        catalog.write([row("m1"), row("m2", "b", status="sucess", partition="p")])
+    assert catalog.history() == []
+
+
+def test_a_batch_failing_half_way_writes_nothing(catalog: Catalog) -> None:
+    bad = LineageEdge("m1", None, "a", "", "v")  # type: ignore[arg-type]  # a broken edge
+    with pytest.raises(StoreError, match="could not write"):
+        catalog.write([row("m1"), row("m2")], [edge("m2", "m1"), bad])
+    assert catalog.history() == []
+    assert catalog.inputs("m2") == []
+
+
+def test_edges_are_recorded_once(catalog: Catalog) -> None:
+    catalog.write([row("up1"), row("up2", "b"), row("m1", "c")])
+    edges = [edge("m1", "up2", "b", "p2", "v2"), edge("m1", "up1", "a", "p1", "v1")]
+    catalog.write([row("m1", "c")], edges)
+    catalog.write([row("m1", "c")], edges)
+    assert catalog.inputs("m1") == sorted(
+        edges, key=lambda e: (e.upstream_asset, e.upstream_partition)
+    )
+    assert catalog.inputs("unknown") == []
+
+
+# --- latest and current ---------------------------------------------------------------------------
+
+
+def test_latest_success_is_the_newest_success(catalog: Catalog) -> None:
+    catalog.write(
+        [
+            row("old", started_at=1.0),
+            row("new", started_at=2.0),
+            row("failed", status="failed", started_at=3.0),
+            row("running", status="running", started_at=4.0),
+            row("other", partition="p2", started_at=5.0),
+        ]
+    )
+    latest = catalog.latest_success("a", "")
+    assert latest is not None
+    assert latest.id == "new"
+    assert catalog.latest_success("a", "p3") is None
+    assert catalog.latest_success("b", "") is None
+
+
+def test_equal_start_times_are_ordered_by_write(catalog: Catalog) -> None:
+    catalog.write([row("first", started_at=1.0)])
+    catalog.write([row("second", started_at=1.0)])
+    latest = catalog.latest_success("a", "")
+    assert latest is not None
+    assert latest.id == "second"
+
+
+def test_current_gives_latest_success_and_latest_attempt_per_partition(catalog: Catalog) -> None:
+    catalog.write(
+        [
+            row("a1", started_at=1.0),
+            row("a2", status="failed", started_at=2.0),
+            row("a3", partition="p", started_at=1.0),
+            row("b1", "b", status="running", started_at=1.0),
+            row("c1", "c", started_at=1.0),
+        ]
+    )
+    get = catalog.get
+    assert catalog.current(["a", "b", "missing"]) == {
+        ("a", ""): PartitionState(success=get("a1"), last=get("a2")),  # type: ignore[arg-type]
+        ("a", "p"): PartitionState(success=get("a3"), last=get("a3")),  # type: ignore[arg-type]
+        ("b", ""): PartitionState(success=None, last=get("b1")),  # type: ignore[arg-type]
+    }
+    assert set(catalog.current()) == {("a", ""), ("a", "p"), ("b", ""), ("c", "")}
+    assert catalog.current([]) == {}
+
+
+def test_current_accepts_thousands_of_assets(catalog: Catalog) -> None:
+    names = [f"asset{i}" for i in range(5000)]
+    catalog.write([row(f"m{i}", name) for i, name in enumerate(names)])
+    assert len(catalog.current(names)) == 5000
+    assert len(catalog.current(iter(names[:10]))) == 10
+
+
+# --- history --------------------------------------------------------------------------------------
+
+
+def test_history_is_newest_first_and_filters(catalog: Catalog) -> None:
+    catalog.write(
+        [
+            row("a1", started_at=1.0),
+            row("a2", status="failed", started_at=2.0),
+            row("a3", partition="p", started_at=3.0),
+            row("b1", "b", started_at=4.0),
+        ]
+    )
+    ids = lambda rows: [r.id for r in rows]  # noqa: E731  # a local shorthand reads best here
+    assert ids(catalog.history()) == ["b1", "a3", "a2", "a1"]
+    assert ids(catalog.history("a")) == ["a3", "a2", "a1"]
+    assert ids(catalog.history("a", "")) == ["a2", "a1"]
+    assert ids(catalog.history(partition="p")) == ["a3"]
+    assert ids(catalog.history(statuses=["success"])) == ["b1", "a3", "a1"]
+    assert ids(catalog.history("a", statuses=["failed", "running"])) == ["a2"]
+    assert ids(catalog.history(limit=2)) == ["b1", "a3"]
+    assert catalog.history(statuses=[]) == []
+
+
+def test_history_refuses_unknown_statuses_and_bad_limits(catalog: Catalog) -> None:
+    with pytest.raises(StoreError, match=r"'faild'.*Did you mean 'failed'"):
+        catalog.history(statuses=["faild"])
+    with pytest.raises(StoreError, match=r"limit.*-1.*positive"):
+        catalog.history(limit=-1)
+
+
+# --- lineage --------------------------------------------------------------------------------------
+
+
+def chain_catalog(catalog: Catalog) -> None:
+    """raw <- clean <- report."""
+    catalog.write(
+        [row("raw", "raw"), row("clean", "clean"), row("report", "report")],
+        [edge("clean", "raw", "raw"), edge("report", "clean", "clean")],
+    )
+
+
+def test_upstream_walks_the_chain_with_depths(catalog: Catalog) -> None:
+    chain_catalog(catalog)
+    assert catalog.upstream("report") == [
+        (1, edge("report", "clean", "clean")),
+        (2, edge("clean", "raw", "raw")),
+    ]
+    assert catalog.upstream("report", depth=1) == [(1, edge("report", "clean", "clean"))]
+    assert catalog.upstream("raw") == []
+    assert catalog.upstream("unknown") == []
+
+
+def test_downstream_walks_the_chain_with_depths(catalog: Catalog) -> None:
+    chain_catalog(catalog)
+    assert catalog.downstream("raw") == [
+        (1, edge("clean", "raw", "raw")),
+        (2, edge("report", "clean", "clean")),
+    ]
+    assert catalog.downstream("raw", depth=1) == [(1, edge("clean", "raw", "raw"))]
+    assert catalog.downstream("report") == []
+
+
+def diamond_catalog(catalog: Catalog) -> None:
+    """top <- left <- base, top <- right <- base, top <- base, left <- right."""
+    catalog.write(
+        [row(i, i) for i in ("top", "left", "right", "base")],
+        [
+            edge("top", "left", "left"),
+            edge("top", "right", "right"),
+            edge("top", "base", "base"),
+            edge("left", "base", "base"),
+            edge("right", "base", "base"),
+            edge("left", "right", "right"),
+        ],
+    )
+
+
+@pytest.mark.parametrize("depth", [None, 5])
+def test_each_edge_appears_once_at_its_shortest_depth(catalog: Catalog, depth: int | None) -> None:
+    diamond_catalog(catalog)
+    up = catalog.upstream("top", depth)
+    assert [(d, e.materialization_id, e.upstream_id) for d, e in up] == [
+        (1, "top", "base"),
+        (1, "top", "left"),
+        (1, "top", "right"),
+        (2, "left", "base"),
+        (2, "left", "right"),
+        (2, "right", "base"),
+    ]
+    down = catalog.downstream("base", depth)
+    assert [(d, e.materialization_id, e.upstream_id) for d, e in down] == [
+        (1, "left", "base"),
+        (1, "right", "base"),
+        (1, "top", "base"),
+        (2, "left", "right"),
+        (2, "top", "left"),
+        (2, "top", "right"),
+    ]
+
+
+@pytest.mark.parametrize("depth", [None, 50])
+def test_lineage_walks_are_cycle_safe(catalog: Catalog, depth: int | None) -> None:
+    catalog.write([row("x"), row("y")], [edge("x", "y"), edge("y", "x")])
+    assert [(d, e.upstream_id) for d, e in catalog.upstream("x", depth)] == [(1, "y"), (2, "x")]
+    assert [(d, e.materialization_id) for d, e in catalog.downstream("x", depth)] == [
+        (1, "y"),
+        (2, "x"),
+    ]
+
+
+def test_lineage_depth_must_be_positive(catalog: Catalog) -> None:
+    with pytest.raises(StoreError, match=r"depth.*0.*positive.*None"):
+        catalog.upstream("x", 0)
+
+
+# --- forget ---------------------------------------------------------------------------------------
+
+
+def test_forget_deletes_an_assets_rows_and_its_input_edges(catalog: Catalog) -> None:
+    chain_catalog(catalog)
+    catalog.write([row("clean2", "clean", status="failed")])
+    assert catalog.forget("clean") == 2
+    assert catalog.get("clean") is None
+    assert catalog.history("clean") == []
+    assert catalog.inputs("clean") == []
+    assert catalog.upstream("report") == [(1, edge("report", "clean", "clean"))]
+    assert catalog.get("raw") is not None
+    assert catalog.forget("clean") == 0
+
+
+# --- runs -----------------------------------------------------------------------------------------
+
+
+def test_runs_are_recorded_when_they_start_and_end(catalog: Catalog) -> None:
+    before = time.time()
+    run_id = catalog.start_run(kind="backfill", targets=["sales[2024-01-01]", "report"])
+    started = catalog.get_run(run_id)
+    assert started is not None
+    assert started.status == "running"
+    assert started.pid == os.getpid()
+    assert started.host == socket.gethostname()
+    assert started.kind == "backfill"
+    assert started.targets == ("sales[2024-01-01]", "report")
+    assert started.started_at >= before
+    assert started.ended_at is None
+    catalog.end_run(run_id, "success")
+    ended = catalog.get_run(run_id)
+    assert isinstance(ended, RunRow)
+    assert ended.status == "success"
+    assert ended.ended_at is not None
+    assert ended.ended_at >= started.started_at
+    assert catalog.get_run("nope") is None
+    assert len(run_id) == 32
+
+
+def test_ending_an_unknown_run_is_a_store_error(catalog: Catalog) -> None:
+    with pytest.raises(StoreError, match=r"run 'nope'.*start_run"):
+        catalog.end_run("nope", "success")
+
+
+# --- recovery -------------------------------------------------------------------------------------
+
+
+def spawn() -> multiprocessing.context.SpawnContext:
+    return multiprocessing.get_context("spawn")
+
+
+def test_rows_of_a_dead_process_become_interrupted_and_live_ones_stay(path: Path) -> None:
+    Catalog(path).close()
+    ctx = spawn()
+    written, release = ctx.Event(), ctx.Event()
+    process = ctx.Process(target=hold_running_row, args=(str(path), "held", written, release))
+    process.start()
+    try:
+        assert written.wait(timeout=60)
+        live = Catalog(path)
+        assert live.recover_interrupted() == 0
+        held = live.get("held")
+        assert held is not None
+        assert held.status == "running"
+    finally:
+        process.terminate()
+        process.join()
+    assert live.recover_interrupted() == 1
+    recovered = live.get("held")
+    assert recovered is not None
+    assert recovered.status == "failed"
+    assert recovered.error_type == "Interrupted"
+    assert f"pid {process.pid}" in str(recovered.error_message)
+    assert "recompute" in str(recovered.error_message)
+    run = live.get_run(recovered.run_id)
+    assert run is not None
+    assert run.status == "interrupted"
+    assert live.recover_interrupted() == 0
+    live.close()
+
+
+def test_opening_recovers_rows_of_a_process_that_died(path: Path) -> None:
+    Catalog(path).close()
+    ctx = spawn()
+    written, release = ctx.Event(), ctx.Event()
+    process = ctx.Process(target=hold_running_row, args=(str(path), "held", written, release))
+    process.start()
+    assert written.wait(timeout=60)
+    process.kill()
+    process.join()
+    catalog = Catalog(path)
+    recovered = catalog.get("held")
+    assert recovered is not None
+    assert recovered.status == "failed"
+    catalog.close()
+
+
+def test_rows_of_this_process_are_left_to_their_owner(catalog: Catalog) -> None:
+    run_id = catalog.start_run(kind="materialize", targets=["a"])
+    catalog.write(
+        [
+            row("mine", status="running", run_id=run_id),
+            row("queued", status="pending", run_id=run_id),
+        ]
+    )
+    assert catalog.recover_interrupted() == 0
+    assert {r.status for r in catalog.history()} == {"running", "pending"}
+
+
+def move_run(path: Path, run_id: str, *, host: str, started_at: float) -> None:
+    with raw(path) as conn:
+        conn.execute(
+            "UPDATE runs SET host = ?, started_at = ? WHERE run_id = ?", (host, started_at, run_id)
+        )
+
+
+def test_stale_runs_of_other_hosts_are_interrupted_recent_ones_are_not(
+    catalog: Catalog, path: Path
+) -> None:
+    old_run = catalog.start_run(kind="materialize", targets=["a"])
+    new_run = catalog.start_run(kind="materialize", targets=["b"])
+    move_run(path, old_run, host="elsewhere", started_at=time.time() - 3 * 86400)
+    move_run(path, new_run, host="elsewhere", started_at=time.time())
+    catalog.write(
+        [
+            row("old", status="running", run_id=old_run),
+            row("new", "b", status="running", run_id=new_run),
+        ]
+    )
+    assert catalog.recover_interrupted() == 1
+    old = catalog.get("old")
+    assert old is not None
+    assert old.status == "failed"
+    assert "elsewhere" in str(old.error_message)
+    assert catalog.get("new").status == "running"  # type: ignore[union-attr]
+    assert catalog.recover_interrupted(stale_after=0.0) == 1
+
+
+def test_rows_without_a_run_are_interrupted_once_stale(catalog: Catalog) -> None:
+    catalog.write(
+        [
+            row("ghost-old", status="running", run_id="ghost", started_at=time.time() - 3 * 86400),
+            row("ghost-new", status="pending", run_id="ghost", started_at=time.time()),
+        ]
+    )
+    assert catalog.recover_interrupted() == 1
+    assert catalog.get("ghost-old").status == "failed"  # type: ignore[union-attr]
+    assert catalog.get("ghost-new").status == "pending"  # type: ignore[union-attr]
+
+
+def test_runs_of_dead_processes_without_rows_are_closed(path: Path) -> None:
+    Catalog(path).close()
+    ctx = spawn()
+    written, release = ctx.Event(), ctx.Event()
+    process = ctx.Process(target=hold_running_row, args=(str(path), "held", written, release))
+    process.start()
+    assert written.wait(timeout=60)
+    process.kill()
+    process.join()
+    with raw(path) as conn:
+        conn.execute("DELETE FROM materializations")
+    catalog = Catalog(path)
+    runs = catalog.runs()
+    assert [r.status for r in runs] == ["interrupted"]
+    catalog.close()
+
+
+# --- concurrency ----------------------------------------------------------------------------------
+
+
+def test_threads_writing_at_once_lose_nothing(catalog: Catalog) -> None:
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(50):
+                catalog.write([row(f"t{worker}-{i}", f"asset{worker}", partition=str(i))])
+                assert catalog.latest_success(f"asset{worker}", str(i)) is not None
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(catalog.history()) == 400
+
+
+def test_processes_writing_at_once_lose_nothing(path: Path) -> None:
+    Catalog(path).close()
+    ctx = spawn()
+    workers, count = 3, 60
+    barrier = ctx.Barrier(workers)
+    processes = [
+        ctx.Process(target=write_many, args=(str(path), w, count, barrier)) for w in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    assert [p.exitcode for p in processes] == [0] * workers
+    catalog = Catalog(path)
+    rows = catalog.history()
+    assert len(rows) == workers * count
+    assert {r.status for r in rows} == {"success"}
+    for w in range(workers):
+        assert len(catalog.upstream(f"w{w}-{count - 1}")) == count - 1
+    assert [r.status for r in catalog.runs()] == ["success"] * workers
+    catalog.close()
+
+
+def test_connections_of_finished_threads_are_closed(catalog: Catalog) -> None:
+    def touch() -> None:
+        catalog.get("x")
+
+    for _ in range(10):
+        thread = threading.Thread(target=touch)
+        thread.start()
+        thread.join()
+    # Each new thread's connection replaces those of threads that have finished.
+    assert len(catalog._connections) <= 2
+
+
+def test_a_forked_child_opens_its_own_connection(catalog: Catalog) -> None:
+    catalog.write([row("parent")])
+    ctx = multiprocessing.get_context("fork")
+
+    def child() -> None:
+        catalog.write([row("child")])
+
+    process = ctx.Process(target=child)
+    process.start()
+    process.join()
+    assert process.exitcode == 0
+    assert catalog.get("child") is not None
+    catalog.write([row("parent-again")])
+    assert len(catalog.history()) == 3
+
+
+def test_forgetting_connections_after_fork_reopens_them(catalog: Catalog) -> None:
+    catalog.write([row("before")])
+    forget_connections_after_fork()
+    assert catalog.get("before") is not None
