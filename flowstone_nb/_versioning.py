@@ -17,18 +17,29 @@ cell body given as text, as the ``%%asset`` magic has it). A version combines
 
 Helpers are found by the global names the code object and its nested code objects (lambdas,
 comprehensions, inner functions) load, looked up in ``fn.__globals__``, and in closure cells.
-Helpers reached through a module attribute (``utils.clean``) are not followed.
+Helpers reached through a module attribute (``utils.clean``) and dunder names (``__name__``) are
+not followed. Wrapped helpers (``functools.wraps``, ``lru_cache``) count by the function they wrap.
+Other execute callables: a ``functools.partial`` counts by its function plus its simple bound
+arguments (a bound data argument counts by its presence only); a bound method by its function; a
+class or callable object by its class; a builtin by its qualified name.
 
-Where no source exists (``exec`` of a string, a stale file, two lambdas on one line), the *code
-object* is hashed instead: bytecode, names, variable names and constants (recursively; frozensets
-sorted so hash randomisation cannot leak in), plus the function's simple default values. That
-fallback is stable within one interpreter version (bytecode changes between Python versions); the
-normalised source is too, as ``ast.dump`` may change between Python versions.
+The source comes from :mod:`inspect` (IPython cells and the ``%%asset`` magic register theirs in
+:mod:`linecache`). It is re-read from disk for code in files, and it must parse and define a
+function of the code object's name, else it is not trusted. Where no trusted source exists
+(``exec`` of a string, a file edited since import, two lambdas on one line), the *code object* is
+hashed instead: bytecode, names, variable names and constants (recursively; frozensets sorted so
+hash randomisation cannot leak in), plus the function's simple default values. That fallback is
+stable within one interpreter version (bytecode changes between Python versions); so is the
+normalised source, as ``ast.dump`` may change between Python versions.
 
-Cost: parsing is done once per code object (and once per cell text) and cached in bounded maps; a
-repeated call resolves the helpers from the globals again (they may have been redefined) and hashes
-a few short strings. This module must not import pandas, IPython (except to read IPython-only
-syntax in a cell) or anything else heavy, must not run user code and must not touch the store.
+Cost: parsing is done once per code object (and once per cell text) and cached in bounded maps
+(oldest entries go first). Each computed version also remembers every lookup it was made from
+(global names, closure cells, ``__code__``, class bodies); a repeated call re-checks those by
+identity and returns the remembered version when nothing moved, so it costs a few microseconds
+and still sees a helper redefined in another cell.
+
+This module must not import pandas, IPython (except to read IPython-only syntax in a cell) or
+anything else heavy, must not run user code and must not touch the store.
 """
 
 from __future__ import annotations
