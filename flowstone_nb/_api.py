@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ._asset import Asset
 from ._lineage import Impact, Lineage, compute_impact, compute_lineage, history_frame
 from ._plan import target_node
-from ._registry import Registry, get_registry
+from ._registry import Registry, resolve_registry
 from ._status import StatusReport, compute_status
 from ._store import get_store
 
@@ -44,7 +44,7 @@ def status(
         The store home (default: the configured one).
     """
     names = None if asset is None else [_name(asset)]
-    return compute_status(registry or get_registry(), get_store(home), names)
+    return compute_status(resolve_registry(registry), get_store(home), names)
 
 
 def lineage(
@@ -74,7 +74,7 @@ def lineage(
         The store home (default: the configured one).
     """
     return compute_lineage(
-        registry or get_registry(),
+        resolve_registry(registry),
         get_store(home),
         _name(asset),
         partition,
@@ -87,7 +87,7 @@ def impact(
     asset: Asset | str, partition: Any = None, *, registry: Registry | None = None
 ) -> Impact:
     """What would become stale if ``asset`` (at ``partition``) changed."""
-    return compute_impact(registry or get_registry(), _name(asset), partition)
+    return compute_impact(resolve_registry(registry), _name(asset), partition)
 
 
 def history(
@@ -101,11 +101,11 @@ def history(
     """Materializations (successes and failures), newest first, as a pandas DataFrame."""
     encoded = None
     if asset is not None and partition is not None:
-        encoded = target_node((registry or get_registry()).get(_name(asset)), partition).encoded
+        encoded = target_node(resolve_registry(registry).get(_name(asset)), partition).encoded
     rows = get_store(home).catalog.history(
         None if asset is None else _name(asset), encoded, limit=limit
     )
-    return history_frame(rows)
+    return history_frame(resolve_registry(registry), rows)
 
 
 def forget(
@@ -134,7 +134,7 @@ def forget(
     Asset
         The definition that was removed.
     """
-    removed = (registry or get_registry()).unregister(_name(asset))
+    removed = resolve_registry(registry).unregister(_name(asset))
     if purge:
         get_store(home).catalog.forget(str(removed.name))
     return removed

@@ -19,7 +19,7 @@ from ._engine import ComputeBackend, execute_plan
 from ._errors import FlowstoneError, PartitionError
 from ._html import badge, esc, html_table, text_table
 from ._plan import build_plan
-from ._registry import Registry, get_registry
+from ._registry import Registry, resolve_registry
 from ._store import get_store
 
 if TYPE_CHECKING:
@@ -187,7 +187,7 @@ def backfill(
     BackfillResult
         Per-partition status, duration and error; ``.failed`` lists what did not succeed.
     """
-    registry = registry or get_registry()
+    registry = resolve_registry(registry)
     name = str(asset.name) if isinstance(asset, Asset) else asset
     definition = registry.get(name).partitions
     if definition is None:

@@ -88,7 +88,11 @@ def backend_for(executor: Any) -> tuple[ComputeBackend, Callable[[], None] | Non
         except ImportError as error:
             raise _missing_dask(error) from None
         cluster = LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",
         )
         client = Client(cluster)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ._asset import Asset
 from ._dot import NodeView, to_dot
-from ._registry import Registry, get_registry
+from ._registry import Registry, resolve_registry
 from ._status import StatusReport, compute_status
 from ._store import get_store
 
@@ -113,7 +113,7 @@ def graph(
     """
     from ._graphview import GraphView
 
-    registry = registry or get_registry()
+    registry = resolve_registry(registry)
     focus = None if asset is None else (str(asset.name) if isinstance(asset, Asset) else asset)
     names = _selection(registry, focus, upstream, downstream)
     report = compute_status(registry, get_store(home), names) if status and names else None

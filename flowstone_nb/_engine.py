@@ -27,7 +27,7 @@ from ._errors import FlowstoneError, MaterializationError
 from ._events import Event, emit, has_listeners
 from ._partition_keys import key_slug
 from ._plan import Input, Node, Plan, build_plan
-from ._registry import Registry, get_registry
+from ._registry import Registry, resolve_registry
 from ._store import Store, get_store
 from ._versioning import code_version
 
@@ -131,7 +131,7 @@ class Recorder:
 
     def _announce(self, kind: str, node: Node, **detail: Any) -> None:
         if has_listeners():
-            emit(Event(kind, node.asset, node.encoded, self._run_id, detail))
+            emit(Event(kind, node.asset, node.text, self._run_id, detail))
 
     def started(
         self, node: Node, mat_id: str, *, code_version: str, io_manager: str, started_at: float
@@ -725,7 +725,7 @@ def materialize(
         The partition key does not fit the asset's partitioning.
     """
     names, single = _target_names(assets)
-    plan = build_plan(registry or get_registry(), [(name, partition) for name in names])
+    plan = build_plan(resolve_registry(registry), [(name, partition) for name in names])
     result = execute_plan(
         plan, get_store(home), force=plan.targets if force else (), resources=resources
     )
@@ -758,7 +758,7 @@ def load(
     """
     from ._plan import target_node
 
-    definition = (registry or get_registry()).get(_name_of(asset))
+    definition = resolve_registry(registry).get(_name_of(asset))
     node = target_node(definition, partition)
     catalog = get_store(home).catalog
     if version is None:

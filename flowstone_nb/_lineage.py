@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ._errors import FlowstoneError
 from ._html import esc, html_table, text_table
 from ._mappings import infer_mapping
-from ._partition_keys import encode_key
-from ._plan import Node, target_node
+from ._plan import Node, make_node, partition_text, target_node
 from ._registry import Registry
 from ._store import Store
 
@@ -217,7 +216,21 @@ def compute_lineage(
                     data_version=row.data_version if row else None,
                 )
             )
-    return Lineage(start.asset, start.partition, start.id, start.data_version, tuple(entries))
+    shown = tuple(
+        replace(e, partition=_text(registry, e.asset, e.partition)) for e in entries
+    )
+    return Lineage(
+        start.asset,
+        _text(registry, start.asset, start.partition),
+        start.id,
+        start.data_version,
+        shown,
+    )
+
+
+def _text(registry: Registry, asset: str, encoded: str) -> str:
+    definition = registry.get(asset).partitions if asset in registry else None
+    return partition_text(definition, encoded)
 
 
 def _entry(
@@ -284,21 +297,21 @@ def compute_impact(registry: Registry, asset: str, partition: Any = None) -> Imp
             child = registry.get(child_name)
             down_def = child.partitions
             if down_def is None:
-                children = [Node(child_name, None, "")]
+                children = [make_node(child_name, None, None)]
             else:
                 mapping = child.partition_mappings.get(node.asset) or infer_mapping(
                     down_def, up_def
                 )
                 keys = mapping.downstream_keys(up_def, node.key, down_def) if up_def else None
                 keys = down_def.keys() if keys is None else keys
-                children = [Node(child_name, k, encode_key(k)) for k in keys]
+                children = [make_node(child_name, down_def, k) for k in keys]
             for child_node in children:
                 if child_node not in affected:
                     affected[child_node] = None
                     frontier.append(child_node)
     rank = {n: i for i, n in enumerate(dag.topological_order())}
     ordered = sorted(affected, key=lambda n: (rank[n.asset], n.encoded))
-    return Impact(start.asset, start.encoded, tuple((n.asset, n.encoded) for n in ordered))
+    return Impact(start.asset, start.text, tuple((n.asset, n.text) for n in ordered))
 
 
 HISTORY_COLUMNS = [
@@ -320,7 +333,7 @@ HISTORY_COLUMNS = [
 ]
 
 
-def history_frame(rows: Sequence[MaterializationRow]) -> pd.DataFrame:
+def history_frame(registry: Registry, rows: Sequence[MaterializationRow]) -> pd.DataFrame:
     """Materializations as a DataFrame, newest first, timestamps as UTC datetimes."""
     import pandas as pd
 
@@ -328,7 +341,7 @@ def history_frame(rows: Sequence[MaterializationRow]) -> pd.DataFrame:
         [
             [
                 r.asset,
-                r.partition,
+                _text(registry, r.asset, r.partition),
                 r.status,
                 r.started_at,
                 r.ended_at,

@@ -8,17 +8,26 @@ definitions only: it decides nothing about freshness and runs nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from ._asset import Asset
 from ._errors import AssetNotFoundError, PartitionError
 from ._mappings import IdentityMapping, PartitionMapping, infer_mapping
-from ._partition_keys import encode_key
+from ._partition_keys import decode_key, encode_key
 from ._partitions import PartitionsDefinition
 from ._registry import Registry
 
-__all__ = ["Input", "Node", "Plan", "build_plan", "target_node"]
+__all__ = [
+    "Input",
+    "Node",
+    "Plan",
+    "build_plan",
+    "make_node",
+    "partition_text",
+    "target_node",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +47,42 @@ class Node:
     asset: str
     key: Any
     encoded: str
+    text: str = field(default="", compare=False)
 
     def describe(self) -> str:
         """``asset`` or ``asset[partition]`` for messages."""
-        return f"{self.asset}[{self.encoded}]" if self.encoded else self.asset
+        return f"{self.asset}[{self.text or self.encoded}]" if self.encoded else self.asset
+
+
+def make_node(asset: str, definition: PartitionsDefinition | None, key: Any) -> Node:
+    """The node of ``asset`` at ``key`` (``None``: unpartitioned), with its stored and shown key."""
+    if key is None:
+        return Node(asset, None, "")
+    text = definition.key_str(key) if definition is not None else str(key)
+    return Node(asset, key, encode_key(key), text)
+
+
+def partition_text(definition: PartitionsDefinition | None, encoded: str) -> str:
+    """How a stored partition key reads to a person (``""`` when unpartitioned)."""
+    if not encoded:
+        return ""
+    key = decode_key(encoded)
+    if definition is not None:
+        try:
+            return definition.key_str(definition.parse_key(key))
+        except PartitionError:
+            pass  # the definition changed since: fall back to the generic form
+    return _generic_text(key)
+
+
+def _generic_text(key: Any) -> str:
+    if isinstance(key, tuple):
+        return "|".join(_generic_text(part) for part in key)
+    if isinstance(key, datetime):
+        return key.isoformat(timespec="minutes")
+    if isinstance(key, date):
+        return key.isoformat()
+    return str(key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +124,7 @@ def target_node(asset: Asset, partition: Any) -> Node:
                 f"Asset {name!r} is not partitioned, but partition={partition!r} was given: "
                 "leave the partition out."
             )
-        return Node(name, None, "")
+        return make_node(name, None, None)
     if partition is None:
         latest = _latest_hint(definition)
         raise PartitionError(
@@ -91,7 +132,7 @@ def target_node(asset: Asset, partition: Any) -> Node:
             f"e.g. partition={latest!r}, or use fs.backfill(...) for many partitions."
         )
     key = definition.parse_key(partition)
-    return Node(name, key, encode_key(key))
+    return make_node(name, definition, key)
 
 
 def _latest_hint(definition: PartitionsDefinition) -> str:
@@ -115,14 +156,14 @@ def _inputs_of(node: Node, asset: Asset, assets: Mapping[str, Asset]) -> tuple[I
         dep = assets[dep_name]
         up_def = dep.partitions
         if up_def is None:
-            inputs.append(Input(dep_name, (Node(dep_name, None, ""),), many=False))
+            inputs.append(Input(dep_name, (make_node(dep_name, None, None),), many=False))
             continue
         mapping = _mapping(asset, dep)
         keys = mapping.upstream_keys(asset.partitions, node.key, up_def)
         if keys is None:
-            inputs.append(Input(dep_name, (Node(dep_name, None, ""),), many=False))
+            inputs.append(Input(dep_name, (make_node(dep_name, None, None),), many=False))
             continue
-        nodes = tuple(Node(dep_name, key, encode_key(key)) for key in keys)
+        nodes = tuple(make_node(dep_name, up_def, key) for key in keys)
         single = isinstance(mapping, IdentityMapping) and len(nodes) == 1
         inputs.append(Input(dep_name, nodes, many=not single))
     return tuple(inputs)

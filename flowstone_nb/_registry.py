@@ -20,7 +20,7 @@ from ._graph import DAG
 from ._origin import Origin, origin_of_cell, origin_of_function
 from ._validate import ValidationIssue, validate
 
-__all__ = ["Registry", "get_registry", "set_registry"]
+__all__ = ["Registry", "get_registry", "resolve_registry", "set_registry"]
 
 UnknownPolicy = Literal["warn", "error", "ignore"]
 
@@ -261,6 +261,11 @@ def get_registry() -> Registry:
         if not _default:
             _default.append(Registry())
         return _default[0]
+
+
+def resolve_registry(registry: Registry | None) -> Registry:
+    """``registry``, or the kernel registry when it is ``None`` (an empty registry is falsy)."""
+    return registry if registry is not None else get_registry()
 
 
 def set_registry(registry: Registry) -> Registry:

@@ -17,7 +17,7 @@ from ._engine import asset_code_version
 from ._errors import FlowstoneError
 from ._html import badge, esc, html_table, text_table
 from ._partition_keys import decode_key, encode_key
-from ._plan import Node, _inputs_of
+from ._plan import Node, _inputs_of, make_node
 from ._registry import Registry
 from ._store import Store
 
@@ -173,7 +173,7 @@ class _StatusComputation:
             )
         return PartitionStatus(
             asset=node.asset,
-            partition=node.encoded,
+            partition=node.text,
             status=status,
             reason=reason,
             materialization_id=success.id if success else None,
@@ -229,7 +229,7 @@ def compute_status(
     rows: list[PartitionStatus] = []
     for name in names:
         for key in _partition_keys(computation.assets[name], seen.get(name, [])):
-            node = Node(name, key, encode_key(key) if key is not None else "")
+            node = make_node(name, computation.assets[name].partitions, key)
             row = computation.node_status(node)
             if name in wanted:
                 rows.append(row)
