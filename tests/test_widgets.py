@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -717,3 +718,59 @@ def test_times_show_in_utc_and_unknown_ones_stay_blank() -> None:
         "x", "m-x", LineageEntry("upstream", 1, "y", "", "m-y", None, None, None, "success", "m-x")
     )
     assert "None" not in html_of(LineageWidget(unknown).widget)
+
+
+KERNEL_CELL = """
+import flowstone_nb as fs
+from flowstone_nb._widgets import history_view, lineage_view, status_view
+fs.configure(home="store")
+
+@fs.asset
+def raw():
+    return 1
+
+@fs.asset
+def doubled(raw):
+    return raw * 2
+
+fs.materialize("doubled")
+display(status_view(fs.status()))
+display(history_view(fs.history()))
+display(lineage_view(fs.lineage("doubled")))
+"""
+
+KERNEL_RUN_CELL = """
+from flowstone_nb._live import LiveGraph
+
+@fs.asset(partitioned_by=fs.StaticPartitions(["a", "b"]))
+def letters(context):
+    return 1
+
+with LiveGraph(interval=0):
+    fs.backfill("letters", ["a", "b"], progress=True)
+"""
+
+
+@pytest.mark.slow
+def test_in_a_real_kernel_every_view_is_a_widget_with_fallbacks(tmp_path: Path) -> None:
+    nbclient = pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat")
+    cells = [nbformat.v4.new_code_cell(c) for c in (KERNEL_CELL, KERNEL_RUN_CELL)]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute()
+    outputs = notebook.cells[0].outputs
+    assert [o.output_type for o in outputs] == ["display_data"] * 3
+    for output, css in zip(outputs, ("fs-status-grid", "fs-history", "fs-lineage"), strict=True):
+        assert WIDGET_MIME in output.data
+        assert css in output.data["text/html"]
+    assert "doubled" in outputs[2].data["text/plain"]
+    graph, progress = notebook.cells[1].outputs
+    assert "letters (fresh, 2/2 fresh)" in graph.data["text/plain"]  # updated in place
+    assert WIDGET_MIME in progress.data
+    assert "fs-backfill" in progress.data["text/html"]
