@@ -44,7 +44,7 @@ browser: setup  ## end-to-end: real JupyterLab + headless Chromium
 test: lint typecheck unit notebooks browser  ## everything CI runs
 
 quickstart: setup  ## the main job, headless: execute every example notebook and write HTML copies
-	$(BIN)/python -m flowstone_nb.run_notebooks notebooks --html artifacts/html
+	$(BIN)/python .ci/run_notebooks.py notebooks --html artifacts/html
 
 lab: setup  ## the main job, interactive: JupyterLab on the quickstart notebook
 	$(BIN)/jupyter lab notebooks/01_quickstart.ipynb

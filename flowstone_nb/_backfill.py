@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ._asset import Asset
 from ._engine import ComputeBackend, execute_plan
 from ._errors import FlowstoneError, PartitionError
-from ._html import badge, esc, html_table, text_table
+from ._html import STATUS_COLOURS, badge, esc, html_table, text_table
 from ._plan import build_plan
 from ._registry import Registry, resolve_registry
 from ._store import get_store
@@ -116,17 +116,27 @@ class BackfillResult:
         return f"{self.summary()}\n{text_table(['partition', 'status', 'error'], rows)}"
 
     def _repr_html_(self) -> str:
-        rows = [
-            [esc(p.partition), badge(p.status), f"{p.duration:.3f}", esc(p.error or "")]
+        strip = "".join(
+            f'<span class="fs-square fs-status-{esc(p.status)}" title="{esc(p.partition)}: '
+            f'{esc(p.status)}" style="display:inline-block;width:9px;height:9px;margin:1px;'
+            f'background:{STATUS_COLOURS.get(p.status, "#616161")}"></span>'
             for p in self.partitions
-        ]
-        table = html_table(
-            ["partition", "status", "seconds", "error"],
-            rows,
-            raw_columns=(0, 1, 2, 3),
-            css_class="fs-backfill",
         )
-        return f"<div class='fs-backfill'><b>{esc(self.summary())}</b>{table}</div>"
+        parts = [f"<b>{esc(self.summary())}</b>", f"<div class='fs-strip'>{strip}</div>"]
+        if self.failed:
+            rows = [
+                [esc(p.partition), badge(p.status), esc(p.error_type or ""), esc(p.error or "")]
+                for p in self.failed
+            ]
+            parts.append(
+                html_table(
+                    ["partition", "status", "error type", "error"],
+                    rows,
+                    raw_columns=(0, 1, 2, 3),
+                    css_class="fs-backfill-failures",
+                )
+            )
+        return "<div class='fs-backfill'>" + "".join(parts) + "</div>"
 
 
 def _resolve_backend(executor: Any) -> tuple[ComputeBackend | None, Any]:
