@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ._events import Event, subscribe
 
 if TYPE_CHECKING:
+    from ._asset import Asset
     from ._graphview import GraphView
     from ._registry import Registry
     from ._status import PartitionStatus, StatusReport
@@ -157,7 +158,8 @@ class LiveGraph:
     Parameters
     ----------
     asset
-        Focus on this asset's neighbourhood (default: the whole graph), as in ``fs.graph``.
+        Focus on this asset (object or name) and its neighbourhood (default: the whole
+        graph), as in ``fs.graph``.
     upstream, downstream
         With a focus: how many levels to show each way (default: all).
     cluster
@@ -182,7 +184,7 @@ class LiveGraph:
 
     def __init__(
         self,
-        asset: str | None = None,
+        asset: Asset | str | None = None,
         *,
         upstream: int | None = None,
         downstream: int | None = None,
@@ -194,7 +196,7 @@ class LiveGraph:
         schedule: Schedule = start_timer,
         display: Display = _ipython_display,
     ) -> None:
-        self._focus = asset
+        self._focus = None if asset is None else str(getattr(asset, "name", asset))
         self._levels = (upstream, downstream)
         self._cluster = cluster
         self._registry = registry
@@ -203,6 +205,7 @@ class LiveGraph:
         self._lock = threading.Lock()
         self._live: dict[tuple[str, str], PartitionStatus] = {}
         self._names: list[str] = []
+        self._shown: frozenset[str] = frozenset()
         self._base: StatusReport | None = None
         self._unsubscribe: Callable[[], None] = _nothing
         self._throttle = Throttle(self._redraw, interval=interval, clock=clock, schedule=schedule)
@@ -216,6 +219,7 @@ class LiveGraph:
 
         registry = self._registry = self._registry or get_registry()
         self._names = _selection(registry, self._focus, *self._levels)
+        self._shown = frozenset(self._names)
         store = get_store(self._home)
         self._base = compute_status(registry, store, self._names) if self._names else None
         self.handle = self._display(self.view(), display_id=True)
@@ -235,7 +239,7 @@ class LiveGraph:
     def on_event(self, event: Event) -> None:
         """Record the node's new status and ask for a redraw (called from worker threads)."""
         status = LIVE_STATUS.get(event.kind)
-        if status is None or event.asset not in self._names:
+        if status is None or event.asset not in self._shown:
             return
         from ._status import PartitionStatus
 

@@ -255,7 +255,8 @@ def test_partitioned_nodes_count_their_live_partitions() -> None:
 def test_only_the_shown_assets_and_node_events_count() -> None:
     chain()
     screen = Screen()
-    with LiveGraph("raw", downstream=0, display=screen, interval=0):
+    raw = fs.get_registry().get("raw")
+    with LiveGraph(raw, downstream=0, display=screen, interval=0):
         emit(Event("started", "clean", "", "run", {}))
         emit(Event("finished", "", "", "run", {}))
         emit(Event("started", "raw", "", "run", {}))
