@@ -211,12 +211,19 @@ _LATEST_SUCCESS = (
     f"SELECT {_ROW_COLUMNS} FROM materializations WHERE asset = ? AND partition_key = ? "
     f"AND status = 'success' {_NEWEST_FIRST} LIMIT 1"
 )
+# Per partition, two index seeks find the newest attempt and the newest success; only those
+# rows are read in full. (Window functions would sort every row of the table instead.)
+_NEWEST_ATTEMPT = (
+    "SELECT m.rowid FROM materializations AS m WHERE m.asset = k.asset "
+    "AND m.partition_key = k.partition_key ORDER BY m.started_at DESC, m.rowid DESC LIMIT 1"
+)
+_NEWEST_SUCCESS = _NEWEST_ATTEMPT.replace(" ORDER BY", " AND m.status = 'success' ORDER BY")
 _CURRENT = (
-    f"SELECT {_ROW_COLUMNS}, n_all, n_status FROM (SELECT {_ROW_COLUMNS}, "
-    f"ROW_NUMBER() OVER (PARTITION BY asset, partition_key {_NEWEST_FIRST}) AS n_all, "
-    "ROW_NUMBER() OVER (PARTITION BY asset, partition_key, status = 'success' "
-    f"{_NEWEST_FIRST}) AS n_status FROM materializations {{where}}) "
-    "WHERE n_all = 1 OR (n_status = 1 AND status = 'success')"
+    "WITH keys AS (SELECT DISTINCT asset, partition_key FROM materializations {where}), "
+    f"newest AS (SELECT ({_NEWEST_ATTEMPT}) AS last_rowid, ({_NEWEST_SUCCESS}) AS success_rowid "
+    "FROM keys AS k) "
+    f"SELECT {_ROW_COLUMNS}, m.rowid = n.last_rowid, m.rowid = n.success_rowid "
+    "FROM newest AS n JOIN materializations AS m ON m.rowid IN (n.last_rowid, n.success_rowid)"
 )
 # Each walk follows edges from one side (``near``) to the other (``far``).
 _CLOSURE = (
@@ -496,14 +503,14 @@ class Catalog:
             params = json.dumps(names)
         last: dict[tuple[str, str], MaterializationRow] = {}
         success: dict[tuple[str, str], MaterializationRow] = {}
-        for *values, n_all, n_status in self._connection().execute(
+        for *values, is_last, is_success in self._connection().execute(
             _CURRENT.format(where=where), {"names": params}
         ):
             row = MaterializationRow(*values)
             key = (row.asset, row.partition)
-            if n_all == 1:
+            if is_last:
                 last[key] = row
-            if n_status == 1 and row.status == "success":
+            if is_success:
                 success[key] = row
         return {key: PartitionState(success.get(key), row) for key, row in last.items()}
 
@@ -599,12 +606,10 @@ class Catalog:
         self, start: str, depth: int | None, *, near: str, far: str
     ) -> list[tuple[int, LineageEdge]]:
         connection = self._connection()
+        found: list[tuple[Any, ...]]
         if depth is None:
-            edges = [
-                LineageEdge(*values)
-                for values in connection.execute(_CLOSURE.format(near=near, far=far), (start,))
-            ]
-            found = _shortest_depths(start, edges, near=near, far=far)
+            edges = connection.execute(_CLOSURE.format(near=near, far=far), (start,)).fetchall()
+            found = _shortest_depths(start, edges, upstream=near == "materialization_id")
         else:
             if depth < 1:
                 raise StoreError(
@@ -612,12 +617,10 @@ class Catalog:
                     "or None for all of them."
                 )
             sql = _BOUNDED_WALK.format(near=near, far=far)
-            found = [
-                (d, LineageEdge(*values)) for d, *values in connection.execute(sql, (start, depth))
-            ]
-        return sorted(
-            found, key=lambda item: (item[0], item[1].materialization_id, item[1].upstream_id)
-        )
+            found = connection.execute(sql, (start, depth)).fetchall()
+        # (depth, materialization_id, upstream_id) is unique, so sorting never compares further.
+        found.sort()
+        return [(level, LineageEdge(*edge)) for level, *edge in found]
 
     # --- recovery ---------------------------------------------------------------------------------
 
@@ -715,13 +718,14 @@ def _check_status(row: MaterializationRow) -> None:
 
 
 def _shortest_depths(
-    start: str, edges: Sequence[LineageEdge], *, near: str, far: str
-) -> list[tuple[int, LineageEdge]]:
-    """Breadth-first over ``edges`` from ``start``: each edge once, at its shortest distance."""
-    by_near: dict[str, list[LineageEdge]] = {}
+    start: str, edges: Sequence[tuple[Any, ...]], *, upstream: bool
+) -> list[tuple[Any, ...]]:
+    """Breadth-first over edge rows from ``start``: each once, as ``(distance, *edge)``."""
+    near, far = (0, 1) if upstream else (1, 0)
+    by_near: dict[str, list[tuple[Any, ...]]] = {}
     for edge in edges:
-        by_near.setdefault(getattr(edge, near), []).append(edge)
-    found: list[tuple[int, LineageEdge]] = []
+        by_near.setdefault(edge[near], []).append(edge)
+    found: list[tuple[Any, ...]] = []
     seen = {start}
     frontier = [start]
     level = 0
@@ -730,10 +734,9 @@ def _shortest_depths(
         following: list[str] = []
         for node in frontier:
             for edge in by_near.get(node, ()):
-                found.append((level, edge))
-                target = getattr(edge, far)
-                if target not in seen:
-                    seen.add(target)
-                    following.append(target)
+                found.append((level, *edge))
+                if edge[far] not in seen:
+                    seen.add(edge[far])
+                    following.append(edge[far])
         frontier = following
     return found

@@ -22,6 +22,7 @@ a non-local home is used, so importing this module stays fast.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib
 import io
@@ -178,8 +179,23 @@ def _is_ndarray(value: object) -> bool:
     return numpy is not None and isinstance(value, numpy.ndarray)
 
 
+# str() of a NumPy dtype runs Python code that costs microseconds, and the same few dtypes come
+# back all the time. Extension dtypes (categories, strings) are cheap to print but may be costly
+# to hash, so they are not cached.
+_numpy_dtype_name = functools.lru_cache(maxsize=64)(str)
+
+
+def _dtype_name(dtype: Any) -> str:
+    if type(dtype).__module__ == "numpy.dtypes":
+        return _numpy_dtype_name(dtype)
+    return str(dtype)
+
+
 def _frame_schema(frame: Any) -> str:
-    columns = [f"{name}:{dtype}" for name, dtype in zip(frame.columns, frame.dtypes, strict=True)]
+    dtypes = frame.dtypes.tolist()
+    columns = [
+        f"{name}:{_dtype_name(dtype)}" for name, dtype in zip(frame.columns, dtypes, strict=True)
+    ]
     if len(columns) > _SCHEMA_COLUMNS:
         hidden = len(columns) - _SCHEMA_COLUMNS
         columns = [*columns[:_SCHEMA_COLUMNS], f"… (+{hidden} more)"]
@@ -205,9 +221,10 @@ def describe(value: object) -> tuple[int | None, str]:
     if kind == "frame":
         return len(data), _frame_schema(data)
     if kind == "series":
-        return len(data), f"Series {data.name}:{data.dtype}"
+        return len(data), f"Series {data.name}:{_dtype_name(data.dtype)}"
     if _is_ndarray(value):
-        return (data.shape[0] if data.ndim else None), f"ndarray {data.dtype} {data.shape}"
+        shape = data.shape
+        return (shape[0] if shape else None), f"ndarray {_dtype_name(data.dtype)} {shape}"
     rows = None
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray)):
         rows = len(value)

@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 
 from flowstone_nb._catalog import (
+    _BOUNDED_WALK,
+    _CLOSURE,
+    _CURRENT,
+    _LATEST_SUCCESS,
     MIGRATIONS,
     SCHEMA_VERSION,
     Catalog,
@@ -376,6 +380,29 @@ def test_lineage_walks_are_cycle_safe(catalog: Catalog, depth: int | None) -> No
 def test_lineage_depth_must_be_positive(catalog: Catalog) -> None:
     with pytest.raises(StoreError, match=r"depth.*0.*positive.*None"):
         catalog.upstream("x", 0)
+
+
+def test_hot_paths_search_indexes_instead_of_scanning_or_sorting(
+    catalog: Catalog, path: Path
+) -> None:
+    chain_catalog(catalog)
+    upstream = {"near": "materialization_id", "far": "upstream_id"}
+    downstream = {"near": "upstream_id", "far": "materialization_id"}
+    queries = [
+        (_LATEST_SUCCESS, ("raw", ""), "ix_mat_success"),
+        (_CLOSURE.format(**upstream), ("report",), "PRIMARY KEY"),
+        (_CLOSURE.format(**downstream), ("raw",), "ix_lineage_upstream"),
+        (_BOUNDED_WALK.format(**upstream), ("report", 2), "PRIMARY KEY"),
+        (_BOUNDED_WALK.format(**downstream), ("raw", 2), "ix_lineage_upstream"),
+        (_CURRENT.format(where=""), {}, "ix_mat_success"),
+    ]
+    with raw(path) as conn:
+        for sql, params, index in queries:
+            plan = " | ".join(r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+            assert index in plan, plan
+            assert "SCAN lineage" not in plan, plan
+            assert "SCAN materializations" not in plan or "COVERING INDEX" in plan, plan
+            assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
 
 
 # --- forget ---------------------------------------------------------------------------------------
