@@ -10,17 +10,19 @@ time; this module never walks the catalog itself (``compute_lineage`` does).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import FlowstoneError
 from ._html import badge, esc, html_table, text_table
-from ._lineage import Lineage, LineageEntry
 from ._widgets_base import WidgetView, subject, when
+
+if TYPE_CHECKING:
+    from ._lineage import Lineage, LineageEntry
 
 __all__ = ["LineageWidget", "Navigate", "navigator_for", "store_navigator"]
 
 #: Called with the clicked entry; returns the lineage centred on it.
-Navigate = Callable[[LineageEntry], Lineage]
+Navigate = Callable[["LineageEntry"], "Lineage"]
 
 HEADERS = ("materialization", "depth", "data version", "finished", "rows", "status")
 NOTHING = "(no recorded inputs or consumers)"

@@ -8,11 +8,13 @@ when a widget is built; this module never computes a status.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._html import badge, esc
-from ._status import PartitionStatus, StatusReport
 from ._widgets_base import WidgetView, colour, square, subject, tooltip
+
+if TYPE_CHECKING:
+    from ._status import PartitionStatus, StatusReport
 
 __all__ = ["StatusGrid"]
 
