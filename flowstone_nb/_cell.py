@@ -27,8 +27,10 @@ from typing import Any
 from ._asset import CONTEXT
 from ._errors import AssetDefinitionError
 
-__all__ = ["Cell", "parse_cell"]
+__all__ = ["CELL_FILE_PREFIX", "Cell", "parse_cell"]
 
+#: How the file names of cell functions begin (``<flowstone-cell NAME-N>``).
+CELL_FILE_PREFIX = "<flowstone-cell "
 _INDENT = "    "
 _counter = itertools.count(1)
 
@@ -104,7 +106,7 @@ def parse_cell(name: str, body: str) -> Cell:
     SyntaxError
         The body is not valid Python (in a function); the error names the cell's file and line.
     """
-    filename = f"<flowstone-cell {name}-{next(_counter)}>"
+    filename = f"{CELL_FILE_PREFIX}{name}-{next(_counter)}>"
     indented = _indented_rows(body)
     _register_source(filename, f"def {name}():", body, indented)
     try:
