@@ -41,7 +41,7 @@ __all__ = [
 class _Parser(argparse.ArgumentParser):
     """An argument parser that raises ``UsageError`` instead of printing and exiting."""
 
-    def __init__(self, prog: str, description: str) -> None:
+    def __init__(self, prog: str, description: str | None = None) -> None:
         super().__init__(prog=prog, description=description, add_help=False, allow_abbrev=False)
 
     def error(self, message: str) -> NoReturn:
@@ -131,12 +131,8 @@ class AssetArgs:
 
 
 def _asset_parser() -> _Parser:
-    parser = _Parser(
-        "%%asset",
-        "Define the asset NAME from the cell body and materialize it. Upstream assets are bound "
-        "by name, `context` is the AssetContext, the value of the last expression is the "
-        "asset's value.",
-    )
+    # No description: the magic's docstring, shown above the usage by %%asset?, gives it.
+    parser = _Parser("%%asset")
     parser.add_argument("name", metavar="NAME", type=_identifier("NAME"), help="the asset's name")
     parser.add_argument(
         "--depends-on",
@@ -426,5 +422,8 @@ def parse_flowstone_line(line: str) -> Command:
 
 
 def flowstone_help() -> str:
-    """The usage lines of every ``%flowstone`` subcommand, for ``%flowstone?``."""
-    return "\n".join(parser.format_usage().strip() for parser, _ in COMMAND_PARSERS.values())
+    """The usage of every ``%flowstone`` subcommand with what it does, for ``%flowstone?``."""
+    return "\n".join(
+        f"{parser.format_usage().strip()}\n    {parser.description}"
+        for parser, _ in COMMAND_PARSERS.values()
+    )

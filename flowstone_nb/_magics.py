@@ -11,6 +11,7 @@ IPython: only the extension imports it, lazily, when IPython runs.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -424,7 +425,7 @@ class FlowstoneMagics(Magics):
 
 
 def _with_usage(function: Any, usage: str) -> None:
-    function.__doc__ = f"{function.__doc__.rstrip()}\n\n{usage}"
+    function.__doc__ = f"{inspect.cleandoc(function.__doc__)}\n\n{usage}"
 
 
 _with_usage(FlowstoneMagics.asset, ASSET_PARSER.format_help())

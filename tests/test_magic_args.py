@@ -150,8 +150,9 @@ def test_flowstone_line_errors_are_usage_errors(line: str, message: str) -> None
         parse_flowstone_line(line)
 
 
-def test_flowstone_help_has_one_usage_line_per_subcommand() -> None:
+def test_flowstone_help_has_a_usage_and_a_description_per_subcommand() -> None:
     lines = flowstone_help().splitlines()
-    assert len(lines) == len(COMMAND_PARSERS)
+    assert len(lines) == 2 * len(COMMAND_PARSERS)
     assert lines[0].startswith("usage: %flowstone graph")
+    assert lines[1] == "    Draw the asset graph, coloured by status."
     assert any("backfill" in line and "FIRST..LAST" in line for line in lines)
