@@ -21,7 +21,10 @@ def run(notebook: Path, html_dir: Path) -> bool:
     """Execute ``notebook`` in its own folder and write ``<name>.html``; True when it ran clean."""
     nb = nbformat.read(notebook, as_version=4)
     client = NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(notebook.parent)}},
     )
     started = time.perf_counter()
     ok = True
@@ -30,11 +33,16 @@ def run(notebook: Path, html_dir: Path) -> bool:
     except CellExecutionError as error:
         ok = False
         print(f"{notebook}: a cell failed:\n{error}", file=sys.stderr)
+    # Without saved widget state nbconvert shows each widget's static HTML fallback, which reads
+    # offline; with it, the page would fetch the widget manager from a CDN to draw them.
+    nb.metadata.pop("widgets", None)
     body, _ = HTMLExporter().from_notebook_node(nb)
     html_dir.mkdir(parents=True, exist_ok=True)
     target = html_dir / f"{notebook.stem}.html"
     target.write_text(body, encoding="utf-8")
-    print(f"{notebook.name}: {'ok' if ok else 'FAILED'} in {time.perf_counter() - started:.1f} s -> {target}")
+    print(
+        f"{notebook.name}: {'ok' if ok else 'FAILED'} in {time.perf_counter() - started:.1f} s -> {target}"
+    )
     return ok
 
 

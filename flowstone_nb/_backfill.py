@@ -215,7 +215,8 @@ def backfill(
     started = time.perf_counter()
     from ._progress import progress_for
 
-    with progress_for(len(keys), name, cancel=cancel, enabled=progress):
+    shown = [definition.key_str(key) for key in keys]
+    with progress_for(len(keys), name, cancel=cancel, enabled=progress, partitions=shown):
         try:
             run = execute_plan(
                 plan,

@@ -19,10 +19,10 @@ from ._store import get_store
 if TYPE_CHECKING:
     from ._graphview import GraphView
 
-__all__ = ["graph", "graph_nodes"]
+__all__ = ["graph", "graph_nodes", "graph_text", "select_assets"]
 
 
-def _selection(
+def select_assets(
     registry: Registry, focus: str | None, upstream: int | None, downstream: int | None
 ) -> list[str]:
     dag = registry.dag()
@@ -65,7 +65,7 @@ def graph_nodes(
     return nodes, sorted(edges)
 
 
-def _text(nodes: Sequence[NodeView], edges: Sequence[tuple[str, str]]) -> str:
+def graph_text(nodes: Sequence[NodeView], edges: Sequence[tuple[str, str]]) -> str:
     parents: dict[str, list[str]] = {}
     for up, down in edges:
         parents.setdefault(down, []).append(up)
@@ -115,8 +115,8 @@ def graph(
 
     registry = resolve_registry(registry)
     focus = None if asset is None else (str(asset.name) if isinstance(asset, Asset) else asset)
-    names = _selection(registry, focus, upstream, downstream)
+    names = select_assets(registry, focus, upstream, downstream)
     report = compute_status(registry, get_store(home), names) if status and names else None
     nodes, edges = graph_nodes(registry, names, report)
     source = to_dot(nodes, edges, cluster=cluster, highlight=focus)
-    return GraphView(source, text=_text(nodes, edges), nodes=nodes)
+    return GraphView(source, text=graph_text(nodes, edges), nodes=nodes)

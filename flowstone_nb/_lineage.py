@@ -140,6 +140,17 @@ class Lineage:
             parts.append("(no recorded inputs or consumers)")
         return "\n".join(parts)
 
+    def _repr_mimebundle_(
+        self, include: object = None, exclude: object = None
+    ) -> dict[str, Any] | None:
+        """In a kernel, the navigable lineage widget; elsewhere ``None`` (text and HTML reprs)."""
+        from ._widgets import lineage_view
+
+        view = lineage_view(self)
+        if view is self:
+            return None
+        return view._repr_mimebundle_(include=include, exclude=exclude)
+
     def _repr_html_(self) -> str:
         headers = ["depth", "asset", "partition", "data version", "finished", "rows"]
         sections = [f"<h4 class='fs-lineage-title'>Lineage of {esc(self.title)}</h4>"]
@@ -216,9 +227,7 @@ def compute_lineage(
                     data_version=row.data_version if row else None,
                 )
             )
-    shown = tuple(
-        replace(e, partition=_text(registry, e.asset, e.partition)) for e in entries
-    )
+    shown = tuple(replace(e, partition=_text(registry, e.asset, e.partition)) for e in entries)
     return Lineage(
         start.asset,
         _text(registry, start.asset, start.partition),

@@ -212,13 +212,13 @@ class LiveGraph:
         self.handle: DisplayHandle | None = None
 
     def __enter__(self) -> LiveGraph:
-        from ._drawing import _selection
+        from ._drawing import select_assets
         from ._registry import get_registry
         from ._status import compute_status
         from ._store import get_store
 
         registry = self._registry = self._registry or get_registry()
-        self._names = _selection(registry, self._focus, *self._levels)
+        self._names = select_assets(registry, self._focus, *self._levels)
         self._shown = frozenset(self._names)
         store = get_store(self._home)
         self._base = compute_status(registry, store, self._names) if self._names else None
@@ -263,13 +263,13 @@ class LiveGraph:
     def view(self) -> GraphView:
         """The graph as it should look now."""
         from ._dot import to_dot
-        from ._drawing import _text, graph_nodes
+        from ._drawing import graph_nodes, graph_text
         from ._graphview import GraphView
 
         assert self._registry is not None, "enter the LiveGraph before drawing it"
         nodes, edges = graph_nodes(self._registry, self._names, self.report())
         source = to_dot(nodes, edges, cluster=self._cluster, highlight=self._focus)
-        return GraphView(source, text=_text(nodes, edges), nodes=nodes)
+        return GraphView(source, text=graph_text(nodes, edges), nodes=nodes)
 
     def _redraw(self) -> None:
         if self.handle is not None:

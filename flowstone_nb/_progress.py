@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,7 +44,12 @@ def _text_listener(total: int, asset: str) -> Any:
 
 @contextmanager
 def progress_for(
-    total: int, asset: str, *, cancel: threading.Event, enabled: bool | None
+    total: int,
+    asset: str,
+    *,
+    cancel: threading.Event,
+    enabled: bool | None,
+    partitions: Sequence[str] = (),
 ) -> Iterator[None]:
     """Show progress of a backfill of ``total`` partitions of ``asset`` while the block runs."""
     from ._config import settings
@@ -61,16 +66,19 @@ def progress_for(
 
         from ._widgets import BackfillProgress
 
-        widget = BackfillProgress(total, on_cancel=cancel.set)
-        display(widget)
+        widget = BackfillProgress(total, on_cancel=cancel.set, partitions=partitions, title=asset)
+        handle = display(widget, display_id=True)
         listener: Any = _filtered(asset, widget.update)
     else:
-        listener = _text_listener(total, asset)
+        handle, listener = None, _text_listener(total, asset)
     unsubscribe = subscribe(listener)
     try:
         yield
     finally:
         unsubscribe()
+        if handle is not None:
+            # Refresh the output's static fallback (HTML copies, GitHub) with the final counts.
+            handle.update(widget)
 
 
 def _filtered(asset: str, update: Any) -> Any:
