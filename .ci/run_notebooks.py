@@ -40,9 +40,8 @@ def run(notebook: Path, html_dir: Path) -> bool:
     html_dir.mkdir(parents=True, exist_ok=True)
     target = html_dir / f"{notebook.stem}.html"
     target.write_text(body, encoding="utf-8")
-    print(
-        f"{notebook.name}: {'ok' if ok else 'FAILED'} in {time.perf_counter() - started:.1f} s -> {target}"
-    )
+    elapsed = time.perf_counter() - started
+    print(f"{notebook.name}: {'ok' if ok else 'FAILED'} in {elapsed:.1f} s -> {target}")
     return ok
 
 
