@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import subprocess
 import sys
 import textwrap
 import traceback
@@ -57,6 +59,18 @@ def run(shell: InteractiveShell, source: str, cell_id: str | None = None) -> Any
 
 def flowstone(shell: InteractiveShell, line: str) -> Any:
     return shell.run_line_magic("flowstone", line)
+
+
+def test_importing_the_extension_module_loads_nothing_heavy() -> None:
+    script = (
+        "import sys, flowstone_nb._extension\n"
+        "heavy = {'pandas', 'pyarrow', 'IPython', 'graphviz', 'ipywidgets', 'fsspec', 'pydantic'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
 
 
 # --- the extension -------------------------------------------------------------------------------
@@ -223,6 +237,12 @@ def test_partitioned_cells_default_to_the_latest_partition(shell: InteractiveShe
     )
     assert chosen.value == "EU"
     assert "partition eu" in repr(chosen)
+    day = asset(
+        shell,
+        "day --partitioned-by daily:2024-01-01:2024-01-09 --partition 2024-01-02",
+        "context.partition",
+    )
+    assert day.value == datetime.date(2024, 1, 2)
 
 
 def test_no_run_defines_without_materializing(shell: InteractiveShell) -> None:
