@@ -136,8 +136,8 @@ def check_segment(kind: str, text: str) -> str:
     problem = _segment_problem(text)
     if problem is not None:
         raise StoreError(
-            f"{kind} {_shown(text)} {problem}: it cannot be used as a folder name in the store. "
-            "Use a name made of letters, digits, '_', '-' and '.'."
+            f"The {kind} {_shown(text)} {problem}: it cannot be used as a folder name in the "
+            "store. Use a name made of letters, digits, '_', '-' and '.'."
         )
     return text
 

@@ -73,6 +73,21 @@ def test_opening_creates_the_file_in_wal_mode_at_the_current_schema(path: Path) 
     assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
+def test_every_connection_is_tuned_for_concurrent_use(catalog: Catalog) -> None:
+    seen: list[tuple[object, ...]] = []
+
+    def look() -> None:
+        connection = catalog._connection()  # the connection this thread gets
+        pragmas = ("journal_mode", "synchronous", "busy_timeout")
+        seen.extend(connection.execute(f"PRAGMA {p}").fetchone() for p in pragmas)
+
+    look()
+    thread = threading.Thread(target=look)
+    thread.start()
+    thread.join()
+    assert seen == [("wal",), (1,), (30000,)] * 2
+
+
 def test_an_empty_file_is_a_version_zero_catalog_and_gets_upgraded(path: Path) -> None:
     path.parent.mkdir(parents=True)
     path.touch()
