@@ -33,12 +33,15 @@ if TYPE_CHECKING:
     from ._engine import load, materialize
     from ._extension import load_ipython_extension, unload_ipython_extension
     from ._graph import DAG
-    from ._io import IOManager
+    from ._graphview import GraphView
+    from ._graphview import set_renderer as set_graph_renderer
+    from ._io import FilesystemIOManager, IOManager, MemoryIOManager, ParquetIOManager, StoredValue
     from ._io_registry import register_io_manager
     from ._lineage import Lineage
     from ._mappings import (
         AllPartitionsMapping,
         IdentityMapping,
+        MultiToSingleDimension,
         PartitionMapping,
         PreviousPartition,
         TimeWindowMapping,
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
     )
     from ._partitions import (
         DailyPartitions,
+        FunctionPartitions,
         HourlyPartitions,
         MonthlyPartitions,
         MultiPartitions,
@@ -66,7 +70,15 @@ _LAZY: dict[str, str] = {
     "DAG": "._graph",
     "DailyPartitions": "._partitions",
     "HourlyPartitions": "._partitions",
+    "FilesystemIOManager": "._io",
+    "FunctionPartitions": "._partitions",
+    "MultiToSingleDimension": "._mappings",
+    "GraphView": "._graphview",
     "IOManager": "._io",
+    "MemoryIOManager": "._io",
+    "ParquetIOManager": "._io",
+    "StoredValue": "._io",
+    "set_graph_renderer": "._graphview:set_renderer",
     "IdentityMapping": "._mappings",
     "Lineage": "._lineage",
     "MonthlyPartitions": "._partitions",
@@ -102,10 +114,11 @@ _LAZY: dict[str, str] = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    target = _LAZY.get(name)
+    if target is None:
         raise AttributeError(f"module 'flowstone_nb' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    module, _, attribute = target.partition(":")
+    value = getattr(importlib.import_module(module, __name__), attribute or name)
     globals()[name] = value
     return value
 
@@ -124,15 +137,21 @@ __all__ = [
     "BackfillResult",
     "CycleError",
     "DailyPartitions",
+    "FilesystemIOManager",
     "FlowstoneError",
     "FlowstoneWarning",
+    "FunctionPartitions",
+    "GraphView",
     "HourlyPartitions",
     "IOManager",
     "IdentityMapping",
     "Lineage",
     "MaterializationError",
+    "MemoryIOManager",
     "MonthlyPartitions",
     "MultiPartitions",
+    "MultiToSingleDimension",
+    "ParquetIOManager",
     "PartitionError",
     "PartitionMapping",
     "PartitionsDefinition",
@@ -142,6 +161,7 @@ __all__ = [
     "StaticPartitions",
     "StatusReport",
     "StoreError",
+    "StoredValue",
     "TimeWindowMapping",
     "TrailingWindow",
     "ValidationIssue",
@@ -159,6 +179,7 @@ __all__ = [
     "load_ipython_extension",
     "materialize",
     "register_io_manager",
+    "set_graph_renderer",
     "status",
     "unload_ipython_extension",
     "validate",

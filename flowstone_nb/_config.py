@@ -59,11 +59,10 @@ _current: list[Settings] = []
 
 def settings() -> Settings:
     """The settings in force for this kernel."""
-    if not _current:
-        with _lock:
-            if not _current:
-                _current.append(Settings(home=_default_home()))
-    return _current[0]
+    with _lock:
+        if not _current:
+            _current.append(Settings(home=_default_home()))
+        return _current[0]
 
 
 _UNSET: Any = object()

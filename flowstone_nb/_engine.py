@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ._asset import Asset
 from ._config import settings
 from ._context import AssetContext
-from ._errors import FlowstoneError, MaterializationError
+from ._errors import FlowstoneError, MaterializationError, StoreError
 from ._events import Event, emit, has_listeners
 from ._partition_keys import key_slug
 from ._plan import Input, Node, Plan, build_plan
@@ -34,6 +34,8 @@ from ._versioning import code_version
 if TYPE_CHECKING:
     from ._catalog import LineageEdge, MaterializationRow
     from ._io import StoredValue
+
+_log = logging.getLogger("flowstone_nb.engine")
 
 __all__ = [
     "ComputeBackend",
@@ -194,9 +196,9 @@ class Recorder:
             self.flush()
         self._announce("succeeded", node, duration=duration, data_version=stored.data_version)
 
-    def reused(self, node: Node) -> None:
+    def reused(self, node: Node, data_version: str | None) -> None:
         """A node was fresh: nothing is written."""
-        self._announce("reused", node)
+        self._announce("reused", node, data_version=data_version)
 
     def failed(
         self,
@@ -258,6 +260,11 @@ class RunResult:
             value = manager.load(str(result.location), config=asset.io_config)
             self.values[node] = value
         return value
+
+    def discard(self, node: Node) -> None:
+        """Delete ``node``'s stored value (it is unreadable), so it is written afresh."""
+        result = self.results[node]
+        self.store.io_manager(str(result.io_manager)).delete(str(result.location))
 
     @property
     def computed(self) -> list[Node]:
@@ -386,7 +393,7 @@ class _Runner:
         if node not in self.force:
             row = self._reusable(node, version, consumed)
             if row is not None:
-                self.recorder.reused(node)
+                self.recorder.reused(node, row.data_version)
                 return NodeResult(
                     node, "reused", row.id, row.data_version, row.location, row.io_manager
                 )
@@ -417,12 +424,30 @@ class _Runner:
             return None
         return row
 
+    def value_of(self, node: Node) -> Any:
+        """The value of a finished node; a reused value that cannot be read is recomputed."""
+        try:
+            return self.result.value(node)
+        except StoreError:
+            if self.result.results[node].status != "reused":
+                raise
+            _log.warning("Stored value of %s is unreadable; recomputing it.", node.describe())
+            self.result.discard(node)
+            asset = self.plan.assets[node.asset]
+            consumed = [
+                self.result.results[up] for item in self.plan.inputs[node] for up in item.nodes
+            ]
+            self.result.results[node] = self._compute(
+                node, asset, self._code_version(asset), consumed
+            )
+            return self.result.value(node)
+
     def _input_value(self, item: Input) -> Any:
         if not item.many:
-            return self.result.value(item.nodes[0])
+            return self.value_of(item.nodes[0])
         definition = self.plan.assets[item.name].partitions
         assert definition is not None
-        return {definition.context_value(n.key): self.result.value(n) for n in item.nodes}
+        return {definition.context_value(n.key): self.value_of(n) for n in item.nodes}
 
     def _remote_task(self, node: Node, asset: Asset, io_name: str) -> RemoteTask:
         inputs = []
@@ -550,10 +575,8 @@ class _Scheduler:
                         results[node] = future.result()
                         ready.extendleft(reversed(self._finished(node, results[node])))
             except BaseException:
-                self.cancel.set()
-                wait(running)  # let started nodes finish and record; start nothing new
-                for future, node in running.items():
-                    results[node] = future.result()
+                self.cancel.set()  # start nothing new; let started nodes finish and record
+                results.update({node: future.result() for future, node in running.items()})
                 raise
             finally:
                 self._mark_not_run()
@@ -729,7 +752,15 @@ def materialize(
     result = execute_plan(
         plan, get_store(home), force=plan.targets if force else (), resources=resources
     )
-    values = {node.asset: result.value(node) for node in plan.targets}
+    try:
+        values = {node.asset: result.value(node) for node in plan.targets}
+    except StoreError:
+        # A stored value that cannot be read counts as missing: compute the targets again.
+        _log.warning("A stored value of %s is unreadable; recomputing.", names)
+        for node in plan.targets:
+            result.discard(node)
+        result = execute_plan(plan, get_store(home), force=plan.targets, resources=resources)
+        values = {node.asset: result.value(node) for node in plan.targets}
     return values[names[0]] if single else values
 
 

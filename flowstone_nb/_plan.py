@@ -159,10 +159,7 @@ def _inputs_of(node: Node, asset: Asset, assets: Mapping[str, Asset]) -> tuple[I
             inputs.append(Input(dep_name, (make_node(dep_name, None, None),), many=False))
             continue
         mapping = _mapping(asset, dep)
-        keys = mapping.upstream_keys(asset.partitions, node.key, up_def)
-        if keys is None:
-            inputs.append(Input(dep_name, (make_node(dep_name, None, None),), many=False))
-            continue
+        keys = mapping.upstream_keys(asset.partitions, node.key, up_def) or []
         nodes = tuple(make_node(dep_name, up_def, key) for key in keys)
         single = isinstance(mapping, IdentityMapping) and len(nodes) == 1
         inputs.append(Input(dep_name, nodes, many=not single))

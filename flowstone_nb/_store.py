@@ -49,13 +49,12 @@ class Store:
     @property
     def catalog(self) -> Catalog:
         """The SQLite catalog (opened, migrated and recovered on first use)."""
-        if self._catalog is None:
-            with self._lock:
-                if self._catalog is None:
-                    from ._catalog import Catalog
+        with self._lock:
+            if self._catalog is None:
+                from ._catalog import Catalog
 
-                    self._catalog = Catalog(catalog_path(self.home))
-        return self._catalog
+                self._catalog = Catalog(catalog_path(self.home))
+            return self._catalog
 
     def io_manager(self, name: str) -> IOManager:
         """The IO manager called ``name`` for this home."""

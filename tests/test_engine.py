@@ -361,3 +361,26 @@ def test_a_partition_for_an_unpartitioned_asset_is_refused() -> None:
 
     with pytest.raises(fs.PartitionError, match="not partitioned"):
         fs.materialize(plain, "2024-01-01")
+
+
+def test_a_corrupt_stored_file_is_recomputed(home: Path, calls: Counter[str]) -> None:
+    @fs.asset
+    def table() -> pd.DataFrame:
+        calls["table"] += 1
+        return pd.DataFrame({"a": [1, 2]})
+
+    @fs.asset
+    def rows(table: pd.DataFrame) -> int:
+        calls["rows"] += 1
+        return len(table)
+
+    fs.materialize(rows)
+    for path in home.rglob("*.parquet"):
+        path.write_bytes(b"not parquet at all")
+    fs.materialize(rows, force=True)  # its input is unreadable: recomputed, not an error
+    assert calls == {"table": 2, "rows": 2}
+    for path in home.rglob("*.parquet"):
+        path.write_bytes(b"garbage again")
+    assert len(fs.materialize(table)) == 2  # the target itself is unreadable: recomputed
+    assert calls["table"] == 3
+    assert fs.load(table).a.tolist() == [1, 2]  # the file was written again, readable
