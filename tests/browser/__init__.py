@@ -1,0 +1,1 @@
+"""End-to-end tests: the example notebooks run in a real JupyterLab and a real headless Chromium."""

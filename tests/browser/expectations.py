@@ -1,0 +1,119 @@
+"""What each notebook under test must show once JupyterLab has run it.
+
+The browser tests run every notebook found in ``notebooks/`` and ``tests/browser/notebooks/``. The
+checks every notebook gets (no error output, widgets render live, nothing fetched from outside
+the machine) need no entry here; the checks of particular outputs (graph nodes and colours, a
+lineage click, backfill progress, the status grid and the history table) run for the notebooks
+whose :class:`Expected` entry asks for them. A notebook without an entry fails
+``test_every_notebook_states_what_it_shows``, so a new notebook cannot slip in unchecked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+#: The folders whose notebooks are run, in this order.
+NOTEBOOK_DIRS = (REPO / "notebooks", Path(__file__).resolve().parent / "notebooks")
+
+#: Node name -> status.
+Graph = Mapping[str, str]
+#: Asset -> the status of every cell, or how many cells show each status.
+StatusGrid = Mapping[str, str | Mapping[str, int]]
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The outputs one notebook must show after Run All Cells.
+
+    Attributes
+    ----------
+    graphs
+        Every static (Graphviz SVG) graph output, in order: node name -> status.
+    interactive_graphs
+        Every interactive graph (graphviz-anywidget) output, in order: node name -> status.
+    lineage_click
+        The label of a lineage row to click (the first lineage widget must re-centre on it).
+    backfills
+        The number of partitions of each backfill progress bar, in order.
+    status_grids
+        Every status grid widget, in order: asset -> the status of all its cells, or how many
+        cells show each status.
+    history_assets
+        Assets that must have rows in the history widget.
+    """
+
+    graphs: tuple[Graph, ...] = ()
+    interactive_graphs: tuple[Graph, ...] = ()
+    lineage_click: str | None = None
+    backfills: tuple[int, ...] = ()
+    status_grids: tuple[StatusGrid, ...] = ()
+    history_assets: frozenset[str] = frozenset()
+
+    def aspects(self) -> frozenset[str]:
+        """The names of the particular checks this notebook asks for."""
+        wanted = {
+            "graph": bool(self.graphs),
+            "interactive_graph": bool(self.interactive_graphs),
+            "lineage": self.lineage_click is not None,
+            "backfill": bool(self.backfills),
+            "status_grid": bool(self.status_grids),
+            "history": bool(self.history_assets),
+        }
+        return frozenset(name for name, on in wanted.items() if on)
+
+
+_TOUR_GRAPH = {
+    "audit": "failed",
+    "customers": "fresh",
+    "dashboard": "missing",
+    "forecast": "fresh",
+    "orders": "fresh",
+    "regions": "fresh",
+    "revenue": "fresh",
+}
+_QUICKSTART_FRESH = {"orders": "fresh", "clean_orders": "fresh", "revenue_by_region": "fresh"}
+_QUICKSTART_EDITED = {"orders": "fresh", "clean_orders": "stale", "revenue_by_region": "stale"}
+_MONTHS = {"fresh": 1, "missing": 2}
+
+#: Keyed by the notebook's file name.
+EXPECTED: Mapping[str, Expected] = {
+    "01_quickstart.ipynb": Expected(
+        graphs=(_QUICKSTART_FRESH, _QUICKSTART_EDITED),
+        lineage_click="clean_orders",
+        status_grids=(_QUICKSTART_FRESH, _QUICKSTART_EDITED),
+    ),
+    "02_partitions_and_backfill.ipynb": Expected(
+        graphs=({"daily_sales": "missing", "monthly_revenue": "missing"},),
+        backfills=(60,),
+        status_grids=(
+            {"monthly_revenue": _MONTHS},
+            {"daily_sales": {"fresh": 60, "missing": 31}, "monthly_revenue": _MONTHS},
+        ),
+    ),
+    "03_lineage_and_debugging.ipynb": Expected(
+        graphs=({"readings": "fresh", "daily_mean": "fresh", "overall_mean": "fresh"},),
+        lineage_click="daily_mean[2024-05-04]",
+        backfills=(10, 10),
+    ),
+    "tour.ipynb": Expected(
+        graphs=(_TOUR_GRAPH,),
+        interactive_graphs=(_TOUR_GRAPH,),
+        lineage_click="orders[2024-01-03]",
+        backfills=(6,),
+        status_grids=(_TOUR_GRAPH,),
+        history_assets=frozenset(_TOUR_GRAPH) - {"dashboard"},
+    ),
+}
+
+
+def notebooks() -> list[Path]:
+    """Every notebook under test, maintainers' examples first."""
+    return [path for folder in NOTEBOOK_DIRS for path in sorted(folder.glob("*.ipynb"))]
+
+
+def expected(notebook: Path) -> Expected:
+    """The entry of ``notebook`` (no particular checks when it has none)."""
+    return EXPECTED.get(notebook.name, Expected())
