@@ -429,8 +429,6 @@ class _Runner:
         try:
             return self.result.value(node)
         except StoreError:
-            if self.result.results[node].status != "reused":
-                raise
             _log.warning("Stored value of %s is unreadable; recomputing it.", node.describe())
             self.result.discard(node)
             asset = self.plan.assets[node.asset]

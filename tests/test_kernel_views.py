@@ -46,6 +46,20 @@ def outputs(client: Any) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
+def wait_for(client: Any, kind: str) -> dict[str, Any]:
+    """Block (bounded) until a display message of ``kind`` is published; return its data."""
+    import queue
+
+    while True:
+        try:
+            message = client.iopub_channel.get_msg(timeout=30)
+        except queue.Empty:
+            raise AssertionError(f"no {kind} message within 30 s") from None
+        if message["msg_type"] == kind:
+            data: dict[str, Any] = message["content"]["data"]
+            return data
+
+
 def run(shell: Any, source: str) -> Any:
     result = shell.run_cell(source, store_history=True)
     assert result.error_in_exec is None, result.error_in_exec
@@ -64,6 +78,10 @@ def letters(context):
 @fs.asset
 def joined(letters):
     return "".join(letters.values())
+
+@fs.asset(partitioned_by=fs.StaticPartitions(["a", "b", "c"]))
+def upper(letters):
+    return letters.upper()
 """
 
 
@@ -71,11 +89,11 @@ def test_backfill_shows_a_progress_widget_ending_at_the_total(kernel: tuple[Any,
     shell, client = kernel
     run(shell, SETUP)
     outputs(client)
-    run(shell, "fs.backfill('letters')")
-    shown = outputs(client)
-    first = next(data for kind, data in shown if kind == "display_data" and WIDGET in data)
+    run(shell, "fs.backfill('upper')")  # letters' events are not upper's progress
+    first = wait_for(client, "display_data")
+    assert WIDGET in first
     assert "0/3" in first["text/plain"]
-    last = [data for kind, data in shown if kind == "update_display_data"][-1]
+    last = wait_for(client, "update_display_data")
     assert WIDGET in last
     assert "3/3" in last["text/plain"]
 
@@ -86,10 +104,10 @@ def test_lineage_and_status_render_as_widgets(kernel: tuple[Any, Any]) -> None:
     run(shell, "fs.materialize('joined')")
     outputs(client)
     run(shell, "display(fs.lineage('joined'))")
-    lineage = [data for _, data in outputs(client) if WIDGET in data]
-    assert len(lineage) == 1
-    assert "letters" in lineage[0]["text/plain"]
+    lineage = wait_for(client, "display_data")
+    assert WIDGET in lineage
+    assert "letters" in lineage["text/plain"]
     run(shell, "display(fs.status())")
-    status = [data for _, data in outputs(client) if WIDGET in data]
-    assert len(status) == 1
-    assert "joined" in status[0]["text/html"]
+    status = wait_for(client, "display_data")
+    assert WIDGET in status
+    assert "joined" in status["text/html"]
