@@ -42,14 +42,15 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
 )
 VIEWPORT = {"width": 1400, "height": 1000}
-SCREENSHOTS = REPO / "artifacts" / "screenshots"
+#: Where screenshots go: one folder per notebook (and per worker under pytest-xdist).
+SCREENSHOTS = REPO / "artifacts" / "screenshots" / os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
 def unavailable(reason: str) -> NoReturn:
     """Skip locally; fail in CI, where the browser tests must run."""
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI is set, so the browser tests cannot be skipped)", pytrace=False)
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)
 
 
 @pytest.fixture(scope="session")
@@ -77,13 +78,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 @pytest.fixture(scope="session")
 def browser(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     """A headless Chromium with a fresh profile, driven by Playwright, for the whole session."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable(
-            "The Python package `playwright` is missing: `pip install -e '.[browser]'` "
-            "(do not run `playwright install`: the tests use the system chromium)."
-        )
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             tmp_path_factory.mktemp("chromium-profile"),
@@ -148,7 +144,7 @@ def _copy_into(server: LabServer, notebook: Path) -> str:
 
 @pytest.fixture(scope="module")
 def notebook_run(
-    request: pytest.FixtureRequest, lab: LabServer, browser: BrowserContext
+    request: pytest.FixtureRequest, browser: BrowserContext, lab: LabServer
 ) -> Iterator[NotebookRun]:
     """The notebook ``request.param`` run through JupyterLab's UI on a fresh kernel."""
     from .lab_page import NotebookPage

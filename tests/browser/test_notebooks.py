@@ -17,13 +17,21 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import pytest
-from playwright.sync_api import expect
 
 from flowstone_nb._dot import STATUS_COLOURS as GRAPH_COLOURS
 from flowstone_nb._html import STATUS_COLOURS as CELL_COLOURS
 
-from .conftest import NotebookRun
+from .conftest import NotebookRun, unavailable
 from .expectations import EXPECTED, expected, notebooks
+
+try:
+    from playwright.sync_api import expect
+except ImportError:
+    unavailable(
+        "The Python package `playwright` is missing: `pip install -e '.[browser]'` "
+        "(do not run `playwright install`: the tests use the system chromium)."
+    )
+
 from .lab_page import (
     INTERACTIVE_GRAPH,
     INTERACTIVE_GRAPH_OUTPUT,
