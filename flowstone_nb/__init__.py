@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ._io import FilesystemIOManager, IOManager, MemoryIOManager, ParquetIOManager, StoredValue
     from ._io_registry import register_io_manager
     from ._lineage import Lineage
+    from ._live import LiveGraph
     from ._mappings import (
         AllPartitionsMapping,
         IdentityMapping,
@@ -75,6 +76,7 @@ _LAZY: dict[str, str] = {
     "MultiToSingleDimension": "._mappings",
     "GraphView": "._graphview",
     "IOManager": "._io",
+    "LiveGraph": "._live",
     "MemoryIOManager": "._io",
     "ParquetIOManager": "._io",
     "StoredValue": "._io",
@@ -146,6 +148,7 @@ __all__ = [
     "IOManager",
     "IdentityMapping",
     "Lineage",
+    "LiveGraph",
     "MaterializationError",
     "MemoryIOManager",
     "MonthlyPartitions",

@@ -302,7 +302,19 @@ def _status(command: StatusCommand) -> Any:
 def _history(command: HistoryCommand) -> Any:
     import flowstone_nb as fs
 
-    return fs.history(command.asset)
+    from ._widgets import history_view
+
+    return history_view(fs.history(command.asset))
+
+
+def _live(asset: str) -> Any:
+    """In a notebook, a graph of ``asset`` and its upstream that recolours during the run."""
+    from contextlib import nullcontext
+
+    from ._live import LiveGraph
+    from ._progress import in_notebook
+
+    return LiveGraph(asset, downstream=0) if in_notebook() else nullcontext()
 
 
 def _lineage(command: LineageCommand) -> Any:
@@ -314,15 +326,17 @@ def _lineage(command: LineageCommand) -> Any:
 def _materialize(command: MaterializeCommand) -> Any:
     import flowstone_nb as fs
 
-    return fs.materialize(command.asset, command.partition, force=command.force)
+    with _live(command.asset):
+        return fs.materialize(command.asset, command.partition, force=command.force)
 
 
 def _backfill(command: BackfillCommand) -> Any:
     import flowstone_nb as fs
 
-    return fs.backfill(
-        command.asset, command.partitions, max_workers=command.workers, force=command.force
-    )
+    with _live(command.asset):
+        return fs.backfill(
+            command.asset, command.partitions, max_workers=command.workers, force=command.force
+        )
 
 
 def _forget(command: ForgetCommand) -> None:

@@ -46,17 +46,17 @@ def outputs(client: Any) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def wait_for(client: Any, kind: str) -> dict[str, Any]:
-    """Block (bounded) until a display message of ``kind`` is published; return its data."""
+def wait_for(client: Any, kind: str, text: str = "") -> dict[str, Any]:
+    """Block (bounded) until a ``kind`` message whose text/plain has ``text``; return its data."""
     import queue
 
     while True:
         try:
             message = client.iopub_channel.get_msg(timeout=30)
         except queue.Empty:
-            raise AssertionError(f"no {kind} message within 30 s") from None
-        if message["msg_type"] == kind:
-            data: dict[str, Any] = message["content"]["data"]
+            raise AssertionError(f"no {kind} message with {text!r} within 30 s") from None
+        data: dict[str, Any] = message["content"].get("data", {})
+        if message["msg_type"] == kind and text in data.get("text/plain", ""):
             return data
 
 
@@ -111,3 +111,18 @@ def test_lineage_and_status_render_as_widgets(kernel: tuple[Any, Any]) -> None:
     status = wait_for(client, "display_data")
     assert WIDGET in status
     assert "joined" in status["text/html"]
+
+
+def test_flowstone_magic_shows_a_live_graph_and_history_widget(kernel: tuple[Any, Any]) -> None:
+    shell, client = kernel
+    run(shell, "%load_ext flowstone_nb")
+    run(shell, SETUP)
+    outputs(client)
+    run(shell, "%flowstone materialize joined")
+    graph = wait_for(client, "display_data")
+    assert "joined" in graph["text/plain"]
+    assert "running" in wait_for(client, "update_display_data", "letters (running")["text/plain"]
+    svg = wait_for(client, "update_display_data", "joined (fresh")["image/svg+xml"]
+    assert "fs&#45;status&#45;fresh" in svg  # dot writes hyphens in class names as entities
+    history = run(shell, "%flowstone history joined")
+    assert type(history).__name__ == "HistoryWidget"
