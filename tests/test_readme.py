@@ -14,6 +14,6 @@ def test_the_readme_example_runs() -> None:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
     assert blocks, "the README has a python example"
     namespace: dict[str, object] = {"__name__": "readme_example"}
-    exec(compile(blocks[0], str(README), "exec"), namespace)  # noqa: S102  # our own README
+    exec(compile(blocks[0], str(README), "exec"), namespace)  # our own README
     assert fs.status()["revenue"] == "fresh"
     assert {e.asset for e in fs.lineage("revenue").upstream} == {"orders"}
