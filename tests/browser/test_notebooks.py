@@ -132,7 +132,7 @@ def test_all_cells_run_without_error_output(notebook_run: NotebookRun) -> None:
     lab = notebook_run.lab
     errors = lab.error_texts()
     if errors:
-        lab.shot(("error-output"), lab.page.locator(OUTPUT).filter(has_text=errors[0][:40]).first)
+        lab.shot("error-output", lab.page.locator(OUTPUT).filter(has_text=errors[0][:40]).first)
     assert not errors, "error output in the page:\n" + "\n---\n".join(errors)
     assert notebook_run.state == "done", "Run All stopped before the last cell"
     saved = saved_outputs(notebook_run)
@@ -173,7 +173,7 @@ def test_the_page_raises_no_script_errors(notebook_run: NotebookRun) -> None:
 def test_static_graph_shows_the_nodes_in_their_status_colours(notebook_run: NotebookRun) -> None:
     lab = notebook_run.lab
     for index, output in enumerate(lab.locate(STATIC_GRAPH)):
-        lab.shot((f"graph-svg-{index}"), output)
+        lab.shot(f"graph-svg-{index}", output)
     check_drawings(lab.drawings(STATIC_GRAPH), notebook_run.expected.graphs)
 
 
@@ -185,7 +185,7 @@ def test_interactive_graph_shows_the_nodes_in_their_status_colours(
     graphs = notebook_run.expected.interactive_graphs
     lab.wait_for_interactive_graphs(len(graphs))
     for index, output in enumerate(lab.locate(INTERACTIVE_GRAPH_OUTPUT)):
-        lab.shot((f"graph-interactive-{index}"), output)
+        lab.shot(f"graph-interactive-{index}", output)
     check_drawings(lab.drawings(INTERACTIVE_GRAPH), graphs)
 
 
@@ -201,7 +201,7 @@ def test_clicking_a_lineage_row_recentres_the_widget(notebook_run: NotebookRun) 
     row = widget.locator("button.fs-lineage-row", has_text=label).first
     expect(row).to_be_enabled()
     expect(back).to_be_disabled()
-    lab.shot(("lineage-before-click"), widget)
+    lab.shot("lineage-before-click", widget)
 
     row.click()
     expect(title).to_contain_text(f"Lineage of {label} @", timeout=RENDER_TIMEOUT)
@@ -211,7 +211,7 @@ def test_clicking_a_lineage_row_recentres_the_widget(notebook_run: NotebookRun) 
     )
     expect(widget.locator(".fs-lineage-message")).to_have_text("")
     expect(widget.locator("button.fs-lineage-row:enabled").first).to_be_visible()
-    lab.shot(("lineage-after-click"), widget)
+    lab.shot("lineage-after-click", widget)
 
     back.click()
     expect(title).to_have_text(before, timeout=RENDER_TIMEOUT)
@@ -272,7 +272,7 @@ _STATUS_CELLS = """(grid) => Object.fromEntries([...grid.querySelectorAll('tbody
 def test_history_lists_the_materializations(notebook_run: NotebookRun) -> None:
     lab = notebook_run.lab
     widget = lab.page.locator(".jupyter-widgets.fs-history").first
-    lab.shot(("history"), widget)
+    lab.shot("history", widget)
     assets = set(widget.locator("table.fs-history tbody tr td:first-child").all_inner_texts())
     missing = notebook_run.expected.history_assets - assets
     assert not missing, f"no history rows for {sorted(missing)}; rows show {sorted(assets)}"
