@@ -174,6 +174,11 @@ class Asset(BaseModel):
         return self._partitions
 
     @property
+    def upstream(self) -> list[str]:
+        """``depends_on`` without the asset itself (a previous-partition self-dependency)."""
+        return [name for name in self.depends_on if name != self.name]
+
+    @property
     def signature(self) -> Signature | None:
         """The execute function's parameters, or ``None`` when it has none to inspect."""
         return self._signature

@@ -442,7 +442,7 @@ class _Runner:
 
     def _input_value(self, item: Input) -> Any:
         if not item.many:
-            return self.value_of(item.nodes[0])
+            return self.value_of(item.nodes[0]) if item.nodes else None
         definition = self.plan.assets[item.name].partitions
         assert definition is not None
         return {definition.context_value(n.key): self.value_of(n) for n in item.nodes}

@@ -302,7 +302,8 @@ def compute_impact(registry: Registry, asset: str, partition: Any = None) -> Imp
     while frontier:
         node = frontier.pop()
         up_def = registry.get(node.asset).partitions
-        for child_name in dag.children(node.asset):
+        itself = node.asset in registry.get(node.asset).depends_on  # its next partition
+        for child_name in [*dag.children(node.asset), *([node.asset] if itself else [])]:
             child = registry.get(child_name)
             down_def = child.partitions
             if down_def is None:

@@ -93,7 +93,7 @@ class Pipeline:
                 )
         known = {*assets, *registry.names()}
         dag = DAG.from_dependencies(
-            {**{name: [] for name in known}, **{n: a.depends_on for n, a in assets.items()}}
+            {**{name: [] for name in known}, **{n: a.upstream for n, a in assets.items()}}
         )
         for name in sorted(assets):
             message = dag.missing_message(name)
@@ -111,7 +111,7 @@ class Pipeline:
     def assets(cls) -> dict[str, Asset]:
         """The pipeline's assets by name, in dependency order."""
         assets = cls.__flowstone_assets__
-        order = DAG.from_dependencies({n: a.depends_on for n, a in assets.items()})
+        order = DAG.from_dependencies({n: a.upstream for n, a in assets.items()})
         return {name: assets[name] for name in order.topological_order()}
 
     @classmethod

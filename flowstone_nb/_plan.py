@@ -14,7 +14,7 @@ from typing import Any
 
 from ._asset import Asset
 from ._errors import AssetNotFoundError, PartitionError
-from ._mappings import IdentityMapping, PartitionMapping, infer_mapping
+from ._mappings import IdentityMapping, PartitionMapping, PreviousPartition, infer_mapping
 from ._partition_keys import decode_key, encode_key
 from ._partitions import PartitionsDefinition
 from ._registry import Registry
@@ -161,6 +161,9 @@ def _inputs_of(node: Node, asset: Asset, assets: Mapping[str, Asset]) -> tuple[I
         mapping = _mapping(asset, dep)
         keys = mapping.upstream_keys(asset.partitions, node.key, up_def) or []
         nodes = tuple(make_node(dep_name, up_def, key) for key in keys)
+        if isinstance(mapping, PreviousPartition):
+            inputs.append(Input(dep_name, nodes, many=False))  # None before the first
+            continue
         single = isinstance(mapping, IdentityMapping) and len(nodes) == 1
         inputs.append(Input(dep_name, nodes, many=not single))
     return tuple(inputs)

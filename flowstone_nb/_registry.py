@@ -129,8 +129,8 @@ class Registry:
         # A cycle through a new definition needs an existing asset that depends on it.
         if not any(self._dependents.get(name) for name in new_names) and len(assets) == 1:
             return
-        dependencies = {name: list(a.depends_on) for name, a in self._assets.items()}
-        dependencies.update({str(a.name): list(a.depends_on) for a in assets})
+        dependencies = {name: a.upstream for name, a in self._assets.items()}
+        dependencies.update({str(a.name): a.upstream for a in assets})
         path = DAG.from_dependencies(dependencies).find_cycle()
         if path is not None:
             raise CycleError(path, context=f"when defining {sorted(new_names)}")
@@ -140,12 +140,10 @@ class Registry:
             return
         known = set(self._assets) | {str(a.name) for a in assets}
         for asset in assets:
-            unknown = [dep for dep in asset.depends_on if dep not in known]
+            unknown = [dep for dep in asset.upstream if dep not in known]
             if not unknown:
                 continue
-            dag = DAG.from_dependencies(
-                {**{n: [] for n in known}, str(asset.name): asset.depends_on}
-            )
+            dag = DAG.from_dependencies({**{n: [] for n in known}, str(asset.name): asset.upstream})
             message = str(dag.missing_message(str(asset.name)))
             if policy == "error":
                 raise AssetDefinitionError(
@@ -162,11 +160,11 @@ class Registry:
         name = str(asset.name)
         previous = self._assets.get(name)
         if previous is not None:
-            for dep in previous.depends_on:
+            for dep in previous.upstream:
                 self._dependents[dep].discard(name)
         self._assets[name] = asset
         self._origins[name] = origin
-        for dep in asset.depends_on:
+        for dep in asset.upstream:
             self._dependents[dep].add(name)
         self._generation += 1
 
@@ -207,7 +205,7 @@ class Registry:
             asset = self.get(name)
             del self._assets[name]
             del self._origins[name]
-            for dep in asset.depends_on:
+            for dep in asset.upstream:
                 self._dependents[dep].discard(name)
             self._generation += 1
             return asset
@@ -226,7 +224,7 @@ class Registry:
             cached = self._dag
             if cached is not None and cached[0] == self._generation:
                 return cached[1]
-            dag = DAG.from_dependencies({n: a.depends_on for n, a in self._assets.items()})
+            dag = DAG.from_dependencies({n: a.upstream for n, a in self._assets.items()})
             self._dag = (self._generation, dag)
             return dag
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ._asset import CONTEXT, Asset
 from ._errors import did_you_mean
 from ._io_registry import known_io_manager_names
+from ._mappings import PreviousPartition
 from ._partitions import partition_spec_issues
 
 __all__ = ["ValidationIssue", "validate"]
@@ -94,13 +95,18 @@ def _check_depends_on(asset: Asset) -> Iterable[ValidationIssue]:
             yield ValidationIssue(
                 "depends_on", f"{entry!r} is listed twice: list each upstream asset once."
             )
-        if entry == asset.name:
+        if entry == asset.name and not _is_previous(asset):
             yield ValidationIssue(
                 "depends_on",
                 f"Asset {entry!r} depends on itself: remove it from depends_on "
                 "(for the previous partition, use partition_mappings with fs.PreviousPartition()).",
             )
         seen.add(entry)
+
+
+def _is_previous(asset: Asset) -> bool:
+    """True when the asset consumes its own previous partition (a legal self-dependency)."""
+    return isinstance(asset.partition_mappings.get(str(asset.name)), PreviousPartition)
 
 
 def _describe_parameters(asset: Asset) -> str:

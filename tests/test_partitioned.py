@@ -161,3 +161,32 @@ def test_seed_form_custom_partitions(calls: Counter[str]) -> None:
     assert fs.materialize(region, "us") == "US"
     result = fs.backfill(region)
     assert result.counts() == {"computed": 1, "reused": 1}
+
+
+def test_previous_partition_of_the_asset_itself(calls: Counter[str]) -> None:
+    days = fs.DailyPartitions("2024-01-01", "2024-01-05")
+
+    @fs.asset(partitioned_by=days)
+    def deposits(context: Any) -> int:
+        return context.partition.day
+
+    @fs.asset(partitioned_by=days, partition_mappings={"balance": fs.PreviousPartition()})
+    def balance(deposits: int, balance: int | None) -> int:
+        calls["balance"] += 1
+        return deposits + (balance or 0)
+
+    assert balance.depends_on == ["deposits", "balance"]
+    result = fs.backfill(balance, max_workers=2)
+    assert result.ok
+    assert [fs.load(balance, f"2024-01-0{d}") for d in range(1, 6)] == [1, 3, 6, 10, 15]
+    lineage = fs.lineage(balance, "2024-01-03", depth=1)
+    assert {(e.asset, e.partition) for e in lineage.upstream} == {
+        ("deposits", "2024-01-03"),
+        ("balance", "2024-01-02"),
+    }
+    fs.materialize(deposits, "2024-01-02", force=True)  # same data: nothing downstream moves
+    assert fs.status(balance)["balance"]["2024-01-05"] == "fresh"
+    assert list(fs.impact(deposits, "2024-01-04")) == [
+        ("balance", "2024-01-04"),
+        ("balance", "2024-01-05"),
+    ]
