@@ -200,6 +200,10 @@ class Recorder:
         """A node was fresh: nothing is written."""
         self._announce("reused", node, data_version=data_version)
 
+    def not_run(self, node: Node, kind: str, reason: str) -> None:
+        """A node was skipped (an upstream failed) or cancelled: announced, not recorded."""
+        self._announce(kind, node, error=reason)
+
     def failed(
         self,
         node: Node,
@@ -608,6 +612,7 @@ class _Scheduler:
                 continue
             error = FlowstoneError(f"not run: upstream {failed.describe()!r} failed")
             results[node] = NodeResult(node, "skipped", error=error)
+            self.runner.recorder.not_run(node, "skipped", str(error))
             frontier.extend(self.children[node])
 
     def _mark_not_run(self) -> None:
@@ -617,6 +622,7 @@ class _Scheduler:
                 results[node] = NodeResult(
                     node, "cancelled", error=FlowstoneError("cancelled before it ran")
                 )
+                self.runner.recorder.not_run(node, "cancelled", "cancelled before it ran")
 
 
 def _wrap(node: Node, error: Exception) -> MaterializationError:

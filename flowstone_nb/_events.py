@@ -25,9 +25,10 @@ class Event:
     Attributes
     ----------
     kind
-        ``"started"``, ``"succeeded"``, ``"reused"``, ``"failed"`` or ``"finished"`` (the run).
+        ``"started"``, ``"succeeded"``, ``"reused"``, ``"failed"``, ``"skipped"`` (an upstream
+        failed) or ``"cancelled"`` (never started).
     asset
-        The asset (empty for ``"finished"``).
+        The asset.
     partition
         The partition key as text (``""`` when unpartitioned).
     run_id

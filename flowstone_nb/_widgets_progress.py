@@ -28,17 +28,29 @@ KIND_STATE = {
     "succeeded": "succeeded",
     "reused": "reused",
     "failed": "failed",
+    "skipped": "skipped",
+    "cancelled": "cancelled",
 }
 #: Display order of the states, and their key in ``STATUS_COLOURS``.
 STATE_COLOUR = {
     "succeeded": "success",
     "reused": "reused",
     "failed": "failed",
+    "skipped": "failed",
+    "cancelled": "skipped",
     "running": "running",
     "pending": "pending",
 }
-TEXT_MARKS = {"succeeded": "#", "reused": "=", "failed": "x", "running": ">", "pending": "."}
-DONE = ("succeeded", "reused", "failed")
+TEXT_MARKS = {
+    "succeeded": "#",
+    "reused": "=",
+    "failed": "x",
+    "skipped": "-",
+    "cancelled": "/",
+    "running": ">",
+    "pending": ".",
+}
+DONE = ("succeeded", "reused", "failed", "skipped", "cancelled")
 CANCEL_NOTE = "Cancel requested: running partitions finish, no new ones start."
 
 
@@ -164,7 +176,7 @@ class BackfillProgress(WidgetView):
         self.progress.value = done
         self.progress.description = f"{done}/{slots}"
         finished = done >= slots
-        if counts["failed"]:
+        if counts["failed"] or counts["skipped"]:
             self.progress.bar_style = "danger"
         elif finished:
             self.progress.bar_style = "success"

@@ -119,3 +119,21 @@ def test_bad_input() -> None:
         fs.backfill(sales, "2024-01-01...2024-01-03x")
     with pytest.raises(fs.FlowstoneError, match=r"executor='nope' is not understood"):
         fs.backfill(sales, "2024-01-01..2024-01-02", executor="nope")
+
+
+def test_skipped_and_cancelled_partitions_are_announced() -> None:
+    calls: Counter[str] = Counter()
+    _, totals = daily_pair(calls, {date(2024, 1, 2)})
+    seen: list[tuple[str, str, str]] = []
+
+    def collect(event: Event) -> None:
+        if event.kind in ("skipped", "cancelled"):
+            seen.append((event.kind, event.asset, event.partition))
+
+    unsubscribe = subscribe(collect)
+    try:
+        fs.backfill(totals, "2024-01-01..2024-01-03", max_workers=1, fail_fast=True)
+    finally:
+        unsubscribe()
+    assert ("skipped", "totals", "2024-01-02") in seen
+    assert any(kind == "cancelled" for kind, _, _ in seen)

@@ -529,6 +529,20 @@ def test_progress_turns_green_when_all_succeed_and_cancel_is_then_off() -> None:
     assert cancelled == []
 
 
+def test_skipped_and_cancelled_partitions_finish_the_bar_in_red() -> None:
+    progress = BackfillProgress(3, on_cancel=lambda: None, interval=0)
+    progress.update(event("succeeded", "a"))
+    progress.update(event("skipped", "b", error="not run: upstream 'raw[b]' failed"))
+    progress.update(event("cancelled", "c", error="cancelled before it ran"))
+    assert progress.progress.value == 3
+    assert progress.progress.bar_style == "danger"
+    assert progress.cancel_button.disabled
+    assert "1 skipped" in progress.counts.value
+    assert "1 cancelled" in progress.counts.value
+    assert "upstream" in progress.strip.value
+    assert progress.to_text().endswith("#-/")
+
+
 def test_known_partitions_are_shown_pending_in_order() -> None:
     progress = BackfillProgress(3, partitions=["k1", "k2", "k3"], interval=0)
     assert progress.strip.value.count("fs-square-pending") == 3
