@@ -101,12 +101,16 @@ class StatusReport:
         return ", ".join(parts)
 
     def overall(self, asset: str) -> str:
-        """The asset's worst status (failed > running > stale > missing > fresh)."""
+        """One status for the asset: failed > running > stale, then fresh if any partition is.
+
+        A partitioned asset with some fresh and some missing partitions reads ``fresh`` (its
+        summary says how many are missing); ``missing`` means nothing is materialized.
+        """
         statuses = {row.status for row in self.for_asset(asset)}
-        for status in ("failed", "running", "stale", "missing"):
+        for status in ("failed", "running", "stale", "fresh"):
             if status in statuses:
                 return status
-        return "fresh" if statuses else "missing"
+        return "missing"
 
     def to_frame(self) -> pd.DataFrame:
         """The report as a pandas DataFrame."""

@@ -82,21 +82,32 @@ _MONTHS = {"fresh": 1, "missing": 2}
 EXPECTED: Mapping[str, Expected] = {
     "01_quickstart.ipynb": Expected(
         graphs=(_QUICKSTART_FRESH, _QUICKSTART_EDITED),
+        interactive_graphs=(_QUICKSTART_FRESH,),
         lineage_click="clean_orders",
         status_grids=(_QUICKSTART_FRESH, _QUICKSTART_EDITED),
+        history_assets=frozenset(_QUICKSTART_FRESH),
     ),
     "02_partitions_and_backfill.ipynb": Expected(
-        graphs=({"daily_sales": "missing", "monthly_revenue": "missing"},),
+        # Some partitions fresh, the rest missing: the node reads fresh, its label says how many.
+        graphs=({"daily_sales": "fresh", "monthly_revenue": "fresh"},),
+        interactive_graphs=({"daily_sales": "fresh", "monthly_revenue": "fresh"},),
+        lineage_click="daily_sales[2024-01-15]",
         backfills=(60,),
         status_grids=(
             {"monthly_revenue": _MONTHS},
             {"daily_sales": {"fresh": 60, "missing": 31}, "monthly_revenue": _MONTHS},
         ),
+        history_assets=frozenset({"monthly_revenue"}),
     ),
     "03_lineage_and_debugging.ipynb": Expected(
         graphs=({"readings": "fresh", "daily_mean": "fresh", "overall_mean": "fresh"},),
+        interactive_graphs=({"readings": "fresh", "daily_mean": "fresh", "overall_mean": "fresh"},),
         lineage_click="daily_mean[2024-05-04]",
         backfills=(10, 10),
+        status_grids=(
+            {"readings": {"fresh": 10}, "daily_mean": {"fresh": 10}, "overall_mean": "fresh"},
+        ),
+        history_assets=frozenset({"readings", "daily_mean", "overall_mean"}),
     ),
     "tour.ipynb": Expected(
         graphs=(_TOUR_GRAPH,),
