@@ -1,0 +1,81 @@
+"""How big each workload is: the issue's sizes, and tiny ones for the smoke test.
+
+Standard library only: the sizes travel to the peers' interpreter as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Every size a workload reads, and how many samples to take."""
+
+    chain_assets: int = 100
+    wide_layers: int = 10
+    wide_width: int = 100
+    partitions: int = 30
+    rows: int = 100_000
+    trivial_partitions: int = 365
+    lineage_assets: int = 10
+    lineage_days: int = 1_000
+    lineage_runs: int = 10
+    dot_layers: int = 10
+    dot_width: int = 100
+    topo_layers: int = 100
+    topo_width: int = 100
+    repeat: int = 5
+    import_repeat: int = 10
+    cache_hits: int = 30
+    slow_repeat: int = 2
+
+    @property
+    def wide_assets(self) -> int:
+        """Assets in the wide DAG."""
+        return self.wide_layers * self.wide_width
+
+    @property
+    def lineage_materializations(self) -> int:
+        """Materializations put in the catalog before the lineage queries."""
+        return self.lineage_assets * self.lineage_days * self.lineage_runs
+
+    def to_json(self) -> str:
+        """The sizes as JSON (for the peers' interpreter)."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Sizes:
+        """Sizes from :meth:`to_json` text."""
+        values: dict[str, Any] = json.loads(text)
+        return cls(**values)
+
+    def with_repeat(self, repeat: int) -> Sizes:
+        """The same sizes with another sample count."""
+        return replace(self, repeat=repeat, import_repeat=max(repeat, 2 * repeat))
+
+
+FULL = Sizes()
+
+#: Tiny sizes: every code path of every workload runs once, in well under a second each.
+SMOKE = Sizes(
+    chain_assets=5,
+    wide_layers=2,
+    wide_width=3,
+    partitions=2,
+    rows=200,
+    trivial_partitions=3,
+    lineage_assets=3,
+    lineage_days=4,
+    lineage_runs=2,
+    dot_layers=2,
+    dot_width=3,
+    topo_layers=5,
+    topo_width=4,
+    repeat=1,
+    import_repeat=1,
+    cache_hits=1,
+    slow_repeat=1,
+)

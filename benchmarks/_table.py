@@ -1,0 +1,152 @@
+"""The results table: which rows exist, their units and targets, and how a row is judged.
+
+A row is one metric of one workload; each contender's cell is the median of its samples with
+their range. Ratios divide medians taken in the same invocation. A row is *met* when its target
+holds and ours is at or below every peer measured in the same row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ._measure import Stat
+from ._peers import LABELS, PEERS
+from ._sizes import Sizes
+
+#: results[workload][contender] = {metric: samples}; contenders: "ours", "floor" and the peers.
+Results = Mapping[str, Mapping[str, Mapping[str, Sequence[float]]]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a row must reach: ``kind`` is ``"floor"`` (ours/floor ≤ value), ``"absolute"``
+    (ours ≤ value seconds), ``"overhead"`` (ours - floor ≤ value seconds) or ``"peer"`` (ours /
+    that peer ≤ value)."""
+
+    kind: str
+    value: float
+    peer: str = ""
+
+    def text(self) -> str:
+        """The target as the table shows it."""
+        if self.kind == "floor":
+            return f"≤ {self.value:g}x floor"
+        if self.kind == "absolute":
+            return f"≤ {_seconds(self.value)}"
+        if self.kind == "overhead":
+            return f"floor + ≤ {_seconds(self.value)}"
+        return f"≤ {self.value:g}x {LABELS[self.peer]}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table."""
+
+    workload: str
+    metric: str
+    label: str
+    target: Target | None = None
+    per: Callable[[Sizes], int] | None = None
+    floor_label: str = ""
+
+    def unit(self) -> str:
+        """``µs/asset`` for per-asset rows, else ``ms``."""
+        return "µs/asset" if self.per else "ms"
+
+    def scale(self, sizes: Sizes) -> float:
+        """Seconds to the row's unit."""
+        return 1e6 / self.per(sizes) if self.per else 1e3
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1e3:g} ms" if value < 1 else f"{value:g} s"
+
+
+def _chain(s: Sizes) -> int:
+    return s.chain_assets
+
+
+def _wide(s: Sizes) -> int:
+    return s.wide_assets
+
+
+_HM = Target("peer", 1.0, "hamilton")
+_20MS = Target("absolute", 0.020)
+
+ROWS: tuple[Row, ...] = (
+    Row(
+        "import",
+        "import",
+        "1. `import flowstone_nb` (floor: `import pandas`)",
+        Target("floor", 0.5),
+    ),
+    Row("import", "load_ext", "1. `%load_ext` in a fresh IPython (floor: one trivial magic)"),
+    Row("chain", "define", "2. chain: define", per=_chain),
+    Row("chain", "run", "2. chain: first materialize after define", _HM, per=_chain),
+    Row("chain", "run_again", "2. chain: materialize again into a new store", _HM, per=_chain),
+    Row("wide", "define", "3. wide DAG: define + validate", Target("absolute", 0.050)),
+    Row("wide", "run", "3. wide DAG: materialize", _HM, per=_wide),
+    Row(
+        "partitions", "backfill_1", "4. partitions A+B to Parquet, 1 worker", Target("floor", 1.05)
+    ),
+    Row(
+        "partitions", "backfill_2", "4. partitions A+B to Parquet, 2 workers", Target("floor", 0.7)
+    ),
+    Row("partitions", "cache_hit", "5. one unchanged partition again", Target("floor", 1.1)),
+    Row("partitions", "freshness", "5. its freshness check alone", Target("absolute", 0.0005)),
+    Row(
+        "store_load", "store", "store a 100k-row frame (floor: `to_parquet`)", Target("floor", 1.1)
+    ),
+    Row("store_load", "load", "load it (floor: `read_parquet`)", Target("floor", 1.1)),
+    Row("trivial", "backfill", "backfill of trivial daily partitions", Target("overhead", 1.0)),
+    Row("lineage", "upstream", "6. `fs.lineage` upstream", _20MS),
+    Row("lineage", "downstream", "6. `fs.lineage` downstream", _20MS),
+    Row("lineage", "both", "6. `fs.lineage` both ways", _20MS),
+    Row("lineage", "history_partition", "6. `fs.history` of one partition", _20MS),
+    Row("lineage", "history_limit", "6. `fs.history` of one asset, `limit=100`", _20MS),
+    Row("lineage", "history_all", "6. `fs.history` of one asset, every row"),
+    Row("dot", "dot", "7. `fs.graph().source`, DOT text", Target("absolute", 0.100)),
+    Row("dot", "dot_no_status", "7. `fs.graph(status=False).source`"),
+    Row("dot", "topo", "7. graph build + topological order", Target("absolute", 0.5)),
+)
+
+
+def stat(results: Results, workload: str, contender: str, metric: str) -> Stat | None:
+    """The statistics of one cell, or ``None`` when it was not measured."""
+    samples = results.get(workload, {}).get(contender, {}).get(metric)
+    return Stat.of(samples) if samples else None
+
+
+def judge(row: Row, results: Results) -> str:
+    """``yes``, ``NO`` (with what failed) or ``—`` (no target)."""
+    ours = stat(results, row.workload, "ours", row.metric)
+    if ours is None:
+        return "—"
+    failures: list[str] = []
+    target = row.target
+    if target is not None:
+        reached = _reached(target, ours, results, row)
+        if reached is None:
+            return f"? ({LABELS.get(target.peer, 'floor')} not measured)"
+        if not reached:
+            failures.append("target")
+    for peer in PEERS:
+        other = stat(results, row.workload, peer, row.metric)
+        if other is not None and ours.median > other.median:
+            failures.append(f"slower than {LABELS[peer]}")
+    if target is None and not failures:
+        return "—"
+    return "yes" if not failures else "NO: " + ", ".join(failures)
+
+
+def _reached(target: Target, ours: Stat, results: Results, row: Row) -> bool | None:
+    if target.kind == "absolute":
+        return ours.median <= target.value
+    other_name = target.peer if target.kind == "peer" else "floor"
+    other = stat(results, row.workload, other_name, row.metric)
+    if other is None:
+        return None
+    if target.kind == "overhead":
+        return ours.median - other.median <= target.value
+    return ours.median <= target.value * other.median

@@ -1,0 +1,226 @@
+"""Smoke run of the benchmark suite: every workload once, at tiny sizes, nothing timed.
+
+These tests check that each workload still runs against the current library and yields every
+metric the table reports; they never compare durations. Dagster's runs take seconds even at tiny
+sizes, so only Hamilton's are smoke-tested, and only where the peers' virtualenv exists.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import _driver, _imports, _table, floor, ours
+from benchmarks._measure import Stat, measure, sample
+from benchmarks._peers import default_python, run_peer
+from benchmarks._sizes import FULL, SMOKE, Sizes
+
+IN_PROCESS = ("chain", "wide", "partitions", "store_load", "trivial", "lineage", "dot")
+
+
+def _metrics(workload: str) -> set[str]:
+    return {row.metric for row in _table.ROWS if row.workload == workload}
+
+
+def _check(samples: dict[str, list[float]], expected: set[str]) -> None:
+    assert expected <= set(samples)
+    for metric in expected:
+        assert samples[metric], metric
+        assert all(isinstance(s, float) for s in samples[metric])
+
+
+@pytest.mark.parametrize("workload", IN_PROCESS)
+def test_each_workload_yields_every_metric_for_ours_and_the_floor(
+    workload: str, tmp_path: Path
+) -> None:
+    results = _driver._ours_and_floor(workload, SMOKE, tmp_path)
+
+    _check(results["ours"], _metrics(workload))
+    expected_floor = _metrics(workload) - {"freshness"}
+    _check(results["floor"], expected_floor)
+
+
+def test_ours_computes_the_same_partition_values_as_the_floor(tmp_path: Path) -> None:
+    import pandas as pd
+
+    import flowstone_nb as fs
+
+    with ours.isolated(tmp_path):
+        ours.define_partitioned(SMOKE.partitions, SMOKE.rows)
+        day = "2024-01-02"
+        mine = fs.materialize("part_b", partition=day)
+    by_hand = tmp_path / "by_hand"
+    by_hand.mkdir()
+    floor.write_partitions(by_hand, SMOKE.partitions, SMOKE.rows)
+
+    pd.testing.assert_frame_equal(mine, floor.read_if_fresh(by_hand, day, SMOKE.rows))
+    assert floor.read_if_fresh(by_hand, day, SMOKE.rows + 1) is None
+
+
+def test_the_lineage_catalog_holds_the_requested_materializations(tmp_path: Path) -> None:
+    import flowstone_nb as fs
+
+    home = ours.prepare_lineage(SMOKE, tmp_path)
+
+    with ours.isolated(tmp_path, home=home):
+        ours.define_lineage_chain(SMOKE)
+        assert len(fs.history()) == SMOKE.lineage_materializations
+        found = fs.lineage("s02", "2024-01-04")
+    assert [entry.asset for entry in found.upstream] == ["s01", "s00"]
+
+
+def test_imports_are_timed_in_fresh_processes(tmp_path: Path) -> None:
+    python = sys.executable
+
+    imported = _imports.import_samples(python, "flowstone_nb", 1, tmp_path)
+    loaded = _imports.load_ext_samples(python, "benchmarks._floor_extension", 1, tmp_path)
+
+    assert len(imported) == 1
+    assert len(loaded) == 1
+    with pytest.raises(_imports.ImportFailedError, match="no_such_module"):
+        _imports.import_samples(python, "no_such_module", 1, tmp_path)
+
+
+def test_the_command_prints_the_table_without_touching_the_readme(tmp_path: Path) -> None:
+    before = _driver.README.read_text(encoding="utf-8")
+    logged: list[str] = []
+
+    text = _driver.main(
+        ["--sizes", "smoke", "--only", "chain", "--no-peers", "--json", str(tmp_path / "r")],
+        log=logged.append,
+    )
+
+    assert "| 2. chain: first materialize after define | µs/asset |" in text
+    assert "wide DAG" not in text
+    assert "- machine: " in text
+    assert any(line.startswith("chain: ours and floor") for line in logged)
+    assert (tmp_path / "r").exists()
+    assert _driver.README.read_text(encoding="utf-8") == before
+
+
+def test_an_unknown_workload_is_refused_with_the_choices() -> None:
+    with pytest.raises(SystemExit, match=r"unknown workload.*'chian'.*chain"):
+        _driver.main(["--only", "chian", "--no-peers"])
+
+
+def test_a_missing_peer_interpreter_is_reported_not_raised(tmp_path: Path) -> None:
+    outcome = run_peer(tmp_path / "nowhere" / "python", "hamilton", "chain", SMOKE, tmp_path)
+
+    assert "no peers' interpreter" in outcome.missing
+    assert outcome.samples == {}
+
+
+def test_a_peer_not_installed_in_the_interpreter_is_reported_missing(tmp_path: Path) -> None:
+    # The project's own environment has neither Dagster nor Hamilton, by design.
+    outcome = run_peer(Path(sys.executable), "hamilton", "chain", SMOKE, tmp_path)
+
+    assert "hamilton is not installed" in outcome.missing
+
+
+def test_a_failing_peer_run_is_reported_with_its_error(tmp_path: Path) -> None:
+    outcome = run_peer(Path(sys.executable), "nobody", "chain", SMOKE, tmp_path)
+
+    assert outcome.error.startswith("nobody chain failed: ")
+
+
+def test_peers_are_skipped_by_the_driver_when_their_interpreter_is_missing(
+    tmp_path: Path,
+) -> None:
+    results, versions, notes = _driver.run_workloads(
+        ["chain"],
+        SMOKE,
+        tmp_path,
+        peers_python=tmp_path / "missing" / "python",
+        log=lambda _text: None,
+    )
+
+    assert set(results["chain"]) == {"ours", "floor"}
+    assert versions == {}
+    assert set(notes) == {"hamilton", "dagster", "dagster_sqlite"}
+    assert all("no peers' interpreter" in reason for reason in notes.values())
+
+
+@pytest.mark.skipif(
+    not default_python().exists(), reason="the peers' virtualenv (make bench-peers) is absent"
+)
+def test_hamilton_runs_the_chain_in_its_own_interpreter(tmp_path: Path) -> None:
+    outcome = run_peer(default_python(), "hamilton", "chain", SMOKE, tmp_path)
+
+    assert outcome.error == ""
+    assert set(outcome.samples) == {"define", "run", "run_again"}
+    assert outcome.version
+
+
+def _results(**cells: float) -> dict[str, dict[str, dict[str, list[float]]]]:
+    return {"chain": {name: {"run": [value]} for name, value in cells.items()}}
+
+
+@pytest.mark.parametrize(
+    ("cells", "verdict"),
+    [
+        ({"ours": 1.0, "hamilton": 2.0, "dagster": 9.0}, "yes"),
+        ({"ours": 3.0, "hamilton": 2.0}, "NO: target, slower than Hamilton"),
+        ({"ours": 3.0}, "? (Hamilton not measured)"),
+        ({"floor": 3.0}, "—"),
+    ],
+)
+def test_a_row_is_met_when_its_target_holds_and_ours_beats_every_peer(
+    cells: dict[str, float], verdict: str
+) -> None:
+    row = next(r for r in _table.ROWS if (r.workload, r.metric) == ("chain", "run"))
+
+    assert _table.judge(row, _results(**cells)) == verdict
+
+
+def test_targets_against_the_floor_an_absolute_and_an_overhead() -> None:
+    ratio = _table.Row("w", "m", "ratio", _table.Target("floor", 1.1))
+    absolute = _table.Row("w", "m", "absolute", _table.Target("absolute", 0.02))
+    overhead = _table.Row("w", "m", "overhead", _table.Target("overhead", 1.0))
+    no_target = _table.Row("w", "m", "info")
+    fast = {"w": {"ours": {"m": [0.011]}, "floor": {"m": [0.010]}}}
+    slow = {"w": {"ours": {"m": [2.0]}, "floor": {"m": [0.5]}, "dagster": {"m": [1.0]}}}
+
+    assert [_table.judge(r, fast) for r in (ratio, absolute, overhead, no_target)] == [
+        "yes",
+        "yes",
+        "yes",
+        "—",
+    ]
+    assert _table.judge(ratio, slow) == "NO: target, slower than Dagster"
+    assert _table.judge(absolute, slow) == "NO: target, slower than Dagster"
+    assert _table.judge(overhead, slow) == "NO: target, slower than Dagster"
+    assert _table.judge(no_target, slow) == "NO: slower than Dagster"
+    texts = [r.target.text() for r in (ratio, absolute, overhead) if r.target]
+    assert texts == ["≤ 1.1x floor", "≤ 20 ms", "floor + ≤ 1 s"]
+
+
+def test_the_readme_section_is_replaced_and_the_rest_kept(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        f"intro\n{_driver.START_MARK}\nold table\n{_driver.END_MARK}\nafter\n", encoding="utf-8"
+    )
+
+    _driver.update_readme("new table\n", readme)
+
+    assert readme.read_text(encoding="utf-8") == (
+        f"intro\n{_driver.START_MARK}\nnew table\n{_driver.END_MARK}\nafter\n"
+    )
+
+
+def test_statistics_and_sizes() -> None:
+    stats = Stat.of([3.0, 1.0, 2.0, 4.0])
+    assert (stats.median, stats.low, stats.high, stats.n) == (2.5, 1.0, 4.0, 4)
+    assert Stat.of([2.0]).scaled(1000) == Stat(2000.0, 2000.0, 2000.0, 2000.0, 2000.0, 1)
+    seconds, value = measure(sum, [1, 2])
+    assert value == 3
+    assert seconds >= 0
+    calls: list[str] = []
+    timings = sample(lambda: calls.append("run"), 2, setup=lambda: calls.append("setup"), warmup=1)
+    assert len(timings) == 2
+    assert calls == ["setup", "run"] * 3
+    assert Sizes.from_json(FULL.to_json()) == FULL
+    assert FULL.wide_assets == 1_000
+    assert FULL.lineage_materializations == 100_000
+    assert SMOKE.with_repeat(3).import_repeat == 6
