@@ -92,6 +92,8 @@ class Lineage:
     materialization_id: str
     data_version: str | None
     entries: tuple[LineageEntry, ...]
+    direction: str = "upstream"
+    depth: int | None = None
 
     @property
     def upstream(self) -> list[LineageEntry]:
@@ -234,6 +236,8 @@ def compute_lineage(
         start.id,
         start.data_version,
         shown,
+        direction,
+        depth,
     )
 
 

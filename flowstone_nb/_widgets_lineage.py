@@ -61,10 +61,8 @@ def store_navigator(
 
 
 def navigator_for(lineage: Lineage, *, home: str | None = None) -> Navigate:
-    """A store navigator that walks the same directions ``lineage`` shows (upstream if none)."""
-    up, down = bool(lineage.upstream), bool(lineage.downstream)
-    direction = "both" if up and down else ("downstream" if down else "upstream")
-    return store_navigator(direction=direction, home=home)
+    """A store navigator that repeats ``lineage``'s query (direction and depth) on each click."""
+    return store_navigator(direction=lineage.direction, depth=lineage.depth, home=home)
 
 
 def _label(entry: LineageEntry) -> str:
