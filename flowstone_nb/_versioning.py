@@ -136,6 +136,8 @@ def _fresh_source(code: CodeType) -> str | None:
     if Path(filename).is_file():
         # A file rewritten within the clock tick with the same size looks unchanged to linecache.
         linecache.updatecache(filename)
+    elif not linecache.getlines(filename):
+        return None  # exec'd text nobody registered: inspect would scan every module to fail
     try:
         return inspect.getsource(code)
     except _SOURCE_ERRORS:

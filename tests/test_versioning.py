@@ -849,3 +849,18 @@ def test_importing_the_module_loads_no_heavy_packages() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert run_.stdout.strip() == "[]"
+
+
+def test_a_source_file_truncated_after_import_falls_back_to_the_code_object(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "shrinking_module.py"
+    path.write_text("\n\n\n\ndef late(x):\n    return x + 1\n")
+    spec = importlib.util.spec_from_file_location("shrinking_module", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path.write_text("")  # the definition's lines are gone from the file
+    assert code_version(module.late) == code_version(module.late)
+    assert len(code_version(module.late)) >= 16
