@@ -138,11 +138,12 @@ class Registry:
     def _check_unknown(self, assets: Sequence[Asset], policy: UnknownPolicy) -> None:
         if policy == "ignore":
             return
-        known = set(self._assets) | {str(a.name) for a in assets}
+        new_names = {str(a.name) for a in assets}
         for asset in assets:
-            unknown = [dep for dep in asset.upstream if dep not in known]
+            unknown = [d for d in asset.upstream if d not in self._assets and d not in new_names]
             if not unknown:
                 continue
+            known = set(self._assets) | new_names
             dag = DAG.from_dependencies({**{n: [] for n in known}, str(asset.name): asset.upstream})
             message = str(dag.missing_message(str(asset.name)))
             if policy == "error":

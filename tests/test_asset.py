@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pydantic
@@ -102,3 +103,38 @@ def test_variadic_signature_has_no_style() -> None:
 def test_depends_on_of_the_wrong_type_fails_at_construction() -> None:
     with pytest.raises(pydantic.ValidationError, match="depends_on"):
         fs.Asset(name="x", depends_on=5)
+
+
+def test_fast_signature_reading_agrees_with_inspect() -> None:
+    def f(context: Any, a: int, b: int = 1, *rest: Any, c: int, d: int = 2, **more: Any) -> None:
+        return None
+
+    def g(x: int, y: int = 0) -> None:
+        return None
+
+    for fn in (f, g, lambda: None, lambda p, *, q: None):
+        fast = Signature._of_function(fn)  # type: ignore[arg-type]  # lambdas are functions
+        params = inspect.signature(fn).parameters.values()
+        assert fast.required == tuple(
+            p.name
+            for p in params
+            if p.default is inspect.Parameter.empty
+            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        )
+        assert fast.optional == tuple(p.name for p in params if p.default is not p.empty)
+        assert fast.variadic == any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params)
+
+
+def test_other_callables_are_inspected_the_slow_way() -> None:
+    import functools
+
+    def add(context: Any, a: int, b: int) -> int:
+        return a + b
+
+    partial = functools.partial(add, None)
+    signature = Signature.of(partial)
+    assert signature is not None
+    assert signature.required == ("a", "b")
+    asset = fs.Asset(name="summed", depends_on=["a", "b"], execute_fn=partial)
+    assert asset.invoke(None, {"a": 1, "b": 2}) == 3
+    assert asset.partitions is None
