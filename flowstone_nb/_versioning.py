@@ -57,7 +57,6 @@ import threading
 import tokenize
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import CellType, CodeType, FunctionType, MethodType, ModuleType
 from typing import TypeVar
 
@@ -131,12 +130,27 @@ def _definition(tree: ast.Module, name: str) -> ast.AST | None:
             return None
 
 
+_file_stamps: dict[str, tuple[int, int, int]] = {}
+
+
+def _refresh_lines(filename: str) -> bool:
+    """Re-read ``filename`` into linecache when it changed on disk; False when it is no file."""
+    try:
+        stat = Path(filename).stat()
+    except OSError:
+        return False
+    # Nanosecond mtime, size and inode: a rewrite shows in at least one of them, so each file is
+    # read once per change, not once per function (linecache's own check is coarser).
+    stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    if _file_stamps.get(filename) != stamp:
+        linecache.updatecache(filename)
+        _file_stamps[filename] = stamp
+    return True
+
+
 def _fresh_source(code: CodeType) -> str | None:
     filename = code.co_filename
-    if Path(filename).is_file():
-        # A file rewritten within the clock tick with the same size looks unchanged to linecache.
-        linecache.updatecache(filename)
-    elif not linecache.getlines(filename):
+    if not _refresh_lines(filename) and not linecache.getlines(filename):
         return None  # exec'd text nobody registered: inspect would scan every module to fail
     try:
         return inspect.getsource(code)
