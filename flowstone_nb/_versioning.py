@@ -86,6 +86,9 @@ class _Parsed:
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 _CODE_CACHE: dict[int, tuple[CodeType, _Parsed]] = {}
+# The same code compiled again (a re-run cell, a re-imported module) is the same key here, so it
+# is not parsed again: where it was defined, its bytecode, constants and names.
+_COMPILED_CACHE: dict[tuple[object, ...], _Parsed] = {}
 _CELL_CACHE: dict[str, _Parsed] = {}
 _VERSION_CACHE: dict[int, tuple[FunctionType, str, _Observed]] = {}
 _CELL_VERSION_CACHE: dict[tuple[str, int], tuple[Mapping[str, object], str, _Observed]] = {}
@@ -227,10 +230,43 @@ def _parsed_code(code: CodeType) -> _Parsed:
     entry = _CODE_CACHE.get(id(code))
     if entry is not None:
         return entry[1]
-    digest = _source_digest(code)
-    parsed = _Parsed(digest or _code_digest(code), _global_names(code), digest is not None)
+    key = _compiled_key(code)
+    parsed = _COMPILED_CACHE.get(key)
+    if parsed is None:
+        digest = _source_digest(code)
+        parsed = _Parsed(digest or _code_digest(code), _global_names(code), digest is not None)
+        _remember(_COMPILED_CACHE, key, parsed)
     _remember(_CODE_CACHE, id(code), (code, parsed))
     return parsed
+
+
+def _compiled_key(code: CodeType) -> tuple[object, ...]:
+    """What identifies compiled code: its source text's state, place, bytecode, names, nested too.
+
+    The source's state (a file's stamp, or a registered cell's text) is part of the key, so an
+    edit that compiles to the same bytecode (a default value, an annotation) is parsed again.
+    """
+    filename = code.co_filename
+    source_state: object = (
+        _file_stamps.get(filename)
+        if _refresh_lines(filename)
+        else hash(tuple(linecache.getlines(filename)))
+    )
+    return (
+        source_state,
+        *(
+            (
+                nested.co_filename,
+                nested.co_firstlineno,
+                nested.co_code,
+                tuple(repr(c) for c in nested.co_consts if not isinstance(c, CodeType)),
+                nested.co_names,
+                nested.co_varnames,
+                nested.co_freevars,
+            )
+            for nested in _code_objects(code)
+        ),
+    )
 
 
 # --- values a version depends on ------------------------------------------------------------

@@ -864,3 +864,35 @@ def test_a_source_file_truncated_after_import_falls_back_to_the_code_object(
     path.write_text("")  # the definition's lines are gone from the file
     assert code_version(module.late) == code_version(module.late)
     assert len(code_version(module.late)) >= 16
+
+
+def test_recompiling_unchanged_source_is_not_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flowstone_nb._versioning as versioning
+
+    path = tmp_path / "recompiled_module.py"
+    path.write_text("def step(x, scale=2):\n    return x * scale\n")
+    parsed: list[object] = []
+    original = versioning._source_digest
+
+    def counting(code: Any) -> str | None:
+        parsed.append(code)
+        return original(code)
+
+    monkeypatch.setattr(versioning, "_source_digest", counting)
+
+    def load() -> Any:
+        spec = importlib.util.spec_from_file_location("recompiled_module", path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.step
+
+    first, second = load(), load()
+    assert first.__code__ is not second.__code__
+    assert code_version(first) == code_version(second)
+    assert len(parsed) == 1
+    path.write_text("def step(x, scale=3):\n    return x * scale\n")  # same bytecode
+    assert code_version(load()) != code_version(first)
