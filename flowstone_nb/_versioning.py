@@ -162,8 +162,48 @@ def _fresh_source(code: CodeType) -> str | None:
         return None
 
 
+_FILE_INDEX: dict[tuple[str, object], dict[tuple[int, str], str] | None] = {}
+
+
+def _file_digests(filename: str) -> dict[tuple[int, str], str] | None:
+    """Digests of every function in a source file or registered cell, by (first line, name).
+
+    The text is parsed once per change (not once per function), so defining a module of many
+    assets costs one parse. ``None`` when there is no source or it does not parse.
+    """
+    is_file = _refresh_lines(filename)
+    lines = linecache.getlines(filename)
+    if not lines:
+        return None
+    key = (filename, _file_stamps.get(filename) if is_file else hash(tuple(lines)))
+    if key in _FILE_INDEX:
+        return _FILE_INDEX[key]
+    index: dict[tuple[int, str], str] | None = None
+    try:
+        tree = ast.parse("".join(lines))
+    except SyntaxError:
+        pass  # e.g. a cell written in IPython syntax: the per-function path handles it
+    else:
+        _strip_docstrings(tree)
+        index = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                # co_firstlineno of a decorated function is its first decorator's line.
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                decorators, node.decorator_list = node.decorator_list, []
+                index[(first, node.name)] = "src:" + _hash(ast.dump(node, include_attributes=False))
+                node.decorator_list = decorators
+    _remember(_FILE_INDEX, key, index)
+    return index
+
+
 def _source_digest(code: CodeType) -> str | None:
     """The normalised-source digest, or ``None`` when the source is missing or does not match."""
+    if code.co_name != "<lambda>":
+        index = _file_digests(code.co_filename)
+        digest = index.get((code.co_firstlineno, code.co_name)) if index else None
+        if digest is not None:
+            return digest
     source = _fresh_source(code)
     if source is None:
         return None

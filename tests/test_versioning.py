@@ -896,3 +896,41 @@ def test_recompiling_unchanged_source_is_not_parsed_again(
     assert len(parsed) == 1
     path.write_text("def step(x, scale=3):\n    return x * scale\n")  # same bytecode
     assert code_version(load()) != code_version(first)
+
+
+def test_the_per_file_index_and_the_per_function_path_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flowstone_nb._versioning as versioning
+
+    path = tmp_path / "agreeing_module.py"
+    path.write_text(
+        "import functools\n\n\n@functools.lru_cache\ndef cached(x):\n"
+        '    """Doc."""\n    def inner(y):\n        return y\n    return inner(x)\n\n\n'
+        "class Holder:\n    def method(self, z=1):\n        return z\n"
+    )
+    spec = importlib.util.spec_from_file_location("agreeing_module", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    codes = [module.cached.__wrapped__.__code__, module.Holder.method.__code__]
+    indexed = [versioning._source_digest(code) for code in codes]
+    monkeypatch.setattr(versioning, "_file_digests", lambda filename: None)
+    assert [versioning._source_digest(code) for code in codes] == indexed
+    assert all(digest is not None and digest.startswith("src:") for digest in indexed)
+
+
+def test_a_cell_with_ipython_syntax_falls_back_to_the_function_source() -> None:
+    import linecache
+
+    filename = "<cell with a magic line>"
+    text = "%time 1\n\ndef in_cell():\n    return 1\n"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace: dict[str, Any] = {}
+    exec(compile("\n\ndef in_cell():\n    return 1\n", filename, "exec"), namespace)
+    version = code_version(namespace["in_cell"])
+    assert version == code_version(namespace["in_cell"])
+    import flowstone_nb._versioning as versioning
+
+    assert versioning._source_digest(namespace["in_cell"].__code__) is not None
