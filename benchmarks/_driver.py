@@ -281,8 +281,8 @@ def report(
         (
             f"Measured {when} with `{command}`. Cells: median [min..max] of "
             f"{sizes.repeat} samples ({sizes.import_repeat} processes for imports, "
-            f"{sizes.cache_hits} calls for cache hits, fewer for the slowest peer runs); ratios "
-            "divide medians taken in this same invocation."
+            f"{sizes.cache_hits} for cache hits, stores and loads, fewer for the slowest peer "
+            "runs); ratios divide medians taken in this same invocation."
         ),
         "",
         render_table(results, sizes),

@@ -3,14 +3,16 @@
 Flavours: ``"flowstone"`` (``@fs.asset(io_manager="memory")``), ``"dagster"`` (``@asset``),
 ``"hamilton"`` and ``"plain"`` (bare functions: Hamilton reads parameter names, the floor calls
 them in order). Every contender gets byte-identical function bodies, written to a real file (so
-source-based code versions work) and compiled afresh outside the timings; "defining" is executing
-that code object into a fresh module, which is what importing a module with a warm bytecode
-cache costs, and nothing cached per code object survives from one sample to the next.
+source-based code versions work), copied to a new file and compiled afresh outside the timings
+for every sample; "defining" is executing that code object into a fresh module, which is what
+importing a module with a warm bytecode cache costs, and nothing the library caches per code
+object or per file survives from one sample to the next.
 Standard library only.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
 import types
 from collections.abc import Mapping, Sequence
@@ -29,6 +31,9 @@ _DECORATORS = {
     "hamilton": "",
     "plain": "",
 }
+
+
+_copies = itertools.count()
 
 
 def chain_name(index: int) -> str:
@@ -96,15 +101,19 @@ class GeneratedModule:
         return cls(name, path, source)
 
     def compiled(self) -> types.CodeType:
-        """A new code object, so nothing cached per code object carries over between samples."""
-        return compile(self.source, str(self.path), "exec")
+        """A new code object from a new copy of the file (untimed), so nothing cached per code
+        object, per file or per compiled text carries over from one sample to the next."""
+        copy = self.path.with_name(f"{self.path.stem}__{next(_copies)}.py")
+        copy.write_text(self.source, encoding="utf-8")
+        return compile(self.source, str(copy), "exec")
 
     def load(self, code: types.CodeType | None = None) -> types.ModuleType:
         """A fresh module object holding the definitions (registered in ``sys.modules``)."""
+        code = code or self.compiled()
         module = types.ModuleType(self.name)
-        module.__file__ = str(self.path)
+        module.__file__ = code.co_filename
         sys.modules[self.name] = module
-        exec(code or self.compiled(), module.__dict__)
+        exec(code, module.__dict__)
         return module
 
     def unload(self) -> None:

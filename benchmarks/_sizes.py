@@ -12,7 +12,12 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Sizes:
-    """Every size a workload reads, and how many samples to take."""
+    """Every size a workload reads, and how many samples to take.
+
+    ``repeat`` samples of every measurement, except imports (``import_repeat`` processes), quick
+    calls (``cache_hits`` samples of cache hits, stores and loads) and the peers' slowest runs
+    (``slow_repeat``).
+    """
 
     chain_assets: int = 100
     wide_layers: int = 10

@@ -110,7 +110,7 @@ def store_load(sizes: Sizes, work: Path) -> Samples:
     frame = _data.partition_frame(_data.days(1)[0], sizes.rows)
     folder = _fresh(work)
     samples: Samples = {"store": [], "load": []}
-    for index in range(sizes.repeat):
+    for index in range(sizes.cache_hits):
         path = folder / f"frame{index}.parquet"
         samples["store"].append(timed(frame.to_parquet, path))
         samples["load"].append(timed(pd.read_parquet, path))
