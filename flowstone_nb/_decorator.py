@@ -14,7 +14,7 @@ from typing import Any, overload
 
 import pydantic
 
-from ._asset import CONTEXT, Asset
+from ._asset import CONTEXT, Asset, Signature
 from ._errors import AssetDefinitionError
 from ._mappings import PartitionMapping
 from ._origin import origin_of_function
@@ -44,16 +44,10 @@ def _in_class_body(fn: Callable[..., Any]) -> bool:
 
 def _inferred_dependencies(fn: Callable[..., Any]) -> list[str]:
     """Required parameter names, minus a leading ``context``: the upstream assets."""
-    try:
-        parameters = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
+    signature = Signature.of(fn)
+    if signature is None:
         return []
-    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-    names = [
-        p.name
-        for p in parameters
-        if p.default is inspect.Parameter.empty and p.kind not in variadic
-    ]
+    names = list(signature.required)
     return names[1:] if names[:1] == [CONTEXT] else names
 
 
