@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import _driver, _imports, _table, floor, ours
+from benchmarks import _driver, _imports, _table, floor, ours, profile
 from benchmarks._measure import Stat, measure, sample
 from benchmarks._peers import default_python, run_peer
 from benchmarks._sizes import FULL, SMOKE, Sizes
@@ -151,6 +151,23 @@ def test_hamilton_runs_the_chain_in_its_own_interpreter(tmp_path: Path) -> None:
     assert outcome.error == ""
     assert set(outcome.samples) == {"define", "run", "run_again"}
     assert outcome.version
+
+
+@pytest.mark.parametrize("case", ["chain_again", "backfill", "cache_hit", "history_all", "dot"])
+def test_the_profiler_lists_where_the_time_goes(case: str, tmp_path: Path) -> None:
+    out = tmp_path / "stats"
+
+    text = profile.profile(case, sizes=SMOKE, top=5, out=out)
+
+    assert "Ordered by: internal time" in text
+    assert "Ordered by: cumulative time" in text
+    assert out.exists()
+
+
+def test_the_profiler_follows_the_pool_threads_of_a_backfill() -> None:
+    text = profile.profile("backfill", sizes=SMOKE, top=200)
+
+    assert "_compute_here" in text  # runs on a backfill worker thread only
 
 
 def _results(**cells: float) -> dict[str, dict[str, dict[str, list[float]]]]:
