@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup system-deps lint typecheck unit notebooks browser test quickstart lab run-notebooks bench clean
+.PHONY: setup system-deps lint typecheck unit notebooks browser test quickstart lab bench bench-peers clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -49,7 +49,18 @@ quickstart: setup  ## the main job, headless: execute every example notebook and
 lab: setup  ## the main job, interactive: JupyterLab on the quickstart notebook
 	$(BIN)/jupyter lab notebooks/01_quickstart.ipynb
 
-bench: setup  ## the benchmark suite (not part of the tests)
+BENCH_VENV ?= .venv-bench
+
+bench-peers: $(BENCH_VENV)/.installed  ## a separate virtualenv with Dagster and Apache Hamilton
+
+$(BENCH_VENV)/.installed: benchmarks/requirements-peers.txt | $(VENV)/.installed
+	$(PY) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q -U pip
+	$(BIN)/pip freeze | grep -iE '^(pandas|pyarrow|numpy)==' > $(BENCH_VENV)/constraints.txt
+	$(BENCH_VENV)/bin/pip install -q -r benchmarks/requirements-peers.txt -c $(BENCH_VENV)/constraints.txt
+	touch $@
+
+bench: setup bench-peers  ## the benchmark suite (not part of the tests)
 	$(BIN)/python -m benchmarks
 
 clean:

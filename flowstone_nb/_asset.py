@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import FunctionType
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
@@ -188,9 +188,14 @@ class Asset(BaseModel):
             self._partitions = None  # validate() reports the inconsistency
 
     @property
+    def _private(self) -> dict[str, Any]:
+        return self.__pydantic_private__ or {}
+
+    @property
     def partitions(self) -> PartitionsDefinition | None:
         """The partitions definition (seed strings resolved), or ``None`` when unpartitioned."""
-        return self._partitions
+        # Straight from the private dict: pydantic's __getattr__ costs microseconds per read.
+        return cast("PartitionsDefinition | None", self._private["_partitions"])
 
     @property
     def upstream(self) -> list[str]:
@@ -200,16 +205,17 @@ class Asset(BaseModel):
     @property
     def signature(self) -> Signature | None:
         """The execute function's parameters, or ``None`` when it has none to inspect."""
-        return self._signature
+        return cast("Signature | None", self._private["_signature"])
 
     @property
     def style(self) -> str | None:
         """``"decorator"`` or ``"seed"`` — how the execute function takes its inputs."""
-        return self._signature.style(self.depends_on) if self._signature else None
+        signature = self.signature
+        return signature.style(self.depends_on) if signature else None
 
     def invoke(self, context: Any, inputs: Mapping[str, Any]) -> Any:
         """Call the execute function with the context and upstream values, in its own style."""
-        signature = self._signature
+        signature = self.signature
         assert signature is not None, "validated assets always have an inspectable execute_fn"
         if signature.style(self.depends_on) == "seed":
             return self.execute_fn(context, dict(inputs))

@@ -9,6 +9,7 @@ first. Views (text, HTML, widgets) render these objects; this module never displ
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -243,6 +244,12 @@ def compute_lineage(
 
 def _text(registry: Registry, asset: str, encoded: str) -> str:
     definition = registry.get(asset).partitions if asset in registry else None
+    return _partition_text(definition, encoded)
+
+
+@functools.lru_cache(maxsize=65536)
+def _partition_text(definition: Any, encoded: str) -> str:
+    # Histories repeat the same keys many times; definitions are immutable and hashable.
     return partition_text(definition, encoded)
 
 

@@ -8,6 +8,7 @@ versions that are current, its upstream partitions are fresh, and its value is s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -70,7 +71,14 @@ class StatusReport:
 
     def for_asset(self, asset: str) -> list[PartitionStatus]:
         """The rows of one asset."""
-        return [row for row in self.rows if row.asset == asset]
+        return list(self._by_asset.get(asset, ()))
+
+    @functools.cached_property
+    def _by_asset(self) -> dict[str, list[PartitionStatus]]:
+        index: dict[str, list[PartitionStatus]] = {}
+        for row in self.rows:
+            index.setdefault(row.asset, []).append(row)
+        return index
 
     def __getitem__(self, asset: str) -> str | dict[str, str]:
         """``report["x"]``: the status of an unpartitioned asset, or ``{partition: status}``."""
@@ -234,8 +242,12 @@ def compute_status(
     for name in wanted:
         registry.get(name)
     closure = set(wanted)
-    for name in wanted:
-        closure |= dag.upstream(name)
+    frontier = list(wanted)
+    while frontier:  # one walk upstream from every wanted asset at once
+        for parent in dag.parents[frontier.pop()]:
+            if parent not in closure:
+                closure.add(parent)
+                frontier.append(parent)
     names = [n for n in dag.topological_order(closure) if not dag.missing().get(n)]
     computation = _StatusComputation(registry, store, names)
     seen: dict[str, list[str]] = {}

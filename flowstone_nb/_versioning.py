@@ -111,8 +111,23 @@ def _remember(cache: dict[_K, _V], key: _K, value: _V) -> None:
 # --- normalised source ----------------------------------------------------------------------
 
 
+_STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _statements(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node that sits in a statement list: definitions and docstrings live only there."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for name in _STATEMENT_LISTS:
+            children = getattr(node, name, ())
+            if isinstance(children, list):  # a lambda's body is one expression, not a list
+                stack.extend(child for child in children if isinstance(child, ast.AST))
+
+
 def _strip_docstrings(tree: ast.AST) -> None:
-    for node in ast.walk(tree):
+    for node in _statements(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             match node.body:
                 case [ast.Expr(value=ast.Constant(value=str())), *rest]:
@@ -186,7 +201,7 @@ def _file_digests(filename: str) -> dict[tuple[int, str], str] | None:
     else:
         _strip_docstrings(tree)
         index = {}
-        for node in ast.walk(tree):
+        for node in _statements(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 # co_firstlineno of a decorated function is its first decorator's line.
                 first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
