@@ -528,6 +528,15 @@ class IOManager(ABC):
         rows, schema = describe(value)
         return {"rows": rows, "schema": schema, "type": type(value).__name__}
 
+    def check_store_arguments(
+        self, asset: str, partition_slug: str, config: Mapping[str, Any]
+    ) -> None:
+        """Refuse names that could leave the store and ``io_config`` keys nobody understands."""
+        check_segment("asset name", asset)
+        check_segment("partition slug", partition_slug)
+        if config:
+            self.check_config(config, asset)
+
     def check_config(self, config: Mapping[str, Any], asset: str) -> None:
         """Refuse ``io_config`` keys this manager does not understand."""
         for key in config:
@@ -573,10 +582,7 @@ class MemoryIOManager(IOManager):
         config: Mapping[str, Any] = NO_CONFIG,
     ) -> StoredValue:
         """Keep ``value`` in memory; see :meth:`IOManager.store`."""
-        check_segment("asset name", asset)
-        check_segment("partition slug", partition_slug)
-        if config:
-            self.check_config(config, asset)
+        self.check_store_arguments(asset, partition_slug, config)
         version = f"{_memory_prefix}{next(_memory_counter):08x}"
         key = f"memory:{asset}/{partition_slug}"
         location = f"{key}/{version}"
@@ -644,10 +650,7 @@ class _FileIOManager(IOManager):
         config: Mapping[str, Any] = NO_CONFIG,
     ) -> StoredValue:
         """Serialize, hash and (unless that version exists) write; see :meth:`IOManager.store`."""
-        check_segment("asset name", asset)
-        check_segment("partition slug", partition_slug)
-        if config:
-            self.check_config(config, asset)
+        self.check_store_arguments(asset, partition_slug, config)
         encoded = self._encode(asset, partition_slug, value, config)
         version = hashlib.blake2b(encoded.payload, digest_size=16).hexdigest()
         location = f"data/{asset}/{partition_slug}/{version}.{encoded.ext}"
