@@ -490,11 +490,11 @@ class _Runner:
         mat_id = uuid.uuid4().hex
         started_at = time.time()
         clock = time.perf_counter()
-        self.recorder.started(
-            node, mat_id, code_version=version, io_manager=io_name, started_at=started_at
-        )
         value: Any = _MISSING
-        try:
+        try:  # the running row's write is inside the boundary too: its failure is recorded
+            self.recorder.started(
+                node, mat_id, code_version=version, io_manager=io_name, started_at=started_at
+            )
             if self.backend is None:
                 value, stored = self._compute_here(node, asset, io_name)
             else:

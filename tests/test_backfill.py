@@ -18,9 +18,12 @@ JANUARY = fs.DailyPartitions("2024-01-01", "2024-01-31")
 
 
 def daily_pair(calls: Counter[str], fail_on: set[date] | None = None) -> tuple[fs.Asset, fs.Asset]:
+    lock = threading.Lock()
+
     @fs.asset(partitioned_by=JANUARY)
     def sales(context: Any) -> pd.DataFrame:
-        calls["sales"] += 1
+        with lock:  # partitions run on several threads; += on a Counter is not atomic
+            calls["sales"] += 1
         if fail_on and context.partition in fail_on:
             raise ValueError(f"no data for {context.partition}")
         day = context.partition
@@ -28,7 +31,8 @@ def daily_pair(calls: Counter[str], fail_on: set[date] | None = None) -> tuple[f
 
     @fs.asset(partitioned_by=JANUARY)
     def totals(sales: pd.DataFrame) -> pd.DataFrame:
-        calls["totals"] += 1
+        with lock:
+            calls["totals"] += 1
         return sales.groupby("day", as_index=False).amount.sum()
 
     return sales, totals

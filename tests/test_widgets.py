@@ -700,7 +700,8 @@ def test_progress_follows_a_real_backfill() -> None:
     finally:
         unsubscribe()
     assert not result.ok
-    assert progress.progress.value == 3
+    outcomes = [(p.partition, p.status, p.error) for p in result.partitions]
+    assert progress.progress.value == 3, outcomes
     assert progress.progress.bar_style == "danger"
     assert "2 succeeded" in progress.counts.value
     assert "1 failed" in progress.counts.value
