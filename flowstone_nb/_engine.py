@@ -374,6 +374,12 @@ class _Runner:
         self, *, max_workers: int, fail_fast: bool, cancel: threading.Event
     ) -> RunResult:
         """Run nodes in parallel as soon as their inputs are done; failures skip downstream."""
+        # Everything lazy (code versions, IO managers and the modules they import) is set up
+        # here, in one thread, before the workers start.
+        for name in sorted({node.asset for node in self.plan.order}):
+            asset = self.plan.assets[name]
+            self._code_version(asset)
+            self.store.io_manager(asset.io_manager or self.default_io_manager)
         scheduler = _Scheduler(self, max_workers=max_workers, fail_fast=fail_fast, cancel=cancel)
         try:
             scheduler.run()

@@ -231,9 +231,17 @@ def describe(value: object) -> tuple[int | None, str]:
     return rows, type(value).__name__
 
 
+_IMPORT_LOCK = threading.Lock()
+
+
 def _import(module: str) -> Any:
-    """Import a heavy dependency on first use, so that importing flowstone_nb stays fast."""
-    return importlib.import_module(module)
+    """Import a heavy dependency on first use, so that importing flowstone_nb stays fast.
+
+    Serialised: backfill workers may all reach their first store at once, and a package
+    imported from two threads at the same time can be seen half-initialised.
+    """
+    with _IMPORT_LOCK:
+        return importlib.import_module(module)
 
 
 # --- formats --------------------------------------------------------------------------------------

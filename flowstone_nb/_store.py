@@ -62,7 +62,8 @@ class Store:
         if manager is None:
             from ._io import make_io_manager
 
-            manager = self._managers[name] = make_io_manager(name, self.home)
+            with self._lock:  # one manager per name, even when workers ask at once
+                manager = self._managers.setdefault(name, make_io_manager(name, self.home))
         return manager
 
     def close(self) -> None:
