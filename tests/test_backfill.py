@@ -42,7 +42,7 @@ def test_backfill_runs_each_partition_and_upstream_once() -> None:
     calls: Counter[str] = Counter()
     _, totals = daily_pair(calls)
     result = fs.backfill(totals, "2024-01-01..2024-01-10", max_workers=2)
-    assert result.ok
+    assert result.ok, [(p.partition, p.error) for p in result.failed]
     assert [p.partition for p in result.partitions][:2] == ["2024-01-01", "2024-01-02"]
     assert result.counts() == {"computed": 10}
     assert calls == {"sales": 10, "totals": 10}
@@ -57,7 +57,8 @@ def test_backfill_again_resumes_only_what_is_not_fresh() -> None:
     _, totals = daily_pair(calls, fail_on)
     first = fs.backfill(totals, ("2024-01-01", "2024-01-10"), max_workers=2)
     assert not first.ok
-    assert sorted(p.partition for p in first.failed) == ["2024-01-03", "2024-01-07"]
+    failed = sorted(p.partition for p in first.failed)
+    assert failed == ["2024-01-03", "2024-01-07"], [(p.partition, p.error) for p in first.failed]
     assert first["2024-01-03"].status == "skipped"
     assert "upstream 'sales" in str(first["2024-01-03"].error)
     fail_on.clear()
