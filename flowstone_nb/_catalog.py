@@ -205,11 +205,30 @@ _EDGE_COLUMNS = (
 )
 _EDGE_VALUES = operator.attrgetter(*(f.name for f in fields(LineageEdge)))
 _RUN_COLUMNS = "run_id, started_at, ended_at, status, pid, host, kind, targets"
+_run_values = operator.attrgetter(*(f.name for f in fields(RunRow)))
+_INSERT_ROW = (
+    f"INSERT OR REPLACE INTO materializations ({_ROW_COLUMNS}) "
+    f"VALUES ({', '.join('?' * len(fields(MaterializationRow)))})"
+)
+_INSERT_EDGE = f"INSERT OR REPLACE INTO lineage ({_EDGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
 _NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC"
 
 _LATEST_SUCCESS = (
     f"SELECT {_ROW_COLUMNS} FROM materializations WHERE asset = ? AND partition_key = ? "
     f"AND status = 'success' {_NEWEST_FIRST} LIMIT 1"
+)
+# The same for many partitions at once, given as a JSON list of [asset, partition] pairs: one
+# index seek each.
+_LATEST_SUCCESSES = (
+    "SELECT " + ", ".join(f"m.{column}" for column in _ROW_COLUMNS.split(", ")) + " "
+    "FROM json_each(?) AS k JOIN materializations AS m ON m.rowid = ("
+    "SELECT rowid FROM materializations WHERE asset = json_extract(k.value, '$[0]') "
+    "AND partition_key = json_extract(k.value, '$[1]') AND status = 'success' "
+    f"{_NEWEST_FIRST} LIMIT 1)"
+)
+_INPUTS_OF_MANY = (
+    "SELECT materialization_id, upstream_asset, upstream_partition, upstream_data_version "
+    "FROM lineage WHERE materialization_id IN (SELECT value FROM json_each(?))"
 )
 # Per partition, two index seeks find the newest attempt and the newest success; only those
 # rows are read in full. (Window functions would sort every row of the table instead.)
@@ -407,29 +426,74 @@ class Catalog:
 
     # --- runs -------------------------------------------------------------------------------------
 
+    def new_run(self, *, kind: str, targets: Sequence[str]) -> RunRow:
+        """A run that starts now in this process (a uuid hex id), not written yet.
+
+        :meth:`record` writes it, together with its first rows.
+        """
+        return RunRow(
+            uuid.uuid4().hex,
+            time.time(),
+            None,
+            "running",
+            os.getpid(),
+            self.host,
+            kind,
+            (*targets,),
+        )
+
     def start_run(self, *, kind: str, targets: Sequence[str]) -> str:
         """Record that a run starts now in this process; return its id (a uuid hex)."""
-        run_id = uuid.uuid4().hex
-        values = (run_id, time.time(), None, "running", os.getpid(), self.host, kind)
-        with self._transaction("record a run") as conn:
-            conn.execute(
-                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (*values, json.dumps(list(targets))),
-            )
-        return run_id
+        run = self.new_run(kind=kind, targets=targets)
+        self.record(start=run, action="record a run")
+        return run.run_id
 
     def end_run(self, run_id: str, status: str) -> None:
         """Record that a run ended now with ``status`` (e.g. ``"success"`` or ``"failed"``)."""
-        with self._transaction("record the end of a run") as conn:
-            changed = conn.execute(
-                "UPDATE runs SET ended_at = ?, status = ? WHERE run_id = ?",
-                (time.time(), status, run_id),
-            ).rowcount
-        if not changed:
-            raise StoreError(
-                f"The catalog {self.path} has no run {run_id!r} to end: pass an id returned by "
-                "start_run on the same catalog."
-            )
+        self.record(end=(run_id, status), action="record the end of a run")
+
+    def record(
+        self,
+        rows: Sequence[tuple[Any, ...]] = (),
+        edges: Sequence[tuple[Any, ...]] = (),
+        *,
+        start: RunRow | None = None,
+        end: tuple[str, str] | None = None,
+        action: str = "record a run and its materializations",
+    ) -> None:
+        """Write a run's start, rows, edges and end in one transaction.
+
+        Inserts the run ``start``, inserts or replaces ``rows`` and ``edges`` (value tuples in
+        the field order of :class:`MaterializationRow` and :class:`LineageEdge`; statuses are
+        the caller's to get right), then ends the run ``end = (run_id, status)``.
+
+        Raises
+        ------
+        StoreError
+            When the catalog cannot write, or ``end`` names a run it does not have; nothing is
+            written then.
+        """
+        with self._transaction(action) as conn:
+            if start is not None:
+                conn.execute(
+                    f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*_run_values(start)[:-1], json.dumps(list(start.targets))),
+                )
+            if rows:
+                conn.executemany(_INSERT_ROW, rows)
+            if edges:
+                conn.executemany(_INSERT_EDGE, edges)
+            if end is not None:
+                run_id, status = end
+                changed = conn.execute(
+                    "UPDATE runs SET ended_at = ?, status = ? WHERE run_id = ?",
+                    (time.time(), status, run_id),
+                ).rowcount
+                if not changed:
+                    raise StoreError(
+                        f"The catalog {self.path} has no run {run_id!r} to end: pass an id "
+                        "returned by start_run on the same catalog. Nothing was written."
+                    )
 
     def get_run(self, run_id: str) -> RunRow | None:
         """The run ``run_id``, or ``None``."""
@@ -462,16 +526,7 @@ class Catalog:
         if not rows and not edges:
             return
         action = f"write {len(rows)} materialization(s) and {len(edges)} lineage edge(s)"
-        with self._transaction(action) as conn:
-            conn.executemany(
-                f"INSERT OR REPLACE INTO materializations ({_ROW_COLUMNS}) "
-                f"VALUES ({', '.join('?' * len(fields(MaterializationRow)))})",
-                map(_ROW_VALUES, rows),
-            )
-            conn.executemany(
-                f"INSERT OR REPLACE INTO lineage ({_EDGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
-                map(_EDGE_VALUES, edges),
-            )
+        self.record(list(map(_ROW_VALUES, rows)), list(map(_EDGE_VALUES, edges)), action=action)
 
     def get(self, materialization_id: str) -> MaterializationRow | None:
         """The materialization ``materialization_id``, or ``None``."""
@@ -488,6 +543,28 @@ class Catalog:
         """The newest successful materialization of one asset partition, or ``None``."""
         values = self._connection().execute(_LATEST_SUCCESS, (asset, partition)).fetchone()
         return None if values is None else MaterializationRow(*values)
+
+    def latest_successes(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[MaterializationRow, frozenset[tuple[str, str, str | None]]]]:
+        """The newest success of each ``(asset, partition)`` in ``keys`` that has one.
+
+        Each comes with the ``(asset, partition, data_version)`` of every input it consumed.
+        Two queries in all, whatever the number of keys.
+        """
+        if not keys:
+            return {}
+        connection = self._connection()
+        rows = [
+            MaterializationRow(*values)
+            for values in connection.execute(_LATEST_SUCCESSES, (json.dumps(keys),))
+        ]
+        inputs: dict[str, set[tuple[str, str, str | None]]] = {row.id: set() for row in rows}
+        if rows:
+            ids = json.dumps(list(inputs))
+            for mat_id, *upstream in connection.execute(_INPUTS_OF_MANY, (ids,)):
+                inputs[mat_id].add((upstream[0], upstream[1], upstream[2]))
+        return {(row.asset, row.partition): (row, frozenset(inputs[row.id])) for row in rows}
 
     def current(self, assets: Iterable[str] | None = None) -> dict[tuple[str, str], PartitionState]:
         """Latest success and latest attempt of every partition of ``assets`` (default: all).

@@ -9,18 +9,18 @@ one error boundary and stored through its IO manager. Every outcome goes through
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
 import traceback
-import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._asset import Asset
+from ._asset import CONTEXT, Asset
 from ._config import settings
 from ._context import AssetContext
 from ._errors import FlowstoneError, MaterializationError, StoreError
@@ -32,7 +32,7 @@ from ._store import Store, get_store
 from ._versioning import code_version
 
 if TYPE_CHECKING:
-    from ._catalog import LineageEdge, MaterializationRow
+    from ._catalog import MaterializationRow, RunRow
     from ._io import StoredValue
 
 _log = logging.getLogger("flowstone_nb.engine")
@@ -51,9 +51,11 @@ __all__ = [
 ]
 
 _MISSING: Any = object()
+# The last columns of a row without a value: location, rows, schema, error type, message, traceback.
+_NO_VALUE = (None, None, None, None, None, None)
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeResult:
     """What happened to one node in a run.
 
@@ -97,39 +99,26 @@ def asset_code_version(asset: Asset) -> str:
 class Recorder:
     """Writes one run's materializations and lineage to the catalog, and announces them.
 
-    Rows of values kept in memory are buffered and written in one transaction when the run ends
-    (or fails); rows of persisted values are written as they happen, so a killed process leaves
-    a ``running`` row that the next open recognises as interrupted.
+    The run itself is written lazily, in the first transaction that writes anything: a run that
+    reuses everything writes nothing. Rows of values kept in memory are buffered and written in
+    one transaction when the run ends (or fails); rows of persisted values are written as they
+    happen, so a killed process leaves a ``running`` row that the next open recognises as
+    interrupted. Materialization ids are the run id followed by a counter.
     """
 
-    def __init__(self, store: Store, run_id: str) -> None:
+    def __init__(self, store: Store, run: RunRow) -> None:
         self._catalog = store.catalog
-        self._run_id = run_id
+        self.run = run
+        self._run_id = run.run_id
         self._lock = threading.Lock()
-        self._rows: list[MaterializationRow] = []
-        self._edges: list[LineageEdge] = []
+        self._rows: list[tuple[Any, ...]] = []
+        self._edges: list[tuple[Any, ...]] = []
+        self._written = False  # the run row is in the catalog
+        self._ids = itertools.count()
 
-    def _row(self, node: Node, mat_id: str, **values: Any) -> MaterializationRow:
-        from ._catalog import MaterializationRow
-
-        defaults: dict[str, Any] = dict.fromkeys(
-            (
-                "ended_at",
-                "duration",
-                "data_version",
-                "location",
-                "rows",
-                "schema",
-                "error_type",
-                "error_message",
-                "traceback",
-                "io_manager",
-            )
-        )
-        defaults.update(values)
-        return MaterializationRow(
-            id=mat_id, run_id=self._run_id, asset=node.asset, partition=node.encoded, **defaults
-        )
+    def new_id(self) -> str:
+        """A materialization id unique to this run (and, through the run id, everywhere)."""
+        return f"{self._run_id}-{next(self._ids)}"
 
     def _announce(self, kind: str, node: Node, **detail: Any) -> None:
         if has_listeners():
@@ -140,15 +129,10 @@ class Recorder:
     ) -> None:
         """A node starts computing; persisted values get their ``running`` row now."""
         if io_manager != "memory":
-            row = self._row(
-                node,
-                mat_id,
-                status="running",
-                started_at=started_at,
-                code_version=code_version,
-                io_manager=io_manager,
-            )
-            self._catalog.write([row])
+            row = (mat_id, self._run_id, node.asset, node.encoded, "running", started_at)
+            with self._lock:
+                self._rows.append((*row, None, None, code_version, None, io_manager, *_NO_VALUE))
+            self.flush()
         self._announce("started", node)
 
     def succeeded(
@@ -163,35 +147,31 @@ class Recorder:
         duration: float,
     ) -> None:
         """A node computed and stored its value; record it with the inputs it consumed."""
-        from ._catalog import LineageEdge
-
-        row = self._row(
-            node,
+        row = (
             mat_id,
-            status="success",
-            started_at=started_at,
-            ended_at=started_at + duration,
-            duration=duration,
-            code_version=code_version,
-            data_version=stored.data_version,
-            location=stored.location,
-            io_manager=stored.io_manager,
-            rows=stored.rows,
-            schema=stored.schema,
+            self._run_id,
+            node.asset,
+            node.encoded,
+            "success",
+            started_at,
+            started_at + duration,
+            duration,
+            code_version,
+            stored.data_version,
+            stored.io_manager,
+            stored.location,
+            stored.rows,
+            stored.schema,
+            None,
+            None,
+            None,
         )
-        edges = [
-            LineageEdge(
-                materialization_id=mat_id,
-                upstream_id=str(up.materialization_id),
-                upstream_asset=up.node.asset,
-                upstream_partition=up.node.encoded,
-                upstream_data_version=str(up.data_version),
-            )
-            for up in consumed
-        ]
         with self._lock:
             self._rows.append(row)
-            self._edges.extend(edges)
+            self._edges.extend(
+                (mat_id, up.materialization_id, up.node.asset, up.node.encoded, up.data_version)
+                for up in consumed
+            )
         if stored.io_manager != "memory":
             self.flush()
         self._announce("succeeded", node, duration=duration, data_version=stored.data_version)
@@ -217,31 +197,45 @@ class Recorder:
     ) -> None:
         """A node failed (or was interrupted): record the error and traceback right away."""
         interrupted = not isinstance(error, Exception)
-        row = self._row(
-            node,
+        row = (
             mat_id,
-            status="failed",
-            started_at=started_at,
-            ended_at=started_at + duration,
-            duration=duration,
-            code_version=code_version,
-            io_manager=io_manager,
-            error_type="Interrupted" if interrupted else type(error).__name__,
-            error_message=str(error) or type(error).__name__,
-            traceback="".join(traceback.format_exception(error)),
+            self._run_id,
+            node.asset,
+            node.encoded,
+            "failed",
+            started_at,
+            started_at + duration,
+            duration,
+            code_version,
+            None,
+            io_manager,
+            None,
+            None,
+            None,
+            "Interrupted" if interrupted else type(error).__name__,
+            str(error) or type(error).__name__,
+            "".join(traceback.format_exception(error)),
         )
         with self._lock:
             self._rows.append(row)
         self.flush()
         self._announce("failed", node, error=str(error), error_type=type(error).__name__)
 
-    def flush(self) -> None:
-        """Write everything buffered in one transaction."""
+    def flush(self, end: str | None = None) -> None:
+        """Write everything buffered (and the run, the first time) in one transaction.
+
+        With ``end``, the run also ends with that status. A run that has nothing to write
+        writes nothing.
+        """
         with self._lock:
             rows, edges = self._rows, self._edges
+            if not (rows or edges or (end is not None and self._written)):
+                return
             self._rows, self._edges = [], []
-        if rows or edges:
-            self._catalog.write(rows, edges)
+            start = None if self._written else self.run
+            finish = None if end is None else (self._run_id, end)
+            self._catalog.record(rows, edges, start=start, end=finish)
+            self._written = True
 
 
 @dataclass
@@ -342,7 +336,7 @@ class _Runner:
         self,
         plan: Plan,
         store: Store,
-        run_id: str,
+        run: RunRow,
         *,
         force: frozenset[Node],
         resources: Mapping[str, Any],
@@ -351,23 +345,26 @@ class _Runner:
     ) -> None:
         self.plan = plan
         self.store = store
-        self.run_id = run_id
+        self.run_id = run.run_id
         self.force = force
         self.resources = resources
         self.default_io_manager = default_io_manager
         self.backend = backend
-        self.recorder = Recorder(store, run_id)
-        self.result = RunResult(run_id, plan, {}, store)
+        self.recorder = Recorder(store, run)
+        self.result = RunResult(run.run_id, plan, {}, store)
         self._code_versions: dict[str, str] = {}
+        self._wants_context: dict[str, bool] = {}
         self._lock = threading.Lock()
+        # The latest success of every node that may be reused, read in one go.
+        self._candidates = store.catalog.latest_successes(
+            [(node.asset, node.encoded) for node in plan.order if node not in force]
+        )
 
     def run(self) -> RunResult:
         """Run every node in order; the first failure stops the run."""
-        try:
-            for node in self.plan.order:
-                self.result.results[node] = self._run_node(node)
-        finally:
-            self.recorder.flush()
+        results = self.result.results
+        for node in self.plan.order:
+            results[node] = self._run_node(node)
         return self.result
 
     def run_scheduled(
@@ -380,11 +377,7 @@ class _Runner:
             asset = self.plan.assets[name]
             self._code_version(asset)
             self.store.io_manager(asset.io_manager or self.default_io_manager)
-        scheduler = _Scheduler(self, max_workers=max_workers, fail_fast=fail_fast, cancel=cancel)
-        try:
-            scheduler.run()
-        finally:
-            self.recorder.flush()
+        _Scheduler(self, max_workers=max_workers, fail_fast=fail_fast, cancel=cancel).run()
         return self.result
 
     def _code_version(self, asset: Asset) -> str:
@@ -419,14 +412,12 @@ class _Runner:
     def _reusable(
         self, node: Node, version: str, consumed: Sequence[NodeResult]
     ) -> MaterializationRow | None:
-        catalog = self.store.catalog
-        row = catalog.latest_success(node.asset, node.encoded)
-        if row is None or row.code_version != version:
+        candidate = self._candidates.get((node.asset, node.encoded))
+        if candidate is None:
             return None
-        recorded = {
-            (e.upstream_asset, e.upstream_partition, e.upstream_data_version)
-            for e in catalog.inputs(row.id)
-        }
+        row, recorded = candidate
+        if row.code_version != version:
+            return None
         current = {(r.node.asset, r.node.encoded, r.data_version) for r in consumed}
         if recorded != current:
             return None
@@ -485,15 +476,20 @@ class _Runner:
 
     def _compute_here(self, node: Node, asset: Asset, io_name: str) -> tuple[Any, StoredValue]:
         inputs = {item.name: self._input_value(item) for item in self.plan.inputs[node]}
-        value = asset.invoke(make_context(asset, node, self.run_id, self.resources), inputs)
+        wants_context = self._wants_context.get(node.asset)
+        if wants_context is None:
+            wants_context = self._wants_context[node.asset] = _takes_context(asset)
+        context = make_context(asset, node, self.run_id, self.resources) if wants_context else None
+        value = asset.invoke(context, inputs)
         manager = self.store.io_manager(io_name)
-        return value, manager.store(node.asset, key_slug(node.key), value, config=asset.io_config)
+        slug = _UNPARTITIONED if node.key is None else key_slug(node.key)
+        return value, manager.store(node.asset, slug, value, config=asset.io_config)
 
     def _compute(
         self, node: Node, asset: Asset, version: str, consumed: Sequence[NodeResult]
     ) -> NodeResult:
         io_name = asset.io_manager or self.default_io_manager
-        mat_id = uuid.uuid4().hex
+        mat_id = self.recorder.new_id()
         started_at = time.time()
         clock = time.perf_counter()
         value: Any = _MISSING
@@ -631,6 +627,17 @@ class _Scheduler:
                 self.runner.recorder.not_run(node, "cancelled", "cancelled before it ran")
 
 
+_UNPARTITIONED = key_slug(None)
+
+
+def _takes_context(asset: Asset) -> bool:
+    """Whether the execute function is handed a context (so one must be built)."""
+    signature = asset.signature
+    if signature is None or signature.style(asset.depends_on) == "seed":
+        return True
+    return CONTEXT in signature.required or CONTEXT in signature.optional
+
+
 def _wrap(node: Node, error: Exception) -> MaterializationError:
     where = f" partition {node.encoded!r}" if node.encoded else ""
     return MaterializationError(
@@ -675,12 +682,11 @@ def execute_plan(
     """
     available = {**settings().resources, **(resources or {})}
     check_resources(plan, available)
-    catalog = store.catalog
-    run_id = catalog.start_run(kind=kind, targets=[n.describe() for n in plan.targets])
+    run = store.catalog.new_run(kind=kind, targets=[n.describe() for n in plan.targets])
     runner = _Runner(
         plan,
         store,
-        run_id,
+        run,
         force=frozenset(force),
         resources=available,
         default_io_manager=settings().default_io_manager,
@@ -699,7 +705,7 @@ def execute_plan(
         ok = all(r.status in ("computed", "reused") for r in result.results.values())
         status = "success" if ok else "failed"
     finally:
-        catalog.end_run(run_id, status)
+        runner.recorder.flush(end=status)
     return result
 
 

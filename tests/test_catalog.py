@@ -19,6 +19,7 @@ from flowstone_nb._catalog import (
     _CLOSURE,
     _CURRENT,
     _LATEST_SUCCESS,
+    _LATEST_SUCCESSES,
     MIGRATIONS,
     SCHEMA_VERSION,
     Catalog,
@@ -247,6 +248,58 @@ def test_latest_success_is_the_newest_success(catalog: Catalog) -> None:
     assert catalog.latest_success("b", "") is None
 
 
+def test_latest_successes_of_many_partitions_come_with_their_inputs(catalog: Catalog) -> None:
+    catalog.write(
+        [
+            row("old", started_at=1.0),
+            row("new", started_at=2.0),
+            row("failed", status="failed", started_at=3.0),
+            row("b1", "b", partition="p1", started_at=1.0),
+            row("b2", "b", partition="p2", started_at=1.0, status="running"),
+        ],
+        [edge("new", "u1", "up", "x", "v1"), edge("new", "u2", "up", "y", None), edge("b1", "new")],
+    )
+    found = catalog.latest_successes([("a", ""), ("b", "p1"), ("b", "p2"), ("zz", "")])
+    assert set(found) == {("a", ""), ("b", "p1")}
+    latest, inputs = found["a", ""]
+    assert latest == catalog.get("new")
+    assert inputs == frozenset({("up", "x", "v1"), ("up", "y", None)})
+    assert found["b", "p1"] == (catalog.get("b1"), frozenset({("a", "", "v")}))
+    assert catalog.latest_successes([]) == {}
+
+
+def test_a_run_its_rows_and_its_end_are_recorded_in_one_transaction(catalog: Catalog) -> None:
+    run = catalog.new_run(kind="materialize", targets=["a"])
+    assert catalog.get_run(run.run_id) is None  # not written until recorded
+    assert (run.status, run.pid, run.kind, run.targets) == (
+        "running",
+        os.getpid(),
+        "materialize",
+        ("a",),
+    )
+    values = dataclasses.astuple(row("m1", run_id=run.run_id, data_version="v1"))
+    catalog.record(
+        [values], [dataclasses.astuple(edge("m1", "m0"))], start=run, end=(run.run_id, "success")
+    )
+    recorded = catalog.get_run(run.run_id)
+    assert recorded is not None
+    assert (recorded.status, recorded.started_at) == ("success", run.started_at)
+    assert recorded.ended_at is not None
+    assert catalog.get("m1") == row(
+        "m1", run_id=run.run_id, data_version="v1", started_at=values[5]
+    )
+    assert [e.upstream_id for e in catalog.inputs("m1")] == ["m0"]
+    catalog.record(start=catalog.new_run(kind="backfill", targets=[]))
+    assert [r.status for r in catalog.runs()] == ["running", "success"]
+
+
+def test_recording_the_end_of_an_unknown_run_writes_nothing(catalog: Catalog) -> None:
+    values = dataclasses.astuple(row("m1"))
+    with pytest.raises(StoreError, match=r"run 'nope'.*start_run"):
+        catalog.record([values], end=("nope", "success"))
+    assert catalog.get("m1") is None
+
+
 def test_equal_start_times_are_ordered_by_write(catalog: Catalog) -> None:
     catalog.write([row("first", started_at=1.0)])
     catalog.write([row("second", started_at=1.0)])
@@ -410,6 +463,7 @@ def test_hot_paths_search_indexes_instead_of_scanning_or_sorting(
         (_BOUNDED_WALK.format(**upstream), ("report", 2), "PRIMARY KEY"),
         (_BOUNDED_WALK.format(**downstream), ("raw", 2), "ix_lineage_upstream"),
         (_CURRENT.format(where=""), {}, "ix_mat_success"),
+        (_LATEST_SUCCESSES, ('[["raw", ""], ["report", ""]]',), "ix_mat_success"),
     ]
     with raw(path) as conn:
         for sql, params, index in queries:

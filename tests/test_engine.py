@@ -83,6 +83,45 @@ def test_memory_assets_are_recorded_too() -> None:
     assert set(history.io_manager) == {"memory"}
 
 
+def test_a_run_is_recorded_with_its_rows_and_a_run_that_reuses_everything_writes_nothing() -> None:
+    calls: Counter[str] = Counter()
+    chain(calls, io_manager="memory")
+    catalog = get_store().catalog
+    fs.materialize("report")
+    (run,) = catalog.runs()
+    assert run.status == "success"
+    assert run.targets == ("report",)
+    assert run.ended_at is not None
+    rows = catalog.history()
+    assert {row.run_id for row in rows} == {run.run_id}
+    assert len({row.id for row in rows}) == 3
+    assert all(row.id.startswith(run.run_id) for row in rows)
+    fs.materialize("report")
+    assert catalog.runs() == [run]
+    assert catalog.history() == rows
+
+
+def test_a_persisted_value_has_its_run_and_running_row_written_before_it_computes() -> None:
+    seen: list[tuple[str, ...]] = []
+
+    @fs.asset(io_manager="memory")
+    def first() -> int:
+        return 1
+
+    @fs.asset
+    def second(first: int) -> int:
+        catalog = get_store().catalog
+        seen.append(tuple(run.status for run in catalog.runs()))
+        seen.append(tuple(row.status for row in catalog.history()))
+        return first + 1
+
+    assert fs.materialize(second) == 2
+    # buffered rows (first's) go with the next write: second's running row
+    assert seen == [("running",), ("running", "success")]
+    assert [row.status for row in get_store().catalog.history()] == ["success", "success"]
+    assert [run.status for run in get_store().catalog.runs()] == ["success"]
+
+
 PIPELINE_V1 = """
 from tests.resources.counting import calls
 import flowstone_nb as fs
