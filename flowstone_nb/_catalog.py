@@ -27,6 +27,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -314,6 +315,8 @@ class Catalog:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._connections: dict[threading.Thread, sqlite3.Connection] = {}
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: list[Future[None]] = []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -335,6 +338,12 @@ class Catalog:
         if connection is None:
             connection = self._open_for_this_thread()
         return connection
+
+    def _reading(self) -> sqlite3.Connection:
+        """The calling thread's connection, once the background writes are in the file."""
+        if self._pending:
+            self.wait_for_writes()
+        return self._connection()
 
     def _open_for_this_thread(self) -> sqlite3.Connection:
         connection = self._connect()
@@ -370,15 +379,30 @@ class Catalog:
         self._connections = {}
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._writer, self._pending = None, []  # the parent's writer thread is not in the child
 
     def close(self) -> None:
-        """Close every connection; using the catalog again reopens them."""
-        with self._lock:
-            connections = list(self._connections.values())
-            self._connections.clear()
-            self._local = threading.local()
-        for connection in connections:
-            connection.close()
+        """Wait for background writes, then close every connection.
+
+        Using the catalog again reopens them.
+
+        Raises
+        ------
+        StoreError
+            A background write failed (everything is closed all the same).
+        """
+        try:
+            self.wait_for_writes()
+        finally:
+            with self._lock:
+                connections = list(self._connections.values())
+                self._connections.clear()
+                self._local = threading.local()
+                writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.shutdown()
+            for connection in connections:
+                connection.close()
 
     def _error(self, action: str, error: sqlite3.Error) -> StoreError:
         if getattr(error, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
@@ -473,6 +497,18 @@ class Catalog:
             When the catalog cannot write, or ``end`` names a run it does not have; nothing is
             written then.
         """
+        self.wait_for_writes()
+        self._record(rows, edges, start=start, end=end, action=action)
+
+    def _record(
+        self,
+        rows: Sequence[tuple[Any, ...]],
+        edges: Sequence[tuple[Any, ...]],
+        *,
+        start: RunRow | None,
+        end: tuple[str, str] | None,
+        action: str,
+    ) -> None:
         with self._transaction(action) as conn:
             if start is not None:
                 conn.execute(
@@ -495,10 +531,65 @@ class Catalog:
                         "returned by start_run on the same catalog. Nothing was written."
                     )
 
+    def record_later(
+        self,
+        rows: Sequence[tuple[Any, ...]] = (),
+        edges: Sequence[tuple[Any, ...]] = (),
+        *,
+        start: RunRow | None = None,
+        end: tuple[str, str] | None = None,
+    ) -> None:
+        """Like :meth:`record`, but on the catalog's writer thread: returns at once.
+
+        For rows whose values are kept in memory, which die with the process anyway. Every
+        other call on this catalog waits for these writes first, so this process always reads
+        its own writes; pending writes also finish before :meth:`close` returns and before the
+        interpreter exits. A failed write is raised by the next call.
+        """
+        run_id = start.run_id if start is not None else end[0] if end is not None else "?"
+        with self._lock:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="flowstone-catalog")
+            self._pending.append(
+                self._writer.submit(self._record_in_background, run_id, rows, edges, start, end)
+            )
+
+    def _record_in_background(
+        self,
+        run_id: str,
+        rows: Sequence[tuple[Any, ...]],
+        edges: Sequence[tuple[Any, ...]],
+        start: RunRow | None,
+        end: tuple[str, str] | None,
+    ) -> None:
+        try:
+            self._record(rows, edges, start=start, end=end, action="record a run in the background")
+        except StoreError as error:
+            raise StoreError(
+                f"{error} (written in the background for run {run_id!r}: its values kept in "
+                "memory now count as missing, and the next materialize recomputes them)"
+            ) from error
+
+    def wait_for_writes(self) -> None:
+        """Wait until every write handed to :meth:`record_later` is in the file.
+
+        Raises
+        ------
+        StoreError
+            The first of those writes that failed (the others are written all the same).
+        """
+        if not self._pending:
+            return
+        with self._lock:
+            pending, self._pending = self._pending, []
+        failures = [error for f in pending if (error := f.exception()) is not None]
+        if failures:
+            raise failures[0]
+
     def get_run(self, run_id: str) -> RunRow | None:
         """The run ``run_id``, or ``None``."""
         values = (
-            self._connection()
+            self._reading()
             .execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
             .fetchone()
         )
@@ -506,7 +597,7 @@ class Catalog:
 
     def runs(self) -> list[RunRow]:
         """Every run, newest first."""
-        found = self._connection().execute(
+        found = self._reading().execute(
             f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC"
         )
         return [_run(values) for values in found]
@@ -531,7 +622,7 @@ class Catalog:
     def get(self, materialization_id: str) -> MaterializationRow | None:
         """The materialization ``materialization_id``, or ``None``."""
         values = (
-            self._connection()
+            self._reading()
             .execute(
                 f"SELECT {_ROW_COLUMNS} FROM materializations WHERE id = ?", (materialization_id,)
             )
@@ -541,7 +632,7 @@ class Catalog:
 
     def latest_success(self, asset: str, partition: str) -> MaterializationRow | None:
         """The newest successful materialization of one asset partition, or ``None``."""
-        values = self._connection().execute(_LATEST_SUCCESS, (asset, partition)).fetchone()
+        values = self._reading().execute(_LATEST_SUCCESS, (asset, partition)).fetchone()
         return None if values is None else MaterializationRow(*values)
 
     def latest_successes(
@@ -554,7 +645,7 @@ class Catalog:
         """
         if not keys:
             return {}
-        connection = self._connection()
+        connection = self._reading()
         rows = [
             MaterializationRow(*values)
             for values in connection.execute(_LATEST_SUCCESSES, (json.dumps(keys),))
@@ -580,7 +671,7 @@ class Catalog:
             params = json.dumps(names)
         last: dict[tuple[str, str], MaterializationRow] = {}
         success: dict[tuple[str, str], MaterializationRow] = {}
-        for *values, is_last, is_success in self._connection().execute(
+        for *values, is_last, is_success in self._reading().execute(
             _CURRENT.format(where=where), {"names": params}
         ):
             row = MaterializationRow(*values)
@@ -633,7 +724,7 @@ class Catalog:
                 )
             sql += " LIMIT ?"
             params.append(limit)
-        return [MaterializationRow(*values) for values in self._connection().execute(sql, params)]
+        return [MaterializationRow(*values) for values in self._reading().execute(sql, params)]
 
     def forget(self, asset: str) -> int:
         """Delete every materialization of ``asset`` and the edges to its inputs.
@@ -641,6 +732,7 @@ class Catalog:
         Edges of downstream materializations that consumed it stay: they are the downstream's
         record. Returns the number of materializations deleted.
         """
+        self.wait_for_writes()
         with self._transaction(f"forget asset {asset!r}") as conn:
             conn.execute(
                 "DELETE FROM lineage WHERE materialization_id IN "
@@ -656,7 +748,7 @@ class Catalog:
 
     def inputs(self, materialization_id: str) -> list[LineageEdge]:
         """The upstream materializations that ``materialization_id`` consumed."""
-        found = self._connection().execute(
+        found = self._reading().execute(
             f"SELECT {_EDGE_COLUMNS} FROM lineage WHERE materialization_id = ? "
             "ORDER BY upstream_asset, upstream_partition, upstream_id",
             (materialization_id,),
@@ -682,7 +774,7 @@ class Catalog:
     def _walk(
         self, start: str, depth: int | None, *, near: str, far: str
     ) -> list[tuple[int, LineageEdge]]:
-        connection = self._connection()
+        connection = self._reading()
         found: list[tuple[Any, ...]]
         if depth is None:
             edges = connection.execute(_CLOSURE.format(near=near, far=far), (start,)).fetchall()
@@ -709,7 +801,7 @@ class Catalog:
         seconds ago. Rows of live processes, and of this process, are never touched. Their runs
         are marked ``interrupted``. Returns how many materializations were marked.
         """
-        connection = self._connection()
+        connection = self._reading()
         now = time.time()
         rows = connection.execute(
             "SELECT m.id, m.run_id, coalesce(r.started_at, m.started_at), r.pid, r.host "

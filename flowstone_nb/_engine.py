@@ -100,10 +100,13 @@ class Recorder:
     """Writes one run's materializations and lineage to the catalog, and announces them.
 
     The run itself is written lazily, in the first transaction that writes anything: a run that
-    reuses everything writes nothing. Rows of values kept in memory are buffered and written in
-    one transaction when the run ends (or fails); rows of persisted values are written as they
-    happen, so a killed process leaves a ``running`` row that the next open recognises as
-    interrupted. Materialization ids are the run id followed by a counter.
+    reuses everything writes nothing. Rows of persisted values are written as they happen, so a
+    killed process leaves a ``running`` row that the next open recognises as interrupted. Rows
+    of values kept in memory are buffered and go with the next write; those left when the run
+    ends are handed to the catalog's writer thread, so the caller gets its values without
+    waiting for SQLite (the values die with the process anyway, and every later read of the
+    catalog in this process waits for the writer). Materialization ids are the run id followed
+    by a counter.
     """
 
     def __init__(self, store: Store, run: RunRow) -> None:
@@ -233,9 +236,11 @@ class Recorder:
                 return
             self._rows, self._edges = [], []
             start = None if self._written else self.run
-            finish = None if end is None else (self._run_id, end)
-            self._catalog.record(rows, edges, start=start, end=finish)
             self._written = True
+            if end is None:
+                self._catalog.record(rows, edges, start=start)
+            else:  # only rows of values kept in memory are still buffered
+                self._catalog.record_later(rows, edges, start=start, end=(self._run_id, end))
 
 
 @dataclass

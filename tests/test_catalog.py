@@ -7,6 +7,8 @@ import multiprocessing
 import os
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -291,6 +293,48 @@ def test_a_run_its_rows_and_its_end_are_recorded_in_one_transaction(catalog: Cat
     assert [e.upstream_id for e in catalog.inputs("m1")] == ["m0"]
     catalog.record(start=catalog.new_run(kind="backfill", targets=[]))
     assert [r.status for r in catalog.runs()] == ["running", "success"]
+
+
+def test_writes_handed_to_the_writer_thread_are_seen_by_every_later_call(
+    catalog: Catalog, path: Path
+) -> None:
+    run = catalog.new_run(kind="materialize", targets=["a"])
+    rows = [dataclasses.astuple(row(f"m{i}", run_id=run.run_id)) for i in range(50)]
+    catalog.record_later(rows, start=run, end=(run.run_id, "success"))
+    assert len(catalog.history()) == 50  # this process always reads its own writes
+    assert catalog.get_run(run.run_id) is not None
+    later = catalog.new_run(kind="materialize", targets=["b"])
+    catalog.record_later([dataclasses.astuple(row("n1", "b", run_id=later.run_id))], start=later)
+    catalog.close()  # waits for the writer
+    with raw(path) as conn:
+        assert conn.execute("SELECT count(*) FROM materializations").fetchone() == (51,)
+
+
+def test_a_failed_background_write_is_raised_by_the_next_call_and_loses_nothing_else(
+    catalog: Catalog,
+) -> None:
+    catalog.record_later([dataclasses.astuple(row("lost"))], end=("nope", "success"))
+    with pytest.raises(StoreError, match=r"run 'nope'.*in the background.*recompute"):
+        catalog.history()
+    assert catalog.history() == []  # the failed batch wrote nothing; the catalog works on
+    catalog.record_later([dataclasses.astuple(row("kept"))])
+    assert [r.id for r in catalog.history()] == ["kept"]
+
+
+def test_pending_background_writes_are_written_when_the_interpreter_exits(path: Path) -> None:
+    script = f"""
+import dataclasses
+from flowstone_nb._catalog import Catalog
+from tests.resources.catalog_workers import materialization
+catalog = Catalog({str(path)!r})
+run = catalog.new_run(kind="materialize", targets=["a"])
+rows = [dataclasses.astuple(materialization(f"m{{i}}", "a", run_id=run.run_id)) for i in range(200)]
+catalog.record_later(rows, start=run, end=(run.run_id, "success"))
+"""
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).parent.parent)
+    with raw(path) as conn:
+        assert conn.execute("SELECT count(*) FROM materializations").fetchone() == (200,)
+        assert conn.execute("SELECT status FROM runs").fetchall() == [("success",)]
 
 
 def test_recording_the_end_of_an_unknown_run_writes_nothing(catalog: Catalog) -> None:
