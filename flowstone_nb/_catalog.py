@@ -219,13 +219,23 @@ _LATEST_SUCCESS = (
     f"AND status = 'success' {_NEWEST_FIRST} LIMIT 1"
 )
 # The same for many partitions at once, given as a JSON list of [asset, partition] pairs: one
-# index seek each.
+# index seek each. Unpartitioned assets, the common case, skip the pairs' JSON parsing.
+_ROW_COLUMNS_M = ", ".join(f"m.{column}" for column in _ROW_COLUMNS.split(", "))
+_NEWEST_SUCCESS_OF = (
+    "SELECT rowid FROM materializations WHERE asset = {asset} AND partition_key = {partition} "
+    f"AND status = 'success' {_NEWEST_FIRST} LIMIT 1"
+)
 _LATEST_SUCCESSES = (
-    "SELECT " + ", ".join(f"m.{column}" for column in _ROW_COLUMNS.split(", ")) + " "
-    "FROM json_each(?) AS k JOIN materializations AS m ON m.rowid = ("
-    "SELECT rowid FROM materializations WHERE asset = json_extract(k.value, '$[0]') "
-    "AND partition_key = json_extract(k.value, '$[1]') AND status = 'success' "
-    f"{_NEWEST_FIRST} LIMIT 1)"
+    f"SELECT {_ROW_COLUMNS_M} FROM json_each(?) AS k JOIN materializations AS m ON m.rowid = ("
+    + _NEWEST_SUCCESS_OF.format(
+        asset="json_extract(k.value, '$[0]')", partition="json_extract(k.value, '$[1]')"
+    )
+    + ")"
+)
+_LATEST_SUCCESSES_UNPARTITIONED = (
+    f"SELECT {_ROW_COLUMNS_M} FROM json_each(?) AS k JOIN materializations AS m ON m.rowid = ("
+    + _NEWEST_SUCCESS_OF.format(asset="k.value", partition="''")
+    + ")"
 )
 _INPUTS_OF_MANY = (
     "SELECT materialization_id, upstream_asset, upstream_partition, upstream_data_version "
@@ -646,10 +656,15 @@ class Catalog:
         if not keys:
             return {}
         connection = self._reading()
-        rows = [
-            MaterializationRow(*values)
-            for values in connection.execute(_LATEST_SUCCESSES, (json.dumps(keys),))
-        ]
+        names = [asset for asset, partition in keys if not partition]
+        pairs = [key for key in keys if key[1]]
+        rows: list[MaterializationRow] = []
+        if names:
+            found = connection.execute(_LATEST_SUCCESSES_UNPARTITIONED, (json.dumps(names),))
+            rows.extend(MaterializationRow(*values) for values in found)
+        if pairs:
+            found = connection.execute(_LATEST_SUCCESSES, (json.dumps(pairs),))
+            rows.extend(MaterializationRow(*values) for values in found)
         inputs: dict[str, set[tuple[str, str, str | None]]] = {row.id: set() for row in rows}
         if rows:
             ids = json.dumps(list(inputs))

@@ -480,7 +480,13 @@ class _Runner:
         )
 
     def _compute_here(self, node: Node, asset: Asset, io_name: str) -> tuple[Any, StoredValue]:
-        inputs = {item.name: self._input_value(item) for item in self.plan.inputs[node]}
+        values = self.result.values
+        inputs = {}
+        for item in self.plan.inputs[node]:
+            # the common case first: one upstream value, still kept from this run
+            one = not item.many and len(item.nodes) == 1
+            value = values.get(item.nodes[0], _MISSING) if one else _MISSING
+            inputs[item.name] = self._input_value(item) if value is _MISSING else value
         wants_context = self._wants_context.get(node.asset)
         if wants_context is None:
             wants_context = self._wants_context[node.asset] = _takes_context(asset)

@@ -7,10 +7,11 @@ definitions only: it decides nothing about freshness and runs nothing.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._asset import Asset
 from ._errors import AssetNotFoundError, PartitionError
@@ -30,9 +31,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
-    """One asset partition: the unit of materialization.
+class Node(NamedTuple):
+    """One asset partition: the unit of materialization (a tuple: cheap to hash and compare).
 
     Attributes
     ----------
@@ -42,12 +42,15 @@ class Node:
         The partition key (``None`` when unpartitioned).
     encoded
         The key's stored form (``""`` when unpartitioned).
+    text
+        How the key reads to a person (``""`` when unpartitioned); made by :func:`make_node`
+        from the key, so equal keys always have equal texts.
     """
 
     asset: str
     key: Any
     encoded: str
-    text: str = field(default="", compare=False)
+    text: str = ""
 
     def describe(self) -> str:
         """``asset`` or ``asset[partition]`` for messages."""
@@ -183,8 +186,18 @@ def _check_closure(registry: Registry, names: Sequence[str]) -> dict[str, Asset]
     return {name: registry.get(name) for name in closure}
 
 
+#: Plans whose nodes are all unpartitioned depend on the definitions only, so they are kept per
+#: registry until it changes. (Partitioned plans may depend on the clock: "up to now".)
+_plans: weakref.WeakKeyDictionary[Registry, dict[tuple[str, ...], tuple[int, Plan]]] = (
+    weakref.WeakKeyDictionary()
+)
+_MAX_PLANS = 32
+
+
 def build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     """Expand ``(asset, partition)`` targets into every node they need, in execution order.
+
+    Plans of unpartitioned assets are reused until the registry changes.
 
     Raises
     ------
@@ -193,6 +206,22 @@ def build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     PartitionError
         A partition key does not fit, or two partitionings cannot be mapped.
     """
+    generation = registry._generation
+    cache_key = tuple(name for name, partition in targets if partition is None)
+    if len(cache_key) == len(targets):
+        cached = _plans.get(registry, {}).get(cache_key)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+    plan = _build_plan(registry, targets)
+    if len(cache_key) == len(targets) and all(node.key is None for node in plan.order):
+        plans = _plans.setdefault(registry, {})
+        if len(plans) >= _MAX_PLANS:
+            plans.clear()
+        plans[cache_key] = (generation, plan)
+    return plan
+
+
+def _build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     assets = _check_closure(registry, [name for name, _ in targets])
     target_nodes = tuple(target_node(assets[name], partition) for name, partition in targets)
     inputs: dict[Node, tuple[Input, ...]] = {}

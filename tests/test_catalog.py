@@ -22,6 +22,7 @@ from flowstone_nb._catalog import (
     _CURRENT,
     _LATEST_SUCCESS,
     _LATEST_SUCCESSES,
+    _LATEST_SUCCESSES_UNPARTITIONED,
     MIGRATIONS,
     SCHEMA_VERSION,
     Catalog,
@@ -507,7 +508,8 @@ def test_hot_paths_search_indexes_instead_of_scanning_or_sorting(
         (_BOUNDED_WALK.format(**upstream), ("report", 2), "PRIMARY KEY"),
         (_BOUNDED_WALK.format(**downstream), ("raw", 2), "ix_lineage_upstream"),
         (_CURRENT.format(where=""), {}, "ix_mat_success"),
-        (_LATEST_SUCCESSES, ('[["raw", ""], ["report", ""]]',), "ix_mat_success"),
+        (_LATEST_SUCCESSES, ('[["raw", "p"], ["report", "q"]]',), "ix_mat_success"),
+        (_LATEST_SUCCESSES_UNPARTITIONED, ('["raw", "report"]',), "ix_mat_success"),
     ]
     with raw(path) as conn:
         for sql, params, index in queries:

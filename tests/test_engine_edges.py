@@ -368,3 +368,71 @@ def test_process_worker_entry_point_runs_a_pickled_task(registry: fs.Registry) -
     )
     stored = _run_pickled(cloudpickle.dumps(task))
     assert get_store().io_manager("filesystem").load(stored.location) == [1, 2]
+
+
+def test_plans_of_unpartitioned_assets_are_reused_until_a_definition_changes(
+    registry: fs.Registry,
+) -> None:
+    @fs.asset(io_manager="memory")
+    def base() -> int:
+        return 1
+
+    @fs.asset(io_manager="memory")
+    def top(base: int) -> int:
+        return base + 1
+
+    plan = build_plan(registry, [("top", None)])
+    assert build_plan(registry, [("top", None)]) is plan
+    assert build_plan(registry, [("base", None)]) is not plan
+    assert [node.asset for node in plan.order] == ["base", "top"]
+
+    @fs.asset(io_manager="memory")
+    def side(base: int) -> int:
+        return base
+
+    assert build_plan(registry, [("top", None)]) is not plan  # the registry changed
+    assert fs.materialize("top") == 2
+
+    @fs.asset(io_manager="memory", name="base", replace=True)
+    def new_base() -> int:
+        return 10
+
+    assert fs.materialize("top") == 11
+
+
+def test_plans_of_partitioned_assets_are_built_afresh(registry: fs.Registry) -> None:
+    @fs.asset(partitioned_by=fs.DailyPartitions("2024-01-01"), io_manager="memory")
+    def daily(context: Any) -> str:
+        return context.partition_key
+
+    @fs.asset(io_manager="memory")
+    def every_day(daily: dict[Any, str]) -> int:
+        return len(daily)
+
+    plan = build_plan(registry, [("every_day", None)])
+    assert build_plan(registry, [("every_day", None)]) is not plan  # "up to now" moves on
+    assert build_plan(registry, [("daily", "2024-01-02")]) is not build_plan(
+        registry, [("daily", "2024-01-02")]
+    )
+
+
+def test_one_upstream_partition_still_arrives_as_a_mapping() -> None:
+    @fs.asset(partitioned_by=fs.StaticPartitions(["only"]), io_manager="memory")
+    def single(context: Any) -> str:
+        return f"value of {context.partition_key}"
+
+    @fs.asset(io_manager="memory")
+    def gathered(single: dict[Any, str]) -> dict[Any, str]:
+        return single
+
+    assert fs.materialize(gathered) == {"only": "value of only"}
+
+
+def test_the_plan_cache_stays_small(registry: fs.Registry) -> None:
+    from flowstone_nb import _plan
+
+    for index in range(_plan._MAX_PLANS + 5):
+        registry.register(fs.Asset(name=f"p{index}", execute_fn=lambda: 1, io_manager="memory"))
+    plans = [build_plan(registry, [(f"p{index}", None)]) for index in range(_plan._MAX_PLANS + 5)]
+    assert 0 < len(_plan._plans[registry]) <= _plan._MAX_PLANS
+    assert build_plan(registry, [(f"p{_plan._MAX_PLANS + 4}", None)]) is plans[-1]
