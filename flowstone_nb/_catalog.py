@@ -225,21 +225,19 @@ _NEWEST_SUCCESS_OF = (
     "SELECT rowid FROM materializations WHERE asset = {asset} AND partition_key = {partition} "
     f"AND status = 'success' {_NEWEST_FIRST} LIMIT 1"
 )
-_LATEST_SUCCESSES = (
-    f"SELECT {_ROW_COLUMNS_M} FROM json_each(?) AS k JOIN materializations AS m ON m.rowid = ("
-    + _NEWEST_SUCCESS_OF.format(
+# Each row comes once per input it consumed (with NULLs when it consumed none).
+_WITH_INPUTS = (
+    f"SELECT {_ROW_COLUMNS_M}, l.upstream_asset, l.upstream_partition, l.upstream_data_version "
+    "FROM json_each(?) AS k JOIN materializations AS m ON m.rowid = ({newest}) "
+    "LEFT JOIN lineage AS l ON l.materialization_id = m.id"
+)
+_LATEST_SUCCESSES = _WITH_INPUTS.format(
+    newest=_NEWEST_SUCCESS_OF.format(
         asset="json_extract(k.value, '$[0]')", partition="json_extract(k.value, '$[1]')"
     )
-    + ")"
 )
-_LATEST_SUCCESSES_UNPARTITIONED = (
-    f"SELECT {_ROW_COLUMNS_M} FROM json_each(?) AS k JOIN materializations AS m ON m.rowid = ("
-    + _NEWEST_SUCCESS_OF.format(asset="k.value", partition="''")
-    + ")"
-)
-_INPUTS_OF_MANY = (
-    "SELECT materialization_id, upstream_asset, upstream_partition, upstream_data_version "
-    "FROM lineage WHERE materialization_id IN (SELECT value FROM json_each(?))"
+_LATEST_SUCCESSES_UNPARTITIONED = _WITH_INPUTS.format(
+    newest=_NEWEST_SUCCESS_OF.format(asset="k.value", partition="''")
 )
 # Per partition, two index seeks find the newest attempt and the newest success; only those
 # rows are read in full. (Window functions would sort every row of the table instead.)
@@ -651,26 +649,28 @@ class Catalog:
         """The newest success of each ``(asset, partition)`` in ``keys`` that has one.
 
         Each comes with the ``(asset, partition, data_version)`` of every input it consumed.
-        Two queries in all, whatever the number of keys.
+        One query for unpartitioned assets and one for partitions, whatever their number.
         """
         if not keys:
             return {}
         connection = self._reading()
         names = [asset for asset, partition in keys if not partition]
         pairs = [key for key in keys if key[1]]
-        rows: list[MaterializationRow] = []
+        found: list[tuple[Any, ...]] = []
         if names:
-            found = connection.execute(_LATEST_SUCCESSES_UNPARTITIONED, (json.dumps(names),))
-            rows.extend(MaterializationRow(*values) for values in found)
+            found += connection.execute(_LATEST_SUCCESSES_UNPARTITIONED, (json.dumps(names),))
         if pairs:
-            found = connection.execute(_LATEST_SUCCESSES, (json.dumps(pairs),))
-            rows.extend(MaterializationRow(*values) for values in found)
-        inputs: dict[str, set[tuple[str, str, str | None]]] = {row.id: set() for row in rows}
-        if rows:
-            ids = json.dumps(list(inputs))
-            for mat_id, *upstream in connection.execute(_INPUTS_OF_MANY, (ids,)):
-                inputs[mat_id].add((upstream[0], upstream[1], upstream[2]))
-        return {(row.asset, row.partition): (row, frozenset(inputs[row.id])) for row in rows}
+            found += connection.execute(_LATEST_SUCCESSES, (json.dumps(pairs),))
+        rows: dict[str, MaterializationRow] = {}
+        inputs: dict[str, set[tuple[str, str, str | None]]] = {}
+        for values in found:
+            mat_id = values[0]
+            if mat_id not in rows:
+                rows[mat_id] = MaterializationRow(*values[:-3])
+                inputs[mat_id] = set()
+            if values[-3] is not None:
+                inputs[mat_id].add(values[-3:])
+        return {(r.asset, r.partition): (r, frozenset(inputs[i])) for i, r in rows.items()}
 
     def current(self, assets: Iterable[str] | None = None) -> dict[tuple[str, str], PartitionState]:
         """Latest success and latest attempt of every partition of ``assets`` (default: all).

@@ -8,7 +8,7 @@ definitions only: it decides nothing about freshness and runs nothing.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -17,7 +17,7 @@ from ._asset import Asset
 from ._errors import AssetNotFoundError, PartitionError
 from ._mappings import IdentityMapping, PartitionMapping, PreviousPartition, infer_mapping
 from ._partition_keys import decode_key, encode_key
-from ._partitions import PartitionsDefinition
+from ._partitions import MultiPartitions, PartitionsDefinition, StaticPartitions, TimePartitions
 from ._registry import Registry
 
 __all__ = [
@@ -186,18 +186,39 @@ def _check_closure(registry: Registry, names: Sequence[str]) -> dict[str, Asset]
     return {name: registry.get(name) for name in closure}
 
 
-#: Plans whose nodes are all unpartitioned depend on the definitions only, so they are kept per
-#: registry until it changes. (Partitioned plans may depend on the clock: "up to now".)
-_plans: weakref.WeakKeyDictionary[Registry, dict[tuple[str, ...], tuple[int, Plan]]] = (
+#: Plans that depend on the definitions only (not on the clock: "up to now" time partitions,
+#: partition functions and mappings from elsewhere may give other keys later) are kept per
+#: registry until it changes.
+_plans: weakref.WeakKeyDictionary[Registry, dict[Hashable, tuple[int, Plan]]] = (
     weakref.WeakKeyDictionary()
 )
 _MAX_PLANS = 32
+_MAPPINGS = IdentityMapping.__module__
+
+
+def _fixed(definition: PartitionsDefinition | None) -> bool:
+    """Whether a definition's keys never change by themselves."""
+    if definition is None or isinstance(definition, StaticPartitions):
+        return True
+    if isinstance(definition, TimePartitions):
+        return definition.end is not None
+    if isinstance(definition, MultiPartitions):
+        return all(_fixed(part) for _, part in definition._dims)
+    return False
+
+
+def _reusable_plan(plan: Plan) -> bool:
+    return all(
+        _fixed(asset.partitions)
+        and all(type(m).__module__ == _MAPPINGS for m in asset.partition_mappings.values())
+        for asset in plan.assets.values()
+    )
 
 
 def build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     """Expand ``(asset, partition)`` targets into every node they need, in execution order.
 
-    Plans of unpartitioned assets are reused until the registry changes.
+    A plan that depends on the definitions only is reused until the registry changes.
 
     Raises
     ------
@@ -207,13 +228,17 @@ def build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
         A partition key does not fit, or two partitionings cannot be mapped.
     """
     generation = registry._generation
-    cache_key = tuple(name for name, partition in targets if partition is None)
-    if len(cache_key) == len(targets):
+    # types too: 1 and True (or 1.0) are equal keys of a dict, but not the same partition
+    cache_key: Hashable = tuple((name, type(key), key) for name, key in targets)
+    try:
         cached = _plans.get(registry, {}).get(cache_key)
-        if cached is not None and cached[0] == generation:
-            return cached[1]
+    except TypeError:  # an unhashable partition value: nothing to look up
+        cache_key = None
+        cached = None
+    if cached is not None and cached[0] == generation:
+        return cached[1]
     plan = _build_plan(registry, targets)
-    if len(cache_key) == len(targets) and all(node.key is None for node in plan.order):
+    if cache_key is not None and _reusable_plan(plan):
         plans = _plans.setdefault(registry, {})
         if len(plans) >= _MAX_PLANS:
             plans.clear()

@@ -416,6 +416,64 @@ def test_plans_of_partitioned_assets_are_built_afresh(registry: fs.Registry) -> 
     )
 
 
+def test_plans_of_partitions_fixed_by_their_definitions_are_reused(registry: fs.Registry) -> None:
+    from flowstone_nb._mappings import TrailingWindow
+
+    region_day = fs.MultiPartitions(
+        {
+            "region": fs.StaticPartitions(["eu", "us"]),
+            "day": fs.DailyPartitions("2024-01-01", "2024-01-31"),
+        }
+    )
+
+    @fs.asset(partitioned_by=fs.DailyPartitions("2024-01-01", "2024-01-31"), io_manager="memory")
+    def daily(context: Any) -> str:
+        return context.partition_key
+
+    @fs.asset(
+        partitioned_by=fs.DailyPartitions("2024-01-01", "2024-01-31"),
+        io_manager="memory",
+        partition_mappings={"daily": TrailingWindow(3)},
+    )
+    def week(daily: dict[Any, str]) -> int:
+        return len(daily)
+
+    @fs.asset(partitioned_by=region_day, io_manager="memory")
+    def regional(context: Any) -> str:
+        return context.partition_key
+
+    for target in [("week", "2024-01-05"), ("regional", ("eu", "2024-01-02"))]:
+        plan = build_plan(registry, [target])
+        assert build_plan(registry, [target]) is plan
+    assert build_plan(registry, [("week", "2024-01-06")]) is not plan
+    assert fs.materialize("week", "2024-01-05") == 3
+    unhashable = build_plan(registry, [("regional", ["eu", "2024-01-02"])])
+    assert build_plan(registry, [("regional", ["eu", "2024-01-02"])]) is not unhashable
+
+    class Everything(TrailingWindow):
+        pass
+
+    @fs.asset(
+        partitioned_by=fs.DailyPartitions("2024-01-01", "2024-01-31"),
+        io_manager="memory",
+        partition_mappings={"daily": Everything(2)},
+    )
+    def custom(daily: dict[Any, str]) -> int:
+        return len(daily)
+
+    plan = build_plan(registry, [("custom", "2024-01-05")])
+    assert build_plan(registry, [("custom", "2024-01-05")]) is not plan  # a mapping from elsewhere
+
+
+def test_plans_with_partition_functions_are_built_afresh(registry: fs.Registry) -> None:
+    @fs.asset(partitioned_by="custom", partition_fn=lambda: ["a", "b"], io_manager="memory")
+    def listed(context: Any) -> str:
+        return context.partition_key
+
+    plan = build_plan(registry, [("listed", "a")])
+    assert build_plan(registry, [("listed", "a")]) is not plan
+
+
 def test_one_upstream_partition_still_arrives_as_a_mapping() -> None:
     @fs.asset(partitioned_by=fs.StaticPartitions(["only"]), io_manager="memory")
     def single(context: Any) -> str:
