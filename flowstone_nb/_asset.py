@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from types import FunctionType
 from typing import Any, cast
 
@@ -23,6 +24,7 @@ from ._partitions import PartitionsDefinition, resolve_partitions
 __all__ = ["Asset", "Signature"]
 
 CONTEXT = "context"
+_VARIADIC = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 
 
 @dataclass(frozen=True)
@@ -67,17 +69,18 @@ class Signature:
     def _of_function(cls, fn: FunctionType) -> Signature:
         """Read a plain function's parameters from its code object (what inspect does, faster)."""
         code = fn.__code__
-        positional = code.co_varnames[: code.co_argcount]
-        keyword_only = code.co_varnames[
-            code.co_argcount : code.co_argcount + code.co_kwonlyargcount
-        ]
-        defaulted = len(fn.__defaults__ or ())
-        kw_defaults = fn.__kwdefaults__ or {}
-        split = len(positional) - defaulted
-        required = positional[:split] + tuple(n for n in keyword_only if n not in kw_defaults)
-        optional = positional[split:] + tuple(n for n in keyword_only if n in kw_defaults)
-        variadic = bool(code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS))
-        return cls(required=required, optional=optional, variadic=variadic)
+        count = code.co_argcount
+        names = code.co_varnames
+        defaults = fn.__defaults__
+        split = count - len(defaults) if defaults else count
+        required = names[:split]
+        optional = names[split:count]
+        if code.co_kwonlyargcount:
+            keyword_only = names[count : count + code.co_kwonlyargcount]
+            kw_defaults = fn.__kwdefaults__ or {}
+            required += tuple(n for n in keyword_only if n not in kw_defaults)
+            optional += tuple(n for n in keyword_only if n in kw_defaults)
+        return cls(required, optional, bool(code.co_flags & _VARIADIC))
 
     def style(self, depends_on: Sequence[str]) -> str | None:
         """``"decorator"``, ``"seed"`` or ``None`` (a shape that fits neither).
@@ -88,12 +91,10 @@ class Signature:
         if self.variadic:
             return None
         names = self.required
-        rest = names[1:] if names[:1] == (CONTEXT,) else names
-        if all(name in depends_on for name in rest):
-            return "decorator"
-        if len(names) == 2:
-            return "seed"
-        return None
+        for name in names[1:] if names and names[0] == CONTEXT else names:
+            if name not in depends_on:
+                return "seed" if len(names) == 2 else None
+        return "decorator"
 
 
 class Asset(BaseModel):
@@ -164,6 +165,48 @@ class Asset(BaseModel):
     _signature: Signature | None = PrivateAttr(default=None)
     _partitions: PartitionsDefinition | None = PrivateAttr(default=None)
 
+    def __init__(self, /, **data: Any) -> None:
+        """Build the asset; values that already have their field's type skip pydantic's validator.
+
+        Anything else (wrong types, values pydantic would convert, unknown fields) is validated
+        by pydantic, which raises :class:`pydantic.ValidationError` naming the field; so is
+        everything given to a subclass, whose own validators must run.
+        """
+        values = _plain_values(data) if type(self) is Asset else None
+        if values is None:
+            super().__init__(**data)
+        else:
+            self._fill(values, data, _Unread.UNREAD)
+
+    # Direct calls only: model_validate() and nested validation keep pydantic's own path.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def _build(cls, data: Mapping[str, Any], signature: Signature | None) -> Asset:
+        """Build an asset whose execute function's ``signature`` the caller has already read.
+
+        Raises :class:`pydantic.ValidationError` like ``Asset(**data)`` for values of wrong types.
+        """
+        values = _plain_values(data) if cls is Asset else None
+        if values is None:
+            return cls(**data)
+        built = cls.__new__(cls)
+        built._fill(values, data, signature)
+        return built
+
+    def _fill(
+        self,
+        values: dict[str, Any],
+        given: Mapping[str, Any],
+        signature: Signature | _Unread | None,
+    ) -> None:
+        """Set up a model from checked values, as pydantic's validator would."""
+        setattr_ = object.__setattr__
+        setattr_(self, "__dict__", values)
+        setattr_(self, "__pydantic_fields_set__", set(given))
+        setattr_(self, "__pydantic_extra__", None)
+        setattr_(self, "__pydantic_private__", _private_state(values, signature))
+
     @field_validator("depends_on", mode="before")
     @classmethod
     def _names_of_assets(cls, value: Any) -> Any:
@@ -180,32 +223,26 @@ class Asset(BaseModel):
 
     def model_post_init(self, context: Any, /) -> None:
         """Inspect the execute function and resolve the partitioning once."""
-        if callable(self.execute_fn):
-            self._signature = Signature.of(self.execute_fn)
-        try:
-            self._partitions = resolve_partitions(self.partitioned_by, self.partition_fn)
-        except PartitionError:
-            self._partitions = None  # validate() reports the inconsistency
-
-    @property
-    def _private(self) -> dict[str, Any]:
-        return self.__pydantic_private__ or {}
+        private = self.__pydantic_private__
+        assert private is not None, "pydantic sets up private attributes before this runs"
+        private.update(_private_state(self.__dict__, _Unread.UNREAD))
 
     @property
     def partitions(self) -> PartitionsDefinition | None:
         """The partitions definition (seed strings resolved), or ``None`` when unpartitioned."""
         # Straight from the private dict: pydantic's __getattr__ costs microseconds per read.
-        return cast("PartitionsDefinition | None", self._private["_partitions"])
+        return cast("PartitionsDefinition | None", (self.__pydantic_private__ or {})["_partitions"])
 
     @property
     def upstream(self) -> list[str]:
         """``depends_on`` without the asset itself (a previous-partition self-dependency)."""
-        return [name for name in self.depends_on if name != self.name]
+        depends_on, own = self.depends_on, self.name
+        return [name for name in depends_on if name != own] if own in depends_on else [*depends_on]
 
     @property
     def signature(self) -> Signature | None:
         """The execute function's parameters, or ``None`` when it has none to inspect."""
-        return cast("Signature | None", self._private["_signature"])
+        return cast("Signature | None", (self.__pydantic_private__ or {})["_signature"])
 
     @property
     def style(self) -> str | None:
@@ -237,3 +274,149 @@ class Asset(BaseModel):
             default = type(self).model_fields[key or ""].get_default(call_default_factory=True)
             if value != default:
                 yield key, value
+
+
+class _Unread(Enum):
+    """Stands for "the execute function's signature has not been read yet"."""
+
+    UNREAD = "unread"
+
+
+def _private_state(
+    values: Mapping[str, Any], signature: Signature | _Unread | None
+) -> dict[str, Any]:
+    """The private attributes of a model with these field values: signature and partitions."""
+    if signature is _Unread.UNREAD:
+        fn = values["execute_fn"]
+        signature = Signature.of(fn) if callable(fn) else None
+    partitioned_by, partition_fn = values["partitioned_by"], values["partition_fn"]
+    partitions = None
+    if partitioned_by is not None or partition_fn is not None:
+        try:
+            partitions = resolve_partitions(partitioned_by, partition_fn)
+        except PartitionError:
+            partitions = None  # validate() reports the inconsistency
+    return {"_signature": signature, "_partitions": partitions}
+
+
+#: Says "not already of the field's type" in the checks below.
+_NO = object()
+
+
+def _number(value: Any) -> Any:
+    return value if value is None or type(value) is int else _NO
+
+
+def _names(value: Any) -> Any:
+    """``depends_on``: a name, or a list or tuple of names and assets."""
+    if type(value) is str:
+        return [value]
+    if type(value) is not list and type(value) is not tuple:
+        return _NO
+    names = [item.name if isinstance(item, Asset) else item for item in value]
+    for name in names:
+        if type(name) is not str:
+            return _NO
+    return names
+
+
+def _strings(value: Any) -> Any:
+    """``requires``: a string, or a list or tuple of strings."""
+    if type(value) is str:
+        return [value]
+    if type(value) is not list and type(value) is not tuple:
+        return _NO
+    for item in value:
+        if type(item) is not str:
+            return _NO
+    return list(value)
+
+
+def _labels(value: Any) -> Any:
+    """``tags``: a string, or a list or tuple of anything (validate() checks the items)."""
+    if isinstance(value, str):
+        return [value]
+    return list(value) if type(value) is list or type(value) is tuple else _NO
+
+
+def _options(value: Any) -> Any:
+    """``io_config`` and ``metadata``: a dict with string keys."""
+    if type(value) is not dict:
+        return _NO
+    for key in value:
+        if type(key) is not str:
+            return _NO
+    return dict(value)
+
+
+def _mappings(value: Any) -> Any:
+    """``partition_mappings``: a dict of names to partition mappings."""
+    if type(value) is not dict:
+        return _NO
+    for key, mapping in value.items():
+        if type(key) is not str or not isinstance(mapping, PartitionMapping):
+            return _NO
+    return dict(value)
+
+
+def _partitioning(value: Any) -> Any:
+    if value is None or type(value) is str or isinstance(value, PartitionsDefinition):
+        return value
+    return _NO
+
+
+#: Fields whose value is kept when it is ``None`` or a ``str``.
+_TEXT_FIELDS = frozenset({"name", "description", "io_manager", "module", "code_version"})
+#: Fields of type ``Any``: every value is kept as it is.
+_ANY_FIELDS = frozenset({"execute_fn", "partition_fn"})
+#: The other fields: a check returning the field's value, or ``_NO``.
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "depends_on": _names,
+    "io_config": _options,
+    "partitioned_by": _partitioning,
+    "partition_mappings": _mappings,
+    "requires": _strings,
+    "metadata": _options,
+    "tags": _labels,
+    "line": _number,
+}
+
+
+def _plain_values(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Every field's value when ``data`` holds only values of their fields' final types.
+
+    Lists, tuples and dicts are copied (as pydantic copies them), a single string becomes a
+    one-item list where the field validators make it one, assets in ``depends_on`` become their
+    names. ``None`` when any value needs pydantic: a wrong type, a value pydantic would convert
+    (a ``str`` subclass, a ``bool`` line, a set of tags ...) or an unknown field.
+    """
+    values: dict[str, Any] = {
+        "name": None,
+        "description": None,
+        "depends_on": [],
+        "io_manager": None,
+        "io_config": {},
+        "partitioned_by": None,
+        "partition_fn": None,
+        "partition_mappings": {},
+        "execute_fn": None,
+        "requires": [],
+        "metadata": {},
+        "tags": [],
+        "module": None,
+        "line": None,
+        "code_version": None,
+    }
+    for key, value in data.items():
+        if key in _TEXT_FIELDS:
+            if value is not None and type(value) is not str:
+                return None
+        elif key not in _ANY_FIELDS:
+            check = _CHECKS.get(key)
+            if check is None:
+                return None
+            value = check(value)  # noqa: PLW2901  # the field's final value
+            if value is _NO:
+                return None
+        values[key] = value
+    return values

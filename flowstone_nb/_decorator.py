@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping
+from types import FunctionType
 from typing import Any, overload
 
 import pydantic
@@ -42,37 +43,44 @@ def _in_class_body(fn: Callable[..., Any]) -> bool:
     return bool(parent) and not parent.endswith("<locals>")
 
 
-def _inferred_dependencies(fn: Callable[..., Any]) -> list[str]:
+def _inferred_dependencies(signature: Signature | None) -> list[str]:
     """Required parameter names, minus a leading ``context``: the upstream assets."""
-    signature = Signature.of(fn)
     if signature is None:
         return []
-    names = list(signature.required)
-    return names[1:] if names[:1] == [CONTEXT] else names
+    names = signature.required
+    return list(names[1:] if names[:1] == (CONTEXT,) else names)
+
+
+def _docstring(fn: Callable[..., Any]) -> str | None:
+    """``inspect.getdoc(fn)``, without its search of enclosing classes where there is none."""
+    if type(fn) is FunctionType and fn.__doc__ is None:
+        qualname = fn.__qualname__
+        if "." not in qualname or "<locals>" in qualname:
+            return None  # no class getdoc could reach to inherit a docstring from
+    return inspect.getdoc(fn)
 
 
 def build_asset(fn: Callable[..., Any], options: Mapping[str, Any]) -> Asset:
     """Build (but do not register) the asset a decorated function defines."""
+    signature = Signature.of(fn)
     code = getattr(fn, "__code__", None)
     name = options.get("name") or getattr(fn, "__name__", None)
     depends_on = options.get("depends_on")
     if depends_on is None:
-        depends_on = _inferred_dependencies(fn)
+        depends_on = _inferred_dependencies(signature)
     fields: dict[str, Any] = {
         key: value for key, value in options.items() if value is not None and key != "name"
     }
-    fields.update(
-        name=name,
-        depends_on=depends_on,
-        execute_fn=fn,
-        module=getattr(fn, "__module__", None),
-        line=code.co_firstlineno if code is not None else None,
-    )
+    fields["name"] = name
+    fields["depends_on"] = depends_on
+    fields["execute_fn"] = fn
+    fields["module"] = getattr(fn, "__module__", None)
+    fields["line"] = code.co_firstlineno if code is not None else None
     if fields.get("description") is None:
-        doc = inspect.getdoc(fn)
+        doc = _docstring(fn)
         fields["description"] = doc.split("\n\n")[0] if doc else None
     try:
-        return Asset(**fields)
+        return Asset._build(fields, signature)
     except pydantic.ValidationError as error:
         where = origin_of_function(fn).label
         raise AssetDefinitionError(
@@ -142,8 +150,8 @@ def asset(
     AssetDefinitionError
         The definition is invalid (raised when the decorator runs).
     """
-    unknown = sorted(set(options) - _OPTIONS)
-    if unknown:
+    if not options.keys() <= _OPTIONS:
+        unknown = sorted(set(options) - _OPTIONS)
         raise AssetDefinitionError(
             f"Unknown @asset option(s) {unknown}: the options are {sorted(_OPTIONS)}."
         )
@@ -157,7 +165,7 @@ def asset(
         built = build_asset(function, options)
         if not _in_class_body(function):
             target = registry if registry is not None else get_registry()
-            target.register(built, origin=origin_of_function(function), replace=replace)
+            target.register(built, replace=replace)  # the origin is the function's
         return built
 
     return decorate(fn) if fn is not None else decorate

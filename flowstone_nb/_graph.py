@@ -46,17 +46,19 @@ class DAG:
             known: list[str] = []
             unknown: list[str] = []
             for dep in dict.fromkeys(deps):
-                (known if dep in children else unknown).append(dep)
-                if dep in children:
-                    children[dep].append(name)
+                kids = children.get(dep)
+                if kids is None:
+                    unknown.append(dep)
+                else:
+                    kids.append(name)
+                    known.append(dep)
             parents[name] = tuple(known)
             if unknown:
                 missing[name] = tuple(unknown)
-        return cls(
-            parents,
-            {name: tuple(sorted(kids)) for name, kids in children.items()},
-            missing,
-        )
+        for kids in children.values():
+            if len(kids) > 1:
+                kids.sort()
+        return cls(parents, {name: tuple(kids) for name, kids in children.items()}, missing)
 
     # -- basic facts ----------------------------------------------------------------------
     def __len__(self) -> int:
@@ -108,21 +110,23 @@ class DAG:
         CycleError
             When the (restricted) graph has a cycle; ``.path`` gives it.
         """
-        selected = set(self.parents) if nodes is None else set(nodes)
-        indegree = {
-            name: sum(1 for dep in self.parents[name] if dep in selected) for name in selected
-        }
+        parents = self.parents
+        selected = set(parents) if nodes is None else set(nodes)
+        indegree = {name: sum(1 for dep in parents[name] if dep in selected) for name in selected}
         ready = [name for name, count in indegree.items() if count == 0]
         heapq.heapify(ready)
         order: list[str] = []
+        children = self._children
+        push, pop = heapq.heappush, heapq.heappop
         while ready:
-            name = heapq.heappop(ready)
+            name = pop(ready)
             order.append(name)
-            for child in self._children.get(name, ()):
-                if child in indegree:
-                    indegree[child] -= 1
-                    if indegree[child] == 0:
-                        heapq.heappush(ready, child)
+            for child in children.get(name, ()):
+                count = indegree.get(child)
+                if count is not None:
+                    indegree[child] = count - 1
+                    if count == 1:
+                        push(ready, child)
         if len(order) != len(selected):
             remaining = sorted(selected - set(order))
             raise CycleError(self._cycle_from(remaining, selected))

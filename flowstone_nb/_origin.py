@@ -97,14 +97,16 @@ def _cell_label(shell: Any, cell_id: str | None) -> str:
 def origin_of_function(fn: Callable[..., Any]) -> Origin:
     """The origin of a function defined in a notebook cell or in a module."""
     module = getattr(fn, "__module__", None) or "__main__"
+    if module == "__main__":
+        shell = running_shell()
+        if shell is not None:
+            return origin_of_cell(shell)
     qualname = getattr(fn, "__qualname__", getattr(fn, "__name__", "<function>"))
     code = getattr(fn, "__code__", None)
-    line = code.co_firstlineno if code is not None else None
-    shell = running_shell()
-    if module == "__main__" and shell is not None:
-        return origin_of_cell(shell)
-    where = f" ({code.co_filename}:{line})" if code is not None else ""
-    return Origin(key=f"{module}:{qualname}", label=f"{module}:{qualname}{where}")
+    key = f"{module}:{qualname}"
+    if code is None:
+        return Origin(key=key, label=key)
+    return Origin(key=key, label=f"{key} ({code.co_filename}:{code.co_firstlineno})")
 
 
 def origin_of_cell(shell: Any = None) -> Origin:

@@ -23,6 +23,9 @@ from ._validate import ValidationIssue, validate
 __all__ = ["Registry", "get_registry", "resolve_registry", "set_registry"]
 
 UnknownPolicy = Literal["warn", "error", "ignore"]
+#: A definition on its way in: name, asset, origin (``None``: its function's module, worked out
+#: when needed) and upstream names.
+_Entry = tuple[str, Asset, Origin | None, list[str]]
 
 
 def format_issues(name: object, issues: Sequence[ValidationIssue], where: str = "") -> str:
@@ -43,6 +46,7 @@ class Registry:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._assets: dict[str, Asset] = {}
+        # Definitions from a module's function have no entry until asked: see _origin_of().
         self._origins: dict[str, Origin] = {}
         self._dependents: defaultdict[str, set[str]] = defaultdict(set)
         self._generation = 0
@@ -89,27 +93,39 @@ class Registry:
         unknown: UnknownPolicy = "warn",
     ) -> None:
         """Register several definitions at once: all of them, or none when one is refused."""
-        prepared = [(asset, origin or _default_origin(asset)) for asset, origin in items]
-        for asset, origin in prepared:
+        entries: list[_Entry] = []
+        for asset, given in items:
+            origin = given if given is not None else _origin_now(asset)
             issues = validate(asset)
             if issues:
+                where = (origin or _module_origin(asset)).label
                 raise AssetDefinitionError(
-                    format_issues(asset.name, issues, origin.label), asset=asset.name, issues=issues
+                    format_issues(asset.name, issues, where), asset=asset.name, issues=issues
                 )
+            entries.append((str(asset.name), asset, origin, asset.upstream))
         with self._lock:
-            warned = [self._check_origin(asset, origin, replace) for asset, origin in prepared]
-            self._check_cycles([asset for asset, _ in prepared])
-            self._check_unknown([asset for asset, _ in prepared], unknown)
-            for asset, origin in prepared:
-                self._put(asset, origin)
-        for message in filter(None, warned):
-            warnings.warn(message, FlowstoneWarning, stacklevel=4)
+            warned = [
+                self._check_origin(name, asset, origin, replace)
+                for name, asset, origin, _ in entries
+                if name in self._assets
+            ]
+            self._check_cycles(entries)
+            self._check_unknown(entries, unknown)
+            for entry in entries:
+                self._put(*entry)
+        for message in warned:
+            if message:
+                warnings.warn(message, FlowstoneWarning, stacklevel=4)
 
-    def _check_origin(self, asset: Asset, origin: Origin, replace: bool) -> str | None:
+    def _check_origin(
+        self, name: str, asset: Asset, given: Origin | None, replace: bool
+    ) -> str | None:
         """Raise for a conflicting redefinition; return a warning text for an unsure one."""
-        name = str(asset.name)
-        existing = self._origins.get(name)
-        if existing is None or replace or (origin.key is not None and origin.key == existing.key):
+        if replace:
+            return None
+        existing = self._origin_of(name)
+        origin = given or _module_origin(asset)
+        if origin.key is not None and origin.key == existing.key:
             return None
         if origin.key is None or existing.key is None:
             return (
@@ -123,50 +139,65 @@ class Registry:
             asset=name,
         )
 
-    def _check_cycles(self, assets: Sequence[Asset]) -> None:
+    def _check_cycles(self, entries: Sequence[_Entry]) -> None:
         """Refuse definitions whose dependencies lead back to themselves."""
-        new_names = {str(a.name) for a in assets}
-        # A cycle through a new definition needs an existing asset that depends on it.
-        if not any(self._dependents.get(name) for name in new_names) and len(assets) == 1:
+        # A cycle through one new definition needs an existing asset that depends on it.
+        if len(entries) == 1 and not self._dependents.get(entries[0][0]):
             return
         dependencies = {name: a.upstream for name, a in self._assets.items()}
-        dependencies.update({str(a.name): a.upstream for a in assets})
+        dependencies.update({name: upstream for name, _, _, upstream in entries})
         path = DAG.from_dependencies(dependencies).find_cycle()
         if path is not None:
-            raise CycleError(path, context=f"when defining {sorted(new_names)}")
+            new_names = sorted({name for name, _, _, _ in entries})
+            raise CycleError(path, context=f"when defining {new_names}")
 
-    def _check_unknown(self, assets: Sequence[Asset], policy: UnknownPolicy) -> None:
+    def _check_unknown(self, entries: Sequence[_Entry], policy: UnknownPolicy) -> None:
         if policy == "ignore":
             return
-        new_names = {str(a.name) for a in assets}
-        for asset in assets:
-            unknown = [d for d in asset.upstream if d not in self._assets and d not in new_names]
-            if not unknown:
-                continue
-            known = set(self._assets) | new_names
-            dag = DAG.from_dependencies({**{n: [] for n in known}, str(asset.name): asset.upstream})
-            message = str(dag.missing_message(str(asset.name)))
-            if policy == "error":
-                raise AssetDefinitionError(
-                    f"{message}. Define them first, or fix the names in depends_on.",
-                    asset=asset.name,
-                )
-            warnings.warn(
-                f"{message}. Define them before materializing {asset.name!r}.",
-                FlowstoneWarning,
-                stacklevel=5,
-            )
+        registered = self._assets
+        for name, _, _, upstream in entries:
+            unknown = [d for d in upstream if d not in registered]
+            if unknown:
+                self._report_unknown(name, upstream, unknown, entries, policy)
 
-    def _put(self, asset: Asset, origin: Origin) -> None:
-        name = str(asset.name)
+    def _report_unknown(
+        self,
+        name: str,
+        upstream: list[str],
+        unknown: list[str],
+        entries: Sequence[_Entry],
+        policy: UnknownPolicy,
+    ) -> None:
+        """Warn or raise about dependencies neither registered nor defined with ``name``."""
+        new_names = {new for new, _, _, _ in entries}
+        if all(d in new_names for d in unknown):
+            return
+        known = set(self._assets) | new_names
+        dag = DAG.from_dependencies({**{n: [] for n in known}, name: upstream})
+        message = str(dag.missing_message(name))
+        if policy == "error":
+            raise AssetDefinitionError(
+                f"{message}. Define them first, or fix the names in depends_on.", asset=name
+            )
+        warnings.warn(
+            f"{message}. Define them before materializing {name!r}.",
+            FlowstoneWarning,
+            stacklevel=6,
+        )
+
+    def _put(self, name: str, asset: Asset, origin: Origin | None, upstream: list[str]) -> None:
         previous = self._assets.get(name)
+        dependents = self._dependents
         if previous is not None:
             for dep in previous.upstream:
-                self._dependents[dep].discard(name)
+                dependents[dep].discard(name)
         self._assets[name] = asset
-        self._origins[name] = origin
-        for dep in asset.upstream:
-            self._dependents[dep].add(name)
+        if origin is None:
+            self._origins.pop(name, None)
+        else:
+            self._origins[name] = origin
+        for dep in upstream:
+            dependents[dep].add(name)
         self._generation += 1
 
     # -- lookup ---------------------------------------------------------------------------------
@@ -188,7 +219,15 @@ class Registry:
     def origin(self, name: str) -> Origin:
         """Where the asset ``name`` was defined."""
         self.get(name)
-        return self._origins[name]
+        with self._lock:
+            return self._origin_of(name)
+
+    def _origin_of(self, name: str) -> Origin:
+        """The origin of the registered ``name``, worked out now for a module's function."""
+        origin = self._origins.get(name)
+        if origin is None:
+            origin = self._origins[name] = _module_origin(self._assets[name])
+        return origin
 
     def list_all(self) -> list[Asset]:
         """Every registered asset, sorted by name."""
@@ -205,7 +244,7 @@ class Registry:
         with self._lock:
             asset = self.get(name)
             del self._assets[name]
-            del self._origins[name]
+            self._origins.pop(name, None)
             for dep in asset.upstream:
                 self._dependents[dep].discard(name)
             self._generation += 1
@@ -244,10 +283,25 @@ class Registry:
         return f"Registry({len(names)} assets: {shown})" if names else "Registry(empty)"
 
 
-def _default_origin(asset: Asset) -> Origin:
-    if callable(asset.execute_fn):
-        return origin_of_function(asset.execute_fn)
-    return origin_of_cell()
+def _origin_now(asset: Asset) -> Origin | None:
+    """Where a definition given without an origin comes from, when that can change later.
+
+    A notebook cell (``__main__``, or no execute function to tell) is the cell running now; a
+    function of another module names its module and qualified name, which stay what they are:
+    ``None`` leaves that to :func:`_module_origin` when the origin is needed.
+    """
+    fn = asset.execute_fn
+    if not callable(fn):
+        return origin_of_cell()
+    module = getattr(fn, "__module__", None)
+    if not module or module == "__main__":
+        return origin_of_function(fn)
+    return None
+
+
+def _module_origin(asset: Asset) -> Origin:
+    """The origin of a definition whose execute function belongs to a module."""
+    return origin_of_function(asset.execute_fn)
 
 
 _default_lock = threading.Lock()
