@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from types import FunctionType
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
@@ -97,6 +97,27 @@ class Signature:
         return "decorator"
 
 
+class _Call(NamedTuple):
+    """How :meth:`Asset.invoke` calls an execute function, worked out once per definition."""
+
+    seed: bool  # (context, deps)
+    context: bool  # the function takes a context
+    inputs: tuple[str, ...]  # required upstream names
+    optional: tuple[str, ...]  # parameters with defaults, passed when an input has the name
+
+    @classmethod
+    def of(cls, signature: Signature, depends_on: Sequence[str]) -> _Call:
+        if signature.style(depends_on) == "seed":
+            return cls(True, True, (), ())
+        required = signature.required
+        return cls(
+            False,
+            CONTEXT in required or CONTEXT in signature.optional,
+            tuple(name for name in required if name != CONTEXT),
+            tuple(name for name in signature.optional if name != CONTEXT),
+        )
+
+
 class Asset(BaseModel):
     """A named, persistent, versioned data artifact.
 
@@ -164,6 +185,7 @@ class Asset(BaseModel):
 
     _signature: Signature | None = PrivateAttr(default=None)
     _partitions: PartitionsDefinition | None = PrivateAttr(default=None)
+    _call: _Call | None = PrivateAttr(default=None)
 
     def __init__(self, /, **data: Any) -> None:
         """Build the asset; values that already have their field's type skip pydantic's validator.
@@ -250,16 +272,24 @@ class Asset(BaseModel):
         signature = self.signature
         return signature.style(self.depends_on) if signature else None
 
+    @property
+    def takes_context(self) -> bool:
+        """Whether the execute function is handed a context (``True`` when it cannot tell)."""
+        call = (self.__pydantic_private__ or {})["_call"]
+        return call is None or call.context
+
     def invoke(self, context: Any, inputs: Mapping[str, Any]) -> Any:
         """Call the execute function with the context and upstream values, in its own style."""
-        signature = self.signature
-        assert signature is not None, "validated assets always have an inspectable execute_fn"
-        if signature.style(self.depends_on) == "seed":
+        call: _Call | None = (self.__pydantic_private__ or {})["_call"]
+        assert call is not None, "validated assets always have an inspectable execute_fn"
+        if call.seed:
             return self.execute_fn(context, dict(inputs))
-        arguments = {
-            name: context if name == CONTEXT else inputs[name] for name in signature.required
-        }
-        arguments.update((name, inputs[name]) for name in signature.optional if name in inputs)
+        arguments = {name: inputs[name] for name in call.inputs}
+        if call.context:
+            arguments[CONTEXT] = context
+        for name in call.optional:
+            if name in inputs:
+                arguments[name] = inputs[name]
         return self.execute_fn(**arguments)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -296,7 +326,11 @@ def _private_state(
             partitions = resolve_partitions(partitioned_by, partition_fn)
         except PartitionError:
             partitions = None  # validate() reports the inconsistency
-    return {"_signature": signature, "_partitions": partitions}
+    return {
+        "_signature": signature,
+        "_partitions": partitions,
+        "_call": None if signature is None else _Call.of(signature, values["depends_on"]),
+    }
 
 
 #: Says "not already of the field's type" in the checks below.

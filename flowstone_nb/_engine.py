@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._asset import CONTEXT, Asset
+from ._asset import Asset
 from ._config import settings
 from ._context import AssetContext
 from ._errors import FlowstoneError, MaterializationError, StoreError
@@ -358,7 +358,6 @@ class _Runner:
         self.recorder = Recorder(store, run)
         self.result = RunResult(run.run_id, plan, {}, store)
         self._code_versions: dict[str, str] = {}
-        self._wants_context: dict[str, bool] = {}
         self._lock = threading.Lock()
         # The latest success of every node that may be reused, read in one go.
         self._candidates = store.catalog.latest_successes(
@@ -487,10 +486,8 @@ class _Runner:
             one = not item.many and len(item.nodes) == 1
             value = values.get(item.nodes[0], _MISSING) if one else _MISSING
             inputs[item.name] = self._input_value(item) if value is _MISSING else value
-        wants_context = self._wants_context.get(node.asset)
-        if wants_context is None:
-            wants_context = self._wants_context[node.asset] = _takes_context(asset)
-        context = make_context(asset, node, self.run_id, self.resources) if wants_context else None
+        takes = asset.takes_context
+        context = make_context(asset, node, self.run_id, self.resources) if takes else None
         value = asset.invoke(context, inputs)
         manager = self.store.io_manager(io_name)
         slug = _UNPARTITIONED if node.key is None else key_slug(node.key)
@@ -639,14 +636,6 @@ class _Scheduler:
 
 
 _UNPARTITIONED = key_slug(None)
-
-
-def _takes_context(asset: Asset) -> bool:
-    """Whether the execute function is handed a context (so one must be built)."""
-    signature = asset.signature
-    if signature is None or signature.style(asset.depends_on) == "seed":
-        return True
-    return CONTEXT in signature.required or CONTEXT in signature.optional
 
 
 def _wrap(node: Node, error: Exception) -> MaterializationError:

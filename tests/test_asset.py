@@ -68,6 +68,25 @@ def test_decorator_style_invoke_binds_by_name() -> None:
     assert with_default.invoke("ctx", {"a": 5, "b": 3, "scale": 1}) == ("ctx", 2)
 
 
+def test_an_asset_says_whether_its_function_takes_a_context() -> None:
+    def seed(context: Any, deps: dict[str, int]) -> int:
+        return 0
+
+    def keyword_only(context: Any, *, a: int) -> int:
+        return a
+
+    assert fs.Asset(name="s", depends_on=["a", "b"], execute_fn=seed).takes_context
+    assert fs.Asset(name="k", depends_on=["a"], execute_fn=keyword_only).takes_context
+    assert fs.Asset(name="o", depends_on=["a"], execute_fn=lambda a, context=None: a).takes_context
+    assert not fs.Asset(name="p", depends_on=["a"], execute_fn=lambda a: a).takes_context
+    assert fs.Asset(name="n").takes_context  # nothing to inspect: a context costs nothing here
+    keyword = fs.Asset(name="k", depends_on=["a"], execute_fn=keyword_only)
+    assert keyword.invoke("ctx", {"a": 4}) == 4
+    optional = fs.Asset(name="o", depends_on=["a", "b"], execute_fn=lambda a, b=2: a * b)
+    assert optional.invoke(None, {"a": 3}) == 6
+    assert optional.invoke(None, {"a": 3, "b": 3}) == 9
+
+
 def test_calling_an_asset_calls_the_plain_function() -> None:
     a = fs.Asset(name="d", depends_on=["x"], execute_fn=lambda x: x * 2)
     assert a(21) == 42
