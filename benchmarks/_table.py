@@ -85,9 +85,11 @@ ROWS: tuple[Row, ...] = (
     Row("chain", "define", "2. chain: define", per=_chain),
     Row("chain", "run", "2. chain: first materialize after define", _HM, per=_chain),
     Row("chain", "run_again", "2. chain: materialize again into a new store", _HM, per=_chain),
+    Row("chain", "run_committed", "2. chain: again, until its rows are committed", per=_chain),
     Row("wide", "define", "3. wide DAG: define + validate", Target("absolute", 0.050)),
     Row("wide", "run", "3. wide DAG: first materialize after define", _HM, per=_wide),
     Row("wide", "run_again", "3. wide DAG: materialize again into a new store", _HM, per=_wide),
+    Row("wide", "run_committed", "3. wide DAG: again, until its rows are committed", per=_wide),
     Row(
         "partitions", "backfill_1", "4. partitions A+B to Parquet, 1 worker", Target("floor", 1.05)
     ),

@@ -47,7 +47,7 @@ def _graph_runs(sizes: Sizes, work: Path, parents: dict[str, list[str]], name: s
         samples["define"].append(seconds)
         samples["run"].append(timed(_call_in_order, loaded, parents, targets))
         module.unload()
-    samples["run_again"] = samples["run"]
+    samples["run_again"] = samples["run_committed"] = samples["run"]
     return samples
 
 
