@@ -3,9 +3,16 @@
 This module owns :func:`code_version` (for an execute function) and :func:`source_version` (for a
 cell body given as text, as the ``%%asset`` magic has it). A version combines
 
-* the *normalised source*: the function's AST with its decorator list and every docstring removed,
-  dumped without positions, so comments, blank lines, formatting, docstrings and the decorator's
-  options never change it;
+* the *normalised code object* of the function: its bytecode, constants, names, variable names,
+  argument counts and flags, and those of its nested code objects (inner functions, lambdas,
+  comprehensions, class bodies), recursively. Line numbers and column positions are left out, so
+  comments, blank lines, indentation, moving the function and its decorator's options never
+  change it. What the layout leaves in the bytecode is normalised away: ``NOP`` instructions
+  that only mark a line of their own (``try:``, ``pass``) go, with jumps, ``EXTENDED_ARG``
+  prefixes and the exception table re-targeted; docstrings (of the function, of nested functions
+  and of nested classes) do not count;
+* the function's default values: simple constants and lists, tuples, sets and dicts of them by
+  value, anything else by its type;
 * the versions of the user's own helpers it reads, transitively and cycle-safe: plain functions and
   classes whose ``__module__`` is the asset function's module or ``__main__`` (notebook cells).
   Library code (pandas, numpy, the standard library, other packages or modules) is never followed.
@@ -23,75 +30,73 @@ Other execute callables: a ``functools.partial`` counts by its function plus its
 arguments (a bound data argument counts by its presence only); a bound method by its function; a
 class or callable object by its class; a builtin by its qualified name.
 
-The source comes from :mod:`inspect` (IPython cells and the ``%%asset`` magic register theirs in
-:mod:`linecache`). It is re-read from disk for code in files, and it must parse and define a
-function of the code object's name, else it is not trusted. Where no trusted source exists
-(``exec`` of a string, a file edited since import, two lambdas on one line), the *code object* is
-hashed instead: bytecode, names, variable names and constants (recursively; frozensets sorted so
-hash randomisation cannot leak in), plus the function's simple default values. That fallback is
-stable within one interpreter version (bytecode changes between Python versions); so is the
-normalised source, as ``ast.dump`` may change between Python versions.
+No source is needed, so functions defined in notebook cells, by ``exec`` or in files edited
+since they were imported all get the same version for the same code. What the compiler makes
+equal is equal: ``2 * 3`` and ``6``, dead ``if False:`` branches; the function's annotations,
+which do not change what it computes, do not count either. Bytecode differs between Python
+versions, so the interpreter's version is part of every version: upgrading Python recomputes each
+asset once. Over the standard library, removing every comment and docstring keeps all versions;
+reformatting to 40 or 200 columns keeps all but 0.3 %: joining or splitting the lines of one
+expression or assignment can change what the compiler optimises (jump threading, swaps), and so
+can adding or removing a nested class's docstring (or, from Python 3.14 on, a function's). Such an
+edit recomputes the asset once; a stale value never comes out.
 
-Cost: parsing is done once per code object (and once per cell text) and cached in bounded maps
-(oldest entries go first). Each computed version also remembers every lookup it was made from
-(global names, closure cells, ``__code__``, class bodies); a repeated call re-checks those by
-identity and returns the remembered version when nothing moved, so it costs a few microseconds
-and still sees a helper redefined in another cell.
+Cost: a code object is read with the byte-level search of :class:`bytes`, hashed with its
+constants and names through :mod:`marshal` and blake2b; only code with a docstring, a
+line-marking ``NOP`` or a nested class walks its instructions. Results are cached per code object
+in bounded maps (the oldest quarter goes when one is full).
+Each computed version also remembers every lookup it was made from (global names, closure cells,
+``__code__``, defaults, class bodies); a repeated call re-checks those by identity and returns the
+remembered version when nothing moved, so it costs a few microseconds and still sees a helper
+redefined in another cell. A cell given as text is parsed (:mod:`ast`) once per text.
 
 This module must not import pandas, IPython (except to read IPython-only syntax in a cell) or
 anything else heavy, must not run user code and must not touch the store.
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
+import bisect
 import dis
 import functools
 import hashlib
 import importlib
 import inspect
-import linecache
+import itertools
+import marshal
 import sys
 import textwrap
 import threading
-import tokenize
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from types import CellType, CodeType, FunctionType, MethodType, ModuleType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["MAX_CACHED", "code_version", "source_version"]
 
-#: How many code objects (and, separately, cell texts) keep their parsed form; oldest go first.
+#: How many code objects (and, separately, cell texts) keep their normalised form; oldest go first.
 MAX_CACHED = 4096
 
-_SCHEME = "flowstone-code-1"
+_SCHEME = f"flowstone-code-2/{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}"
+# The same, as blake2b's personalisation (at most 16 bytes) for code digests: it costs nothing,
+# where a prefix would take a code digest of a small function past one 128-byte block.
+_PERSON = f"fs2{sys.implementation.name[:7]}{sys.version_info[0]}.{sys.version_info[1]}".encode()
 _SCALARS = frozenset({int, float, str, bool, type(None)})
-_GLOBAL_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS"})
 _UNWRAP_LIMIT = 16
 _MISSING = object()
-_SOURCE_ERRORS = (OSError, TypeError, SyntaxError, tokenize.TokenError)
 
 
-@dataclass(frozen=True)
-class _Parsed:
-    """What never changes for a code object or a cell text: its digest and the names it reads."""
-
-    digest: str
-    names: tuple[str, ...]
-    from_source: bool
+# What never changes for a code object or a cell text: its digest and the names it reads.
+_Parsed = tuple[str, tuple[str, ...]]
 
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 _CODE_CACHE: dict[int, tuple[CodeType, _Parsed]] = {}
-# The same code compiled again (a re-run cell, a re-imported module) is the same key here, so it
-# is not parsed again: where it was defined, its bytecode, constants and names.
-_COMPILED_CACHE: dict[tuple[object, ...], _Parsed] = {}
 _CELL_CACHE: dict[str, _Parsed] = {}
-_VERSION_CACHE: dict[int, tuple[FunctionType, str, _Observed]] = {}
-_CELL_VERSION_CACHE: dict[tuple[str, int], tuple[Mapping[str, object], str, _Observed]] = {}
+_VERSION_CACHE: dict[int, tuple[FunctionType, str, _Checks]] = {}
+_CELL_VERSION_CACHE: dict[tuple[str, int], tuple[Mapping[str, object], str, _Checks]] = {}
 _LOCK = threading.Lock()
 # Entries hold the objects whose ids key them, so an id in a cache is never reused by another.
 
@@ -104,166 +109,281 @@ def _hash(*parts: str) -> str:
 def _remember(cache: dict[_K, _V], key: _K, value: _V) -> None:
     with _LOCK:
         cache[key] = value
-        while len(cache) > MAX_CACHED:
-            del cache[next(iter(cache))]
+        excess = len(cache) - MAX_CACHED
+        if excess > 0:
+            # The oldest quarter goes at once: one scan past the dict's deleted slots, not one
+            # per entry.
+            for old in list(itertools.islice(cache, excess + MAX_CACHED // 4)):
+                del cache[old]
 
 
-# --- normalised source ----------------------------------------------------------------------
+# --- the normalised code object -------------------------------------------------------------
+#
+# Bytecode is a sequence of two-byte code units (opcode, argument). ``co_code`` shows inline
+# cache units as zeros, so ``raw[::2]`` holds exactly the opcodes and ``raw[1::2]`` the arguments;
+# an argument above 255 is spread over ``EXTENDED_ARG`` units just before its instruction.
+# Positions below count code units, as jumps and the exception table do.
+
+_NOP = dis.opmap["NOP"]
+_NOP_UNIT = bytes((_NOP,))
+_CACHE_UNIT = bytes((dis.opmap["CACHE"],))
+_MAX_CACHE_UNITS = 32  # more than any instruction has (LOAD_ATTR: 9 in 3.12)
+_EXTENDED_ARG = dis.EXTENDED_ARG
+_LOAD_CONST = dis.opmap["LOAD_CONST"]
+_STORE_NAME = dis.opmap["STORE_NAME"]
+_CONST_OPS = tuple(dis.hasconst)
+_JUMP_OPS = tuple(dis.hasjrel)  # Python 3.11 and later have relative jumps only
+_BACKWARD_OPS = frozenset(op for op in dis.hasjrel if "BACKWARD" in dis.opname[op])
+# LOAD_GLOBAL's argument is the name's index shifted left by one (the low bit pushes a NULL).
+_GLOBAL_LOADS = tuple(
+    (dis.opmap[name], shift)
+    for name, shift in (("LOAD_GLOBAL", 1), ("LOAD_NAME", 0), ("LOAD_FROM_DICT_OR_GLOBALS", 0))
+    if name in dis.opmap
+)
+# ``from __future__`` imports show in every code object's flags; what they change shows in the code.
+_FLAGS = ~sum(getattr(__future__, name).compiler_flag for name in __future__.all_feature_names)
+# What a class body stores that is layout, not code: its docstring and (3.13+) its first line.
+_CLASS_LAYOUT_NAMES = frozenset({"__doc__", "__firstlineno__"})
 
 
-_STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
+def _positions(ops: bytes, opcodes: Iterable[int]) -> list[int]:
+    """The positions of every instruction whose opcode is one of ``opcodes``, in order."""
+    found: list[int] = []
+    for opcode in opcodes:
+        marker = bytes((opcode,))
+        position = ops.find(marker)
+        while position >= 0:
+            found.append(position)
+            position = ops.find(marker, position + 1)
+    found.sort()
+    return found
 
 
-def _statements(tree: ast.AST) -> Iterator[ast.AST]:
-    """Every node that sits in a statement list: definitions and docstrings live only there."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        for name in _STATEMENT_LISTS:
-            children = getattr(node, name, ())
-            if isinstance(children, list):  # a lambda's body is one expression, not a list
-                stack.extend(child for child in children if isinstance(child, ast.AST))
+def _argument(ops: bytes, args: bytes | bytearray, position: int) -> int:
+    """The full argument of the instruction at ``position``, ``EXTENDED_ARG`` units included."""
+    value = args[position]
+    shift = 8
+    position -= 1
+    while position >= 0 and ops[position] == _EXTENDED_ARG:
+        value |= args[position] << shift
+        shift += 8
+        position -= 1
+    return value
 
 
-def _strip_docstrings(tree: ast.AST) -> None:
-    for node in _statements(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            match node.body:
-                case [ast.Expr(value=ast.Constant(value=str())), *rest]:
-                    node.body = rest or [ast.Pass()]
-                case _:
-                    pass
+def _set_argument(ops: bytes, args: bytearray, position: int, value: int) -> None:
+    """Write ``value`` (never larger than the argument there) back into the same code units."""
+    args[position] = value & 0xFF
+    position -= 1
+    while position >= 0 and ops[position] == _EXTENDED_ARG:
+        value >>= 8
+        args[position] = value & 0xFF
+        position -= 1
 
 
-def _definition(tree: ast.Module, name: str) -> ast.AST | None:
-    """The function or lambda node that compiled to a code object called ``name``."""
-    if name == "<lambda>":
-        lambdas = [node for node in ast.walk(tree) if isinstance(node, ast.Lambda)]
-        return lambdas[0] if len(lambdas) == 1 else None
-    match tree.body:
-        case [ast.FunctionDef() | ast.AsyncFunctionDef() as node, *_] if node.name == name:
-            node.decorator_list = []
-            return node
-        case _:
-            return None
+def _loads_const(ops: bytes, args: bytes, index: int) -> bool:
+    """Whether any instruction reads constant ``index``."""
+    return any(_argument(ops, args, p) == index for p in _positions(ops, _CONST_OPS))
 
 
-_file_stamps: dict[str, tuple[int, int, int]] = {}
+def _exception_entries(table: bytes) -> list[list[int]]:
+    """The exception table as ``[start, end, target, depth_and_lasti]`` entries, in code units."""
+    values: list[int] = []
+    position = 0
+    while position < len(table):
+        # Varints of 6-bit chunks, most significant first; bit 6 says another chunk follows
+        # (bit 7 only marks an entry's first byte).
+        value = table[position] & 63
+        while table[position] & 64:
+            position += 1
+            value = (value << 6) | (table[position] & 63)
+        values.append(value)
+        position += 1
+    entries = [values[i : i + 4] for i in range(0, len(values), 4)]
+    for entry in entries:
+        entry[1] += entry[0]  # the table stores a size; an end is easier to shift
+    return entries
 
 
-def _refresh_lines(filename: str) -> bool:
-    """Re-read ``filename`` into linecache when it changed on disk; False when it is no file."""
-    try:
-        stat = Path(filename).stat()
-    except OSError:
-        return False
-    # Nanosecond mtime, size and inode: a rewrite shows in at least one of them, so each file is
-    # read once per change, not once per function (linecache's own check is coarser).
-    stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-    if _file_stamps.get(filename) != stamp:
-        linecache.updatecache(filename)
-        _file_stamps[filename] = stamp
-    return True
+def _varint(value: int, marker: int) -> bytes:
+    chunks = [value & 63]
+    value >>= 6
+    while value:
+        chunks.append(value & 63 | 64)
+        value >>= 6
+    chunks.reverse()
+    chunks[0] |= marker
+    return bytes(chunks)
 
 
-def _fresh_source(code: CodeType) -> str | None:
-    filename = code.co_filename
-    if not _refresh_lines(filename) and not linecache.getlines(filename):
-        return None  # exec'd text nobody registered: inspect would scan every module to fail
-    try:
-        return inspect.getsource(code)
-    except _SOURCE_ERRORS:
-        return None
+def _exception_table(entries: list[list[int]]) -> bytes:
+    """Encode entries the way the compiler does."""
+    return b"".join(
+        _varint(start, 128) + _varint(end - start, 0) + _varint(target, 0) + _varint(depth, 0)
+        for start, end, target, depth in entries
+    )
 
 
-_FILE_INDEX: dict[tuple[str, object], dict[tuple[int, str], str] | None] = {}
+def _without_nops(ops: bytes, args: bytearray, table: bytes) -> tuple[bytes, bytearray, bytes]:
+    """The code as the compiler emits it where no ``NOP`` marks a line of its own.
 
-
-def _file_digests(filename: str) -> dict[tuple[int, str], str] | None:
-    """Digests of every function in a source file or registered cell, by (first line, name).
-
-    The text is parsed once per change (not once per function), so defining a module of many
-    assets costs one parse. ``None`` when there is no source or it does not parse.
+    Every jump and exception-table offset is shortened by the ``NOP`` units it passes over.
+    (A ``NOP`` shares its neighbours' exception handler, so no table entry ends up empty or
+    next to one for the same handler: checked over the standard library.)
     """
-    is_file = _refresh_lines(filename)
-    lines = linecache.getlines(filename)
-    if not lines:
-        return None
-    key = (filename, _file_stamps.get(filename) if is_file else hash(tuple(lines)))
-    if key in _FILE_INDEX:
-        return _FILE_INDEX[key]
-    index: dict[tuple[int, str], str] | None = None
-    try:
-        tree = ast.parse("".join(lines))
-    except SyntaxError:
-        pass  # e.g. a cell written in IPython syntax: the per-function path handles it
-    else:
-        _strip_docstrings(tree)
-        index = {}
-        for node in _statements(tree):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                # co_firstlineno of a decorated function is its first decorator's line.
-                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-                decorators, node.decorator_list = node.decorator_list, []
-                index[(first, node.name)] = "src:" + _hash(ast.dump(node, include_attributes=False))
-                node.decorator_list = decorators
-    _remember(_FILE_INDEX, key, index)
-    return index
+    removed = _positions(ops, (_NOP,))
+
+    def before(position: int) -> int:
+        return position - bisect.bisect_left(removed, position)
+
+    for position in _positions(ops, _JUMP_OPS):
+        distance = _argument(ops, args, position)
+        # A jump counts from after its own inline cache units (zeros in co_code).
+        caches = ops[position + 1 : position + 1 + _MAX_CACHE_UNITS]
+        end = position + 1 + len(caches) - len(caches.lstrip(_CACHE_UNIT))
+        target = end - distance if ops[position] in _BACKWARD_OPS else end + distance
+        _set_argument(ops, args, position, abs(before(target) - before(end)))
+    entries = [
+        [before(start), before(end), before(target), depth]
+        for start, end, target, depth in _exception_entries(table)
+    ]
+    keep = [position for position, opcode in enumerate(ops) if opcode != _NOP]
+    return (
+        bytes(ops[p] for p in keep),
+        bytearray(args[p] for p in keep),
+        _exception_table(entries),
+    )
 
 
-def _source_digest(code: CodeType) -> str | None:
-    """The normalised-source digest, or ``None`` when the source is missing or does not match."""
-    if code.co_name != "<lambda>":
-        index = _file_digests(code.co_filename)
-        digest = index.get((code.co_firstlineno, code.co_name)) if index else None
-        if digest is not None:
-            return digest
-    source = _fresh_source(code)
-    if source is None:
-        return None
-    try:
-        tree = ast.parse(textwrap.dedent(source))
-    except SyntaxError:
-        return None
-    node = _definition(tree, code.co_name)
-    if node is None:
-        return None
-    _strip_docstrings(node)
-    return "src:" + _hash(ast.dump(node, include_attributes=False))
+def _without_docstring(
+    ops: bytes, args: bytearray, consts: tuple[object, ...]
+) -> tuple[object, ...]:
+    """Constants as the compiler makes them without the docstring; ``args`` renumbered.
+
+    ``None`` takes the docstring's place (first); the function's own ``None``, if any, merges
+    into it and the constants after it move up; unused constants at the end go, as the compiler
+    drops them (3.11 at the end only, later versions anywhere).
+    """
+    consts = (None, *consts[1:])
+    again = next((i for i, value in enumerate(consts) if i and value is None), 0)
+    positions = _positions(ops, _CONST_OPS)
+    if again:
+        consts = consts[:again] + consts[again + 1 :]
+        for position in positions:
+            index = _argument(ops, args, position)
+            if index >= again:
+                _set_argument(ops, args, position, 0 if index == again else index - 1)
+    used = max((_argument(ops, args, position) for position in positions), default=0)
+    return consts[: used + 1]
 
 
-# --- the code-object fallback ---------------------------------------------------------------
+def _empty_prefixes_marked(ops: bytes, args: bytes | bytearray) -> bytes:
+    """``ops`` with every leading ``EXTENDED_ARG 0`` as a ``NOP``: the compiler never emits one."""
+    marked = bytearray(ops)
+    for position in _positions(ops, (_EXTENDED_ARG,)):
+        if not args[position] and ops[position - 1] != _EXTENDED_ARG:
+            marked[position] = _NOP
+    return bytes(marked)
 
 
-def _const_key(value: object) -> str:
+def _layout_consts(code: CodeType, ops: bytes, args: bytes | bytearray) -> set[int]:
+    """Constants a class body stores as its docstring or first line number."""
+    names = code.co_names
+    found = set()
+    for position in _positions(ops, (_STORE_NAME,)):
+        stored = names[_argument(ops, args, position)]
+        if stored in _CLASS_LAYOUT_NAMES and position and ops[position - 1] == _LOAD_CONST:
+            found.add(_argument(ops, args, position - 1))
+    return found
+
+
+def _normalised(code: CodeType) -> tuple[bytes, bytes, tuple[object, ...]]:
+    """Bytecode, exception table and constants of ``code`` without docstrings and line marks."""
+    raw = code.co_code
+    table = code.co_exceptiontable
+    consts = code.co_consts
+    ops = raw[::2]
+    documented = bool(consts) and type(consts[0]) is str and not _loads_const(ops, raw[1::2], 0)
+    marked = _NOP_UNIT in ops
+    layout = not _CLASS_LAYOUT_NAMES.isdisjoint(code.co_names)
+    if not (documented or marked or layout):
+        return raw, table, consts  # the usual case: nothing to rewrite
+    args = bytearray(raw[1::2])
+    if layout:
+        hidden = _layout_consts(code, ops, args)
+        consts = tuple(... if i in hidden else value for i, value in enumerate(consts))
+    if documented:
+        consts = _without_docstring(ops, args, consts)
+        ops = _empty_prefixes_marked(ops, args)
+    # Renumbering can leave a prefix with nothing to carry, removing units can shorten a jump
+    # below 256: the compiler sizes every argument to fit, so repeat until nothing is left.
+    while _NOP_UNIT in ops:
+        ops, args, table = _without_nops(ops, args, table)
+        ops = _empty_prefixes_marked(ops, args)
+    units = bytearray(2 * len(ops))
+    units[0::2] = ops
+    units[1::2] = args
+    return bytes(units), table, consts
+
+
+# Constants marshal writes by value, the same in every process.
+_PLAIN = frozenset({type(None), bool, int, float, complex, str, bytes, type(...)})
+
+
+def _const_part(value: object, names: set[str]) -> object:
+    """A constant as something :mod:`marshal` writes the same in every process."""
     if isinstance(value, CodeType):
-        return _code_key(value)
+        return ("code", _digest(value, names))
     if isinstance(value, tuple):
-        return "(" + ",".join(_const_key(item) for item in value) + ")"
+        return ("tuple", tuple(_const_part(item, names) for item in value))
     if isinstance(value, frozenset):
-        return "frozenset(" + ",".join(sorted(_const_key(item) for item in value)) + ")"
-    return f"{type(value).__name__}:{value!r}"
+        # Sorted: the iteration order of a set of strings changes with hash randomisation.
+        return ("frozenset", tuple(sorted(repr(_const_part(item, names)) for item in value)))
+    return value  # None, numbers, strings, bytes, Ellipsis
 
 
-def _code_key(code: CodeType) -> str:
-    consts = ",".join(_const_key(value) for value in code.co_consts)
-    return f"code({code.co_code.hex()};{code.co_names};{code.co_varnames};{consts})"
+def _add_global_names(code: CodeType, names: set[str]) -> None:
+    """Add the global (in a class body: outer) names ``code`` loads to ``names``."""
+    raw = code.co_code
+    ops, args = raw[::2], raw[1::2]
+    for opcode, shift in _GLOBAL_LOADS:
+        for position in _positions(ops, (opcode,)):
+            names.add(code.co_names[_argument(ops, args, position) >> shift])
 
 
-def _code_digest(code: CodeType) -> str:
-    interpreter = f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}"
-    return "code:" + _hash(interpreter, _code_key(code))
+def _digest(code: CodeType, names: set[str]) -> str:
+    """The digest of what ``code`` does: no line numbers, no positions, no addresses.
 
-
-# --- names a code object reads --------------------------------------------------------------
-
-
-def _code_objects(code: CodeType) -> Iterator[CodeType]:
-    yield code
-    for value in code.co_consts:
-        if isinstance(value, CodeType):
-            yield from _code_objects(value)
+    The global names ``code`` and its nested code objects load are added to ``names``.
+    """
+    raw, table, consts, used = code.co_code, code.co_exceptiontable, code.co_consts, code.co_names
+    if (
+        _NOP_UNIT in raw[::2]
+        or (consts and type(consts[0]) is str)
+        or (used and not _CLASS_LAYOUT_NAMES.isdisjoint(used))
+    ):
+        raw, table, consts = _normalised(code)  # else there is nothing to normalise
+    if used:
+        _add_global_names(code, names)
+    if not _PLAIN.issuperset(map(type, consts)):
+        consts = tuple(_const_part(value, names) for value in consts)
+    fields: tuple[Any, ...] = (
+        code.co_name,
+        code.co_argcount,
+        code.co_posonlyargcount,
+        code.co_kwonlyargcount,
+        code.co_flags & _FLAGS,
+        raw,
+        table,
+        code.co_names,
+        code.co_varnames,
+        code.co_cellvars,
+        code.co_freevars,
+        consts,
+    )
+    # marshal format 0 writes no references and no interning marks: the same fields give the
+    # same bytes in every process.
+    return hashlib.blake2b(marshal.dumps(fields, 0), digest_size=16, person=_PERSON).hexdigest()
 
 
 def _without_dunders(names: Iterable[str]) -> tuple[str, ...]:
@@ -271,57 +391,15 @@ def _without_dunders(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(n for n in names if not (n.startswith("__") and n.endswith("__"))))
 
 
-def _global_names(code: CodeType) -> tuple[str, ...]:
-    names = {
-        str(instruction.argval)
-        for nested in _code_objects(code)
-        for instruction in dis.get_instructions(nested)
-        if instruction.opname in _GLOBAL_LOADS
-    }
-    return _without_dunders(names)
-
-
 def _parsed_code(code: CodeType) -> _Parsed:
     entry = _CODE_CACHE.get(id(code))
     if entry is not None:
         return entry[1]
-    key = _compiled_key(code)
-    parsed = _COMPILED_CACHE.get(key)
-    if parsed is None:
-        digest = _source_digest(code)
-        parsed = _Parsed(digest or _code_digest(code), _global_names(code), digest is not None)
-        _remember(_COMPILED_CACHE, key, parsed)
+    names: set[str] = set()
+    digest = _digest(code, names)
+    parsed = (digest, _without_dunders(names) if names else ())
     _remember(_CODE_CACHE, id(code), (code, parsed))
     return parsed
-
-
-def _compiled_key(code: CodeType) -> tuple[object, ...]:
-    """What identifies compiled code: its source text's state, place, bytecode, names, nested too.
-
-    The source's state (a file's stamp, or a registered cell's text) is part of the key, so an
-    edit that compiles to the same bytecode (a default value, an annotation) is parsed again.
-    """
-    filename = code.co_filename
-    source_state: object = (
-        _file_stamps.get(filename)
-        if _refresh_lines(filename)
-        else hash(tuple(linecache.getlines(filename)))
-    )
-    return (
-        source_state,
-        *(
-            (
-                nested.co_filename,
-                nested.co_firstlineno,
-                nested.co_code,
-                tuple(repr(c) for c in nested.co_consts if not isinstance(c, CodeType)),
-                nested.co_names,
-                nested.co_varnames,
-                nested.co_freevars,
-            )
-            for nested in _code_objects(code)
-        ),
-    )
 
 
 # --- values a version depends on ------------------------------------------------------------
@@ -380,43 +458,68 @@ def _cell_value(cell: CellType) -> object:
         return _MISSING
 
 
-@dataclass
+# Everything a computed version was read from, so a later call can check nothing moved: the
+# names looked up, closure cells, functions (code, defaults), class bodies and wrappers unwrapped.
+# Identity (``is``) is compared, never equality: a rebound name, a redefined helper, a new
+# constant object or a changed class body all fail the check and the version is recomputed.
+# Plain tuples: a cache holds thousands of these, and empty tuples cost the garbage collector
+# nothing.
+_Checks = tuple[
+    tuple[tuple[Mapping[str, object], str, object], ...],
+    tuple[tuple[CellType, object], ...],
+    tuple[tuple[FunctionType, CodeType, object, object], ...],
+    tuple[tuple[type, tuple[type, ...], tuple[tuple[str, object], ...]], ...],
+    tuple[tuple[object, FunctionType | None], ...],
+]
+
+
+def _unchanged(checks: _Checks) -> bool:
+    """Whether every recorded lookup still finds the very same object."""
+    # Plain loops: this runs on every call with nothing changed, and must stay cheap.
+    names, cells, functions, classes, unwrapped = checks
+    for space, name, value in names:
+        if space.get(name, _MISSING) is not value:
+            return False
+    for fn, code, defaults, kwdefaults in functions:
+        if fn.__code__ is not code or fn.__defaults__ is not defaults:
+            return False
+        if fn.__kwdefaults__ is not kwdefaults:
+            return False
+    for cell, value in cells:
+        if _cell_value(cell) is not value:
+            return False
+    for value, function in unwrapped:
+        if _as_function(value) is not function:
+            return False
+    return all(_same_class(*entry) for entry in classes)
+
+
 class _Observed:
-    """Everything a computed version was read from, so a later call can check nothing moved.
+    """The lookups a version is being computed from, collected as they happen."""
 
-    Identity (``is``) is compared, never equality: a rebound name, a redefined helper, a new
-    constant object or a changed class body all fail the check and the version is recomputed.
-    """
+    __slots__ = ("cells", "classes", "functions", "names", "unwrapped")
 
-    names: list[tuple[Mapping[str, object], str, object]] = field(default_factory=list)
-    cells: list[tuple[CellType, object]] = field(default_factory=list)
-    functions: list[tuple[FunctionType, CodeType, object, object]] = field(default_factory=list)
-    classes: list[tuple[type, tuple[type, ...], list[tuple[str, object]]]] = field(
-        default_factory=list
-    )
-    unwrapped: list[tuple[object, FunctionType | None]] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.names: list[tuple[Mapping[str, object], str, object]] = []
+        self.cells: list[tuple[CellType, object]] = []
+        self.functions: list[tuple[FunctionType, CodeType, object, object]] = []
+        self.classes: list[tuple[type, tuple[type, ...], tuple[tuple[str, object], ...]]] = []
+        self.unwrapped: list[tuple[object, FunctionType | None]] = []
 
-    def unchanged(self) -> bool:
-        """Whether every recorded lookup still finds the very same object."""
-        # Plain loops: this runs on every call with nothing changed, and must stay cheap.
-        for space, name, value in self.names:
-            if space.get(name, _MISSING) is not value:
-                return False
-        for fn, code, defaults, kwdefaults in self.functions:
-            if fn.__code__ is not code or fn.__defaults__ is not defaults:
-                return False
-            if fn.__kwdefaults__ is not kwdefaults:
-                return False
-        for cell, value in self.cells:
-            if _cell_value(cell) is not value:
-                return False
-        for value, function in self.unwrapped:
-            if _as_function(value) is not function:
-                return False
-        return all(_same_class(*entry) for entry in self.classes)
+    def checks(self) -> _Checks:
+        """The lookups to repeat before a remembered version is trusted again."""
+        return (
+            tuple(self.names),
+            tuple(self.cells),
+            tuple(self.functions),
+            tuple(self.classes),
+            tuple(self.unwrapped),
+        )
 
 
-def _same_class(cls: type, bases: tuple[type, ...], members: list[tuple[str, object]]) -> bool:
+def _same_class(
+    cls: type, bases: tuple[type, ...], members: tuple[tuple[str, object], ...]
+) -> bool:
     body = vars(cls)
     return (
         cls.__bases__ is bases
@@ -434,10 +537,10 @@ class _Resolver:
         The modules whose functions and classes are the user's own.
     """
 
-    def __init__(self, modules: Iterable[str]) -> None:
-        self.modules = frozenset(modules)
+    def __init__(self, modules: Collection[str]) -> None:
+        self.modules = modules
+        # Versions by id; "" while one is being computed (a cycle leads back to it).
         self.done: dict[int, str] = {}
-        self.active: set[int] = set()
         self.observed = _Observed()
 
     def references(self, namespace: Mapping[str, object], names: Iterable[str]) -> list[str]:
@@ -467,53 +570,70 @@ class _Resolver:
             return None
         return self.of_function(function)
 
-    def _guarded(self, key: object, label: str, compute: Callable[[], list[str]]) -> str:
-        ident = id(key)
-        if ident in self.done:
-            return self.done[ident]
-        if ident in self.active:
-            return f"cycle:{label}"
-        self.active.add(ident)
-        version = _hash(*compute())
-        self.active.discard(ident)
-        self.done[ident] = version
-        return version
-
     def of_function(self, fn: FunctionType) -> str:
         """The version of a plain function: its own digest, helpers, constants and cells."""
-        return self._guarded(fn, fn.__qualname__, lambda: self._function_parts(fn))
+        ident = id(fn)
+        version = self.done.get(ident)
+        if version is None:
+            self.done[ident] = ""
+            version = self.done[ident] = self._function_version(fn)
+        return version or f"cycle:{fn.__qualname__}"
 
-    def _function_parts(self, fn: FunctionType) -> list[str]:
-        code = fn.__code__
-        self.observed.functions.append((fn, code, fn.__defaults__, fn.__kwdefaults__))
-        parsed = _parsed_code(code)
-        parts = [parsed.digest, *self.references(fn.__globals__, parsed.names)]
-        for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=True):
-            value = _cell_value(cell)
-            self.observed.cells.append((cell, value))
-            parts += self._parts(name, value)
-        if not parsed.from_source:
-            # Defaults live on the function, not in the code object the fallback hashed.
-            parts.append(repr([_argument_key(v) for v in fn.__defaults__ or ()]))
-            parts.append(repr(sorted(_keyword_keys(fn.__kwdefaults__ or {}))))
-        return parts
+    def _function_version(self, fn: FunctionType) -> str:
+        code, defaults, keyword_defaults = fn.__code__, fn.__defaults__, fn.__kwdefaults__
+        self.observed.functions.append((fn, code, defaults, keyword_defaults))
+        digest, names = _parsed_code(code)
+        parts = [digest]
+        if names:
+            parts += self.references(fn.__globals__, names)
+        closure = fn.__closure__
+        if closure:
+            for name, cell in zip(code.co_freevars, closure, strict=True):
+                value = _cell_value(cell)
+                self.observed.cells.append((cell, value))
+                parts += self._parts(name, value)
+        # Defaults live on the function, not in its code object.
+        if defaults:
+            parts.append(f"defaults={[_default_key(value) for value in defaults]!r}")
+        if keyword_defaults:
+            keys = sorted(f"{k}={_default_key(v)}" for k, v in keyword_defaults.items())
+            parts.append(f"keyword_defaults={keys!r}")
+        # Code that reads nothing else is versioned by its digest alone.
+        return parts[0] if len(parts) == 1 else _hash(*parts)
 
     def of_class(self, cls: type) -> str:
         """The version of a user class: its methods, simple constants and user base classes."""
-        return self._guarded(cls, cls.__qualname__, lambda: self._class_parts(cls))
+        ident = id(cls)
+        version = self.done.get(ident)
+        if version is None:
+            self.done[ident] = ""
+            version = self.done[ident] = self._class_version(cls)
+        return version or f"cycle:{cls.__qualname__}"
 
-    def _class_parts(self, cls: type) -> list[str]:
-        self.observed.classes.append((cls, cls.__bases__, list(vars(cls).items())))
+    def _class_version(self, cls: type) -> str:
+        self.observed.classes.append((cls, cls.__bases__, tuple(vars(cls).items())))
         parts = [f"class:{cls.__qualname__}"]
         for name, member in _class_members(cls):
             parts += self._parts(name, member)
         parts += [self.of_class(base) for base in cls.__bases__ if base.__module__ in self.modules]
-        return parts
+        return _hash(*parts)
 
 
 def _keyword_keys(values: Mapping[str, object]) -> Iterator[str]:
     for name, value in values.items():
         yield f"{name}={_argument_key(value)}"
+
+
+def _default_key(value: object) -> str:
+    """A default value: literals by value (also flat containers of them), else by its type."""
+    key = _constant_key(value)
+    if key is not None or not isinstance(value, list | tuple | set | frozenset | dict):
+        return key or f"<{type(value).__qualname__}>"
+    items = [*value.items()] if isinstance(value, dict) else list(value)
+    keys = [_constant_key(item) or f"<{type(item).__qualname__}>" for item in items]
+    if isinstance(value, set | frozenset | dict):
+        keys.sort()
+    return f"{type(value).__qualname__}[{','.join(keys)}]"
 
 
 def _argument_key(value: object) -> str:
@@ -522,6 +642,30 @@ def _argument_key(value: object) -> str:
 
 
 # --- cells given as text --------------------------------------------------------------------
+
+_STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _statements(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node that sits in a statement list: definitions and docstrings live only there."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for name in _STATEMENT_LISTS:
+            children = getattr(node, name, ())
+            if isinstance(children, list):  # a lambda's body is one expression, not a list
+                stack.extend(child for child in children if isinstance(child, ast.AST))
+
+
+def _strip_docstrings(tree: ast.AST) -> None:
+    for node in _statements(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            match node.body:
+                case [ast.Expr(value=ast.Constant(value=str())), *rest]:
+                    node.body = rest or [ast.Pass()]
+                case _:
+                    pass
 
 
 def _parse_cell(source: str) -> ast.Module | None:
@@ -584,11 +728,11 @@ def _parsed_cell(source: str) -> _Parsed:
     if tree is None:
         # It cannot run either; still, only real edits should change the version.
         lines = [line.rstrip() for line in source.splitlines() if line.strip()]
-        parsed = _Parsed("text:" + _hash(*lines), (), from_source=False)
+        parsed = ("text:" + _hash(*lines), ())
     else:
         _strip_docstrings(tree)
         digest = "cell:" + _hash(ast.dump(tree, include_attributes=False))
-        parsed = _Parsed(digest, _free_names(tree), from_source=True)
+        parsed = (digest, _free_names(tree))
     _remember(_CELL_CACHE, source, parsed)
     return parsed
 
@@ -628,19 +772,21 @@ def code_version(fn: Callable[..., object]) -> str:
     Returns
     -------
     str
-        32 hex digits. Equal for cosmetic edits (comments, formatting, docstrings, decorators);
-        different when the function, a helper it uses (transitively) or a simple constant it
-        reads changes. See the module documentation for the rules and the fallback.
+        32 hex digits. Equal for cosmetic edits (comments, formatting, docstrings, decorators,
+        annotations); different when the function, its defaults, a helper it uses
+        (transitively) or a simple constant it reads changes. See the module documentation for
+        the rules and their limits.
     """
-    function = _as_function(fn)
+    function = fn if type(fn) is FunctionType else _as_function(fn)
     if function is None:
         return _hash(_SCHEME, *_root_parts(fn))
-    entry = _VERSION_CACHE.get(id(function))
-    if entry is not None and entry[2].unchanged():
+    key = id(function)
+    entry = _VERSION_CACHE.get(key)
+    if entry is not None and _unchanged(entry[2]):
         return entry[1]
     resolver = _Resolver({function.__module__, "__main__"})
-    version = _hash(_SCHEME, resolver.of_function(function))
-    _remember(_VERSION_CACHE, id(function), (function, version, resolver.observed))
+    version = resolver.of_function(function)  # the scheme is part of every code digest
+    _remember(_VERSION_CACHE, key, (function, version, resolver.observed.checks()))
     return version
 
 
@@ -663,10 +809,10 @@ def source_version(source: str, namespace: Mapping[str, object]) -> str:
     """
     key = (source, id(namespace))
     entry = _CELL_VERSION_CACHE.get(key)
-    if entry is not None and entry[2].unchanged():
+    if entry is not None and _unchanged(entry[2]):
         return entry[1]
-    parsed = _parsed_cell(source)
+    digest, names = _parsed_cell(source)
     resolver = _Resolver({"__main__", str(namespace.get("__name__", "__main__"))})
-    version = _hash(_SCHEME, parsed.digest, *resolver.references(namespace, parsed.names))
-    _remember(_CELL_VERSION_CACHE, key, (namespace, version, resolver.observed))
+    version = _hash(_SCHEME, digest, *resolver.references(namespace, names))
+    _remember(_CELL_VERSION_CACHE, key, (namespace, version, resolver.observed.checks()))
     return version
