@@ -335,6 +335,8 @@ class Catalog:
         _open_catalogs.add(self)
         self._migrate()
         self.recover_interrupted()
+        with self._lock:
+            self._start_writer()
 
     def __repr__(self) -> str:
         return f"Catalog({str(self.path)!r})"
@@ -556,11 +558,19 @@ class Catalog:
         """
         run_id = start.run_id if start is not None else end[0] if end is not None else "?"
         with self._lock:
-            if self._writer is None:
-                self._writer = ThreadPoolExecutor(1, thread_name_prefix="flowstone-catalog")
+            writer = self._writer or self._start_writer()
             self._pending.append(
-                self._writer.submit(self._record_in_background, run_id, rows, edges, start, end)
+                writer.submit(self._record_in_background, run_id, rows, edges, start, end)
             )
+
+    def _start_writer(self) -> ThreadPoolExecutor:
+        """Start the writer thread and open its connection (with ``self._lock`` held).
+
+        Done when the catalog opens, so that a materialize never waits for a thread to start.
+        """
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="flowstone-catalog")
+        self._writer.submit(self._connection)
+        return self._writer
 
     def _record_in_background(
         self,

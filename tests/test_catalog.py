@@ -744,8 +744,9 @@ def test_connections_of_finished_threads_are_closed(catalog: Catalog) -> None:
         thread = threading.Thread(target=touch)
         thread.start()
         thread.join()
-    # Each new thread's connection replaces those of threads that have finished.
-    assert len(catalog._connections) <= 2
+    # Each new thread's connection replaces those of threads that have finished: left are
+    # this thread's, the writer thread's and the last one's.
+    assert len(catalog._connections) <= 3
 
 
 def test_a_forked_child_opens_its_own_connection(catalog: Catalog) -> None:
@@ -768,3 +769,19 @@ def test_forgetting_connections_after_fork_reopens_them(catalog: Catalog) -> Non
     catalog.write([row("before")])
     forget_connections_after_fork()
     assert catalog.get("before") is not None
+
+
+def test_the_writer_thread_is_ready_when_the_catalog_opens(path: Path) -> None:
+    catalog = Catalog(path)
+    try:
+        writer = catalog._writer
+        assert writer is not None
+        catalog.wait_for_writes()
+        names = {thread.name for thread in threading.enumerate()}
+        assert any(name.startswith("flowstone-catalog") for name in names)
+    finally:
+        catalog.close()
+    assert catalog._writer is None
+    catalog.record_later([dataclasses.astuple(row("after"))])  # a closed catalog reopens
+    assert [r.id for r in catalog.history()] == ["after"]
+    catalog.close()
