@@ -24,7 +24,8 @@ from ._asset import Asset
 from ._config import settings
 from ._context import AssetContext
 from ._errors import FlowstoneError, MaterializationError, StoreError
-from ._events import Event, emit, has_listeners
+from ._events import Event, emit
+from ._events import _listeners as _event_listeners
 from ._partition_keys import key_slug
 from ._plan import Input, Node, Plan, build_plan
 from ._registry import Registry, resolve_registry
@@ -124,11 +125,12 @@ class Recorder:
         return f"{self._run_id}-{next(self._ids)}"
 
     def _announce(self, kind: str, node: Node, **detail: Any) -> None:
-        if has_listeners():
+        # Callers on hot paths check _event_listeners first, to skip building ``detail``.
+        if _event_listeners:
             emit(Event(kind, node.asset, node.text, self._run_id, detail))
 
     def started(
-        self, node: Node, mat_id: str, *, code_version: str, io_manager: str, started_at: float
+        self, node: Node, mat_id: str, code_version: str, io_manager: str, started_at: float
     ) -> None:
         """A node starts computing; persisted values get their ``running`` row now."""
         if io_manager != "memory":
@@ -136,13 +138,13 @@ class Recorder:
             with self._lock:
                 self._rows.append((*row, None, None, code_version, None, io_manager, *_NO_VALUE))
             self.flush()
-        self._announce("started", node)
+        if _event_listeners:
+            self._announce("started", node)
 
-    def succeeded(
+    def succeeded(  # noqa: PLR0917  # positional: called once per computed node
         self,
         node: Node,
         mat_id: str,
-        *,
         code_version: str,
         stored: StoredValue,
         consumed: Sequence[NodeResult],
@@ -169,19 +171,22 @@ class Recorder:
             None,
             None,
         )
+        edges = [
+            (mat_id, up.materialization_id, up.node.asset, up.node.encoded, up.data_version)
+            for up in consumed
+        ]
         with self._lock:
             self._rows.append(row)
-            self._edges.extend(
-                (mat_id, up.materialization_id, up.node.asset, up.node.encoded, up.data_version)
-                for up in consumed
-            )
+            self._edges += edges
         if stored.io_manager != "memory":
             self.flush()
-        self._announce("succeeded", node, duration=duration, data_version=stored.data_version)
+        if _event_listeners:
+            self._announce("succeeded", node, duration=duration, data_version=stored.data_version)
 
     def reused(self, node: Node, data_version: str | None) -> None:
         """A node was fresh: nothing is written."""
-        self._announce("reused", node, data_version=data_version)
+        if _event_listeners:
+            self._announce("reused", node, data_version=data_version)
 
     def not_run(self, node: Node, kind: str, reason: str) -> None:
         """A node was skipped (an upstream failed) or cancelled: announced, not recorded."""
@@ -395,9 +400,10 @@ class _Runner:
 
     def _run_node(self, node: Node) -> NodeResult:
         asset = self.plan.assets[node.asset]
-        version = self._code_version(asset)
-        consumed = [self.result.results[up] for item in self.plan.inputs[node] for up in item.nodes]
-        if node not in self.force:
+        version = self._code_versions.get(node.asset) or self._code_version(asset)
+        results = self.result.results
+        consumed = [results[up] for item in self.plan.inputs[node] for up in item.nodes]
+        if self._candidates and node not in self.force:
             row = self._reusable(node, version, consumed)
             if row is not None:
                 self.recorder.reused(node, row.data_version)
@@ -502,9 +508,7 @@ class _Runner:
         clock = time.perf_counter()
         value: Any = _MISSING
         try:  # the running row's write is inside the boundary too: its failure is recorded
-            self.recorder.started(
-                node, mat_id, code_version=version, io_manager=io_name, started_at=started_at
-            )
+            self.recorder.started(node, mat_id, version, io_name, started_at)
             if self.backend is None:
                 value, stored = self._compute_here(node, asset, io_name)
             else:
@@ -523,15 +527,7 @@ class _Runner:
                 raise _wrap(node, error) from error
             raise
         duration = time.perf_counter() - clock
-        self.recorder.succeeded(
-            node,
-            mat_id,
-            code_version=version,
-            stored=stored,
-            consumed=consumed,
-            started_at=started_at,
-            duration=duration,
-        )
+        self.recorder.succeeded(node, mat_id, version, stored, consumed, started_at, duration)
         if value is not _MISSING:
             self.result.values[node] = value
         return NodeResult(
