@@ -618,3 +618,19 @@ def test_importing_the_io_module_stays_light(tmp_path: Path) -> None:
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_memory_store_checks_names_every_time_until_one_is_kept_and_summarises_scalars() -> None:
+    from flowstone_nb._errors import StoreError
+    from flowstone_nb._io import MemoryIOManager, describe
+
+    manager = MemoryIOManager()
+    for _ in range(2):
+        with pytest.raises(StoreError, match="partition slug"):
+            manager.store("fine", "../up", 1)
+    for value in (1, 2.5, True, "text", b"raw", None):
+        stored = manager.store("scalar", "_", value)
+        assert (stored.rows, stored.schema) == describe(value)
+        assert manager.load(stored.location) == value
+    with pytest.raises(StoreError, match="io_config key"):
+        manager.store("scalar", "_", 1, config={"compression": "zstd"})
