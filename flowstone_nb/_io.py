@@ -47,7 +47,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar, NamedTuple
 
 from ._errors import StoreError, did_you_mean
 from ._io_registry import IOManagerFactory, get_io_manager_factory
@@ -83,9 +83,8 @@ _SERIES_KEY = b"flowstone_nb"
 _READABLE_FORMATS = ("parquet", "json", "npy", "pkl")
 
 
-@dataclass(frozen=True)
-class StoredValue:
-    """Where and how a value was stored.
+class StoredValue(NamedTuple):
+    """Where and how a value was stored (an immutable named tuple: cheap to make).
 
     Attributes
     ----------

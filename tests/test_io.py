@@ -602,8 +602,16 @@ def test_managers_have_a_readable_repr(tmp_path: Path) -> None:
 
 def test_stored_value_is_frozen() -> None:
     stored = StoredValue("data/a/all/v.json", "v", "filesystem", None, None, 2)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         stored.location = "elsewhere"  # type: ignore[misc]  # proving it is frozen
+    assert stored == StoredValue(
+        location="data/a/all/v.json",
+        data_version="v",
+        io_manager="filesystem",
+        rows=None,
+        schema=None,
+        size_bytes=2,
+    )
 
 
 def test_importing_the_io_module_stays_light(tmp_path: Path) -> None:
