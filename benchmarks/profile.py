@@ -147,7 +147,7 @@ def _pool_threads_profiled(profilers: list[cProfile.Profile]) -> Iterator[None]:
     try:
         yield
     finally:
-        thread._WorkItem.run = original  # type: ignore[method-assign]
+        thread._WorkItem.run = original  # type: ignore[method-assign]  # restore the original
 
 
 def profile(name: str, *, sizes: Sizes = FULL, top: int = 25, out: Path | None = None) -> str:

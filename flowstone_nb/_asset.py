@@ -201,6 +201,7 @@ class Asset(BaseModel):
             self._fill(values, data, _Unread.UNREAD)
 
     # Direct calls only: model_validate() and nested validation keep pydantic's own path.
+    # pydantic reads this flag from a model's own __init__: a function attribute mypy can't see.
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     @classmethod

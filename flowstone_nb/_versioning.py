@@ -93,6 +93,7 @@ _Parsed = tuple[str, tuple[str, ...]]
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
+_T = TypeVar("_T", FunctionType, type)  # what a walk versions by identity
 _CODE_CACHE: dict[int, tuple[CodeType, _Parsed]] = {}
 _CELL_CACHE: dict[str, _Parsed] = {}
 _VERSION_CACHE: dict[int, tuple[FunctionType, str, _Checks]] = {}
@@ -570,14 +571,18 @@ class _Resolver:
             return None
         return self.of_function(function)
 
-    def of_function(self, fn: FunctionType) -> str:
-        """The version of a plain function: its own digest, helpers, constants and cells."""
-        ident = id(fn)
+    def _once(self, obj: _T, compute: Callable[[_T], str]) -> str:
+        """``compute(obj)`` once per walk; an object met again while computed is a cycle."""
+        ident = id(obj)
         version = self.done.get(ident)
         if version is None:
-            self.done[ident] = ""
-            version = self.done[ident] = self._function_version(fn)
-        return version or f"cycle:{fn.__qualname__}"
+            self.done[ident] = ""  # in progress
+            version = self.done[ident] = compute(obj)
+        return version or f"cycle:{obj.__qualname__}"
+
+    def of_function(self, fn: FunctionType) -> str:
+        """The version of a plain function: its own digest, helpers, constants and cells."""
+        return self._once(fn, self._function_version)
 
     def _function_version(self, fn: FunctionType) -> str:
         code, defaults, keyword_defaults = fn.__code__, fn.__defaults__, fn.__kwdefaults__
@@ -603,12 +608,7 @@ class _Resolver:
 
     def of_class(self, cls: type) -> str:
         """The version of a user class: its methods, simple constants and user base classes."""
-        ident = id(cls)
-        version = self.done.get(ident)
-        if version is None:
-            self.done[ident] = ""
-            version = self.done[ident] = self._class_version(cls)
-        return version or f"cycle:{cls.__qualname__}"
+        return self._once(cls, self._class_version)
 
     def _class_version(self, cls: type) -> str:
         self.observed.classes.append((cls, cls.__bases__, tuple(vars(cls).items())))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,3 +40,18 @@ def home(tmp_path: Path) -> Iterator[Path]:
             resources=before.resources,
             progress=before.progress,
         )
+
+
+@pytest.fixture(params=["local", "memory-fs"])
+def store_home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store home on the local disk, or on fsspec's in-memory filesystem."""
+    if request.param == "local":
+        yield str(tmp_path / "home")
+        return
+    import fsspec  # only the tests that ask for this fixture need it
+
+    url = f"memory://flowstone-test-{uuid.uuid4().hex}"
+    yield url
+    fs, root = fsspec.core.url_to_fs(url)
+    if fs.exists(root):
+        fs.rm(root, recursive=True)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -30,19 +30,6 @@ from flowstone_nb._io import (
     make_io_manager,
 )
 from flowstone_nb._io_registry import register_io_manager, unregister_io_manager
-
-
-@pytest.fixture(params=["local", "memory-fs"])
-def store_home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A store home on the local disk, or on fsspec's in-memory filesystem."""
-    if request.param == "local":
-        yield str(tmp_path / "home")
-        return
-    url = f"memory://flowstone-test-{uuid.uuid4().hex}"
-    yield url
-    fs, root = fsspec.core.url_to_fs(url)
-    if fs.exists(root):
-        fs.rm(root, recursive=True)
 
 
 def files_under(home: str) -> list[str]:

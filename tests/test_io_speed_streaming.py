@@ -9,8 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -25,19 +24,6 @@ import pytest
 from flowstone_nb import _io
 from flowstone_nb._errors import StoreError
 from flowstone_nb._io import FilesystemIOManager, StoredValue, atomic_write
-
-
-@pytest.fixture(params=["local", "memory-fs"])
-def store_home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A store home on the local disk, or on fsspec's in-memory filesystem."""
-    if request.param == "local":
-        yield str(tmp_path / "home")
-        return
-    url = f"memory://flowstone-speed-{uuid.uuid4().hex}"
-    yield url
-    fs, root = fsspec.core.url_to_fs(url)
-    if fs.exists(root):
-        fs.rm(root, recursive=True)
 
 
 @pytest.fixture(params=["inline", "helper"])

@@ -30,6 +30,8 @@ def test_two_processes_backfilling_one_store_lose_nothing(
     rows = get_store().catalog.history("shared_total", statuses=["success"])
     assert {row.partition.removeprefix("d:") for row in rows} == set(days)
     report = fs.status("shared_total")
-    assert set(report["shared_total"].values()) == {"fresh"}  # type: ignore[union-attr]
+    statuses = report["shared_total"]
+    assert isinstance(statuses, dict)  # partitioned: {partition: status}
+    assert set(statuses.values()) == {"fresh"}
     assert fs.materialize("shared_total", "2024-04-10") == 30
     assert len(get_store().catalog.history("shared_total", statuses=["success"])) == len(rows)
