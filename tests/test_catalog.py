@@ -92,6 +92,47 @@ def test_every_connection_is_tuned_for_concurrent_use(catalog: Catalog) -> None:
     assert seen == [("wal",), (1,), (30000,)] * 2
 
 
+def test_the_engines_statements_are_compiled_when_the_catalog_opens(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite calls the authorizer while it compiles a statement, never when a compiled one runs
+    # again: so it tells which statements each connection compiles, and when.
+    compiled: list[tuple[str, int, str | None]] = []
+    connect = Catalog._connect
+
+    def watched(self: Catalog) -> sqlite3.Connection:
+        connection = connect(self)
+        thread = threading.current_thread().name
+
+        def authorize(action: int, table: str | None, *_: object) -> int:
+            compiled.append((thread, action, table))
+            return sqlite3.SQLITE_OK
+
+        connection.set_authorizer(authorize)
+        return connection
+
+    monkeypatch.setattr(Catalog, "_connect", watched)
+    catalog = Catalog(path)
+    assert catalog._writer is not None
+    catalog._writer.submit(lambda: None).result()  # its jobs run in order: it has started
+    writer = next(t for t, *_ in compiled if t.startswith("flowstone-catalog"))
+    here = threading.current_thread().name
+    inserts = {(t, table) for t, action, table in compiled if action == sqlite3.SQLITE_INSERT}
+    assert {(writer, "runs"), (writer, "materializations"), (writer, "lineage")} <= inserts
+    assert (here, sqlite3.SQLITE_READ, "lineage") in compiled  # the freshness query's join
+    opened = len(compiled)
+
+    run = catalog.new_run(kind="materialize", targets=["a"])
+    rows = [dataclasses.astuple(row(f"m{i}", run_id=run.run_id)) for i in range(3)]
+    catalog.record_later(rows, [dataclasses.astuple(edge("m1", "m0"))], start=run)
+    catalog.record_later(end=(run.run_id, "success"))
+    found = catalog.latest_successes([("a", ""), ("a", "p")])
+    catalog.close()
+    assert found[("a", "")][0].id == "m2"
+    # every statement of the run was compiled already (but BEGIN and COMMIT, which cost nothing)
+    assert [c for c in compiled[opened:] if c[1] != sqlite3.SQLITE_TRANSACTION] == []
+
+
 def test_an_empty_file_is_a_version_zero_catalog_and_gets_upgraded(path: Path) -> None:
     path.parent.mkdir(parents=True)
     path.touch()
