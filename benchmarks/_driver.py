@@ -121,8 +121,10 @@ def run_workloads(
     *,
     peers_python: Path | None,
     log: Log,
+    peers: Sequence[str] = PEERS,
 ) -> tuple[dict[str, dict[str, Samples]], dict[str, str], dict[str, str]]:
-    """Run ``workloads``; return the results, the peers' versions and why peers are missing."""
+    """Run ``workloads`` (against ``peers``); return the results, the peers' versions and why
+    peers are missing."""
     results: dict[str, dict[str, Samples]] = {}
     versions: dict[str, str] = {}
     notes: dict[str, str] = {}
@@ -132,7 +134,7 @@ def run_workloads(
         log(f"{workload}: ours and floor in {time.perf_counter() - started:.1f} s")
         if peers_python is None:
             continue
-        for peer in PEERS:
+        for peer in peers:
             if workload not in PEER_WORKLOADS[peer] or peer in notes:
                 continue
             started = time.perf_counter()
@@ -315,18 +317,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", help=f"comma-separated workloads of {', '.join(WORKLOADS)}")
     parser.add_argument("--peers-python", type=Path, help="the peers' interpreter")
     parser.add_argument("--no-peers", action="store_true", help="measure ours and the floor only")
+    parser.add_argument(
+        "--peers", help=f"comma-separated peers of {', '.join(PEERS)} (default all)"
+    )
     parser.add_argument("--no-readme", action="store_true", help="do not update the README")
     parser.add_argument("--json", type=Path, help="also write every sample to this file")
     return parser
 
 
-def _selected(only: str | None) -> list[str]:
+def _selected(
+    only: str | None, choices: Sequence[str] = WORKLOADS, what: str = "workload"
+) -> list[str]:
     if not only:
-        return list(WORKLOADS)
+        return list(choices)
     chosen = [name.strip() for name in only.split(",") if name.strip()]
-    unknown = sorted(set(chosen) - set(WORKLOADS))
+    unknown = sorted(set(chosen) - set(choices))
     if unknown:
-        raise SystemExit(f"unknown workload(s) {unknown}: choose from {', '.join(WORKLOADS)}")
+        raise SystemExit(f"unknown {what}(s) {unknown}: choose from {', '.join(choices)}")
     return chosen
 
 
@@ -337,18 +344,19 @@ def main(argv: Sequence[str] | None = None, *, log: Log | None = None) -> str:
     if args.repeat:
         sizes = sizes.with_repeat(args.repeat)
     workloads = _selected(args.only)
+    peers = _selected(args.peers, PEERS, "peer")
     peers_python = None if args.no_peers else (args.peers_python or default_python())
     write = log or (lambda text: print(text, file=sys.stderr, flush=True))
     shown = ["python", "-m", "benchmarks", *(argv if argv is not None else sys.argv[1:])]
     with tempfile.TemporaryDirectory(prefix="flowstone-bench-") as scratch:
         results, versions, notes = run_workloads(
-            workloads, sizes, Path(scratch), peers_python=peers_python, log=write
+            workloads, sizes, Path(scratch), peers_python=peers_python, log=write, peers=peers
         )
     text = report(results, sizes, versions, notes, shlex.join(shown))
     print(text)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
-    full_run = args.sizes == "full" and not args.only and not args.no_peers
+    full_run = args.sizes == "full" and not args.only and not args.no_peers and not args.peers
     if full_run and not args.no_readme:
         update_readme(text)
     return text

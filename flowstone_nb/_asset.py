@@ -9,7 +9,7 @@ store or display anything.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from types import FunctionType
@@ -305,6 +305,19 @@ class Asset(BaseModel):
             default = type(self).model_fields[key or ""].get_default(call_default_factory=True)
             if value != default:
                 yield key, value
+
+
+def keyword_parameters(asset: Asset, available: Collection[str]) -> tuple[str, ...] | None:
+    """What :meth:`Asset.invoke` passes by keyword, when that is all it passes.
+
+    The parameters taken from ``available`` upstream names, when the execute function takes
+    nothing else (no context, not the seed style); else ``None``. The engine calls such a
+    function with those keywords directly, without building the inputs mapping first.
+    """
+    call: _Call | None = (asset.__pydantic_private__ or {})["_call"]
+    if call is None or call.seed or call.context or not set(call.inputs) <= set(available):
+        return None
+    return (*call.inputs, *(name for name in call.optional if name in available))
 
 
 class _Unread(Enum):

@@ -521,8 +521,8 @@ class Catalog:
 
     def _record(
         self,
-        rows: Sequence[tuple[Any, ...]],
-        edges: Sequence[tuple[Any, ...]],
+        rows: Iterable[tuple[Any, ...]],
+        edges: Iterable[tuple[Any, ...]],
         *,
         start: RunRow | None,
         end: tuple[str, str] | None,
@@ -548,13 +548,15 @@ class Catalog:
 
     def record_later(
         self,
-        rows: Sequence[tuple[Any, ...]] = (),
-        edges: Sequence[tuple[Any, ...]] = (),
+        rows: Iterable[tuple[Any, ...]] = (),
+        edges: Iterable[tuple[Any, ...]] = (),
         *,
         start: RunRow | None = None,
         end: tuple[str, str] | None = None,
     ) -> None:
         """Like :meth:`record`, but on the catalog's writer thread: returns at once.
+
+        ``rows`` and ``edges`` may be lazy (generators): they are read on the writer thread.
 
         For rows whose values are kept in memory, which die with the process anyway. Every
         other call on this catalog waits for these writes first, so this process always reads
@@ -592,8 +594,8 @@ class Catalog:
     def _record_in_background(
         self,
         run_id: str,
-        rows: Sequence[tuple[Any, ...]],
-        edges: Sequence[tuple[Any, ...]],
+        rows: Iterable[tuple[Any, ...]],
+        edges: Iterable[tuple[Any, ...]],
         start: RunRow | None,
         end: tuple[str, str] | None,
     ) -> None:

@@ -18,9 +18,9 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from ._asset import Asset
+from ._asset import Asset, keyword_parameters
 from ._config import settings
 from ._context import AssetContext
 from ._errors import FlowstoneError, MaterializationError, StoreError
@@ -56,9 +56,8 @@ _MISSING: Any = object()
 _NO_VALUE = (None, None, None, None, None, None)
 
 
-@dataclass(slots=True)
-class NodeResult:
-    """What happened to one node in a run.
+class NodeResult(NamedTuple):
+    """What happened to one node in a run (a tuple: made once per node, cheaply).
 
     Attributes
     ----------
@@ -90,6 +89,50 @@ class NodeResult:
     error: BaseException | None = None
 
 
+class _Step(NamedTuple):
+    """What running one node of a plan needs, worked out once per plan."""
+
+    node: Node
+    asset: Asset
+    inputs: tuple[Input, ...]
+    upstream: tuple[Node, ...]  # every upstream node, in input order: what the node consumes
+    keywords: tuple[tuple[str, Node], ...] | None  # parameter -> upstream node, for a direct call
+    slug: str
+
+
+def _step(plan: Plan, node: Node) -> _Step:
+    asset = plan.assets[node.asset]
+    inputs = plan.inputs[node]
+    single = {item.name: item.nodes[0] for item in inputs if not item.many and len(item.nodes) == 1}
+    keywords = None
+    if len(single) == len(inputs):
+        names = keyword_parameters(asset, single)
+        keywords = None if names is None else tuple((name, single[name]) for name in names)
+    slug = _UNPARTITIONED if node.key is None else key_slug(node.key)
+    upstream = tuple(up for item in inputs for up in item.nodes)
+    return _Step(node, asset, inputs, upstream, keywords, slug)
+
+
+# The steps of recent plans (plans are reused until the registry changes); keyed by id, with the
+# plan kept alongside so the id cannot be reused while the entry lives.
+_steps: dict[int, tuple[Plan, dict[Node, _Step]]] = {}
+_steps_lock = threading.Lock()
+_MAX_STEPS = 64
+
+
+def _steps_of(plan: Plan) -> dict[Node, _Step]:
+    """Every node's step, in plan order."""
+    entry = _steps.get(id(plan))
+    if entry is not None and entry[0] is plan:
+        return entry[1]
+    steps = {node: _step(plan, node) for node in plan.order}
+    with _steps_lock:
+        if len(_steps) >= _MAX_STEPS:
+            _steps.clear()
+        _steps[id(plan)] = (plan, steps)
+    return steps
+
+
 def asset_code_version(asset: Asset) -> str:
     """The asset's code version: the explicit one, or derived from its normalised source."""
     if asset.code_version:
@@ -106,8 +149,9 @@ class Recorder:
     of values kept in memory are buffered and go with the next write; those left when the run
     ends are handed to the catalog's writer thread, so the caller gets its values without
     waiting for SQLite (the values die with the process anyway, and every later read of the
-    catalog in this process waits for the writer). Materialization ids are the run id followed
-    by a counter.
+    catalog in this process waits for the writer). A success is buffered as it was reported,
+    and turned into its row and edges by whoever writes it: for values kept in memory, that is
+    the writer thread. Materialization ids are the run id followed by a counter.
     """
 
     def __init__(self, store: Store, run: RunRow) -> None:
@@ -116,13 +160,11 @@ class Recorder:
         self._run_id = run.run_id
         self._lock = threading.Lock()
         self._rows: list[tuple[Any, ...]] = []
-        self._edges: list[tuple[Any, ...]] = []
+        self._successes: list[_Success] = []
         self._written = False  # the run row is in the catalog
-        self._ids = itertools.count()
-
-    def new_id(self) -> str:
-        """A materialization id unique to this run (and, through the run id, everywhere)."""
-        return f"{self._run_id}-{next(self._ids)}"
+        # Materialization ids are f"{run_id}-{next(ids)}": unique to this run, and through the
+        # run id everywhere.
+        self.ids = itertools.count()
 
     def _announce(self, kind: str, node: Node, **detail: Any) -> None:
         # Callers on hot paths check _event_listeners first, to skip building ``detail``.
@@ -152,32 +194,12 @@ class Recorder:
         duration: float,
     ) -> None:
         """A node computed and stored its value; record it with the inputs it consumed."""
-        row = (
-            mat_id,
-            self._run_id,
-            node.asset,
-            node.encoded,
-            "success",
-            started_at,
-            started_at + duration,
-            duration,
-            code_version,
-            stored.data_version,
-            stored.io_manager,
-            stored.location,
-            stored.rows,
-            stored.schema,
-            None,
-            None,
-            None,
-        )
-        edges = [
-            (mat_id, up.materialization_id, up.node.asset, up.node.encoded, up.data_version)
-            for up in consumed
-        ]
         with self._lock:
-            self._rows.append(row)
-            self._edges += edges
+            self._successes.append(
+                _new_tuple(
+                    _Success, (mat_id, node, code_version, stored, consumed, started_at, duration)
+                )
+            )
         if stored.io_manager != "memory":
             self.flush()
         if _event_listeners:
@@ -236,16 +258,70 @@ class Recorder:
         writes nothing.
         """
         with self._lock:
-            rows, edges = self._rows, self._edges
-            if not (rows or edges or (end is not None and self._written)):
+            rows, successes = self._rows, self._successes
+            if not (rows or successes or (end is not None and self._written)):
                 return
-            self._rows, self._edges = [], []
+            self._rows, self._successes = [], []
             start = None if self._written else self.run
             self._written = True
-            if end is None:
-                self._catalog.record(rows, edges, start=start)
-            else:  # only rows of values kept in memory are still buffered
-                self._catalog.record_later(rows, edges, start=start, end=(self._run_id, end))
+        run_id = self._run_id
+        if end is None:
+            rows += [success.row(run_id) for success in successes]
+            edges = [edge for success in successes for edge in success.edges()]
+            self._catalog.record(rows, edges, start=start)
+        else:  # only values kept in memory are still buffered: their rows are built later
+            self._catalog.record_later(
+                itertools.chain(rows, (success.row(run_id) for success in successes)),
+                (edge for success in successes for edge in success.edges()),
+                start=start,
+                end=(run_id, end),
+            )
+
+
+class _Success(NamedTuple):
+    """A computed node as the recorder buffers it, until its row and edges are written."""
+
+    mat_id: str
+    node: Node
+    code_version: str
+    stored: StoredValue
+    consumed: Sequence[NodeResult]
+    started_at: float
+    duration: float
+
+    def row(self, run_id: str) -> tuple[Any, ...]:
+        """Its materialization row (the field order of ``MaterializationRow``)."""
+        node, stored, started_at, duration = self.node, self.stored, self.started_at, self.duration
+        return (
+            self.mat_id,
+            run_id,
+            node.asset,
+            node.encoded,
+            "success",
+            started_at,
+            started_at + duration,
+            duration,
+            self.code_version,
+            stored.data_version,
+            stored.io_manager,
+            stored.location,
+            stored.rows,
+            stored.schema,
+            None,
+            None,
+            None,
+        )
+
+    def edges(self) -> list[tuple[Any, ...]]:
+        """Its lineage edges, one per upstream value it consumed."""
+        mat_id = self.mat_id
+        return [
+            (mat_id, up.materialization_id, up.node.asset, up.node.encoded, up.data_version)
+            for up in self.consumed
+        ]
+
+
+_new_tuple = tuple.__new__  # named tuples made from a tuple, without their Python-level __new__
 
 
 @dataclass
@@ -362,6 +438,7 @@ class _Runner:
         self.backend = backend
         self.recorder = Recorder(store, run)
         self.result = RunResult(run.run_id, plan, {}, store)
+        self.steps = _steps_of(plan)
         self._code_versions: dict[str, str] = {}
         self._lock = threading.Lock()
         # The latest success of every node that may be reused, read in one go.
@@ -372,8 +449,9 @@ class _Runner:
     def run(self) -> RunResult:
         """Run every node in order; the first failure stops the run."""
         results = self.result.results
-        for node in self.plan.order:
-            results[node] = self._run_node(node)
+        run_step = self._run_step
+        for node, step in self.steps.items():
+            results[node] = run_step(step)
         return self.result
 
     def run_scheduled(
@@ -399,10 +477,13 @@ class _Runner:
         return version
 
     def _run_node(self, node: Node) -> NodeResult:
-        asset = self.plan.assets[node.asset]
-        version = self._code_versions.get(node.asset) or self._code_version(asset)
+        return self._run_step(self.steps[node])
+
+    def _run_step(self, step: _Step) -> NodeResult:
+        node = step.node
+        version = self._code_versions.get(node.asset) or self._code_version(step.asset)
         results = self.result.results
-        consumed = [results[up] for item in self.plan.inputs[node] for up in item.nodes]
+        consumed = [results[up] for up in step.upstream]
         if self._candidates and node not in self.force:
             row = self._reusable(node, version, consumed)
             if row is not None:
@@ -410,7 +491,7 @@ class _Runner:
                 return NodeResult(
                     node, "reused", row.id, row.data_version, row.location, row.io_manager
                 )
-        return self._compute(node, asset, version, consumed)
+        return self._compute(step, version, consumed)
 
     def run_node_safely(self, node: Node) -> NodeResult:
         """Like ``_run_node``, but a failure becomes a ``failed`` result (already recorded)."""
@@ -442,12 +523,10 @@ class _Runner:
         except StoreError:
             _log.warning("Stored value of %s is unreadable; recomputing it.", node.describe())
             self.result.discard(node)
-            asset = self.plan.assets[node.asset]
-            consumed = [
-                self.result.results[up] for item in self.plan.inputs[node] for up in item.nodes
-            ]
+            step = self.steps[node]
+            consumed = [self.result.results[up] for up in step.upstream]
             self.result.results[node] = self._compute(
-                node, asset, self._code_version(asset), consumed
+                step, self._code_version(step.asset), consumed
             )
             return self.result.value(node)
 
@@ -484,37 +563,39 @@ class _Runner:
             resources={name: self.resources[name] for name in asset.requires},
         )
 
-    def _compute_here(self, node: Node, asset: Asset, io_name: str) -> tuple[Any, StoredValue]:
+    def _call(self, step: _Step) -> Any:
+        """Call the step's asset with its inputs (and its context, when it takes one)."""
         values = self.result.values
-        inputs = {}
-        for item in self.plan.inputs[node]:
-            # the common case first: one upstream value, still kept from this run
-            one = not item.many and len(item.nodes) == 1
-            value = values.get(item.nodes[0], _MISSING) if one else _MISSING
-            inputs[item.name] = self._input_value(item) if value is _MISSING else value
+        if step.keywords is not None:  # the common case: single upstream values, by name
+            arguments = {}
+            for name, up in step.keywords:
+                value = values.get(up, _MISSING)
+                arguments[name] = self.value_of(up) if value is _MISSING else value
+            return step.asset.execute_fn(**arguments)
+        inputs = {item.name: self._input_value(item) for item in step.inputs}
+        asset = step.asset
         takes = asset.takes_context
-        context = make_context(asset, node, self.run_id, self.resources) if takes else None
-        value = asset.invoke(context, inputs)
-        manager = self.store.io_manager(io_name)
-        slug = _UNPARTITIONED if node.key is None else key_slug(node.key)
-        return value, manager.store(node.asset, slug, value, config=asset.io_config)
+        context = make_context(asset, step.node, self.run_id, self.resources) if takes else None
+        return asset.invoke(context, inputs)
 
-    def _compute(
-        self, node: Node, asset: Asset, version: str, consumed: Sequence[NodeResult]
-    ) -> NodeResult:
+    def _compute(self, step: _Step, version: str, consumed: Sequence[NodeResult]) -> NodeResult:
+        node, asset, recorder = step.node, step.asset, self.recorder
         io_name = asset.io_manager or self.default_io_manager
-        mat_id = self.recorder.new_id()
+        mat_id = f"{self.run_id}-{next(recorder.ids)}"
         started_at = time.time()
         clock = time.perf_counter()
         value: Any = _MISSING
         try:  # the running row's write is inside the boundary too: its failure is recorded
-            self.recorder.started(node, mat_id, version, io_name, started_at)
+            if io_name != "memory" or _event_listeners:
+                recorder.started(node, mat_id, version, io_name, started_at)
             if self.backend is None:
-                value, stored = self._compute_here(node, asset, io_name)
+                value = self._call(step)
+                manager = self.store.io_manager(io_name)
+                stored = manager.store(node.asset, step.slug, value, config=asset.io_config)
             else:
                 stored = self.backend.compute(self._remote_task(node, asset, io_name))
         except BaseException as error:
-            self.recorder.failed(
+            recorder.failed(
                 node,
                 mat_id,
                 code_version=version,
@@ -527,17 +608,21 @@ class _Runner:
                 raise _wrap(node, error) from error
             raise
         duration = time.perf_counter() - clock
-        self.recorder.succeeded(node, mat_id, version, stored, consumed, started_at, duration)
+        recorder.succeeded(node, mat_id, version, stored, consumed, started_at, duration)
         if value is not _MISSING:
             self.result.values[node] = value
-        return NodeResult(
-            node,
-            "computed",
-            mat_id,
-            stored.data_version,
-            stored.location,
-            stored.io_manager,
-            duration,
+        return _new_tuple(
+            NodeResult,
+            (
+                node,
+                "computed",
+                mat_id,
+                stored.data_version,
+                stored.location,
+                stored.io_manager,
+                duration,
+                None,
+            ),
         )
 
 

@@ -751,11 +751,13 @@ class IOManager(ABC):
                 )
 
 
-_memory_values: dict[str, object] = {}
+# "memory:<asset>/<slug>" -> (location, value) of the latest value kept for it: storing a new one
+# replaces (and releases) the previous one in a single assignment.
+_memory_kept: dict[str, tuple[str, object]] = {}
 # Values whose summary is just their type's name (describe() gives the same, more slowly).
 _SCALARS = frozenset({int, float, bool, str, bytes, type(None)})
-_memory_latest: dict[str, str] = {}
 _memory_lock = threading.Lock()
+_new_tuple = tuple.__new__  # named tuples made from a tuple, without their Python-level __new__
 _memory_prefix = secrets.token_hex(6)
 _memory_counter = itertools.count()
 
@@ -786,25 +788,21 @@ class MemoryIOManager(IOManager):
     ) -> StoredValue:
         """Keep ``value`` in memory; see :meth:`IOManager.store`."""
         key = f"memory:{asset}/{partition_slug}"
-        if config or key not in _memory_latest:  # names already kept were checked before
+        if config or key not in _memory_kept:  # names already kept were checked before
             self.check_store_arguments(asset, partition_slug, config)
         version = f"{_memory_prefix}{next(_memory_counter):08x}"
         location = f"{key}/{version}"
         kind = type(value)
         rows, schema = (None, kind.__name__) if kind in _SCALARS else describe(value)
         with _memory_lock:
-            previous = _memory_latest.get(key)
-            if previous is not None:
-                _memory_values.pop(previous, None)
-            _memory_latest[key] = location
-            _memory_values[location] = value
-        return StoredValue(location, version, self.name, rows, schema, None)
+            _memory_kept[key] = (location, value)
+        return _new_tuple(StoredValue, (location, version, self.name, rows, schema, None))
 
     def load(self, location: str, *, config: Mapping[str, Any] = NO_CONFIG) -> object:
         """The value kept at ``location``; see :meth:`IOManager.load`."""
-        value = _memory_values.get(location, _memory_values)
-        if value is not _memory_values:
-            return value
+        kept = _memory_kept.get(location.rpartition("/")[0])
+        if kept is not None and kept[0] == location:
+            return kept[1]
         if not location.startswith("memory:"):
             raise StoreError(
                 f"{location!r} is not a memory location: load it with the IO manager that "
@@ -818,15 +816,16 @@ class MemoryIOManager(IOManager):
 
     def exists(self, location: str) -> bool:
         """Whether a value is kept at ``location``."""
-        return location in _memory_values
+        kept = _memory_kept.get(location.rpartition("/")[0])
+        return kept is not None and kept[0] == location
 
     def delete(self, location: str) -> None:
         """Release the value kept at ``location``."""
-        key = location.rsplit("/", 1)[0]
+        key = location.rpartition("/")[0]
         with _memory_lock:
-            _memory_values.pop(location, None)
-            if _memory_latest.get(key) == location:
-                del _memory_latest[key]
+            kept = _memory_kept.get(key)
+            if kept is not None and kept[0] == location:
+                del _memory_kept[key]
 
     def __repr__(self) -> str:
         return "MemoryIOManager()"

@@ -492,7 +492,7 @@ def _unchanged(checks: _Checks) -> bool:
     for value, function in unwrapped:
         if _as_function(value) is not function:
             return False
-    return all(_same_class(*entry) for entry in classes)
+    return not classes or all(_same_class(*entry) for entry in classes)
 
 
 class _Observed:

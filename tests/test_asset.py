@@ -9,7 +9,7 @@ import pydantic
 import pytest
 
 import flowstone_nb as fs
-from flowstone_nb._asset import Signature
+from flowstone_nb._asset import Signature, keyword_parameters
 
 
 def test_minimal_asset_has_the_seed_defaults() -> None:
@@ -85,6 +85,18 @@ def test_an_asset_says_whether_its_function_takes_a_context() -> None:
     optional = fs.Asset(name="o", depends_on=["a", "b"], execute_fn=lambda a, b=2: a * b)
     assert optional.invoke(None, {"a": 3}) == 6
     assert optional.invoke(None, {"a": 3, "b": 3}) == 9
+
+
+def test_keyword_parameters_are_what_invoke_passes_when_it_passes_nothing_else() -> None:
+    plain = fs.Asset(name="p", depends_on=["a", "b"], execute_fn=lambda b, a, c=1: a + b + c)
+    assert keyword_parameters(plain, {"a", "b"}) == ("b", "a")
+    assert keyword_parameters(plain, {"a", "b", "c"}) == ("b", "a", "c")
+    assert keyword_parameters(plain, {"a"}) is None  # b is required: invoke would refuse
+    with_context = fs.Asset(name="k", depends_on=["a"], execute_fn=lambda context, a: a)
+    assert keyword_parameters(with_context, {"a"}) is None
+    seed = fs.Asset(name="s", depends_on=["a"], execute_fn=lambda context, deps: deps)
+    assert keyword_parameters(seed, {"a"}) is None
+    assert keyword_parameters(fs.Asset(name="n"), set()) is None  # nothing to call
 
 
 def test_calling_an_asset_calls_the_plain_function() -> None:
