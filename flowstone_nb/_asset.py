@@ -9,7 +9,7 @@ store or display anything.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from types import FunctionType
@@ -104,18 +104,24 @@ class _Call(NamedTuple):
     context: bool  # the function takes a context
     inputs: tuple[str, ...]  # required upstream names
     optional: tuple[str, ...]  # parameters with defaults, passed when an input has the name
+    # When invoke passes nothing but upstream values by name: (parameter, its index in
+    # depends_on) for each, in the order invoke passes them.
+    keywords: tuple[tuple[str, int], ...] | None
 
     @classmethod
     def of(cls, signature: Signature, depends_on: Sequence[str]) -> _Call:
         if signature.style(depends_on) == "seed":
-            return cls(True, True, (), ())
+            return cls(True, True, (), (), None)
         required = signature.required
-        return cls(
-            False,
-            CONTEXT in required or CONTEXT in signature.optional,
-            tuple(name for name in required if name != CONTEXT),
-            tuple(name for name in signature.optional if name != CONTEXT),
-        )
+        context = CONTEXT in required or CONTEXT in signature.optional
+        inputs = tuple(name for name in required if name != CONTEXT)
+        optional = tuple(name for name in signature.optional if name != CONTEXT)
+        index = {name: i for i, name in enumerate(depends_on)}
+        keywords = None
+        if not context and all(name in index for name in inputs):
+            passed = (*inputs, *(name for name in optional if name in index))
+            keywords = tuple((name, index[name]) for name in passed)
+        return cls(False, context, inputs, optional, keywords)
 
 
 class Asset(BaseModel):
@@ -307,17 +313,16 @@ class Asset(BaseModel):
                 yield key, value
 
 
-def keyword_parameters(asset: Asset, available: Collection[str]) -> tuple[str, ...] | None:
+def keyword_parameters(asset: Asset) -> tuple[tuple[str, int], ...] | None:
     """What :meth:`Asset.invoke` passes by keyword, when that is all it passes.
 
-    The parameters taken from ``available`` upstream names, when the execute function takes
-    nothing else (no context, not the seed style); else ``None``. The engine calls such a
-    function with those keywords directly, without building the inputs mapping first.
+    ``(parameter, index of its upstream asset in depends_on)`` for each, when the execute
+    function takes nothing but upstream values by name (no context, not the seed style); else
+    ``None``. The engine calls such a function with those keywords directly, without building
+    the inputs mapping first.
     """
     call: _Call | None = (asset.__pydantic_private__ or {})["_call"]
-    if call is None or call.seed or call.context or not set(call.inputs) <= set(available):
-        return None
-    return (*call.inputs, *(name for name in call.optional if name in available))
+    return None if call is None else call.keywords
 
 
 class _Unread(Enum):

@@ -103,14 +103,15 @@ class _Step(NamedTuple):
 def _step(plan: Plan, node: Node) -> _Step:
     asset = plan.assets[node.asset]
     inputs = plan.inputs[node]
-    single = {item.name: item.nodes[0] for item in inputs if not item.many and len(item.nodes) == 1}
-    keywords = None
-    if len(single) == len(inputs):
-        names = keyword_parameters(asset, single)
-        keywords = None if names is None else tuple((name, single[name]) for name in names)
+    upstream: list[Node] = []
+    single = True  # every input is one upstream value
+    for item in inputs:
+        upstream += item.nodes
+        single = single and not item.many and len(item.nodes) == 1
+    names = keyword_parameters(asset) if single else None
+    keywords = None if names is None else tuple([(name, upstream[i]) for name, i in names])
     slug = _UNPARTITIONED if node.key is None else key_slug(node.key)
-    upstream = tuple(up for item in inputs for up in item.nodes)
-    return _Step(node, asset, inputs, upstream, keywords, slug)
+    return _new_tuple(_Step, (node, asset, inputs, tuple(upstream), keywords, slug))
 
 
 # The steps of recent plans (plans are reused until the registry changes); keyed by id, with the

@@ -6,6 +6,7 @@ Graphviz, widgets or storage; display and execution code consume it and never dr
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -110,8 +111,17 @@ class DAG:
         CycleError
             When the (restricted) graph has a cycle; ``.path`` gives it.
         """
+        if nodes is None:
+            return list(self._order)
+        return self._kahn(set(nodes))
+
+    @functools.cached_property
+    def _order(self) -> tuple[str, ...]:
+        # The whole graph's order, kept: plans and views ask for it again and again.
+        return tuple(self._kahn(set(self.parents)))
+
+    def _kahn(self, selected: set[str]) -> list[str]:
         parents = self.parents
-        selected = set(parents) if nodes is None else set(nodes)
         indegree = {name: sum(1 for dep in parents[name] if dep in selected) for name in selected}
         ready = [name for name, count in indegree.items() if count == 0]
         heapq.heapify(ready)
@@ -161,6 +171,18 @@ class DAG:
     def upstream(self, name: str, depth: int | None = None) -> set[str]:
         """Every node ``name`` depends on, transitively (up to ``depth`` edges away)."""
         return self._closure(name, self.parents, depth)
+
+    def with_upstream(self, names: Iterable[str]) -> set[str]:
+        """``names`` and every node any of them depends on, transitively (one walk for all)."""
+        parents = self.parents
+        found = set(names)
+        frontier = list(found)
+        while frontier:
+            for dep in parents.get(frontier.pop(), ()):
+                if dep not in found:
+                    found.add(dep)
+                    frontier.append(dep)
+        return found
 
     def downstream(self, name: str, depth: int | None = None) -> set[str]:
         """Every node that depends on ``name``, transitively (up to ``depth`` edges away)."""

@@ -88,9 +88,8 @@ def _generic_text(key: Any) -> str:
     return str(key)
 
 
-@dataclass(frozen=True, slots=True)
-class Input:
-    """How one upstream asset feeds a node.
+class Input(NamedTuple):
+    """How one upstream asset feeds a node (a tuple: one is made per edge of a plan).
 
     Attributes
     ----------
@@ -153,13 +152,23 @@ def _mapping(asset: Asset, dep: Asset) -> PartitionMapping:
     return infer_mapping(asset.partitions, dep.partitions)
 
 
-def _inputs_of(node: Node, asset: Asset, assets: Mapping[str, Asset]) -> tuple[Input, ...]:
+def _inputs_of(
+    node: Node, asset: Asset, assets: Mapping[str, Asset], whole: dict[str, Input] | None = None
+) -> tuple[Input, ...]:
+    """How each dependency feeds ``node``.
+
+    Inputs of unpartitioned dependencies are the same for every node: shared through ``whole``.
+    """
+    whole = {} if whole is None else whole
     inputs = []
     for dep_name in asset.depends_on:
         dep = assets[dep_name]
         up_def = dep.partitions
-        if up_def is None:
-            inputs.append(Input(dep_name, (make_node(dep_name, None, None),), many=False))
+        if up_def is None:  # the same input for every node: made once per plan (``whole``)
+            item = whole.get(dep_name)
+            if item is None:
+                item = whole[dep_name] = Input(dep_name, (Node(dep_name, None, ""),), False)
+            inputs.append(item)
             continue
         mapping = _mapping(asset, dep)
         keys = mapping.upstream_keys(asset.partitions, node.key, up_def) or []
@@ -174,15 +183,17 @@ def _inputs_of(node: Node, asset: Asset, assets: Mapping[str, Asset]) -> tuple[I
 
 def _check_closure(registry: Registry, names: Sequence[str]) -> dict[str, Asset]:
     """The definitions of ``names`` and everything upstream; unknown dependencies raise."""
-    dag = registry.dag()
-    closure: set[str] = set()
     for name in names:
-        registry.get(name)
-        closure |= dag.upstream(name)
-        closure.add(name)
-    for name in sorted(closure):
-        for dep in dag.missing().get(name, ()):
-            raise AssetNotFoundError(dep, registry.names(), context=f"(a dependency of {name!r})")
+        registry.get(name)  # an unknown target raises, with suggestions
+    dag = registry.dag()
+    closure = dag.with_upstream(names)
+    missing = dag.missing()
+    if missing:
+        for name in sorted(closure):
+            for dep in missing.get(name, ()):
+                raise AssetNotFoundError(
+                    dep, registry.names(), context=f"(a dependency of {name!r})"
+                )
     return {name: registry.get(name) for name in closure}
 
 
@@ -208,11 +219,13 @@ def _fixed(definition: PartitionsDefinition | None) -> bool:
 
 
 def _reusable_plan(plan: Plan) -> bool:
-    return all(
-        _fixed(asset.partitions)
-        and all(type(m).__module__ == _MAPPINGS for m in asset.partition_mappings.values())
-        for asset in plan.assets.values()
-    )
+    for asset in plan.assets.values():
+        if not _fixed(asset.partitions):
+            return False
+        mappings = asset.partition_mappings
+        if mappings and any(type(m).__module__ != _MAPPINGS for m in mappings.values()):
+            return False
+    return True
 
 
 def build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
@@ -250,14 +263,21 @@ def _build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     assets = _check_closure(registry, [name for name, _ in targets])
     target_nodes = tuple(target_node(assets[name], partition) for name, partition in targets)
     inputs: dict[Node, tuple[Input, ...]] = {}
+    whole: dict[str, Input] = {}
     pending = list(target_nodes)
     while pending:
         node = pending.pop()
         if node in inputs:
             continue
-        node_inputs = _inputs_of(node, assets[node.asset], assets)
+        node_inputs = _inputs_of(node, assets[node.asset], assets, whole)
         inputs[node] = node_inputs
         pending.extend(n for item in node_inputs for n in item.nodes if n not in inputs)
-    rank = {name: i for i, name in enumerate(registry.dag().topological_order(assets))}
-    order = tuple(sorted(inputs, key=lambda n: (rank[n.asset], n.encoded)))
+    dag = registry.dag()
+    names = dag.topological_order(None if len(assets) == len(dag) else assets)
+    node_of = {node.asset: node for node in inputs}
+    if len(node_of) == len(inputs) == len(assets):  # one node per asset: the graph's order
+        order = tuple(node_of[name] for name in names)
+    else:
+        rank = {name: i for i, name in enumerate(names)}
+        order = tuple(sorted(inputs, key=lambda n: (rank[n.asset], n.encoded)))
     return Plan(order=order, inputs=inputs, targets=target_nodes, assets=assets)

@@ -88,15 +88,22 @@ def test_an_asset_says_whether_its_function_takes_a_context() -> None:
 
 
 def test_keyword_parameters_are_what_invoke_passes_when_it_passes_nothing_else() -> None:
-    plain = fs.Asset(name="p", depends_on=["a", "b"], execute_fn=lambda b, a, c=1: a + b + c)
-    assert keyword_parameters(plain, {"a", "b"}) == ("b", "a")
-    assert keyword_parameters(plain, {"a", "b", "c"}) == ("b", "a", "c")
-    assert keyword_parameters(plain, {"a"}) is None  # b is required: invoke would refuse
+    def plain(b: int, a: int, c: int = 1, d: int = 2) -> int:
+        return a + b + c + d
+
+    both = fs.Asset(name="p", depends_on=["a", "b"], execute_fn=plain)
+    assert keyword_parameters(both) == (("b", 1), ("a", 0))
+    values = {"a": 1, "b": 20}
+    keywords = keyword_parameters(both) or ()
+    direct = {name: values[both.depends_on[index]] for name, index in keywords}
+    assert plain(**direct) == both.invoke(None, values) == 23
+    with_optional = fs.Asset(name="p", depends_on=["c", "a", "b"], execute_fn=plain)
+    assert keyword_parameters(with_optional) == (("b", 2), ("a", 1), ("c", 0))
     with_context = fs.Asset(name="k", depends_on=["a"], execute_fn=lambda context, a: a)
-    assert keyword_parameters(with_context, {"a"}) is None
+    assert keyword_parameters(with_context) is None
     seed = fs.Asset(name="s", depends_on=["a"], execute_fn=lambda context, deps: deps)
-    assert keyword_parameters(seed, {"a"}) is None
-    assert keyword_parameters(fs.Asset(name="n"), set()) is None  # nothing to call
+    assert keyword_parameters(seed) is None
+    assert keyword_parameters(fs.Asset(name="n")) is None  # nothing to call
 
 
 def test_calling_an_asset_calls_the_plain_function() -> None:

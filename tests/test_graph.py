@@ -16,6 +16,9 @@ def test_topological_order_is_deterministic_and_respects_edges() -> None:
     dag = DAG.from_dependencies({"z": [], "y": ["z"], "a": [], "m": ["a", "y"]})
     assert dag.topological_order() == ["a", "z", "y", "m"]
     assert dag.topological_order() == dag.topological_order()
+    order = dag.topological_order()
+    order.clear()  # the caller's own list: the graph's kept order is untouched
+    assert dag.topological_order() == ["a", "z", "y", "m"]
 
 
 def test_nodes_edges_children_len_contains() -> None:
@@ -43,6 +46,13 @@ def test_upstream_and_downstream_closures_with_depth() -> None:
     assert dag.downstream("a", depth=1) == {"b", "c"}
     assert dag.upstream("a") == set()
     assert dag.downstream("d", depth=0) == set()
+
+
+def test_several_nodes_with_their_upstream_in_one_walk() -> None:
+    dag = DAG.from_dependencies({"a": [], "b": ["a"], "c": ["a"], "d": ["b", "x"], "e": []})
+    assert dag.with_upstream(["d", "c"]) == {"a", "b", "c", "d"}  # "x" is missing: not a node
+    assert dag.with_upstream(["e"]) == {"e"}
+    assert dag.with_upstream([]) == set()
 
 
 def test_restricted_order_and_subgraph() -> None:
