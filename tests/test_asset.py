@@ -96,7 +96,7 @@ def test_keyword_parameters_are_what_invoke_passes_when_it_passes_nothing_else()
     values = {"a": 1, "b": 20}
     keywords = keyword_parameters(both) or ()
     direct = {name: values[both.depends_on[index]] for name, index in keywords}
-    assert plain(**direct) == both.invoke(None, values) == 23
+    assert plain(**direct) == both.invoke(None, values) == 24
     with_optional = fs.Asset(name="p", depends_on=["c", "a", "b"], execute_fn=plain)
     assert keyword_parameters(with_optional) == (("b", 2), ("a", 1), ("c", 0))
     with_context = fs.Asset(name="k", depends_on=["a"], execute_fn=lambda context, a: a)
