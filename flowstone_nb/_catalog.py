@@ -24,7 +24,6 @@ import socket
 import sqlite3
 import threading
 import time
-import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -62,7 +61,7 @@ class MaterializationRow:
     Attributes
     ----------
     id
-        Chosen by the caller (a uuid hex).
+        Chosen by the caller (32 random hex digits).
     run_id
         The run it belongs to.
     asset
@@ -470,12 +469,12 @@ class Catalog:
     # --- runs -------------------------------------------------------------------------------------
 
     def new_run(self, *, kind: str, targets: Sequence[str]) -> RunRow:
-        """A run that starts now in this process (a uuid hex id), not written yet.
+        """A run that starts now in this process (an id of 32 random hex digits), not written yet.
 
         :meth:`record` writes it, together with its first rows.
         """
         return RunRow(
-            uuid.uuid4().hex,
+            os.urandom(16).hex(),  # as unique as a uuid4, without building a UUID object
             time.time(),
             None,
             "running",
@@ -486,7 +485,7 @@ class Catalog:
         )
 
     def start_run(self, *, kind: str, targets: Sequence[str]) -> str:
-        """Record that a run starts now in this process; return its id (a uuid hex)."""
+        """Record that a run starts now in this process; return its id (32 random hex digits)."""
         run = self.new_run(kind=kind, targets=targets)
         self.record(start=run, action="record a run")
         return run.run_id

@@ -114,24 +114,33 @@ def _step(plan: Plan, node: Node) -> _Step:
     return _new_tuple(_Step, (node, asset, inputs, tuple(upstream), keywords, slug))
 
 
-# The steps of recent plans (plans are reused until the registry changes); keyed by id, with the
+class _Prepared(NamedTuple):
+    """What every run of a plan needs first: its steps, and the keys of its nodes."""
+
+    steps: dict[Node, _Step]  # in plan order
+    keys: list[tuple[str, str]]  # (asset, encoded partition) of every node, in plan order
+
+
+# Recent plans, prepared (plans are reused until the registry changes); keyed by id, with the
 # plan kept alongside so the id cannot be reused while the entry lives.
-_steps: dict[int, tuple[Plan, dict[Node, _Step]]] = {}
-_steps_lock = threading.Lock()
-_MAX_STEPS = 64
+_prepared: dict[int, tuple[Plan, _Prepared]] = {}
+_prepared_lock = threading.Lock()
+_MAX_PREPARED = 64
 
 
-def _steps_of(plan: Plan) -> dict[Node, _Step]:
-    """Every node's step, in plan order."""
-    entry = _steps.get(id(plan))
+def _prepare(plan: Plan) -> _Prepared:
+    entry = _prepared.get(id(plan))
     if entry is not None and entry[0] is plan:
         return entry[1]
-    steps = {node: _step(plan, node) for node in plan.order}
-    with _steps_lock:
-        if len(_steps) >= _MAX_STEPS:
-            _steps.clear()
-        _steps[id(plan)] = (plan, steps)
-    return steps
+    prepared = _Prepared(
+        {node: _step(plan, node) for node in plan.order},
+        [(node.asset, node.encoded) for node in plan.order],
+    )
+    with _prepared_lock:
+        if len(_prepared) >= _MAX_PREPARED:
+            _prepared.clear()
+        _prepared[id(plan)] = (plan, prepared)
+    return prepared
 
 
 def asset_code_version(asset: Asset) -> str:
@@ -439,13 +448,16 @@ class _Runner:
         self.backend = backend
         self.recorder = Recorder(store, run)
         self.result = RunResult(run.run_id, plan, {}, store)
-        self.steps = _steps_of(plan)
+        prepared = _prepare(plan)
+        self.steps = prepared.steps
         self._code_versions: dict[str, str] = {}
+        self._managers = {"memory": store.io_manager("memory")}  # the others as they are met
         self._lock = threading.Lock()
         # The latest success of every node that may be reused, read in one go.
-        self._candidates = store.catalog.latest_successes(
-            [(node.asset, node.encoded) for node in plan.order if node not in force]
-        )
+        keys = prepared.keys
+        if force:
+            keys = [key for node, key in zip(plan.order, keys, strict=True) if node not in force]
+        self._candidates = store.catalog.latest_successes(keys)
 
     def run(self) -> RunResult:
         """Run every node in order; the first failure stops the run."""
@@ -565,14 +577,7 @@ class _Runner:
         )
 
     def _call(self, step: _Step) -> Any:
-        """Call the step's asset with its inputs (and its context, when it takes one)."""
-        values = self.result.values
-        if step.keywords is not None:  # the common case: single upstream values, by name
-            arguments = {}
-            for name, up in step.keywords:
-                value = values.get(up, _MISSING)
-                arguments[name] = self.value_of(up) if value is _MISSING else value
-            return step.asset.execute_fn(**arguments)
+        """Call the step's asset with its inputs and context (the general case)."""
         inputs = {item.name: self._input_value(item) for item in step.inputs}
         asset = step.asset
         takes = asset.takes_context
@@ -590,8 +595,16 @@ class _Runner:
             if io_name != "memory" or _event_listeners:
                 recorder.started(node, mat_id, version, io_name, started_at)
             if self.backend is None:
-                value = self._call(step)
-                manager = self.store.io_manager(io_name)
+                keywords = step.keywords
+                if keywords is not None:  # the common case: single upstream values, by name
+                    values, arguments = self.result.values, {}
+                    for name, up in keywords:
+                        got = values.get(up, _MISSING)
+                        arguments[name] = self.value_of(up) if got is _MISSING else got
+                    value = asset.execute_fn(**arguments)
+                else:
+                    value = self._call(step)
+                manager = self._managers.get(io_name) or self.store.io_manager(io_name)
                 stored = manager.store(node.asset, step.slug, value, config=asset.io_config)
             else:
                 stored = self.backend.compute(self._remote_task(node, asset, io_name))
@@ -733,9 +746,10 @@ def _wrap(node: Node, error: Exception) -> MaterializationError:
 
 def check_resources(plan: Plan, resources: Mapping[str, Any]) -> None:
     """Refuse to run when an asset requires a resource nobody provided."""
-    for node in plan.order:
-        asset = plan.assets[node.asset]
-        missing = [name for name in asset.requires if name not in resources]
+    for asset in plan.assets.values():
+        missing = (
+            [name for name in asset.requires if name not in resources] if asset.requires else []
+        )
         if missing:
             raise FlowstoneError(
                 f"Asset {asset.name!r} requires resource(s) {missing}, which are not configured: "
@@ -777,15 +791,16 @@ def execute_plan(
     status = "failed"
     try:
         if max_workers is None and backend is None:
-            result = runner.run()
+            result = runner.run()  # returns only when every node is computed or reused
+            status = "success"
         else:
             result = runner.run_scheduled(
                 max_workers=max_workers or 1,
                 fail_fast=fail_fast,
                 cancel=cancel or threading.Event(),
             )
-        ok = all(r.status in ("computed", "reused") for r in result.results.values())
-        status = "success" if ok else "failed"
+            ok = all(r.status in ("computed", "reused") for r in result.results.values())
+            status = "success" if ok else "failed"
     finally:
         runner.recorder.flush(end=status)
     return result
