@@ -48,13 +48,19 @@ class Store:
 
     @property
     def catalog(self) -> Catalog:
-        """The SQLite catalog (opened, migrated and recovered on first use)."""
+        """The SQLite catalog (opened, migrated and recovered on first use).
+
+        Opening it also makes the memory IO manager, which every run looks up.
+        """
         with self._lock:
-            if self._catalog is None:
+            catalog = self._catalog
+            if catalog is None:
                 from ._catalog import Catalog
 
-                self._catalog = Catalog(catalog_path(self.home))
-            return self._catalog
+                catalog = self._catalog = Catalog(catalog_path(self.home))
+        if "memory" not in self._managers:
+            self.io_manager("memory")
+        return catalog
 
     def io_manager(self, name: str) -> IOManager:
         """The IO manager called ``name`` for this home."""

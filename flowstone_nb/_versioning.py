@@ -784,6 +784,14 @@ def code_version(fn: Callable[..., object]) -> str:
     entry = _VERSION_CACHE.get(key)
     if entry is not None and _unchanged(entry[2]):
         return entry[1]
+    bare = function.__closure__ is None and function.__defaults__ is None
+    if bare and function.__kwdefaults__ is None:
+        code = function.__code__
+        digest, names = _parsed_code(code)
+        if not names:  # reads no global: its digest is its version, as the full walk finds
+            checks: _Checks = ((), (), ((function, code, None, None),), (), ())
+            _remember(_VERSION_CACHE, key, (function, digest, checks))
+            return digest
     resolver = _Resolver({function.__module__, "__main__"})
     version = resolver.of_function(function)  # the scheme is part of every code digest
     _remember(_VERSION_CACHE, key, (function, version, resolver.observed.checks()))

@@ -14,7 +14,8 @@ from flowstone_nb import _events
 from flowstone_nb._config import configure, settings
 from flowstone_nb._engine import RemoteTask, asset_code_version, execute_plan, run_remote
 from flowstone_nb._plan import build_plan, make_node, partition_text
-from flowstone_nb._store import catalog_path, get_store, is_local_home
+from flowstone_nb._io import MemoryIOManager
+from flowstone_nb._store import Store, catalog_path, get_store, is_local_home
 
 
 def test_explicit_code_version_wins_and_changes_staleness() -> None:
@@ -169,6 +170,15 @@ def test_catalog_of_a_remote_home_lives_in_a_local_cache(
     assert path == catalog_path("s3://bucket/store")
     assert catalog_path("file:///tmp/x") == Path("/tmp/x/catalog.sqlite")
     assert repr(get_store("s3://bucket/store")) == "Store(home='s3://bucket/store')"
+
+
+def test_opening_a_stores_catalog_makes_its_memory_manager_too(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "home"))
+    assert store._managers == {}
+    catalog = store.catalog
+    assert isinstance(store._managers["memory"], MemoryIOManager)  # made once, with the catalog
+    assert store.catalog is catalog
+    store.close()
 
 
 def test_memory_home_round_trip() -> None:

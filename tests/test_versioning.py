@@ -758,6 +758,36 @@ def test_a_repeated_call_notices_every_kind_of_change(tmp_path: Path) -> None:
     assert not changed()
 
 
+def test_a_self_contained_function_is_versioned_by_its_code_as_by_the_full_walk(
+    tmp_path: Path,
+) -> None:
+    module = load(
+        tmp_path,
+        """
+        LIMIT = 3
+
+        def alone(x):
+            return [v + 1 for v in x]
+
+        def nested_reads_a_global(x):
+            return [v for v in x if v < LIMIT]
+        """,
+    )
+    alone = module.alone
+    full = _versioning._Resolver({alone.__module__}).of_function(alone)
+    assert code_version(alone) == full == code_version(alone)
+    before = code_version(alone)
+    alone.__defaults__ = (1,)
+    assert code_version(alone) != before  # the remembered checks cover defaults too
+    alone.__defaults__ = None
+    assert code_version(alone) == before
+    alone.__code__ = module.nested_reads_a_global.__code__  # now it reads a global
+    assert code_version(alone) == code_version(module.nested_reads_a_global) != before
+    reading = code_version(alone)
+    module.LIMIT = 4  # the global read in the comprehension counts
+    assert code_version(alone) != reading
+
+
 def test_a_repeated_cell_notices_a_rebound_name(tmp_path: Path) -> None:
     namespace = cell_namespace(tmp_path)
     first = source_version(CELL, namespace)
