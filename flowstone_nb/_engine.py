@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 _MISSING: Any = object()
+_now, _clock = time.time, time.perf_counter  # read once per computed node
 # The last columns of a row without a value: location, rows, schema, error type, message, traceback.
 _NO_VALUE = (None, None, None, None, None, None)
 
@@ -452,15 +453,21 @@ class _Runner:
         self.steps = prepared.steps
         self._code_versions: dict[str, str] = {}
         self._managers = {"memory": store.io_manager("memory")}  # the others as they are met
-        self._lock = threading.Lock()
         # The latest success of every node that may be reused, read in one go.
         keys = prepared.keys
         if force:
             keys = [key for node, key in zip(plan.order, keys, strict=True) if node not in force]
         self._candidates = store.catalog.latest_successes(keys)
 
+    def _read_code_versions(self) -> None:
+        """Every asset's code version, once per run, as the run starts."""
+        self._code_versions = {
+            name: asset_code_version(asset) for name, asset in self.plan.assets.items()
+        }
+
     def run(self) -> RunResult:
         """Run every node in order; the first failure stops the run."""
+        self._read_code_versions()
         results = self.result.results
         run_step = self._run_step
         for node, step in self.steps.items():
@@ -473,28 +480,19 @@ class _Runner:
         """Run nodes in parallel as soon as their inputs are done; failures skip downstream."""
         # Everything lazy (code versions, IO managers and the modules they import) is set up
         # here, in one thread, before the workers start.
-        for name in sorted({node.asset for node in self.plan.order}):
+        self._read_code_versions()
+        for name in sorted(self.plan.assets):
             asset = self.plan.assets[name]
-            self._code_version(asset)
             self.store.io_manager(asset.io_manager or self.default_io_manager)
         _Scheduler(self, max_workers=max_workers, fail_fast=fail_fast, cancel=cancel).run()
         return self.result
-
-    def _code_version(self, asset: Asset) -> str:
-        name = str(asset.name)
-        version = self._code_versions.get(name)
-        if version is None:
-            version = asset_code_version(asset)
-            with self._lock:
-                self._code_versions[name] = version
-        return version
 
     def _run_node(self, node: Node) -> NodeResult:
         return self._run_step(self.steps[node])
 
     def _run_step(self, step: _Step) -> NodeResult:
         node = step.node
-        version = self._code_versions.get(node.asset) or self._code_version(step.asset)
+        version = self._code_versions[node.asset]
         results = self.result.results
         consumed = [results[up] for up in step.upstream]
         if self._candidates and node not in self.force:
@@ -539,7 +537,7 @@ class _Runner:
             step = self.steps[node]
             consumed = [self.result.results[up] for up in step.upstream]
             self.result.results[node] = self._compute(
-                step, self._code_version(step.asset), consumed
+                step, self._code_versions[node.asset], consumed
             )
             return self.result.value(node)
 
@@ -588,8 +586,8 @@ class _Runner:
         node, asset, recorder = step.node, step.asset, self.recorder
         io_name = asset.io_manager or self.default_io_manager
         mat_id = f"{self.run_id}-{next(recorder.ids)}"
-        started_at = time.time()
-        clock = time.perf_counter()
+        started_at = _now()
+        clock = _clock()
         value: Any = _MISSING
         try:  # the running row's write is inside the boundary too: its failure is recorded
             if io_name != "memory" or _event_listeners:
@@ -616,12 +614,12 @@ class _Runner:
                 io_manager=io_name,
                 error=error,
                 started_at=started_at,
-                duration=time.perf_counter() - clock,
+                duration=_clock() - clock,
             )
             if isinstance(error, Exception) and not isinstance(error, FlowstoneError):
                 raise _wrap(node, error) from error
             raise
-        duration = time.perf_counter() - clock
+        duration = _clock() - clock
         recorder.succeeded(node, mat_id, version, stored, consumed, started_at, duration)
         if value is not _MISSING:
             self.result.values[node] = value
