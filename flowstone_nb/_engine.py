@@ -588,11 +588,12 @@ class _Runner:
         mat_id = f"{self.run_id}-{next(recorder.ids)}"
         started_at = _now()
         clock = _clock()
-        value: Any = _MISSING
         try:  # the running row's write is inside the boundary too: its failure is recorded
             if io_name != "memory" or _event_listeners:
                 recorder.started(node, mat_id, version, io_name, started_at)
-            if self.backend is None:
+            if self.backend is not None:
+                stored = self.backend.compute(self._remote_task(node, asset, io_name))
+            else:
                 keywords = step.keywords
                 if keywords is not None:  # the common case: single upstream values, by name
                     values, arguments = self.result.values, {}
@@ -604,8 +605,7 @@ class _Runner:
                     value = self._call(step)
                 manager = self._managers.get(io_name) or self.store.io_manager(io_name)
                 stored = manager.store(node.asset, step.slug, value, config=asset.io_config)
-            else:
-                stored = self.backend.compute(self._remote_task(node, asset, io_name))
+                self.result.values[node] = value
         except BaseException as error:
             recorder.failed(
                 node,
@@ -621,8 +621,6 @@ class _Runner:
             raise
         duration = _clock() - clock
         recorder.succeeded(node, mat_id, version, stored, consumed, started_at, duration)
-        if value is not _MISSING:
-            self.result.values[node] = value
         return _new_tuple(
             NodeResult,
             (

@@ -108,14 +108,12 @@ def _hash(*parts: str) -> str:
 
 
 def _remember(cache: dict[_K, _V], key: _K, value: _V) -> None:
-    with _LOCK:
-        cache[key] = value
-        excess = len(cache) - MAX_CACHED
-        if excess > 0:
-            # The oldest quarter goes at once: one scan past the dict's deleted slots, not one
-            # per entry.
+    cache[key] = value  # one assignment: atomic, no lock needed
+    if len(cache) > MAX_CACHED:
+        with _LOCK:  # the oldest quarter goes at once: one scan, not one per entry
+            excess = max(len(cache) - MAX_CACHED, 0)  # 0: another thread evicted meanwhile
             for old in list(itertools.islice(cache, excess + MAX_CACHED // 4)):
-                del cache[old]
+                cache.pop(old, None)
 
 
 # --- the normalised code object -------------------------------------------------------------
