@@ -30,7 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._errors import StoreError, did_you_mean
 
@@ -130,9 +130,8 @@ class PartitionState:
     last: MaterializationRow
 
 
-@dataclass(frozen=True, slots=True)
-class RunRow:
-    """One call of materialize or backfill, and the process that made it."""
+class RunRow(NamedTuple):
+    """One call of materialize or backfill, and the process that made it (a named tuple)."""
 
     run_id: str
     started_at: float
@@ -205,7 +204,7 @@ _EDGE_COLUMNS = (
 )
 _EDGE_VALUES = operator.attrgetter(*(f.name for f in fields(LineageEdge)))
 _RUN_COLUMNS = "run_id, started_at, ended_at, status, pid, host, kind, targets"
-_run_values = operator.attrgetter(*(f.name for f in fields(RunRow)))
+_run_values = operator.attrgetter(*RunRow._fields)
 _INSERT_ROW = (
     f"INSERT OR REPLACE INTO materializations ({_ROW_COLUMNS}) "
     f"VALUES ({', '.join('?' * len(fields(MaterializationRow)))})"

@@ -772,7 +772,8 @@ def execute_plan(
     done, a failure skips only its downstream (unless ``fail_fast``), and ``cancel`` stops new
     nodes from starting. Without them, nodes run in order and the first failure raises.
     """
-    available = {**settings().resources, **(resources or {})}
+    current = settings()
+    available = {**current.resources, **resources} if resources else current.resources
     check_resources(plan, available)
     run = store.catalog.new_run(kind=kind, targets=[n.describe() for n in plan.targets])
     runner = _Runner(
@@ -781,7 +782,7 @@ def execute_plan(
         run,
         force=frozenset(force),
         resources=available,
-        default_io_manager=settings().default_io_manager,
+        default_io_manager=current.default_io_manager,
         backend=backend,
     )
     status = "failed"

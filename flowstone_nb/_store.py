@@ -52,15 +52,18 @@ class Store:
 
         Opening it also makes the memory IO manager, which every run looks up.
         """
-        with self._lock:
-            catalog = self._catalog
-            if catalog is None:
-                from ._catalog import Catalog
-
-                catalog = self._catalog = Catalog(catalog_path(self.home))
-        if "memory" not in self._managers:
-            self.io_manager("memory")
+        catalog = self._catalog
+        if catalog is not None:  # open: the common case, no lock needed to read it
+            return catalog
+        with self._lock:  # another thread may have opened it meanwhile
+            catalog = self._catalog = self._catalog or self._open_catalog()
+        self.io_manager("memory")
         return catalog
+
+    def _open_catalog(self) -> Catalog:
+        from ._catalog import Catalog
+
+        return Catalog(catalog_path(self.home))
 
     def io_manager(self, name: str) -> IOManager:
         """The IO manager called ``name`` for this home."""

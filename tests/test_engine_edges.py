@@ -13,8 +13,8 @@ import flowstone_nb as fs
 from flowstone_nb import _events
 from flowstone_nb._config import configure, settings
 from flowstone_nb._engine import RemoteTask, asset_code_version, execute_plan, run_remote
-from flowstone_nb._plan import build_plan, make_node, partition_text
 from flowstone_nb._io import MemoryIOManager
+from flowstone_nb._plan import build_plan, make_node, partition_text
 from flowstone_nb._store import Store, catalog_path, get_store, is_local_home
 
 
