@@ -16,23 +16,27 @@ column holds the encoded partition key, ``""`` for unpartitioned assets.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
+import logging
 import operator
 import os
+import queue
 import socket
 import sqlite3
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from ._errors import StoreError, did_you_mean
+
+_log = logging.getLogger("flowstone_nb.catalog")
 
 __all__ = [
     "MIGRATIONS",
@@ -310,6 +314,76 @@ def forget_connections_after_fork() -> None:
 getattr(os, "register_at_fork", lambda **_: None)(after_in_child=forget_connections_after_fork)
 
 
+class _Writer:
+    """One daemon thread that runs a catalog's background jobs in the order they came.
+
+    Tracked jobs (the writes) are counted, so :meth:`wait` returns once every one handed in so
+    far is done, with the failures among them; untracked ones (preparing the thread's
+    connection) are waited for by nobody. Lighter than a thread pool: handing a job in is a
+    queue put, and a counter under a lock.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[..., None], tuple[Any, ...], bool] | None]
+        self._jobs = queue.SimpleQueue()
+        self._changed = threading.Condition(threading.Lock())
+        self._submitted = self._finished = 0
+        self._failures: list[BaseException] = []
+        self._thread = threading.Thread(target=self._work, name="flowstone-catalog", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Callable[..., None], *args: Any, tracked: bool = True) -> None:
+        """Run ``job(*args)`` on the thread, after every job handed in before."""
+        if tracked:
+            with self._changed:
+                self._submitted += 1
+        self._jobs.put((job, args, tracked))
+
+    @property
+    def pending(self) -> bool:
+        """Whether a tracked job is not done yet, or failed and was not reported yet."""
+        return self._submitted != self._finished or bool(self._failures)
+
+    def wait(self) -> list[BaseException]:
+        """Wait for every tracked job handed in so far; return (and forget) their failures."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._finished == self._submitted)
+            failures, self._failures = self._failures, []
+        return failures
+
+    def stop(self) -> None:
+        """Finish the jobs handed in, then end the thread."""
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _work(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            job, args, tracked = item
+            failure = None
+            try:
+                job(*args)
+            except BaseException as error:  # noqa: BLE001  # reported by the next wait()
+                failure = error
+            if tracked:
+                with self._changed:
+                    self._finished += 1
+                    if failure is not None:
+                        self._failures.append(failure)
+                    self._changed.notify_all()
+
+
+def _finish_background_writes() -> None:
+    """At interpreter exit: let every open catalog finish its background writes."""
+    for catalog in list(_open_catalogs):
+        try:
+            catalog.wait_for_writes()
+        except StoreError as error:  # nobody is left to raise it to
+            _log.warning("%s", error)
+
+
+atexit.register(_finish_background_writes)
+
+
 # --- the catalog ----------------------------------------------------------------------------------
 
 
@@ -329,8 +403,7 @@ class Catalog:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._connections: dict[threading.Thread, sqlite3.Connection] = {}
-        self._writer: ThreadPoolExecutor | None = None
-        self._pending: list[Future[None]] = []
+        self._writer: _Writer | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -358,7 +431,8 @@ class Catalog:
 
     def _reading(self) -> sqlite3.Connection:
         """The calling thread's connection, once the background writes are in the file."""
-        if self._pending:
+        writer = self._writer
+        if writer is not None and writer.pending:
             self.wait_for_writes()
         return self._connection()
 
@@ -396,7 +470,7 @@ class Catalog:
         self._connections = {}
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._writer, self._pending = None, []  # the parent's writer thread is not in the child
+        self._writer = None  # the parent's writer thread is not in the child
 
     def close(self) -> None:
         """Wait for background writes, then close every connection.
@@ -417,7 +491,7 @@ class Catalog:
                 self._local = threading.local()
                 writer, self._writer = self._writer, None
             if writer is not None:
-                writer.shutdown()
+                writer.stop()
             for connection in connections:
                 connection.close()
 
@@ -564,17 +638,15 @@ class Catalog:
         run_id = start.run_id if start is not None else end[0] if end is not None else "?"
         with self._lock:
             writer = self._writer or self._start_writer()
-            self._pending.append(
-                writer.submit(self._record_in_background, run_id, rows, edges, start, end)
-            )
+        writer.submit(self._record_in_background, run_id, rows, edges, start, end)
 
-    def _start_writer(self) -> ThreadPoolExecutor:
+    def _start_writer(self) -> _Writer:
         """Start the writer thread and open its connection (with ``self._lock`` held).
 
         Done when the catalog opens, so that a materialize never waits for a thread to start.
         """
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="flowstone-catalog")
-        self._writer.submit(self._prepare_writes)
+        self._writer = _Writer()
+        self._writer.submit(self._prepare_writes, tracked=False)
         return self._writer
 
     def _prepare_reads(self) -> None:
@@ -613,11 +685,10 @@ class Catalog:
         StoreError
             The first of those writes that failed (the others are written all the same).
         """
-        if not self._pending:
+        writer = self._writer
+        if writer is None or not writer.pending:
             return
-        with self._lock:
-            pending, self._pending = self._pending, []
-        failures = [error for f in pending if (error := f.exception()) is not None]
+        failures = writer.wait()
         if failures:
             raise failures[0]
 

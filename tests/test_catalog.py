@@ -30,6 +30,7 @@ from flowstone_nb._catalog import (
     MaterializationRow,
     PartitionState,
     RunRow,
+    _finish_background_writes,
     forget_connections_after_fork,
 )
 from flowstone_nb._errors import StoreError
@@ -114,7 +115,8 @@ def test_the_engines_statements_are_compiled_when_the_catalog_opens(
     monkeypatch.setattr(Catalog, "_connect", watched)
     catalog = Catalog(path)
     assert catalog._writer is not None
-    catalog._writer.submit(lambda: None).result()  # its jobs run in order: it has started
+    catalog._writer.submit(lambda: None)  # its jobs run in order: once this one is done,
+    catalog.wait_for_writes()  # the writer has prepared its connection
     writer = next(t for t, *_ in compiled if t.startswith("flowstone-catalog"))
     here = threading.current_thread().name
     inserts = {(t, table) for t, action, table in compiled if action == sqlite3.SQLITE_INSERT}
@@ -360,6 +362,17 @@ def test_a_failed_background_write_is_raised_by_the_next_call_and_loses_nothing_
         catalog.history()
     assert catalog.history() == []  # the failed batch wrote nothing; the catalog works on
     catalog.record_later([dataclasses.astuple(row("kept"))])
+    assert [r.id for r in catalog.history()] == ["kept"]
+
+
+def test_at_exit_pending_writes_are_finished_and_a_failed_one_is_logged(
+    catalog: Catalog, caplog: pytest.LogCaptureFixture
+) -> None:
+    catalog.record_later([dataclasses.astuple(row("kept"))])
+    catalog.record_later([dataclasses.astuple(row("lost"))], end=("nope", "success"))
+    with caplog.at_level("WARNING", logger="flowstone_nb.catalog"):
+        _finish_background_writes()  # what the interpreter runs as it exits
+    assert "run 'nope'" in caplog.text
     assert [r.id for r in catalog.history()] == ["kept"]
 
 
