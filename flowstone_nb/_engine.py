@@ -493,8 +493,7 @@ class _Runner:
     def _run_step(self, step: _Step) -> NodeResult:
         node = step.node
         version = self._code_versions[node.asset]
-        results = self.result.results
-        consumed = [results[up] for up in step.upstream]
+        consumed = tuple(map(self.result.results.__getitem__, step.upstream))
         if self._candidates and node not in self.force:
             row = self._reusable(node, version, consumed)
             if row is not None:

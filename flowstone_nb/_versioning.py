@@ -96,7 +96,9 @@ _V = TypeVar("_V")
 _T = TypeVar("_T", FunctionType, type)  # what a walk versions by identity
 _CODE_CACHE: dict[int, tuple[CodeType, _Parsed]] = {}
 _CELL_CACHE: dict[str, _Parsed] = {}
-_VERSION_CACHE: dict[int, tuple[FunctionType, str, _Checks]] = {}
+# A function that reads no global and has no closure or defaults keeps its code object in place
+# of the checks: its version can only change with a new code object, or new defaults.
+_VERSION_CACHE: dict[int, tuple[FunctionType, str, _Checks | CodeType]] = {}
 _CELL_VERSION_CACHE: dict[tuple[str, int], tuple[Mapping[str, object], str, _Checks]] = {}
 _LOCK = threading.Lock()
 # Entries hold the objects whose ids key them, so an id in a cache is never reused by another.
@@ -779,16 +781,20 @@ def code_version(fn: Callable[..., object]) -> str:
     if function is None:
         return _hash(_SCHEME, *_root_parts(fn))
     key = id(function)
+    bare = function.__defaults__ is None and function.__kwdefaults__ is None
     entry = _VERSION_CACHE.get(key)
-    if entry is not None and _unchanged(entry[2]):
-        return entry[1]
-    bare = function.__closure__ is None and function.__defaults__ is None
-    if bare and function.__kwdefaults__ is None:
+    if entry is not None:
+        checks = entry[2]
+        if type(checks) is CodeType:  # (a closure cannot be added to a function later)
+            if bare and function.__code__ is checks:
+                return entry[1]
+        elif _unchanged(checks):
+            return entry[1]
+    if bare and function.__closure__ is None:
         code = function.__code__
         digest, names = _parsed_code(code)
         if not names:  # reads no global: its digest is its version, as the full walk finds
-            checks: _Checks = ((), (), ((function, code, None, None),), (), ())
-            _remember(_VERSION_CACHE, key, (function, digest, checks))
+            _remember(_VERSION_CACHE, key, (function, digest, code))
             return digest
     resolver = _Resolver({function.__module__, "__main__"})
     version = resolver.of_function(function)  # the scheme is part of every code digest

@@ -781,6 +781,10 @@ def test_a_self_contained_function_is_versioned_by_its_code_as_by_the_full_walk(
     assert code_version(alone) != before  # the remembered checks cover defaults too
     alone.__defaults__ = None
     assert code_version(alone) == before
+    alone.__kwdefaults__ = {"k": 1}
+    assert code_version(alone) != before
+    alone.__kwdefaults__ = None
+    assert code_version(alone) == before
     alone.__code__ = module.nested_reads_a_global.__code__  # now it reads a global
     assert code_version(alone) == code_version(module.nested_reads_a_global) != before
     reading = code_version(alone)
