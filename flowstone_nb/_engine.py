@@ -268,6 +268,8 @@ class Recorder:
         With ``end``, the run also ends with that status. A run that has nothing to write
         writes nothing.
         """
+        run_id = self._run_id
+        # Under the lock to the end: the write that carries the run is handed in first.
         with self._lock:
             rows, successes = self._rows, self._successes
             if not (rows or successes or (end is not None and self._written)):
@@ -275,18 +277,17 @@ class Recorder:
             self._rows, self._successes = [], []
             start = None if self._written else self.run
             self._written = True
-        run_id = self._run_id
-        if end is None:
-            rows += [success.row(run_id) for success in successes]
-            edges = [edge for success in successes for edge in success.edges()]
-            self._catalog.record(rows, edges, start=start)
-        else:  # only values kept in memory are still buffered: their rows are built later
-            self._catalog.record_later(
-                itertools.chain(rows, (success.row(run_id) for success in successes)),
-                (edge for success in successes for edge in success.edges()),
-                start=start,
-                end=(run_id, end),
-            )
+            if end is None:
+                rows += [success.row(run_id) for success in successes]
+                edges = [edge for success in successes for edge in success.edges()]
+                self._catalog.record(rows, edges, start=start)
+            else:  # only values kept in memory are still buffered: their rows are built later
+                self._catalog.record_later(
+                    itertools.chain(rows, (success.row(run_id) for success in successes)),
+                    (edge for success in successes for edge in success.edges()),
+                    start=start,
+                    end=(run_id, end),
+                )
 
 
 class _Success(NamedTuple):
