@@ -30,13 +30,15 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from ._errors import StoreError, did_you_mean
 
 _log = logging.getLogger("flowstone_nb.catalog")
+# Rows read from SQLite become named tuples without their Python-level __new__ (one C call).
+_new_tuple = tuple.__new__
 
 __all__ = [
     "MIGRATIONS",
@@ -58,9 +60,8 @@ _BUSY_TIMEOUT = 30.0
 DEFAULT_STALE_AFTER = 24 * 3600.0
 
 
-@dataclass(frozen=True, slots=True)
-class MaterializationRow:
-    """One attempt to compute and store one asset partition.
+class MaterializationRow(NamedTuple):
+    """One attempt to compute and store one asset partition (an immutable named tuple).
 
     Attributes
     ----------
@@ -107,8 +108,7 @@ class MaterializationRow:
     traceback: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LineageEdge:
+class LineageEdge(NamedTuple):
     """Materialization ``materialization_id`` consumed materialization ``upstream_id``."""
 
     materialization_id: str
@@ -202,16 +202,14 @@ _ROW_COLUMNS = (
     "data_version, io_manager, location, row_count, schema_summary, error_type, error_message, "
     "traceback"
 )
-_ROW_VALUES = operator.attrgetter(*(f.name for f in fields(MaterializationRow)))
 _EDGE_COLUMNS = (
     "materialization_id, upstream_id, upstream_asset, upstream_partition, upstream_data_version"
 )
-_EDGE_VALUES = operator.attrgetter(*(f.name for f in fields(LineageEdge)))
 _RUN_COLUMNS = "run_id, started_at, ended_at, status, pid, host, kind, targets"
 _run_values = operator.attrgetter(*RunRow._fields)
 _INSERT_ROW = (
     f"INSERT OR REPLACE INTO materializations ({_ROW_COLUMNS}) "
-    f"VALUES ({', '.join('?' * len(fields(MaterializationRow)))})"
+    f"VALUES ({', '.join('?' * len(MaterializationRow._fields))})"
 )
 _INSERT_EDGE = f"INSERT OR REPLACE INTO lineage ({_EDGE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
 _INSERT_RUN = f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -723,7 +721,7 @@ class Catalog:
         if not rows and not edges:
             return
         action = f"write {len(rows)} materialization(s) and {len(edges)} lineage edge(s)"
-        self.record(list(map(_ROW_VALUES, rows)), list(map(_EDGE_VALUES, edges)), action=action)
+        self.record(rows, edges, action=action)  # named tuples: already in column order
 
     def get(self, materialization_id: str) -> MaterializationRow | None:
         """The materialization ``materialization_id``, or ``None``."""
@@ -734,12 +732,12 @@ class Catalog:
             )
             .fetchone()
         )
-        return None if values is None else MaterializationRow(*values)
+        return None if values is None else _new_tuple(MaterializationRow, values)
 
     def latest_success(self, asset: str, partition: str) -> MaterializationRow | None:
         """The newest successful materialization of one asset partition, or ``None``."""
         values = self._reading().execute(_LATEST_SUCCESS, (asset, partition)).fetchone()
-        return None if values is None else MaterializationRow(*values)
+        return None if values is None else _new_tuple(MaterializationRow, values)
 
     def latest_successes(
         self, keys: Sequence[tuple[str, str]]
@@ -764,7 +762,7 @@ class Catalog:
         for values in found:
             mat_id = values[0]
             if mat_id not in rows:
-                rows[mat_id] = MaterializationRow(*values[:-3])
+                rows[mat_id] = _new_tuple(MaterializationRow, values[:-3])
                 inputs[mat_id] = set()
             if values[-3] is not None:
                 inputs[mat_id].add(values[-3:])
@@ -787,7 +785,7 @@ class Catalog:
         for *values, is_last, is_success in self._reading().execute(
             _CURRENT.format(where=where), {"names": params}
         ):
-            row = MaterializationRow(*values)
+            row = _new_tuple(MaterializationRow, values)
             key = (row.asset, row.partition)
             if is_last:
                 last[key] = row
@@ -837,7 +835,8 @@ class Catalog:
                 )
             sql += " LIMIT ?"
             params.append(limit)
-        return [MaterializationRow(*values) for values in self._reading().execute(sql, params)]
+        found = self._reading().execute(sql, params)
+        return [_new_tuple(MaterializationRow, values) for values in found]
 
     def forget(self, asset: str) -> int:
         """Delete every materialization of ``asset`` and the edges to its inputs.
@@ -866,7 +865,7 @@ class Catalog:
             "ORDER BY upstream_asset, upstream_partition, upstream_id",
             (materialization_id,),
         )
-        return [LineageEdge(*values) for values in found]
+        return [_new_tuple(LineageEdge, values) for values in found]
 
     def upstream(
         self, materialization_id: str, depth: int | None = None
@@ -902,7 +901,7 @@ class Catalog:
             found = connection.execute(sql, (start, depth)).fetchall()
         # (depth, materialization_id, upstream_id) is unique, so sorting never compares further.
         found.sort()
-        return [(level, LineageEdge(*edge)) for level, *edge in found]
+        return [(level, _new_tuple(LineageEdge, edge)) for level, *edge in found]
 
     # --- recovery ---------------------------------------------------------------------------------
 
