@@ -217,9 +217,8 @@ class Recorder:
             self._announce("succeeded", node, duration=duration, data_version=stored.data_version)
 
     def reused(self, node: Node, data_version: str | None) -> None:
-        """A node was fresh: nothing is written."""
-        if _event_listeners:
-            self._announce("reused", node, data_version=data_version)
+        """A node was fresh: nothing is written (called only when someone listens)."""
+        self._announce("reused", node, data_version=data_version)
 
     def not_run(self, node: Node, kind: str, reason: str) -> None:
         """A node was skipped (an upstream failed) or cancelled: announced, not recorded."""
@@ -498,9 +497,20 @@ class _Runner:
         if self._candidates and node not in self.force:
             row = self._reusable(node, version, consumed)
             if row is not None:
-                self.recorder.reused(node, row.data_version)
-                return NodeResult(
-                    node, "reused", row.id, row.data_version, row.location, row.io_manager
+                if _event_listeners:
+                    self.recorder.reused(node, row.data_version)
+                return _new_tuple(
+                    NodeResult,
+                    (
+                        node,
+                        "reused",
+                        row.id,
+                        row.data_version,
+                        row.location,
+                        row.io_manager,
+                        0.0,
+                        None,
+                    ),
                 )
         return self._compute(step, version, consumed)
 
@@ -523,9 +533,9 @@ class _Runner:
         current = {(r.node.asset, r.node.encoded, r.data_version) for r in consumed}
         if recorded != current:
             return None
-        if not self.store.io_manager(str(row.io_manager)).exists(str(row.location)):
-            return None
-        return row
+        name = str(row.io_manager)
+        manager = self._managers.get(name) or self.store.io_manager(name)
+        return row if manager.exists(str(row.location)) else None
 
     def value_of(self, node: Node) -> Any:
         """The value of a finished node; a reused value that cannot be read is recomputed."""
