@@ -54,7 +54,7 @@ class Pipeline:
         target = registry if registry is not None else get_registry()
         cls._check(target)
         if register:
-            cls.register(target)
+            cls._register(target, validated=True)
 
     @classmethod
     def _declared_here(cls) -> dict[str, Asset]:
@@ -122,11 +122,15 @@ class Pipeline:
     @classmethod
     def register(cls, registry: Registry | None = None, *, replace: bool = False) -> None:
         """Register every asset of the pipeline in one step (all or none)."""
-        target = registry if registry is not None else get_registry()
+        cls._register(registry if registry is not None else get_registry(), replace=replace)
+
+    @classmethod
+    def _register(cls, target: Registry, *, replace: bool = False, validated: bool = False) -> None:
         target.register_all(
             [(asset, cls._origin_of(asset)) for asset in cls.assets().values()],
             replace=replace,
             unknown="error",
+            validated=validated,
         )
 
     @classmethod

@@ -91,12 +91,17 @@ class Registry:
         *,
         replace: bool = False,
         unknown: UnknownPolicy = "warn",
+        validated: bool = False,
     ) -> None:
-        """Register several definitions at once: all of them, or none when one is refused."""
+        """Register several definitions at once: all of them, or none when one is refused.
+
+        ``validated=True`` says the caller has just validated every definition (a pipeline's
+        class statement does): they are not validated again.
+        """
         entries: list[_Entry] = []
         for asset, given in items:
             origin = given if given is not None else _origin_now(asset)
-            issues = validate(asset)
+            issues = [] if validated else validate(asset)
             if issues:
                 where = (origin or _module_origin(asset)).label
                 raise AssetDefinitionError(

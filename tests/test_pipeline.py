@@ -27,6 +27,35 @@ def test_pipeline_collects_validates_and_registers(registry: fs.Registry) -> Non
     assert registry.origin("orders").key == f"{__name__}:{Sales.__qualname__}.orders"
 
 
+def test_a_pipeline_validates_each_asset_once(
+    registry: fs.Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowstone_nb import _pipeline, _registry, _validate
+
+    checked: list[str] = []
+
+    def counting(asset: fs.Asset) -> list[Any]:
+        checked.append(str(asset.name))
+        return _validate.validate(asset)
+
+    monkeypatch.setattr(_pipeline, "validate", counting)
+    monkeypatch.setattr(_registry, "validate", counting)
+
+    class Counted(fs.Pipeline):
+        @fs.asset
+        def first() -> int:
+            return 1
+
+        @fs.asset
+        def second(first: int) -> int:
+            return first + 1
+
+    assert sorted(checked) == ["first", "second"]  # the class statement checks each once
+    assert registry.names() == ["first", "second"]
+    Counted.register(fs.Registry())  # registering elsewhere later checks again
+    assert sorted(checked) == ["first", "first", "second", "second"]
+
+
 def test_register_false_then_register_is_one_call(registry: fs.Registry) -> None:
     class Quiet(fs.Pipeline, register=False):
         @fs.asset
