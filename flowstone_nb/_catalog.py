@@ -44,6 +44,7 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "STATUSES",
+    "Candidate",
     "Catalog",
     "LineageEdge",
     "MaterializationRow",
@@ -116,6 +117,27 @@ class LineageEdge(NamedTuple):
     upstream_asset: str
     upstream_partition: str
     upstream_data_version: str | None
+
+
+class Candidate(NamedTuple):
+    """The newest success of one asset partition, as the engine checks it for reuse.
+
+    Attributes
+    ----------
+    id, asset, partition, code_version, data_version, io_manager, location
+        As in :class:`MaterializationRow`.
+    inputs
+        ``(asset, partition, data_version)`` of every input it consumed.
+    """
+
+    id: str
+    asset: str
+    partition: str
+    code_version: str | None
+    data_version: str | None
+    io_manager: str | None
+    location: str | None
+    inputs: frozenset[tuple[str, str, str | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,14 +244,14 @@ _LATEST_SUCCESS = (
 )
 # The same for many partitions at once, given as a JSON list of [asset, partition] pairs: one
 # index seek each. Unpartitioned assets, the common case, skip the pairs' JSON parsing.
-_ROW_COLUMNS_M = ", ".join(f"m.{column}" for column in _ROW_COLUMNS.split(", "))
 _NEWEST_SUCCESS_OF = (
     "SELECT rowid FROM materializations WHERE asset = {asset} AND partition_key = {partition} "
     f"AND status = 'success' {_NEWEST_FIRST} LIMIT 1"
 )
 # Each row comes once per input it consumed (with NULLs when it consumed none).
 _WITH_INPUTS = (
-    f"SELECT {_ROW_COLUMNS_M}, l.upstream_asset, l.upstream_partition, l.upstream_data_version "
+    "SELECT m.id, m.asset, m.partition_key, m.code_version, m.data_version, m.io_manager, "
+    "m.location, l.upstream_asset, l.upstream_partition, l.upstream_data_version "
     "FROM json_each(?) AS k JOIN materializations AS m ON m.rowid = ({newest}) "
     "LEFT JOIN lineage AS l ON l.materialization_id = m.id"
 )
@@ -739,13 +761,11 @@ class Catalog:
         values = self._reading().execute(_LATEST_SUCCESS, (asset, partition)).fetchone()
         return None if values is None else _new_tuple(MaterializationRow, values)
 
-    def latest_successes(
-        self, keys: Sequence[tuple[str, str]]
-    ) -> dict[tuple[str, str], tuple[MaterializationRow, frozenset[tuple[str, str, str | None]]]]:
+    def latest_successes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Candidate]:
         """The newest success of each ``(asset, partition)`` in ``keys`` that has one.
 
-        Each comes with the ``(asset, partition, data_version)`` of every input it consumed.
-        One query for unpartitioned assets and one for partitions, whatever their number.
+        Only what a reuse check reads, with the inputs it consumed. One query for unpartitioned
+        assets and one for partitions, whatever their number.
         """
         if not keys:
             return {}
@@ -757,16 +777,19 @@ class Catalog:
             found += connection.execute(_LATEST_SUCCESSES_UNPARTITIONED, (json.dumps(names),))
         if pairs:
             found += connection.execute(_LATEST_SUCCESSES, (json.dumps(pairs),))
-        rows: dict[str, MaterializationRow] = {}
+        rows: dict[str, tuple[Any, ...]] = {}
         inputs: dict[str, set[tuple[str, str, str | None]]] = {}
         for values in found:
             mat_id = values[0]
             if mat_id not in rows:
-                rows[mat_id] = _new_tuple(MaterializationRow, values[:-3])
+                rows[mat_id] = values[:-3]
                 inputs[mat_id] = set()
             if values[-3] is not None:
                 inputs[mat_id].add(values[-3:])
-        return {(r.asset, r.partition): (r, frozenset(inputs[i])) for i, r in rows.items()}
+        return {
+            (row[1], row[2]): _new_tuple(Candidate, (*row, frozenset(inputs[mat_id])))
+            for mat_id, row in rows.items()
+        }
 
     def current(self, assets: Iterable[str] | None = None) -> dict[tuple[str, str], PartitionState]:
         """Latest success and latest attempt of every partition of ``assets`` (default: all).

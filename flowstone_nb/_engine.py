@@ -33,7 +33,7 @@ from ._store import Store, get_store
 from ._versioning import code_version
 
 if TYPE_CHECKING:
-    from ._catalog import MaterializationRow, RunRow
+    from ._catalog import Candidate, RunRow
     from ._io import StoredValue
 
 _log = logging.getLogger("flowstone_nb.engine")
@@ -523,15 +523,11 @@ class _Runner:
 
     def _reusable(
         self, node: Node, version: str, consumed: Sequence[NodeResult]
-    ) -> MaterializationRow | None:
-        candidate = self._candidates.get((node.asset, node.encoded))
-        if candidate is None:
+    ) -> Candidate | None:
+        row = self._candidates.get((node.asset, node.encoded))
+        if row is None or row.code_version != version:
             return None
-        row, recorded = candidate
-        if row.code_version != version:
-            return None
-        current = {(r.node.asset, r.node.encoded, r.data_version) for r in consumed}
-        if recorded != current:
+        if row.inputs != {(r.node.asset, r.node.encoded, r.data_version) for r in consumed}:
             return None
         name = str(row.io_manager)
         manager = self._managers.get(name) or self.store.io_manager(name)

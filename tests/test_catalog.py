@@ -129,7 +129,7 @@ def test_the_engines_statements_are_compiled_when_the_catalog_opens(
     catalog.record_later(end=(run.run_id, "success"))
     found = catalog.latest_successes([("a", ""), ("a", "p")])
     catalog.close()
-    assert found[("a", "")][0].id == "m2"
+    assert found[("a", "")].id == "m2"
     # every statement of the run was compiled already (but BEGIN and COMMIT, which cost nothing)
     assert [c for c in compiled[opened:] if c[1] != sqlite3.SQLITE_TRANSACTION] == []
 
@@ -306,10 +306,15 @@ def test_latest_successes_of_many_partitions_come_with_their_inputs(catalog: Cat
     )
     found = catalog.latest_successes([("a", ""), ("b", "p1"), ("b", "p2"), ("zz", "")])
     assert set(found) == {("a", ""), ("b", "p1")}
-    latest, inputs = found["a", ""]
-    assert latest == catalog.get("new")
-    assert inputs == frozenset({("up", "x", "v1"), ("up", "y", None)})
-    assert found["b", "p1"] == (catalog.get("b1"), frozenset({("a", "", "v")}))
+    for key, mat_id in (("a", ""), "new"), (("b", "p1"), "b1"):
+        full = catalog.get(mat_id)
+        assert full is not None
+        fields = ("id", "asset", "partition", "code_version", "data_version", "io_manager")
+        assert [getattr(found[key], f) for f in (*fields, "location")] == [
+            getattr(full, f) for f in (*fields, "location")
+        ]
+    assert found["a", ""].inputs == frozenset({("up", "x", "v1"), ("up", "y", None)})
+    assert found["b", "p1"].inputs == frozenset({("a", "", "v")})
     assert catalog.latest_successes([]) == {}
 
 
