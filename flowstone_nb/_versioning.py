@@ -792,7 +792,15 @@ def code_version(fn: Callable[..., object]) -> str:
             return entry[1]
     if bare and function.__closure__ is None:
         code = function.__code__
-        digest, names = _parsed_code(code)
+        cached = _CODE_CACHE.get(id(code))
+        if cached is None:  # digested here, and kept for the full walk when it reads globals
+            found: set[str] = set()
+            digest = _digest(code, found)
+            names = _without_dunders(found) if found else ()
+            if names:
+                _remember(_CODE_CACHE, id(code), (code, (digest, names)))
+        else:
+            digest, names = cached[1]
         if not names:  # reads no global: its digest is its version, as the full walk finds
             _remember(_VERSION_CACHE, key, (function, digest, code))
             return digest

@@ -804,10 +804,12 @@ def test_the_cache_is_bounded_and_keeps_results_right(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_versioning, "MAX_CACHED", 2)
-    functions = [exec_function(f"def target():\n    return {i}\n") for i in range(5)]
+    # They read a global (len), so their code goes through the code cache too.
+    functions = [exec_function(f"def target():\n    return len([{i}])\n") for i in range(5)]
     versions = [code_version(f) for f in functions]
     assert len(set(versions)) == 5
     assert len(_versioning._CODE_CACHE) <= 2
+    assert len(_versioning._VERSION_CACHE) <= 2
     assert [code_version(f) for f in functions] == versions
     cells = [source_version(f"x = {i}\nx", {}) for i in range(5)]
     assert len(set(cells)) == 5
