@@ -262,6 +262,24 @@ def build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
 def _build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     assets = _check_closure(registry, [name for name, _ in targets])
     target_nodes = tuple(target_node(assets[name], partition) for name, partition in targets)
+    dag = registry.dag()
+    names = dag.topological_order(None if len(assets) == len(dag) else assets)
+    if all(asset.partitions is None for asset in assets.values()):
+        # Nothing partitioned (the common case): one node per asset, fed by its dependencies'
+        # nodes, in the graph's order.
+        node_of = {name: Node(name, None, "") for name in names}
+        whole = {name: Input(name, (node,), False) for name, node in node_of.items()}
+        order = tuple(node_of.values())
+        inputs = {
+            node: tuple([whole[dep] for dep in assets[node.asset].depends_on]) for node in order
+        }
+        return Plan(order=order, inputs=inputs, targets=target_nodes, assets=assets)
+    return _build_partitioned_plan(assets, target_nodes, names)
+
+
+def _build_partitioned_plan(
+    assets: dict[str, Asset], target_nodes: tuple[Node, ...], names: list[str]
+) -> Plan:
     inputs: dict[Node, tuple[Input, ...]] = {}
     whole: dict[str, Input] = {}
     pending = list(target_nodes)
@@ -272,8 +290,6 @@ def _build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
         node_inputs = _inputs_of(node, assets[node.asset], assets, whole)
         inputs[node] = node_inputs
         pending.extend(n for item in node_inputs for n in item.nodes if n not in inputs)
-    dag = registry.dag()
-    names = dag.topological_order(None if len(assets) == len(dag) else assets)
     node_of = {node.asset: node for node in inputs}
     if len(node_of) == len(inputs) == len(assets):  # one node per asset: the graph's order
         order = tuple(node_of[name] for name in names)

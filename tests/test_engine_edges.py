@@ -172,6 +172,28 @@ def test_catalog_of_a_remote_home_lives_in_a_local_cache(
     assert repr(get_store("s3://bucket/store")) == "Store(home='s3://bucket/store')"
 
 
+def test_a_plan_of_unpartitioned_assets_is_the_one_the_general_builder_makes(
+    registry: fs.Registry,
+) -> None:
+    from flowstone_nb import _plan
+
+    for name, deps in {"a": [], "b": ["a"], "c": ["a"], "d": ["c", "b"], "e": ["d", "a"]}.items():
+        params = ", ".join(deps)
+        namespace: dict[str, Any] = {}
+        exec(f"def {name}({params}):\n    return 1\n", namespace)  # one function per asset
+        registry.register(fs.Asset(name=name, depends_on=deps, execute_fn=namespace[name]))
+    for targets in (["e"], ["b", "c"], ["a"]):
+        fast = _plan._build_plan(registry, [(t, None) for t in targets])
+        assets = _plan._check_closure(registry, targets)
+        general = _plan._build_partitioned_plan(
+            assets,
+            tuple(_plan.target_node(assets[t], None) for t in targets),
+            registry.dag().topological_order(assets),
+        )
+        assert fast == general
+        assert list(fast.inputs) == list(fast.order)
+
+
 def test_opening_a_stores_catalog_makes_its_memory_manager_too(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "home"))
     assert store._managers == {}
