@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import fsspec
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,15 +29,7 @@ from flowstone_nb._io import (
     make_io_manager,
 )
 from flowstone_nb._io_registry import register_io_manager, unregister_io_manager
-
-
-def files_under(home: str) -> list[str]:
-    """Every file below ``home``, relative to it, temp files included."""
-    fs, root = fsspec.core.url_to_fs(home)
-    if not fs.exists(root):
-        return []
-    prefix = root.rstrip("/") + "/"
-    return sorted(str(p).removeprefix(prefix) for p in fs.find(root))
+from tests.resources.store_files import files_under
 
 
 def frame() -> pd.DataFrame:

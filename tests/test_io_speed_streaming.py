@@ -24,6 +24,7 @@ import pytest
 from flowstone_nb import _io
 from flowstone_nb._errors import StoreError
 from flowstone_nb._io import FilesystemIOManager, StoredValue, atomic_write
+from tests.resources.store_files import files_under
 
 
 @pytest.fixture(params=["inline", "helper"])
@@ -32,15 +33,6 @@ def overlap(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     if request.param == "helper":
         monkeypatch.setattr(_io, "_OVERLAP_FROM", 16)
     return str(request.param)
-
-
-def files_under(home: str) -> list[str]:
-    """Every file below ``home``, relative to it, temp files included."""
-    fs, root = fsspec.core.url_to_fs(home)
-    if not fs.exists(root):
-        return []
-    prefix = root.rstrip("/") + "/"
-    return sorted(str(p).removeprefix(prefix) for p in fs.find(root))
 
 
 def stored_bytes(home: str, location: str) -> bytes:
