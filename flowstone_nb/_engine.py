@@ -30,7 +30,7 @@ from ._partition_keys import key_slug
 from ._plan import Input, Node, Plan, build_plan
 from ._registry import Registry, resolve_registry
 from ._store import Store, get_store
-from ._versioning import code_version
+from ._versioning import code_version, code_versions
 
 if TYPE_CHECKING:
     from ._catalog import Candidate, RunRow
@@ -115,6 +115,20 @@ def _step(plan: Plan, node: Node) -> _Step:
     return _new_tuple(_Step, (node, asset, inputs, tuple(upstream), keywords, slug))
 
 
+def _simple_steps(plan: Plan) -> dict[Node, _Step]:
+    """The steps of a plan where nothing is partitioned: every input is one upstream value."""
+    assets, inputs_of, new = plan.assets, plan.inputs, _new_tuple
+    steps = {}
+    for node in plan.order:
+        asset = assets[node.asset]
+        inputs = inputs_of[node]
+        upstream = tuple([item.nodes[0] for item in inputs])
+        names = keyword_parameters(asset)
+        keywords = None if names is None else tuple([(name, upstream[i]) for name, i in names])
+        steps[node] = new(_Step, (node, asset, inputs, upstream, keywords, _UNPARTITIONED))
+    return steps
+
+
 class _Prepared(NamedTuple):
     """What every run of a plan needs first: its steps, and the keys of its nodes."""
 
@@ -133,10 +147,13 @@ def _prepare(plan: Plan) -> _Prepared:
     entry = _prepared.get(id(plan))
     if entry is not None and entry[0] is plan:
         return entry[1]
-    prepared = _Prepared(
-        {node: _step(plan, node) for node in plan.order},
-        [(node.asset, node.encoded) for node in plan.order],
-    )
+    if plan.simple:
+        prepared = _Prepared(_simple_steps(plan), [(node.asset, "") for node in plan.order])
+    else:
+        prepared = _Prepared(
+            {node: _step(plan, node) for node in plan.order},
+            [(node.asset, node.encoded) for node in plan.order],
+        )
     with _prepared_lock:
         if len(_prepared) >= _MAX_PREPARED:
             _prepared.clear()
@@ -171,7 +188,10 @@ class Recorder:
         self._run_id = run.run_id
         self._lock = threading.Lock()
         self._rows: list[tuple[Any, ...]] = []
-        self._successes: list[_Success] = []
+        self._successes: list[_Success] = []  # never replaced: see keep_success
+        # Buffers a computed node's success without the lock or an announcement: for the
+        # sequential runner (the only thread of its run) when nobody listens.
+        self.keep_success = self._successes.append
         self._written = False  # the run row is in the catalog
         # Materialization ids are f"{run_id}-{next(ids)}": unique to this run, and through the
         # run id everywhere.
@@ -270,10 +290,11 @@ class Recorder:
         run_id = self._run_id
         # Under the lock to the end: the write that carries the run is handed in first.
         with self._lock:
-            rows, successes = self._rows, self._successes
+            rows, successes = self._rows, self._successes.copy()
             if not (rows or successes or (end is not None and self._written)):
                 return
-            self._rows, self._successes = [], []
+            self._rows = []
+            self._successes.clear()
             start = None if self._written else self.run
             self._written = True
             if end is None:
@@ -461,17 +482,69 @@ class _Runner:
 
     def _read_code_versions(self) -> None:
         """Every asset's code version, once per run, as the run starts."""
-        self._code_versions = {
-            name: asset_code_version(asset) for name, asset in self.plan.assets.items()
-        }
+        assets = self.plan.assets
+        given = [asset.code_version or asset.execute_fn for asset in assets.values()]
+        self._code_versions = dict(zip(assets, code_versions(given), strict=True))
 
     def run(self) -> RunResult:
-        """Run every node in order; the first failure stops the run."""
+        """Run every node in order; the first failure stops the run.
+
+        The common node is computed right here: a value kept in memory, from a function that
+        takes nothing but upstream values by name, with no success in the catalog to reuse and
+        nobody listening for events. These are :meth:`_compute`'s steps without its other cases,
+        which every other node goes through.
+        """
         self._read_code_versions()
-        results = self.result.results
-        run_step = self._run_step
+        results, values, versions = self.result.results, self.result.values, self._code_versions
+        run_step, candidates, default = self._run_step, self._candidates, self.default_io_manager
+        inline = not _event_listeners
+        memory = self._managers["memory"]
+        prefix, ids, keep = f"{self.run_id}-", self.recorder.ids, self.recorder.keep_success
+        now, clock, new = _now, _clock, _new_tuple
         for node, step in self.steps.items():
-            results[node] = run_step(step)
+            keywords, asset = step.keywords, step.asset
+            if (
+                keywords is None
+                or not inline
+                or (asset.io_manager or default) != "memory"
+                or (candidates and (node.asset, node.encoded) in candidates)
+            ):
+                results[node] = run_step(step)
+                continue
+            version = versions[node.asset]
+            mat_id = f"{prefix}{next(ids)}"
+            started_at, begun = now(), clock()
+            try:
+                arguments = {}
+                for name, up in keywords:
+                    got = values.get(up, _MISSING)
+                    arguments[name] = self.value_of(up) if got is _MISSING else got
+                value = asset.execute_fn(**arguments)
+                stored = memory.store(node.asset, step.slug, value, config=asset.io_config)
+            except BaseException as error:
+                wrapped = self._record_failure(
+                    node, mat_id, version, "memory", error, started_at, begun
+                )
+                if wrapped is None:
+                    raise
+                raise wrapped from error
+            duration = clock() - begun
+            values[node] = value
+            consumed = tuple([results[up] for up in step.upstream])
+            keep(new(_Success, (mat_id, node, version, stored, consumed, started_at, duration)))
+            results[node] = new(
+                NodeResult,
+                (
+                    node,
+                    "computed",
+                    mat_id,
+                    stored.data_version,
+                    stored.location,
+                    "memory",
+                    duration,
+                    None,
+                ),
+            )
         return self.result
 
     def run_scheduled(
@@ -588,6 +661,30 @@ class _Runner:
         context = make_context(asset, step.node, self.run_id, self.resources) if takes else None
         return asset.invoke(context, inputs)
 
+    def _record_failure(  # noqa: PLR0917  # positional: the two callers are hot paths
+        self,
+        node: Node,
+        mat_id: str,
+        version: str,
+        io_name: str,
+        error: BaseException,
+        started_at: float,
+        begun: float,
+    ) -> MaterializationError | None:
+        """Record a node's failure; return what to raise for an error in user code."""
+        self.recorder.failed(
+            node,
+            mat_id,
+            code_version=version,
+            io_manager=io_name,
+            error=error,
+            started_at=started_at,
+            duration=_clock() - begun,
+        )
+        if isinstance(error, Exception) and not isinstance(error, FlowstoneError):
+            return _wrap(node, error)
+        return None  # the engine's own errors and interruptions are raised as they are
+
     def _compute(self, step: _Step, version: str, consumed: Sequence[NodeResult]) -> NodeResult:
         node, asset, recorder = step.node, step.asset, self.recorder
         io_name = asset.io_manager or self.default_io_manager
@@ -613,18 +710,10 @@ class _Runner:
                 stored = manager.store(node.asset, step.slug, value, config=asset.io_config)
                 self.result.values[node] = value
         except BaseException as error:
-            recorder.failed(
-                node,
-                mat_id,
-                code_version=version,
-                io_manager=io_name,
-                error=error,
-                started_at=started_at,
-                duration=_clock() - clock,
-            )
-            if isinstance(error, Exception) and not isinstance(error, FlowstoneError):
-                raise _wrap(node, error) from error
-            raise
+            wrapped = self._record_failure(node, mat_id, version, io_name, error, started_at, clock)
+            if wrapped is None:
+                raise
+            raise wrapped from error
         duration = _clock() - clock
         recorder.succeeded(node, mat_id, version, stored, consumed, started_at, duration)
         return _new_tuple(

@@ -88,6 +88,9 @@ def _generic_text(key: Any) -> str:
     return str(key)
 
 
+_new_tuple = tuple.__new__
+
+
 class Input(NamedTuple):
     """How one upstream asset feeds a node (a tuple: one is made per edge of a plan).
 
@@ -114,6 +117,8 @@ class Plan:
     inputs: Mapping[Node, tuple[Input, ...]]
     targets: tuple[Node, ...]
     assets: Mapping[str, Asset]
+    #: Nothing is partitioned: one node per asset, each input the one value of a dependency.
+    simple: bool = False
 
 
 def target_node(asset: Asset, partition: Any) -> Node:
@@ -267,13 +272,13 @@ def _build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     if all(asset.partitions is None for asset in assets.values()):
         # Nothing partitioned (the common case): one node per asset, fed by its dependencies'
         # nodes, in the graph's order.
-        node_of = {name: Node(name, None, "") for name in names}
-        whole = {name: Input(name, (node,), False) for name, node in node_of.items()}
-        order = tuple(node_of.values())
+        # (Nodes and inputs made from tuples, without their Python-level constructors.)
+        order = tuple([_new_tuple(Node, (name, None, "", "")) for name in names])
+        whole = {node.asset: _new_tuple(Input, (node.asset, (node,), False)) for node in order}
         inputs = {
             node: tuple([whole[dep] for dep in assets[node.asset].depends_on]) for node in order
         }
-        return Plan(order=order, inputs=inputs, targets=target_nodes, assets=assets)
+        return Plan(order, inputs, target_nodes, assets, simple=True)
     return _build_partitioned_plan(assets, target_nodes, names)
 
 

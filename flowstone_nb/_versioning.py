@@ -73,7 +73,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from types import CellType, CodeType, FunctionType, MethodType, ModuleType
 from typing import Any, TypeVar
 
-__all__ = ["MAX_CACHED", "code_version", "source_version"]
+__all__ = ["MAX_CACHED", "code_version", "code_versions", "source_version", "version_early"]
 
 #: How many code objects (and, separately, cell texts) keep their normalised form; oldest go first.
 MAX_CACHED = 4096
@@ -791,23 +791,77 @@ def code_version(fn: Callable[..., object]) -> str:
         elif _unchanged(checks):
             return entry[1]
     if bare and function.__closure__ is None:
-        code = function.__code__
-        cached = _CODE_CACHE.get(id(code))
-        if cached is None:  # digested here, and kept for the full walk when it reads globals
-            found: set[str] = set()
-            digest = _digest(code, found)
-            names = _without_dunders(found) if found else ()
-            if names:
-                _remember(_CODE_CACHE, id(code), (code, (digest, names)))
-        else:
-            digest, names = cached[1]
-        if not names:  # reads no global: its digest is its version, as the full walk finds
-            _remember(_VERSION_CACHE, key, (function, digest, code))
-            return digest
+        version = _self_contained_version(function)
+        if version is not None:
+            return version
     resolver = _Resolver({function.__module__, "__main__"})
     version = resolver.of_function(function)  # the scheme is part of every code digest
     _remember(_VERSION_CACHE, key, (function, version, resolver.observed.checks()))
     return version
+
+
+def _self_contained_version(function: FunctionType) -> str | None:
+    """The version of a function without closure or defaults, when it reads no global either.
+
+    Its digest is its version then, as the full walk finds, and it is remembered. A function
+    that reads globals gets ``None``; its digest is kept for the full walk.
+    """
+    code = function.__code__
+    cached = _CODE_CACHE.get(id(code))
+    if cached is None:  # digested here, and kept for the full walk when it reads globals
+        found: set[str] = set()
+        digest = _digest(code, found)
+        names = _without_dunders(found) if found else ()
+        if names:
+            _remember(_CODE_CACHE, id(code), (code, (digest, names)))
+    else:
+        digest, names = cached[1]
+    if names:
+        return None
+    _remember(_VERSION_CACHE, id(function), (function, digest, code))
+    return digest
+
+
+def version_early(fn: Callable[..., object]) -> None:
+    """Work out now what cannot change later of ``fn``'s version (when an asset is defined).
+
+    A function without closure or defaults that reads no global has its final version then;
+    of another plain function, the digest of its code is kept. What it reads is looked up when
+    its version is asked for: helpers may still be defined after it.
+    """
+    if type(fn) is not FunctionType or id(fn) in _VERSION_CACHE:
+        return
+    if fn.__closure__ is None and fn.__defaults__ is None and fn.__kwdefaults__ is None:
+        _self_contained_version(fn)
+    else:
+        _parsed_code(fn.__code__)
+
+
+def code_versions(items: Iterable[Callable[..., object] | str]) -> list[str]:
+    """:func:`code_version` of each function; a string (a version given explicitly) as it is.
+
+    The same results as one call per function, with the common case checked inline: a function
+    without closure, defaults or global reads whose code object is the one it was versioned
+    from.
+    """
+    cache = _VERSION_CACHE
+    versions = []
+    for item in items:
+        if isinstance(item, str):
+            versions.append(item)
+            continue
+        entry = cache.get(id(item))
+        if entry is not None and entry[0] is item:  # a plain function, versioned before
+            function, version, checks = entry
+            if (
+                checks is function.__code__
+                and function.__defaults__ is None
+                and function.__kwdefaults__ is None
+            ):
+                versions.append(version)
+                continue
+        versions.append(code_version(item))
+    return versions
 
 
 def source_version(source: str, namespace: Mapping[str, object]) -> str:

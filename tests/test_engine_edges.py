@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
 from pathlib import Path
@@ -175,7 +176,7 @@ def test_catalog_of_a_remote_home_lives_in_a_local_cache(
 def test_a_plan_of_unpartitioned_assets_is_the_one_the_general_builder_makes(
     registry: fs.Registry,
 ) -> None:
-    from flowstone_nb import _plan
+    from flowstone_nb import _engine, _plan
 
     for name, deps in {"a": [], "b": ["a"], "c": ["a"], "d": ["c", "b"], "e": ["d", "a"]}.items():
         params = ", ".join(deps)
@@ -190,8 +191,14 @@ def test_a_plan_of_unpartitioned_assets_is_the_one_the_general_builder_makes(
             tuple(_plan.target_node(assets[t], None) for t in targets),
             registry.dag().topological_order(assets),
         )
-        assert fast == general
+        assert (fast.simple, general.simple) == (True, False)
+        assert dataclasses.replace(fast, simple=False) == general
         assert list(fast.inputs) == list(fast.order)
+        # Its steps, made by the shortcut for simple plans, are the general ones.
+        assert _engine._simple_steps(fast) == {
+            node: _engine._step(fast, node) for node in fast.order
+        }
+        assert _engine._prepare(fast).keys == _engine._prepare(general).keys
 
 
 def test_opening_a_stores_catalog_makes_its_memory_manager_too(tmp_path: Path) -> None:

@@ -947,3 +947,109 @@ def test_a_function_of_a_cell_with_ipython_syntax_is_versioned_by_its_code() -> 
     version = code_version(namespace["in_cell"])
     assert version == code_version(namespace["in_cell"])
     assert version == code_version(exec_function("def in_cell():\n    return 1\n", "in_cell"))
+
+
+def test_code_versions_agrees_with_one_call_per_function(tmp_path: Path) -> None:
+    module = load(
+        tmp_path,
+        """
+        import functools
+
+        LIMIT = 3
+
+        def alone(x):
+            return x + 1
+
+        def reading(x):
+            return x < LIMIT
+
+        def defaulted(x, k=1):
+            return x * k
+
+        bound = functools.partial(defaulted, k=2)
+        """,
+    )
+    items: list[Any] = [module.alone, module.reading, module.defaulted, module.bound, "given-1"]
+
+    def agreed() -> list[str]:
+        batch = _versioning.code_versions(items)
+        assert batch == [item if isinstance(item, str) else code_version(item) for item in items]
+        return batch
+
+    first = agreed()
+    assert agreed() == first  # remembered now
+    assert first[-1] == "given-1"
+    alone = module.alone
+    alone.__defaults__ = (1,)
+    assert agreed()[0] != first[0]
+    alone.__defaults__ = None
+    alone.__kwdefaults__ = {"k": 1}
+    assert agreed()[0] != first[0]
+    alone.__kwdefaults__ = None
+    assert agreed() == first
+    alone.__code__ = load(tmp_path, "def alone(x):\n    return x + 2\n").alone.__code__
+    assert agreed()[0] != first[0]
+    module.LIMIT = 4
+    assert agreed()[1] != first[1]
+
+
+def test_a_self_contained_asset_is_versioned_when_defined_not_when_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import flowstone_nb as fs
+
+    digested: list[str] = []
+    real = _versioning._digest
+
+    def counting(code: Any, names: set[str]) -> str:
+        digested.append(code.co_name)
+        return real(code, names)
+
+    monkeypatch.setattr(_versioning, "_digest", counting)
+    registry = fs.Registry()
+    namespace = {"__name__": "fs_versioned_when_defined", "fs": fs, "registry": registry}
+    exec_function(
+        """
+        @fs.asset(io_manager="memory", registry=registry)
+        def counted_at_definition():
+            return 41
+
+        @fs.asset(io_manager="memory", registry=registry)
+        def reads_a_helper(counted_at_definition):
+            return helper(counted_at_definition)
+
+        def helper(value):
+            return value + 1
+        """,
+        "helper",
+        namespace,
+    )
+    # Each function's code is digested once, as it is defined; nothing of it again in a run.
+    assert digested == ["counted_at_definition", "reads_a_helper"]
+    assert fs.materialize("reads_a_helper", registry=registry) == 42
+    assert digested == ["counted_at_definition", "reads_a_helper", "helper"]
+
+
+def test_a_helper_defined_after_its_asset_counts(tmp_path: Path) -> None:
+    import flowstone_nb as fs
+    from flowstone_nb._engine import asset_code_version
+
+    module = load(
+        tmp_path,
+        """
+        import flowstone_nb as fs
+
+        registry = fs.Registry()
+
+        @fs.asset(io_manager="memory", registry=registry)
+        def late():
+            return helper() + 1
+
+        def helper():
+            return 1
+        """,
+    )
+    late: fs.Asset = module.late
+    before = asset_code_version(late)
+    module.helper = load(tmp_path, "def helper():\n    return 2\n", module.__name__).helper
+    assert asset_code_version(late) != before

@@ -1,0 +1,133 @@
+"""Values kept in memory, the run's common case: every outcome is recorded as for stored ones."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+import flowstone_nb as fs
+from flowstone_nb._store import get_store
+
+
+def rows_by_asset(home: Any = None) -> dict[str, list[tuple[str, Any, Any]]]:
+    """``{asset: [(status, error type, materialization id), ...]}``, newest first."""
+    catalog = get_store(home).catalog
+    found: dict[str, list[tuple[str, Any, Any]]] = {}
+    for row in catalog.history():
+        found.setdefault(row.asset, []).append((row.status, row.error_type, row.id))
+    return found
+
+
+def test_a_run_mixing_memory_and_stored_values_records_every_row_and_edge() -> None:
+    # memory -> stored -> memory -> memory: the stored value's rows are written as it is
+    # computed, in the middle of the run; the memory rows before and after it all land too.
+    @fs.asset(io_manager="memory")
+    def first() -> int:
+        return 1
+
+    @fs.asset
+    def stored(first: int) -> int:
+        return first + 1
+
+    @fs.asset(io_manager="memory")
+    def third(stored: int) -> int:
+        return stored + 1
+
+    @fs.asset(io_manager="memory")
+    def fourth(third: int, first: int) -> int:
+        return third + first
+
+    assert fs.materialize(fourth) == 4
+    rows = rows_by_asset()
+    assert {name: [status for status, _, _ in found] for name, found in rows.items()} == {
+        name: ["success"] for name in ("first", "stored", "third", "fourth")
+    }
+    catalog = get_store().catalog
+    consumed = {
+        name: sorted(edge.upstream_asset for edge in catalog.inputs(rows[name][0][2]))
+        for name in rows
+    }
+    assert consumed == {
+        "first": [],
+        "stored": ["first"],
+        "third": ["stored"],
+        "fourth": ["first", "third"],
+    }
+    assert {entry.asset for entry in fs.lineage(fourth).upstream} == {"first", "stored", "third"}
+
+
+def test_an_error_in_a_memory_asset_is_recorded_and_raised_with_its_cause() -> None:
+    @fs.asset(io_manager="memory")
+    def good() -> int:
+        return 1
+
+    @fs.asset(io_manager="memory")
+    def broken(good: int) -> int:
+        raise ValueError(f"cannot use {good}")
+
+    @fs.asset(io_manager="memory")
+    def after(broken: int) -> int:  # pragma: no cover  # never runs: its input failed
+        return broken
+
+    with pytest.raises(fs.MaterializationError, match=r"'broken' failed: ValueError: cannot use 1"):
+        fs.materialize(after)
+    with pytest.raises(fs.MaterializationError) as raised:
+        fs.materialize(broken)
+    assert isinstance(raised.value.__cause__, ValueError)
+    rows = rows_by_asset()
+    assert [status for status, _, _ in rows["good"]] == ["success"]  # reused the second time
+    assert [(status, kind) for status, kind, _ in rows["broken"]] == [("failed", "ValueError")] * 2
+    assert "after" not in rows
+    failure = get_store().catalog.get(rows["broken"][0][2])
+    assert failure is not None
+    assert failure.traceback is not None
+    assert "cannot use 1" in failure.traceback
+    assert fs.load(good) == 1  # the last good value stays loadable
+
+
+def test_an_interrupt_in_a_memory_asset_is_raised_as_it_is_and_recorded() -> None:
+    @fs.asset(io_manager="memory")
+    def stopped() -> int:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fs.materialize(stopped)
+    assert [(status, kind) for status, kind, _ in rows_by_asset()["stopped"]] == [
+        ("failed", "Interrupted")
+    ]
+
+
+def test_a_memory_asset_fed_by_a_reused_stored_value_loads_it() -> None:
+    calls: Counter[str] = Counter()
+
+    @fs.asset
+    def base() -> list[int]:
+        calls["base"] += 1
+        return [1, 2, 3]
+
+    fs.materialize(base)
+
+    @fs.asset(io_manager="memory")
+    def total(base: list[int]) -> int:  # defined after base's value was stored
+        calls["total"] += 1
+        return sum(base)
+
+    assert fs.materialize(total) == 6
+    assert fs.materialize(total) == 6
+    assert calls == {"base": 1, "total": 1}
+
+
+def test_a_memory_asset_is_forced_again_even_when_fresh() -> None:
+    calls: Counter[str] = Counter()
+
+    @fs.asset(io_manager="memory")
+    def ticks() -> int:
+        calls["ticks"] += 1
+        return calls["ticks"]
+
+    assert fs.materialize(ticks) == 1
+    assert fs.materialize(ticks) == 1
+    assert fs.materialize(ticks, force=True) == 2
+    assert [status for status, _, _ in rows_by_asset()["ticks"]] == ["success", "success"]
