@@ -30,7 +30,7 @@ from ._partition_keys import key_slug
 from ._plan import Input, Node, Plan, build_plan
 from ._registry import Registry, resolve_registry
 from ._store import Store, get_store
-from ._versioning import code_version, code_versions
+from ._versioning import PendingVersion, code_version, code_versions
 
 if TYPE_CHECKING:
     from ._catalog import Candidate, RunRow
@@ -315,7 +315,7 @@ class _Success(NamedTuple):
 
     mat_id: str
     node: Node
-    code_version: str
+    code_version: str | PendingVersion
     stored: StoredValue
     consumed: Sequence[NodeResult]
     started_at: float
@@ -324,6 +324,7 @@ class _Success(NamedTuple):
     def row(self, run_id: str) -> tuple[Any, ...]:
         """Its materialization row (the field order of ``MaterializationRow``)."""
         node, stored, started_at, duration = self.node, self.stored, self.started_at, self.duration
+        version = self.code_version
         return (
             self.mat_id,
             run_id,
@@ -333,7 +334,7 @@ class _Success(NamedTuple):
             started_at,
             started_at + duration,
             duration,
-            self.code_version,
+            version if isinstance(version, str) else version.resolve(),
             stored.data_version,
             stored.io_manager,
             stored.location,
@@ -472,7 +473,7 @@ class _Runner:
         self.result = RunResult(run.run_id, plan, {}, store)
         prepared = _prepare(plan)
         self.steps = prepared.steps
-        self._code_versions: dict[str, str] = {}
+        self._code_versions: dict[str, str | PendingVersion] = {}
         self._managers = {"memory": store.io_manager("memory")}  # the others as they are met
         # The latest success of every node that may be reused, read in one go.
         keys = prepared.keys
@@ -480,11 +481,23 @@ class _Runner:
             keys = [key for node, key in zip(plan.order, keys, strict=True) if node not in force]
         self._candidates = store.catalog.latest_successes(keys)
 
-    def _read_code_versions(self) -> None:
-        """Every asset's code version, once per run, as the run starts."""
+    def _read_code_versions(self, *, later: bool = False) -> None:
+        """Every asset's code version, once per run, as the run starts.
+
+        With ``later``, a function that reads nothing but its arguments may be left pending:
+        a node computed without a reuse check needs its version only in its row, which is
+        built after the run for values kept in memory (see :class:`PendingVersion`).
+        """
         assets = self.plan.assets
         given = [asset.code_version or asset.execute_fn for asset in assets.values()]
-        self._code_versions = dict(zip(assets, code_versions(given), strict=True))
+        self._code_versions = dict(zip(assets, code_versions(given, later=later), strict=True))
+
+    def _version(self, asset: str) -> str:
+        """The asset's code version in this run, worked out now if it was left pending."""
+        version = self._code_versions[asset]
+        if not isinstance(version, str):
+            version = self._code_versions[asset] = version.resolve()
+        return version
 
     def run(self) -> RunResult:
         """Run every node in order; the first failure stops the run.
@@ -494,7 +507,7 @@ class _Runner:
         nobody listening for events. These are :meth:`_compute`'s steps without its other cases,
         which every other node goes through.
         """
-        self._read_code_versions()
+        self._read_code_versions(later=True)
         results, values, versions = self.result.results, self.result.values, self._code_versions
         run_step, candidates, default = self._run_step, self._candidates, self.default_io_manager
         inline = not _event_listeners
@@ -523,7 +536,7 @@ class _Runner:
                 stored = memory.store(node.asset, step.slug, value, config=asset.io_config)
             except BaseException as error:
                 wrapped = self._record_failure(
-                    node, mat_id, version, "memory", error, started_at, begun
+                    node, mat_id, self._version(node.asset), "memory", error, started_at, begun
                 )
                 if wrapped is None:
                     raise
@@ -565,7 +578,7 @@ class _Runner:
 
     def _run_step(self, step: _Step) -> NodeResult:
         node = step.node
-        version = self._code_versions[node.asset]
+        version = self._version(node.asset)
         consumed = tuple(map(self.result.results.__getitem__, step.upstream))
         if self._candidates and node not in self.force:
             row = self._reusable(node, version, consumed)
@@ -615,9 +628,7 @@ class _Runner:
             self.result.discard(node)
             step = self.steps[node]
             consumed = [self.result.results[up] for up in step.upstream]
-            self.result.results[node] = self._compute(
-                step, self._code_versions[node.asset], consumed
-            )
+            self.result.results[node] = self._compute(step, self._version(node.asset), consumed)
             return self.result.value(node)
 
     def _input_value(self, item: Input) -> Any:

@@ -19,7 +19,6 @@ from ._errors import AssetDefinitionError, AssetNotFoundError, CycleError, Flows
 from ._graph import DAG
 from ._origin import Origin, origin_of_cell, origin_of_function
 from ._validate import ValidationIssue, validate
-from ._versioning import version_early
 
 __all__ = ["Registry", "get_registry", "resolve_registry", "set_registry"]
 
@@ -119,8 +118,6 @@ class Registry:
             self._check_unknown(entries, unknown)
             for entry in entries:
                 self._put(*entry)
-        for _, asset, _, _ in entries:
-            version_early(asset.execute_fn)
         for message in warned:
             if message:
                 warnings.warn(message, FlowstoneWarning, stacklevel=4)

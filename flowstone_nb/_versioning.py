@@ -71,9 +71,9 @@ import textwrap
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from types import CellType, CodeType, FunctionType, MethodType, ModuleType
-from typing import Any, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar, overload
 
-__all__ = ["MAX_CACHED", "code_version", "code_versions", "source_version", "version_early"]
+__all__ = ["MAX_CACHED", "PendingVersion", "code_version", "code_versions", "source_version"]
 
 #: How many code objects (and, separately, cell texts) keep their normalised form; oldest go first.
 MAX_CACHED = 4096
@@ -822,30 +822,65 @@ def _self_contained_version(function: FunctionType) -> str | None:
     return digest
 
 
-def version_early(fn: Callable[..., object]) -> None:
-    """Work out now what cannot change later of ``fn``'s version (when an asset is defined).
+class PendingVersion(NamedTuple):
+    """The version of a function that reads nothing but its arguments, to be worked out later.
 
-    A function without closure or defaults that reads no global has its final version then;
-    of another plain function, the digest of its code is kept. What it reads is looked up when
-    its version is asked for: helpers may still be defined after it.
+    Such a function (no closure, no defaults, no global or attribute names, only plain
+    constants) is versioned by its code object alone, and a code object never changes: its
+    digest can be taken at any time, on any thread, and is the version of the code that ran.
     """
-    if type(fn) is not FunctionType or id(fn) in _VERSION_CACHE:
-        return
-    if fn.__closure__ is None and fn.__defaults__ is None and fn.__kwdefaults__ is None:
-        _self_contained_version(fn)
-    else:
-        _parsed_code(fn.__code__)
+
+    function: FunctionType
+    code: CodeType
+
+    def resolve(self) -> str:
+        """The version (remembered for the function while it still has this code)."""
+        function, code = self
+        version = _digest(code, set())  # reads no global: its digest is its version
+        if (
+            function.__code__ is code
+            and function.__defaults__ is None
+            and function.__kwdefaults__ is None
+        ):
+            _remember(_VERSION_CACHE, id(function), (function, version, code))
+        return version
 
 
-def code_versions(items: Iterable[Callable[..., object] | str]) -> list[str]:
+def _reads_only_its_arguments(function: FunctionType) -> bool:
+    code = function.__code__
+    return (
+        not code.co_names
+        and function.__closure__ is None
+        and function.__defaults__ is None
+        and function.__kwdefaults__ is None
+        and _PLAIN.issuperset(map(type, code.co_consts))
+    )
+
+
+@overload
+def code_versions(
+    items: Iterable[Callable[..., object] | str], *, later: Literal[False] = False
+) -> list[str]: ...
+
+
+@overload
+def code_versions(
+    items: Iterable[Callable[..., object] | str], *, later: bool
+) -> list[str | PendingVersion]: ...
+
+
+def code_versions(
+    items: Iterable[Callable[..., object] | str], *, later: bool = False
+) -> list[str] | list[str | PendingVersion]:
     """:func:`code_version` of each function; a string (a version given explicitly) as it is.
 
     The same results as one call per function, with the common case checked inline: a function
     without closure, defaults or global reads whose code object is the one it was versioned
-    from.
+    from. With ``later``, a function that reads nothing but its arguments and has no version
+    yet gets a :class:`PendingVersion` instead, for whoever needs the version to work it out.
     """
     cache = _VERSION_CACHE
-    versions = []
+    versions: list[str | PendingVersion] = []
     for item in items:
         if isinstance(item, str):
             versions.append(item)
@@ -860,7 +895,10 @@ def code_versions(items: Iterable[Callable[..., object] | str]) -> list[str]:
             ):
                 versions.append(version)
                 continue
-        versions.append(code_version(item))
+        if later and type(item) is FunctionType and _reads_only_its_arguments(item):
+            versions.append(PendingVersion(item, item.__code__))
+        else:
+            versions.append(code_version(item))
     return versions
 
 

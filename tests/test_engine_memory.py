@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from typing import Any
 
 import pytest
 
 import flowstone_nb as fs
+from flowstone_nb import _versioning
 from flowstone_nb._store import get_store
+from flowstone_nb._versioning import code_version
 
 
 def rows_by_asset(home: Any = None) -> dict[str, list[tuple[str, Any, Any]]]:
@@ -131,3 +134,41 @@ def test_a_memory_asset_is_forced_again_even_when_fresh() -> None:
     assert fs.materialize(ticks) == 1
     assert fs.materialize(ticks, force=True) == 2
     assert [status for status, _, _ in rows_by_asset()["ticks"]] == ["success", "success"]
+
+
+def test_a_version_left_pending_is_worked_out_by_the_writer_for_the_code_that_ran(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    digested: list[tuple[str, str]] = []
+    real = _versioning._digest
+
+    def recording(code: Any, names: set[str]) -> str:
+        digested.append((code.co_name, threading.current_thread().name))
+        return real(code, names)
+
+    monkeypatch.setattr(_versioning, "_digest", recording)
+    source = "@fs.asset(io_manager='memory')\ndef pending_one():\n    return {}\n"
+    namespace: dict[str, Any] = {"__name__": "fs_pending_case", "fs": fs}
+    exec(source.format(1), namespace)
+    asset = namespace["pending_one"]
+    catalog = get_store().catalog
+    release = threading.Event()
+    writer = catalog._writer
+    assert writer is not None
+
+    def hold() -> None:
+        release.wait()
+
+    writer.submit(hold, tracked=False)  # holds the run's rows back
+    assert fs.materialize(asset) == 1
+    changed: dict[str, Any] = {"__name__": "fs_pending_case", "fs": fs}
+    exec(source.format(2), changed)
+    asset.execute_fn.__code__ = changed["pending_one"].execute_fn.__code__  # edited before the row
+    release.set()
+    catalog.wait_for_writes()
+    assert digested == [("pending_one", "flowstone-catalog")]  # not on the run's thread
+    (row,) = catalog.history("pending_one")
+    original: dict[str, Any] = {"__name__": "fs_pending_case", "fs": fs}
+    exec(source.format(1), original)
+    assert row.code_version == code_version(original["pending_one"].execute_fn)
+    assert row.code_version != code_version(asset.execute_fn)

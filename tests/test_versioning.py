@@ -976,6 +976,14 @@ def test_code_versions_agrees_with_one_call_per_function(tmp_path: Path) -> None
         assert batch == [item if isinstance(item, str) else code_version(item) for item in items]
         return batch
 
+    _versioning._VERSION_CACHE.clear()
+    pending = _versioning.code_versions(items, later=True)
+    # Only the function that reads nothing but its argument is left for later.
+    assert [type(version).__name__ for version in pending] == ["PendingVersion"] + ["str"] * 4
+    assert isinstance(pending[0], _versioning.PendingVersion)
+    assert pending[0].resolve() == code_version(module.alone)
+    assert _versioning.code_versions(items, later=True) == agreed()  # all remembered now
+
     first = agreed()
     assert agreed() == first  # remembered now
     assert first[-1] == "given-1"
@@ -991,43 +999,6 @@ def test_code_versions_agrees_with_one_call_per_function(tmp_path: Path) -> None
     assert agreed()[0] != first[0]
     module.LIMIT = 4
     assert agreed()[1] != first[1]
-
-
-def test_a_self_contained_asset_is_versioned_when_defined_not_when_run(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import flowstone_nb as fs
-
-    digested: list[str] = []
-    real = _versioning._digest
-
-    def counting(code: Any, names: set[str]) -> str:
-        digested.append(code.co_name)
-        return real(code, names)
-
-    monkeypatch.setattr(_versioning, "_digest", counting)
-    registry = fs.Registry()
-    namespace = {"__name__": "fs_versioned_when_defined", "fs": fs, "registry": registry}
-    exec_function(
-        """
-        @fs.asset(io_manager="memory", registry=registry)
-        def counted_at_definition():
-            return 41
-
-        @fs.asset(io_manager="memory", registry=registry)
-        def reads_a_helper(counted_at_definition):
-            return helper(counted_at_definition)
-
-        def helper(value):
-            return value + 1
-        """,
-        "helper",
-        namespace,
-    )
-    # Each function's code is digested once, as it is defined; nothing of it again in a run.
-    assert digested == ["counted_at_definition", "reads_a_helper"]
-    assert fs.materialize("reads_a_helper", registry=registry) == 42
-    assert digested == ["counted_at_definition", "reads_a_helper", "helper"]
 
 
 def test_a_helper_defined_after_its_asset_counts(tmp_path: Path) -> None:
@@ -1053,3 +1024,13 @@ def test_a_helper_defined_after_its_asset_counts(tmp_path: Path) -> None:
     before = asset_code_version(late)
     module.helper = load(tmp_path, "def helper():\n    return 2\n", module.__name__).helper
     assert asset_code_version(late) != before
+
+
+def test_a_pending_version_is_the_version_of_the_code_that_ran() -> None:
+    alone = exec_function("def target(x):\n    return x + 1\n")
+    (pending,) = _versioning.code_versions([alone], later=True)
+    assert isinstance(pending, _versioning.PendingVersion)
+    ran = code_version(exec_function("def target(x):\n    return x + 1\n"))
+    alone.__code__ = exec_function("def target(x):\n    return x + 2\n").__code__
+    assert pending.resolve() == ran  # the code it had, not the code it has now
+    assert code_version(alone) != ran  # and that was not remembered for the function
