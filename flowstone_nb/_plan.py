@@ -256,7 +256,7 @@ def build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     if cached is not None and cached[0] == generation:
         return cached[1]
     plan = _build_plan(registry, targets)
-    if cache_key is not None and _reusable_plan(plan):
+    if cache_key is not None and (plan.simple or _reusable_plan(plan)):
         plans = _plans.setdefault(registry, {})
         if len(plans) >= _MAX_PLANS:
             plans.clear()

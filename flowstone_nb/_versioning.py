@@ -896,10 +896,13 @@ def code_versions(
                 versions.append(version)
                 continue
         if later and type(item) is FunctionType and _reads_only_its_arguments(item):
-            versions.append(PendingVersion(item, item.__code__))
+            versions.append(_new_tuple(PendingVersion, (item, item.__code__)))
         else:
             versions.append(code_version(item))
     return versions
+
+
+_new_tuple = tuple.__new__  # a named tuple made without its Python-level constructor
 
 
 def source_version(source: str, namespace: Mapping[str, object]) -> str:
