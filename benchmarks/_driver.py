@@ -18,13 +18,13 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
 from . import _imports, _table
-from ._peers import LABELS, PEERS, PeerOutcome, default_python, run_peer
+from ._peers import LABELS, PEERS, PeerOutcome, PeerServer, default_python, run_peer
 from ._sizes import FULL, SMOKE, Sizes
 
 WORKLOADS = ("import", "chain", "wide", "partitions", "store_load", "trivial", "lineage", "dot")
@@ -34,6 +34,9 @@ PEER_WORKLOADS = {
     "dagster": ("import", "chain", "wide", "partitions"),
     "dagster_sqlite": ("chain", "partitions"),
 }
+#: Peers quick enough to take one sample per round between ours (see ``_interleaved``).
+#: Dagster's runs take seconds to minutes, and its ratios to ours are orders of magnitude.
+INTERLEAVED_PEERS = ("hamilton",)
 _PEER_IMPORTS = {"hamilton": "hamilton.driver", "dagster": "dagster"}
 _PEER_EXTENSIONS = {"hamilton": "hamilton.plugins.jupyter_magic"}
 README = Path(__file__).with_name("README.md")
@@ -62,25 +65,42 @@ def _runners(workload: str, sizes: Sizes, work: Path) -> dict[str, Runner]:
     return {"ours": lambda s: mine(s, work), "floor": lambda s: by_hand(s, work)}
 
 
-def _ours_and_floor(workload: str, sizes: Sizes, work: Path) -> dict[str, Samples]:
-    """Ours and the floor, one sample each per round, alternating which goes first.
+def _interleaved(
+    workload: str, sizes: Sizes, work: Path, served: Mapping[str, PeerServer]
+) -> tuple[dict[str, Samples], dict[str, PeerOutcome]]:
+    """Ours, the floor and the ``served`` peers, one sample each per round, in turns.
 
-    Interleaving keeps a burst of load on the shared machine from landing on one side only. A
-    round at tiny sizes first imports and warms everything both sides use.
+    Interleaving keeps a burst of load on the shared machine from landing on one side only.
+    The order alternates from round to round. A round at tiny sizes first imports and warms
+    everything ours and the floor use (a served peer warms itself up on its first request).
+    Returns the samples, and each served peer's last outcome (its version, or why it stopped).
     """
     if workload == "import":
-        return _imports_here(sizes, work)
+        return _imports_here(sizes, work), {}
     runners = _runners(workload, sizes, work)
     for run in runners.values() if sizes != SMOKE else ():
         run(SMOKE)
-    one = replace(sizes, repeat=1, cache_hits=max(1, sizes.cache_hits // sizes.repeat))
-    merged: dict[str, Samples] = {name: {} for name in runners}
+    one = replace(
+        sizes,
+        repeat=1,
+        cache_hits=max(1, sizes.cache_hits // sizes.repeat),
+        slow_repeat=min(1, sizes.slow_repeat),
+    )
+    merged: dict[str, Samples] = {name: {} for name in [*runners, *served]}
+    outcomes: dict[str, PeerOutcome] = {}
     for round_number in range(sizes.repeat):
-        names = list(runners) if round_number % 2 == 0 else list(reversed(runners))
-        for name in names:
-            for metric, samples in runners[name](one).items():
-                merged[name].setdefault(metric, []).extend(samples)
-    return merged
+        names = [*runners, *served]
+        for name in names if round_number % 2 == 0 else reversed(names):
+            if name in runners:
+                samples = runners[name](one)
+            elif name not in outcomes or outcomes[name].samples:
+                outcomes[name] = served[name].run(workload, one)
+                samples = outcomes[name].samples
+            else:
+                continue  # missing or failed: not asked again
+            for metric, values in samples.items():
+                merged[name].setdefault(metric, []).extend(values)
+    return {name: found for name, found in merged.items() if found}, outcomes
 
 
 def _imports_here(sizes: Sizes, work: Path) -> dict[str, Samples]:
@@ -128,30 +148,57 @@ def run_workloads(
     results: dict[str, dict[str, Samples]] = {}
     versions: dict[str, str] = {}
     notes: dict[str, str] = {}
-    for workload in workloads:
-        started = time.perf_counter()
-        results[workload] = _ours_and_floor(workload, sizes, work)
-        log(f"{workload}: ours and floor in {time.perf_counter() - started:.1f} s")
-        if peers_python is None:
-            continue
-        for peer in peers:
-            if workload not in PEER_WORKLOADS[peer] or peer in notes:
-                continue
+    servers: dict[str, PeerServer] = {}
+
+    def outcome_of(peer: str, workload: str, outcome: PeerOutcome) -> None:
+        if outcome.missing or outcome.error:
+            reason = outcome.missing or outcome.error
+            notes[peer if outcome.missing else f"{peer} {workload}"] = reason
+            log(f"{workload}: {LABELS[peer]} not measured: {reason}")
+        elif outcome.version:
+            versions[peer] = outcome.version
+
+    try:
+        for workload in workloads:
+            wanted = [] if peers_python is None else _wanted(peers, workload, notes)
+            if peers_python is not None and not peers_python.exists():
+                for peer in wanted:
+                    missing = f"no peers' interpreter at {peers_python} (make bench-peers)"
+                    outcome_of(peer, workload, PeerOutcome(missing=missing))
+                wanted = []
+            served = {}
+            if peers_python is not None and workload != "import":
+                for peer in (p for p in wanted if p in INTERLEAVED_PEERS):
+                    if peer not in servers:
+                        servers[peer] = PeerServer(peers_python, peer, work)
+                    served[peer] = servers[peer]
             started = time.perf_counter()
-            if workload == "import":
-                outcome = _peer_imports(peers_python, peer, sizes, work)
-            else:
-                outcome = run_peer(peers_python, peer, workload, sizes, work)
-            if outcome.missing or outcome.error:
-                reason = outcome.missing or outcome.error
-                notes[peer if outcome.missing else f"{peer} {workload}"] = reason
-                log(f"{workload}: {LABELS[peer]} not measured: {reason}")
-                continue
-            results[workload][peer] = outcome.samples
-            if outcome.version:
-                versions[peer] = outcome.version
-            log(f"{workload}: {LABELS[peer]} in {time.perf_counter() - started:.1f} s")
+            results[workload], outcomes = _interleaved(workload, sizes, work, served)
+            *first, last = ["ours", "floor", *(LABELS[p] for p in served)]
+            together = f"{', '.join(first)} and {last}"
+            log(f"{workload}: {together} in {time.perf_counter() - started:.1f} s")
+            for peer, outcome in outcomes.items():
+                outcome_of(peer, workload, outcome)
+            for peer in (p for p in wanted if p not in served):
+                assert peers_python is not None
+                started = time.perf_counter()
+                if workload == "import":
+                    outcome = _peer_imports(peers_python, peer, sizes, work)
+                else:
+                    outcome = run_peer(peers_python, peer, workload, sizes, work)
+                outcome_of(peer, workload, outcome)
+                if outcome.samples:
+                    results[workload][peer] = outcome.samples
+                    log(f"{workload}: {LABELS[peer]} in {time.perf_counter() - started:.1f} s")
+    finally:
+        for server in servers.values():
+            server.close()
     return results, versions, notes
+
+
+def _wanted(peers: Sequence[str], workload: str, notes: Mapping[str, str]) -> list[str]:
+    """The peers that have ``workload`` and are not known to be missing."""
+    return [p for p in peers if workload in PEER_WORKLOADS[p] and p not in notes]
 
 
 # --- the table ------------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ sizes, so only Hamilton's are smoke-tested, and only where the peers' virtualenv
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 
 from benchmarks import _driver, _imports, _table, floor, ours, profile
 from benchmarks._measure import Stat, measure, sample
-from benchmarks._peers import PEERS, default_python, run_peer
+from benchmarks._peers import PEERS, PeerServer, default_python, run_peer
 from benchmarks._sizes import FULL, SMOKE, Sizes
 
 IN_PROCESS = ("chain", "wide", "partitions", "store_load", "trivial", "lineage", "dot")
@@ -36,7 +38,9 @@ def _check(samples: dict[str, list[float]], expected: set[str]) -> None:
 def test_each_workload_yields_every_metric_for_ours_and_the_floor(
     workload: str, tmp_path: Path
 ) -> None:
-    results = _driver._ours_and_floor(workload, SMOKE, tmp_path)
+    results, peers = _driver._interleaved(workload, SMOKE, tmp_path, {})
+
+    assert peers == {}
 
     _check(results["ours"], _metrics(workload))
     expected_floor = _metrics(workload) - {"freshness"}
@@ -148,6 +152,65 @@ def test_peers_are_skipped_by_the_driver_when_their_interpreter_is_missing(
     assert all("no peers' interpreter" in reason for reason in notes.values())
 
 
+def test_a_served_peer_not_installed_is_reported_missing_at_each_request(tmp_path: Path) -> None:
+    server = PeerServer(Path(sys.executable), "hamilton", tmp_path)
+    try:
+        first = server.run("chain", SMOKE)
+        again = server.run("wide", SMOKE)  # the same interpreter answers the next request
+    finally:
+        server.close()
+
+    assert "hamilton is not installed" in first.missing
+    assert again.missing == first.missing
+    assert first.samples == again.samples == {}
+
+
+def test_a_served_peer_that_dies_is_reported_with_its_last_words(tmp_path: Path) -> None:
+    server = PeerServer(Path(sys.executable), "nobody", tmp_path)
+    try:
+        outcome = server.run("chain", SMOKE)
+    finally:
+        server.close()
+
+    assert outcome.error.startswith("nobody chain failed: ")
+    assert "invalid choice: 'nobody'" in outcome.error
+
+
+def test_a_serving_peer_answers_a_bad_request_with_an_error_and_goes_on(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "benchmarks.peers", "hamilton", "--serve"]
+    requests = [{"workload": "chain", "sizes": '{"no_such_size": 1}'}]
+    requests.append({"workload": "chain", "sizes": SMOKE.to_json()})
+    done = subprocess.run(
+        [*command, "--work", str(tmp_path)],
+        input="".join(json.dumps(request) + "\n" for request in requests),
+        capture_output=True,
+        text=True,
+        cwd=_driver.README.parent.parent,
+        check=True,
+    )
+
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert first["error"].startswith("TypeError: ")
+    assert "no_such_size" in first["error"]
+    assert "hamilton is not installed" in second["missing"]
+
+
+def test_the_driver_asks_a_served_peer_between_its_own_samples(tmp_path: Path) -> None:
+    results, versions, notes = _driver.run_workloads(
+        ["chain", "wide"],
+        SMOKE,
+        tmp_path,
+        peers_python=Path(sys.executable),  # an interpreter without the peers
+        log=lambda _text: None,
+        peers=["hamilton"],
+    )
+
+    assert set(results["chain"]) == set(results["wide"]) == {"ours", "floor"}
+    assert versions == {}
+    assert list(notes) == ["hamilton"]  # asked once: missing for the rest of the run
+    assert "hamilton is not installed" in notes["hamilton"]
+
+
 def test_an_unknown_peer_is_refused_with_the_choices() -> None:
     with pytest.raises(SystemExit, match=r"unknown peer.*'hamiltn'.*hamilton"):
         _driver.main(["--only", "chain", "--peers", "hamiltn"])
@@ -162,6 +225,22 @@ def test_hamilton_runs_the_chain_in_its_own_interpreter(tmp_path: Path) -> None:
     assert outcome.error == ""
     assert set(outcome.samples) == {"define", "run", "run_again"}
     assert outcome.version
+
+
+@pytest.mark.skipif(
+    not default_python().exists(), reason="the peers' virtualenv (make bench-peers) is absent"
+)
+def test_a_served_hamilton_answers_sample_after_sample(tmp_path: Path) -> None:
+    server = PeerServer(default_python(), "hamilton", tmp_path)
+    try:
+        outcomes = [server.run("chain", SMOKE) for _ in range(2)]
+        other = server.run("lineage", SMOKE)  # Hamilton has no equivalent
+    finally:
+        server.close()
+
+    assert [set(outcome.samples) for outcome in outcomes] == [{"define", "run", "run_again"}] * 2
+    assert all(outcome.version for outcome in outcomes)
+    assert (other.samples, other.error, other.missing) == ({}, "", "")
 
 
 @pytest.mark.parametrize("case", ["chain_again", "backfill", "cache_hit", "history_all", "dot"])
