@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from types import FunctionType
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
@@ -260,7 +260,8 @@ class Asset(BaseModel):
     def partitions(self) -> PartitionsDefinition | None:
         """The partitions definition (seed strings resolved), or ``None`` when unpartitioned."""
         # Straight from the private dict: pydantic's __getattr__ costs microseconds per read.
-        return cast("PartitionsDefinition | None", (self.__pydantic_private__ or {})["_partitions"])
+        partitions: PartitionsDefinition | None = (self.__pydantic_private__ or {})["_partitions"]
+        return partitions  # (no typing.cast: a Python-level call on every read)
 
     @property
     def upstream(self) -> list[str]:
@@ -271,7 +272,8 @@ class Asset(BaseModel):
     @property
     def signature(self) -> Signature | None:
         """The execute function's parameters, or ``None`` when it has none to inspect."""
-        return cast("Signature | None", (self.__pydantic_private__ or {})["_signature"])
+        signature: Signature | None = (self.__pydantic_private__ or {})["_signature"]
+        return signature
 
     @property
     def style(self) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import operator
 import threading
 import time
 import traceback
@@ -118,11 +119,13 @@ def _step(plan: Plan, node: Node) -> _Step:
 def _simple_steps(plan: Plan) -> dict[Node, _Step]:
     """The steps of a plan where nothing is partitioned: every input is one upstream value."""
     assets, inputs_of, new = plan.assets, plan.inputs, _new_tuple
+    # (C-level helpers: in a loop once per node, a comprehension would be a Python call.)
+    flat, nodes_of = itertools.chain.from_iterable, operator.itemgetter(1)  # Input.nodes
     steps = {}
     for node in plan.order:
         asset = assets[node.asset]
         inputs = inputs_of[node]
-        upstream = tuple([item.nodes[0] for item in inputs])
+        upstream = tuple(flat(map(nodes_of, inputs)))  # one node per input
         names = keyword_parameters(asset)
         keywords = None if names is None else tuple([(name, upstream[i]) for name, i in names])
         steps[node] = new(_Step, (node, asset, inputs, upstream, keywords, _UNPARTITIONED))
@@ -513,7 +516,7 @@ class _Runner:
         inline = not _event_listeners
         memory = self._managers["memory"]
         prefix, ids, keep = f"{self.run_id}-", self.recorder.ids, self.recorder.keep_success
-        now, clock, new = _now, _clock, _new_tuple
+        now, clock, new, result_of = _now, _clock, _new_tuple, results.__getitem__
         for node, step in self.steps.items():
             keywords, asset = step.keywords, step.asset
             if (
@@ -543,7 +546,7 @@ class _Runner:
                 raise wrapped from error
             duration = clock() - begun
             values[node] = value
-            consumed = tuple([results[up] for up in step.upstream])
+            consumed = tuple(map(result_of, step.upstream))
             keep(new(_Success, (mat_id, node, version, stored, consumed, started_at, duration)))
             results[node] = new(
                 NodeResult,

@@ -275,9 +275,8 @@ def _build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
         # (Nodes and inputs made from tuples, without their Python-level constructors.)
         order = tuple([_new_tuple(Node, (name, None, "", "")) for name in names])
         whole = {node.asset: _new_tuple(Input, (node.asset, (node,), False)) for node in order}
-        inputs = {
-            node: tuple([whole[dep] for dep in assets[node.asset].depends_on]) for node in order
-        }
+        input_of = whole.__getitem__
+        inputs = {node: tuple(map(input_of, assets[node.asset].depends_on)) for node in order}
         return Plan(order, inputs, target_nodes, assets, simple=True)
     return _build_partitioned_plan(assets, target_nodes, names)
 

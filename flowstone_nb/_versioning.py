@@ -846,17 +846,6 @@ class PendingVersion(NamedTuple):
         return version
 
 
-def _reads_only_its_arguments(function: FunctionType) -> bool:
-    code = function.__code__
-    return (
-        not code.co_names
-        and function.__closure__ is None
-        and function.__defaults__ is None
-        and function.__kwdefaults__ is None
-        and _PLAIN.issuperset(map(type, code.co_consts))
-    )
-
-
 @overload
 def code_versions(
     items: Iterable[Callable[..., object] | str], *, later: Literal[False] = False
@@ -895,8 +884,16 @@ def code_versions(
             ):
                 versions.append(version)
                 continue
-        if later and type(item) is FunctionType and _reads_only_its_arguments(item):
-            versions.append(_new_tuple(PendingVersion, (item, item.__code__)))
+        if (
+            later
+            and type(item) is FunctionType
+            and not (code := item.__code__).co_names  # (inline: once per asset and run)
+            and item.__closure__ is None
+            and item.__defaults__ is None
+            and item.__kwdefaults__ is None
+            and _PLAIN.issuperset(map(type, code.co_consts))
+        ):
+            versions.append(_new_tuple(PendingVersion, (item, code)))
         else:
             versions.append(code_version(item))
     return versions
