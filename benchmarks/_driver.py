@@ -36,7 +36,7 @@ PEER_WORKLOADS = {
 }
 #: Peers quick enough to take one sample per round between ours (see ``_interleaved``).
 #: Dagster's runs take seconds to minutes, and its ratios to ours are orders of magnitude.
-INTERLEAVED_PEERS = ("hamilton",)
+INTERLEAVED_PEERS = tuple(p for p in _table.INTERLEAVED if p in PEERS)
 _PEER_IMPORTS = {"hamilton": "hamilton.driver", "dagster": "dagster"}
 _PEER_EXTENSIONS = {"hamilton": "hamilton.plugins.jupyter_magic"}
 README = Path(__file__).with_name("README.md")
@@ -221,11 +221,8 @@ def _cell(row: _table.Row, results: _table.Results, contender: str, sizes: Sizes
 
 
 def _ratio(row: _table.Row, results: _table.Results, contender: str) -> str:
-    ours = _table.stat(results, row.workload, "ours", row.metric)
-    other = _table.stat(results, row.workload, contender, row.metric)
-    if ours is None or other is None or other.median <= 0:
-        return "—"
-    return f"{ours.median / other.median:.2f}x"
+    found = _table.ratio(results, row.workload, row.metric, contender)
+    return "—" if found is None else f"{found:.2f}x"
 
 
 def render_table(results: _table.Results, sizes: Sizes) -> str:
@@ -331,7 +328,9 @@ def report(
             f"Measured {when} with `{command}`. Cells: median [min..max] of "
             f"{sizes.repeat} samples ({sizes.import_repeat} processes for imports, "
             f"{sizes.cache_hits} for cache hits, stores and loads, fewer for the slowest peer "
-            "runs); ratios divide medians taken in this same invocation."
+            "runs), all taken in this same invocation. Ours, the floor and Hamilton take turns, "
+            "one sample each per round: their ratios are medians of the ratios round by round; "
+            "other ratios divide medians."
         ),
         "",
         render_table(results, sizes),
