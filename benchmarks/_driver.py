@@ -88,7 +88,7 @@ def _interleaved(
     )
     merged: dict[str, Samples] = {name: {} for name in [*runners, *served]}
     outcomes: dict[str, PeerOutcome] = {}
-    for round_number in range(sizes.repeat):
+    for round_number in range(sizes.rounds(workload)):
         names = [*runners, *served]
         for name in names if round_number % 2 == 0 else reversed(names):
             if name in runners:
@@ -326,7 +326,8 @@ def report(
     lines = [
         (
             f"Measured {when} with `{command}`. Cells: median [min..max] of "
-            f"{sizes.repeat} samples ({sizes.import_repeat} processes for imports, "
+            f"{sizes.repeat} samples ({sizes.graph_repeat} for the trivial graphs of 2 and 3, "
+            f"{sizes.import_repeat} processes for imports, "
             f"{sizes.cache_hits} for cache hits, stores and loads, fewer for the slowest peer "
             "runs), all taken in this same invocation. Ours, the floor and Hamilton take turns, "
             "one sample each per round: their ratios are medians of the ratios round by round; "

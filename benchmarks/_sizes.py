@@ -15,8 +15,9 @@ class Sizes:
     """Every size a workload reads, and how many samples to take.
 
     ``repeat`` samples of every measurement, except imports (``import_repeat`` processes), quick
-    calls (``cache_hits`` samples of cache hits, stores and loads) and the peers' slowest runs
-    (``slow_repeat``).
+    calls (``cache_hits`` samples of cache hits, stores and loads), the trivial graphs
+    (``graph_repeat`` rounds of the chain and the wide DAG: a round takes under a second, and
+    their ratios to Hamilton are the closest) and the peers' slowest runs (``slow_repeat``).
     """
 
     chain_assets: int = 100
@@ -33,6 +34,7 @@ class Sizes:
     topo_layers: int = 100
     topo_width: int = 100
     repeat: int = 5
+    graph_repeat: int = 15
     import_repeat: int = 10
     cache_hits: int = 30
     slow_repeat: int = 2
@@ -59,7 +61,11 @@ class Sizes:
 
     def with_repeat(self, repeat: int) -> Sizes:
         """The same sizes with another sample count."""
-        return replace(self, repeat=repeat, import_repeat=max(repeat, 2 * repeat))
+        return replace(self, repeat=repeat, graph_repeat=3 * repeat, import_repeat=2 * repeat)
+
+    def rounds(self, workload: str) -> int:
+        """How many rounds (one sample of each contender) ``workload`` takes."""
+        return self.graph_repeat if workload in ("chain", "wide") else self.repeat
 
 
 FULL = Sizes()
@@ -80,6 +86,7 @@ SMOKE = Sizes(
     topo_layers=5,
     topo_width=4,
     repeat=1,
+    graph_repeat=1,
     import_repeat=1,
     cache_hits=1,
     slow_repeat=1,

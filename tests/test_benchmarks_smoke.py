@@ -303,6 +303,16 @@ def test_targets_against_the_floor_an_absolute_and_an_overhead() -> None:
     assert texts == ["≤ 1.1x floor", "≤ 20 ms", "floor + ≤ 1 s"]
 
 
+def test_the_trivial_graphs_take_more_rounds_than_the_heavy_workloads() -> None:
+    from benchmarks._sizes import FULL
+
+    assert [FULL.rounds(w) for w in ("chain", "wide", "partitions", "dot")] == [15, 15, 5, 5]
+    fewer = FULL.with_repeat(3)
+    assert [fewer.rounds(w) for w in ("chain", "partitions")] == [9, 3]
+    assert fewer.import_repeat == 6
+    assert SMOKE.rounds("chain") == 1
+
+
 def test_ratios_of_samples_taken_side_by_side_are_paired_round_by_round() -> None:
     # Medians: ours 1.2 against 1.1. Side by side, ours was faster in two rounds of three.
     ours, other = [1.0, 2.0, 1.2], [1.1, 2.2, 1.0]
