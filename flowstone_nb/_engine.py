@@ -133,10 +133,11 @@ def _simple_steps(plan: Plan) -> dict[Node, _Step]:
 
 
 class _Prepared(NamedTuple):
-    """What every run of a plan needs first: its steps, and the keys of its nodes."""
+    """What every run of a plan needs first: its steps, its nodes' keys, its resources."""
 
     steps: dict[Node, _Step]  # in plan order
     keys: list[tuple[str, str]]  # (asset, encoded partition) of every node, in plan order
+    requires: frozenset[str]  # every resource some asset of the plan requires
 
 
 # Recent plans, prepared (plans are reused until the registry changes); keyed by id, with the
@@ -150,13 +151,14 @@ def _prepare(plan: Plan) -> _Prepared:
     entry = _prepared.get(id(plan))
     if entry is not None and entry[0] is plan:
         return entry[1]
+    requires = frozenset(name for asset in plan.assets.values() for name in asset.requires)
     if plan.simple:
-        prepared = _Prepared(_simple_steps(plan), [(node.asset, "") for node in plan.order])
+        steps = _simple_steps(plan)
+        keys = [(node.asset, "") for node in plan.order]
     else:
-        prepared = _Prepared(
-            {node: _step(plan, node) for node in plan.order},
-            [(node.asset, node.encoded) for node in plan.order],
-        )
+        steps = {node: _step(plan, node) for node in plan.order}
+        keys = [(node.asset, node.encoded) for node in plan.order]
+    prepared = _Prepared(steps, keys, requires)
     with _prepared_lock:
         if len(_prepared) >= _MAX_PREPARED:
             _prepared.clear()
@@ -851,16 +853,14 @@ def _wrap(node: Node, error: Exception) -> MaterializationError:
 
 def check_resources(plan: Plan, resources: Mapping[str, Any]) -> None:
     """Refuse to run when an asset requires a resource nobody provided."""
-    for asset in plan.assets.values():
-        missing = (
-            [name for name in asset.requires if name not in resources] if asset.requires else []
-        )
-        if missing:
-            raise FlowstoneError(
-                f"Asset {asset.name!r} requires resource(s) {missing}, which are not configured: "
-                "provide them with fs.configure(resources={...}) or materialize(..., "
-                "resources={...})."
-            )
+    if _prepare(plan).requires <= resources.keys():
+        return  # (the usual case, checked without a look at every asset)
+    asset = next(a for a in plan.assets.values() if not set(a.requires) <= resources.keys())
+    missing = [name for name in asset.requires if name not in resources]
+    raise FlowstoneError(
+        f"Asset {asset.name!r} requires resource(s) {missing}, which are not configured: "
+        "provide them with fs.configure(resources={...}) or materialize(..., resources={...})."
+    )
 
 
 def execute_plan(
