@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ._asset import Asset
 from ._engine import ComputeBackend, execute_plan
 from ._errors import FlowstoneError, PartitionError
-from ._html import STATUS_COLOURS, badge, esc, html_table, text_table
+from ._html import badge, esc, html_table, status_colour, text_table
 from ._plan import build_plan
 from ._registry import Registry, resolve_registry
 from ._store import get_store
@@ -119,7 +119,7 @@ class BackfillResult:
         strip = "".join(
             f'<span class="fs-square fs-status-{esc(p.status)}" title="{esc(p.partition)}: '
             f'{esc(p.status)}" style="display:inline-block;width:9px;height:9px;margin:1px;'
-            f'background:{STATUS_COLOURS.get(p.status, "#616161")}"></span>'
+            f'background:{status_colour(p.status)}"></span>'
             for p in self.partitions
         )
         parts = [f"<b>{esc(self.summary())}</b>", f"<div class='fs-strip'>{strip}</div>"]

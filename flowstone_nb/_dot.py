@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ._errors import AssetNotFoundError, FlowstoneError, did_you_mean
+from ._html import status_colour
 
 __all__ = [
     "COLLAPSE_ABOVE",
@@ -54,16 +55,9 @@ STATUS_COLOURS: Mapping[str, str] = MappingProxyType(
         "unknown": "#ffffff",
     }
 )
-#: Outline colour per status (the strong hue of the same colour).
+#: Outline colour per status: its strong colour, as tables and widgets show it.
 STATUS_BORDERS: Mapping[str, str] = MappingProxyType(
-    {
-        "fresh": "#2e7d32",
-        "stale": "#ef6c00",
-        "missing": "#9e9e9e",
-        "failed": "#c62828",
-        "running": "#1565c0",
-        "unknown": "#616161",
-    }
+    {status: status_colour(status) for status in STATUS_COLOURS}
 )
 #: Text colour on every fill.
 TEXT_COLOUR = "#1b1b1b"

@@ -8,9 +8,18 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-__all__ = ["STATUS_COLOURS", "badge", "esc", "html_table", "text_table"]
+__all__ = [
+    "STATUS_COLOURS",
+    "UNKNOWN_COLOUR",
+    "badge",
+    "esc",
+    "html_table",
+    "status_colour",
+    "text_table",
+]
 
-#: Fill colours per status, shared by the graph, tables and widgets.
+#: The strong colour of each status: labels, tables and widgets fill with it, the graph draws
+#: its outlines with it (and fills with a light tint of it).
 STATUS_COLOURS: dict[str, str] = {
     "fresh": "#2e7d32",
     "stale": "#ef6c00",
@@ -30,9 +39,18 @@ def esc(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+#: The colour of a status :data:`STATUS_COLOURS` does not know.
+UNKNOWN_COLOUR = "#616161"
+
+
+def status_colour(status: str) -> str:
+    """The strong colour of ``status`` (:data:`UNKNOWN_COLOUR` for one it does not know)."""
+    return STATUS_COLOURS.get(status, UNKNOWN_COLOUR)
+
+
 def badge(status: str) -> str:
     """A coloured status label."""
-    colour = STATUS_COLOURS.get(status, "#616161")
+    colour = status_colour(status)
     return (
         f'<span class="fs-status fs-status-{esc(status)}" style="background:{colour};'
         f'color:white;border-radius:3px;padding:0 4px">{esc(status)}</span>'

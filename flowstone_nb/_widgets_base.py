@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ._html import STATUS_COLOURS, esc
+from ._html import esc, status_colour
 
 __all__ = [
-    "UNKNOWN_COLOUR",
     "WidgetView",
     "colour",
     "square",
@@ -23,13 +22,10 @@ __all__ = [
     "when",
 ]
 
-#: Colour of a status that :data:`STATUS_COLOURS` does not know.
-UNKNOWN_COLOUR = "#616161"
-
 
 def colour(status: str) -> str:
     """The fill colour of ``status``."""
-    return STATUS_COLOURS.get(status, UNKNOWN_COLOUR)
+    return status_colour(status)
 
 
 def subject(asset: str, partition: str) -> str:

@@ -324,3 +324,13 @@ def test_the_module_imports_nothing_heavy() -> None:
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "[]"
+
+
+def test_outlines_take_the_strong_status_colour_of_the_tables_and_widgets() -> None:
+    from flowstone_nb import _dot, _html
+
+    assert set(_dot.STATUS_BORDERS) == set(_dot.STATUS_COLOURS)
+    for status, outline in _dot.STATUS_BORDERS.items():
+        assert outline == _html.status_colour(status), status
+    assert _html.status_colour("no-such-status") == _html.UNKNOWN_COLOUR
+    assert _dot.STATUS_BORDERS["unknown"] == _html.UNKNOWN_COLOUR
