@@ -58,6 +58,15 @@ FORMATS: dict[str, Callable[[Any], str]] = {
 }
 
 
+#: Columns whose values never wrap (at a date's hyphens or a time's space), however narrow a
+#: long error message makes them.
+_ONE_LINE = frozenset({"partition", "started", "finished"})
+
+
+def _one_line(text: str) -> str:
+    return f'<span class="fs-one-line" style="white-space:nowrap">{esc(text)}</span>'
+
+
 def _cell(column: str, value: Any) -> str:
     """One value as text, the way the table shows it (blank when missing)."""
     if _blank(value):
@@ -145,8 +154,13 @@ class HistoryWidget(WidgetView):
         """The filtered table as static HTML (status as a coloured badge)."""
         rows, matched = self._rows()
         status_at = self._columns.index("status")
+        whole = {i for i, column in enumerate(self._columns) if column in _ONE_LINE}
         cells = [
-            [badge(v) if i == status_at else esc(v) for i, v in enumerate(row)] for row in rows
+            [
+                badge(v) if i == status_at else _one_line(v) if i in whole and v else esc(v)
+                for i, v in enumerate(row)
+            ]
+            for row in rows
         ]
         table = html_table(
             self._columns, cells, raw_columns=range(len(self._columns)), css_class="fs-history"

@@ -6,6 +6,7 @@ Tests read widget values (``.value``, ``.children``, trait values) and click but
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -345,6 +346,18 @@ def test_history_widget_shortens_long_errors() -> None:
     widget = HistoryWidget(frame)
     assert "x" * 120 + "…" in widget.table.value
     assert "x" * 121 not in widget.table.value
+
+
+def test_history_widget_keeps_times_and_partitions_on_one_line() -> None:
+    frame = FRAME.copy()
+    frame["finished"] = [1_700_000_000.0, 1_700_000_060.0, 1_700_000_120.0]
+    frame["error_message"] = "x " * 200  # a long error takes the table's width
+    html = HistoryWidget(frame).to_html()
+    kept = re.findall(r'<span class="fs-one-line" style="white-space:nowrap">([^<]*)</span>', html)
+    times = [text for text in kept if " " in text]
+    assert len(times) == len(frame)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", t) for t in times)
+    assert sorted(set(kept) - set(times)) == ["2024-01-01", "2024-01-02"]  # the partitions
 
 
 def test_history_widget_rejects_a_frame_that_is_not_history() -> None:
