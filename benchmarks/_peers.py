@@ -94,8 +94,8 @@ class PeerServer:
 
     def __init__(self, python: Path, peer: str, work: Path) -> None:
         self.peer = peer
-        # The peer's stderr, read back when it dies; closed by close().
-        self._log = tempfile.TemporaryFile("w+", dir=work)  # noqa: SIM115
+        # The peer's stderr, read back when it dies: it outlives this call, close() closes it.
+        self._log = tempfile.TemporaryFile("w+", dir=work)  # noqa: SIM115  # see above
         self._process = subprocess.Popen(
             [str(python), "-m", "benchmarks.peers", peer, "--serve", "--work", str(work)],
             stdin=subprocess.PIPE,

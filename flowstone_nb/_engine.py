@@ -541,7 +541,13 @@ class _Runner:
                 stored = memory.store(node.asset, step.slug, value, config=asset.io_config)
             except BaseException as error:
                 wrapped = self._record_failure(
-                    node, mat_id, self._version(node.asset), "memory", error, started_at, begun
+                    node,
+                    error,
+                    mat_id=mat_id,
+                    version=self._version(node.asset),
+                    io_name="memory",
+                    started_at=started_at,
+                    begun=begun,
                 )
                 if wrapped is None:
                     raise
@@ -677,13 +683,14 @@ class _Runner:
         context = make_context(asset, step.node, self.run_id, self.resources) if takes else None
         return asset.invoke(context, inputs)
 
-    def _record_failure(  # noqa: PLR0917  # positional: the two callers are hot paths
+    def _record_failure(
         self,
         node: Node,
+        error: BaseException,
+        *,
         mat_id: str,
         version: str,
         io_name: str,
-        error: BaseException,
         started_at: float,
         begun: float,
     ) -> MaterializationError | None:
@@ -726,7 +733,15 @@ class _Runner:
                 stored = manager.store(node.asset, step.slug, value, config=asset.io_config)
                 self.result.values[node] = value
         except BaseException as error:
-            wrapped = self._record_failure(node, mat_id, version, io_name, error, started_at, clock)
+            wrapped = self._record_failure(
+                node,
+                error,
+                mat_id=mat_id,
+                version=version,
+                io_name=io_name,
+                started_at=started_at,
+                begun=clock,
+            )
             if wrapped is None:
                 raise
             raise wrapped from error

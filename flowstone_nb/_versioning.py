@@ -101,6 +101,7 @@ _CELL_CACHE: dict[str, _Parsed] = {}
 _VERSION_CACHE: dict[int, tuple[FunctionType, str, _Checks | CodeType]] = {}
 _CELL_VERSION_CACHE: dict[tuple[str, int], tuple[Mapping[str, object], str, _Checks]] = {}
 _LOCK = threading.Lock()
+_new_tuple = tuple.__new__  # a named tuple made without its Python-level constructor
 # Entries hold the objects whose ids key them, so an id in a cache is never reused by another.
 
 
@@ -897,9 +898,6 @@ def code_versions(
         else:
             versions.append(code_version(item))
     return versions
-
-
-_new_tuple = tuple.__new__  # a named tuple made without its Python-level constructor
 
 
 def source_version(source: str, namespace: Mapping[str, object]) -> str:
