@@ -9,7 +9,9 @@ store or display anything.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+import itertools
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from types import FunctionType
@@ -325,6 +327,17 @@ def keyword_parameters(asset: Asset) -> tuple[tuple[str, int], ...] | None:
     """
     call: _Call | None = (asset.__pydantic_private__ or {})["_call"]
     return None if call is None else call.keywords
+
+
+def any_partitioned(assets: Iterable[Asset]) -> bool:
+    """Whether any of ``assets`` is partitioned (their ``partitions`` read in one C-level pass)."""
+    partitions = map(_PARTITIONS, map(_PRIVATE, assets))
+    return any(map(operator.is_not, partitions, itertools.repeat(None)))
+
+
+# What Asset.partitions reads, as C-level getters: pydantic sets the private dict up on creation.
+_PRIVATE = operator.attrgetter("__pydantic_private__")
+_PARTITIONS = operator.itemgetter("_partitions")
 
 
 class _Unread(Enum):

@@ -761,16 +761,20 @@ class Catalog:
         values = self._reading().execute(_LATEST_SUCCESS, (asset, partition)).fetchone()
         return None if values is None else _new_tuple(MaterializationRow, values)
 
-    def latest_successes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Candidate]:
+    def latest_successes(
+        self, keys: Sequence[tuple[str, str]] = (), *, assets: Sequence[str] = ()
+    ) -> dict[tuple[str, str], Candidate]:
         """The newest success of each ``(asset, partition)`` in ``keys`` that has one.
 
-        Only what a reuse check reads, with the inputs it consumed. One query for unpartitioned
-        assets and one for partitions, whatever their number.
+        Unpartitioned assets may also come as names alone, in ``assets`` (their keys are
+        ``(asset, "")``). Only what a reuse check reads, with the inputs it consumed. One query
+        for unpartitioned assets and one for partitions, whatever their number.
         """
-        if not keys:
+        if not (keys or assets):
             return {}
         connection = self._reading()
-        names = [asset for asset, partition in keys if not partition]
+        names = [asset for asset, partition in keys if not partition] if keys else []
+        names += assets
         pairs = [key for key in keys if key[1]]
         found: list[tuple[Any, ...]] = []
         if names:

@@ -116,27 +116,31 @@ def _step(plan: Plan, node: Node) -> _Step:
     return _new_tuple(_Step, (node, asset, inputs, tuple(upstream), keywords, slug))
 
 
-def _simple_steps(plan: Plan) -> dict[Node, _Step]:
-    """The steps of a plan where nothing is partitioned: every input is one upstream value."""
-    assets, inputs_of, new = plan.assets, plan.inputs, _new_tuple
-    # (C-level helpers: in a loop once per node, a comprehension would be a Python call.)
-    flat, nodes_of = itertools.chain.from_iterable, operator.itemgetter(1)  # Input.nodes
-    steps = {}
-    for node in plan.order:
-        asset = assets[node.asset]
-        inputs = inputs_of[node]
-        upstream = tuple(flat(map(nodes_of, inputs)))  # one node per input
-        names = keyword_parameters(asset)
-        keywords = None if names is None else tuple([(name, upstream[i]) for name, i in names])
-        steps[node] = new(_Step, (node, asset, inputs, upstream, keywords, _UNPARTITIONED))
-    return steps
+class _SimpleSteps(dict[Node, _Step]):
+    """The steps of a simple plan, each made when first asked for.
+
+    A run computes most nodes of such a plan inline, straight from their definitions (see
+    :meth:`_Runner.run`): only the others need a step.
+    """
+
+    __slots__ = ("plan",)
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def __missing__(self, node: Node) -> _Step:
+        step = self[node] = _step(self.plan, node)
+        return step
 
 
 class _Prepared(NamedTuple):
     """What every run of a plan needs first: its steps, its nodes' keys, its resources."""
 
-    steps: dict[Node, _Step]  # in plan order
-    keys: list[tuple[str, str]]  # (asset, encoded partition) of every node, in plan order
+    steps: dict[Node, _Step]  # in plan order (a simple plan's: made when asked for)
+    # (asset, encoded partition) of every node, in plan order; None for a simple plan, whose
+    # nodes are its assets
+    keys: list[tuple[str, str]] | None
     requires: frozenset[str]  # every resource some asset of the plan requires
 
 
@@ -145,20 +149,20 @@ class _Prepared(NamedTuple):
 _prepared: dict[int, tuple[Plan, _Prepared]] = {}
 _prepared_lock = threading.Lock()
 _MAX_PREPARED = 64
+_REQUIRES = operator.attrgetter("requires")
 
 
 def _prepare(plan: Plan) -> _Prepared:
     entry = _prepared.get(id(plan))
     if entry is not None and entry[0] is plan:
         return entry[1]
-    requires = frozenset(name for asset in plan.assets.values() for name in asset.requires)
+    requires = frozenset(itertools.chain.from_iterable(map(_REQUIRES, plan.assets.values())))
     if plan.simple:
-        steps = _simple_steps(plan)
-        keys = [(node.asset, "") for node in plan.order]
+        prepared = _Prepared(_SimpleSteps(plan), None, requires)
     else:
         steps = {node: _step(plan, node) for node in plan.order}
         keys = [(node.asset, node.encoded) for node in plan.order]
-    prepared = _Prepared(steps, keys, requires)
+        prepared = _Prepared(steps, keys, requires)
     with _prepared_lock:
         if len(_prepared) >= _MAX_PREPARED:
             _prepared.clear()
@@ -482,9 +486,13 @@ class _Runner:
         self._managers = {"memory": store.io_manager("memory")}  # the others as they are met
         # The latest success of every node that may be reused, read in one go.
         keys = prepared.keys
-        if force:
-            keys = [key for node, key in zip(plan.order, keys, strict=True) if node not in force]
-        self._candidates = store.catalog.latest_successes(keys)
+        if keys is None:  # a simple plan: its nodes are its assets
+            names = [n.asset for n in plan.order if n not in force] if force else list(plan.assets)
+            self._candidates = store.catalog.latest_successes(assets=names)
+        else:
+            if force:
+                keys = [k for node, k in zip(plan.order, keys, strict=True) if node not in force]
+            self._candidates = store.catalog.latest_successes(keys)
 
     def _read_code_versions(self, *, later: bool = False) -> None:
         """Every asset's code version, once per run, as the run starts.
@@ -507,44 +515,53 @@ class _Runner:
     def run(self) -> RunResult:
         """Run every node in order; the first failure stops the run.
 
-        The common node is computed right here: a value kept in memory, from a function that
-        takes nothing but upstream values by name, with no success in the catalog to reuse and
-        nobody listening for events. These are :meth:`_compute`'s steps without its other cases,
-        which every other node goes through.
+        In a simple plan, the common node is computed right here, straight from its definition:
+        a value kept in memory, from a function that takes nothing but upstream values by name,
+        with no success in the catalog to reuse and nobody listening for events. These are
+        :meth:`_compute`'s steps without its other cases, which every other node goes through.
         """
         self._read_code_versions(later=True)
-        results, values, versions = self.result.results, self.result.values, self._code_versions
-        run_step, candidates, default = self._run_step, self._candidates, self.default_io_manager
+        plan, results, run_step, steps = self.plan, self.result.results, self._run_step, self.steps
+        if not plan.simple:
+            for node, step in steps.items():
+                results[node] = run_step(step)
+            return self.result
+        values, versions, candidates = self.result.values, self._code_versions, self._candidates
+        default, memory = self.default_io_manager, self._managers["memory"]
         inline = not _event_listeners
-        memory = self._managers["memory"]
         prefix, ids, keep = f"{self.run_id}-", self.recorder.ids, self.recorder.keep_success
         now, clock, new, result_of = _now, _clock, _new_tuple, results.__getitem__
-        for node, step in self.steps.items():
-            keywords, asset = step.keywords, step.asset
+        assets, node_of = plan.assets, plan.node_of.__getitem__
+        for node in plan.order:
+            name = node.asset
+            asset = assets[name]
+            keywords = keyword_parameters(asset)
             if (
                 keywords is None
                 or not inline
                 or (asset.io_manager or default) != "memory"
-                or (candidates and (node.asset, node.encoded) in candidates)
+                or (candidates and (name, "") in candidates)
             ):
-                results[node] = run_step(step)
+                results[node] = run_step(steps[node])
                 continue
-            version = versions[node.asset]
+            version = versions[name]
             mat_id = f"{prefix}{next(ids)}"
             started_at, begun = now(), clock()
+            depends_on = asset.depends_on
             try:
                 arguments = {}
-                for name, up in keywords:
+                for parameter, index in keywords:
+                    up = node_of(depends_on[index])
                     got = values.get(up, _MISSING)
-                    arguments[name] = self.value_of(up) if got is _MISSING else got
+                    arguments[parameter] = self.value_of(up) if got is _MISSING else got
                 value = asset.execute_fn(**arguments)
-                stored = memory.store(node.asset, step.slug, value, config=asset.io_config)
+                stored = memory.store(name, _UNPARTITIONED, value, config=asset.io_config)
             except BaseException as error:
                 wrapped = self._record_failure(
                     node,
                     error,
                     mat_id=mat_id,
-                    version=self._version(node.asset),
+                    version=self._version(name),
                     io_name="memory",
                     started_at=started_at,
                     begun=begun,
@@ -554,7 +571,7 @@ class _Runner:
                 raise wrapped from error
             duration = clock() - begun
             values[node] = value
-            consumed = tuple(map(result_of, step.upstream))
+            consumed = tuple(map(result_of, map(node_of, depends_on)))
             keep(new(_Success, (mat_id, node, version, stored, consumed, started_at, duration)))
             results[node] = new(
                 NodeResult,

@@ -82,6 +82,19 @@ class DAG:
         """The direct downstream nodes of ``name``."""
         return self._children.get(name, ())
 
+    def sinks(self) -> frozenset[str]:
+        """The nodes nothing depends on.
+
+        In a graph without cycles every node is one of them or upstream of one, so
+        ``with_upstream(names)`` of names that include every sink is every node.
+        """
+        return self._sinks
+
+    @functools.cached_property
+    def _sinks(self) -> frozenset[str]:
+        parents = self.parents
+        return frozenset(parents).difference(*parents.values())  # (one C-level pass)
+
     def missing(self) -> dict[str, tuple[str, ...]]:
         """Nodes whose dependencies name no node, ``{node: unknown names}``."""
         return dict(self._missing)

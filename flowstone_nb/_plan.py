@@ -7,13 +7,16 @@ definitions only: it decides nothing about freshness and runs nothing.
 
 from __future__ import annotations
 
+import functools
+import operator
 import weakref
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import repeat
 from typing import Any, NamedTuple
 
-from ._asset import Asset
+from ._asset import Asset, any_partitioned
 from ._errors import AssetNotFoundError, PartitionError
 from ._mappings import IdentityMapping, PartitionMapping, PreviousPartition, infer_mapping
 from ._partition_keys import decode_key, encode_key
@@ -111,14 +114,40 @@ class Input(NamedTuple):
 
 @dataclass(frozen=True)
 class Plan:
-    """The nodes to consider, in execution order, with their inputs."""
+    """The nodes to consider, in execution order, with their inputs.
+
+    A plan where nothing is partitioned is *simple*: one node per asset (``node_of``), each
+    input the one value of a dependency. Its inputs are worked out only when asked for: a run
+    of such a plan reads them from the definitions.
+    """
 
     order: tuple[Node, ...]
-    inputs: Mapping[Node, tuple[Input, ...]]
     targets: tuple[Node, ...]
     assets: Mapping[str, Asset]
-    #: Nothing is partitioned: one node per asset, each input the one value of a dependency.
-    simple: bool = False
+    #: The inputs of every node of a plan with partitions (``None``: a simple plan).
+    partitioned_inputs: Mapping[Node, tuple[Input, ...]] | None = None
+
+    @property
+    def simple(self) -> bool:
+        """Nothing is partitioned: one node per asset, each input one value."""
+        return self.partitioned_inputs is None
+
+    @functools.cached_property
+    def inputs(self) -> Mapping[Node, tuple[Input, ...]]:
+        """How each dependency feeds each node (for a simple plan: made when first asked)."""
+        if self.partitioned_inputs is not None:
+            return self.partitioned_inputs
+        whole = {node.asset: _new_tuple(Input, (node.asset, (node,), False)) for node in self.order}
+        input_of, assets = whole.__getitem__, self.assets
+        return {node: tuple(map(input_of, assets[node.asset].depends_on)) for node in self.order}
+
+    @functools.cached_property
+    def node_of(self) -> Mapping[str, Node]:
+        """The node of each asset of a simple plan (of each asset's last node, otherwise)."""
+        return dict(zip(map(_ASSET, self.order), self.order, strict=True))
+
+
+_ASSET = operator.itemgetter(0)  # Node.asset, as a C-level getter
 
 
 def target_node(asset: Asset, partition: Any) -> Node:
@@ -190,8 +219,11 @@ def _check_closure(registry: Registry, names: Sequence[str]) -> dict[str, Asset]
     """The definitions of ``names`` and everything upstream; unknown dependencies raise."""
     for name in names:
         registry.get(name)  # an unknown target raises, with suggestions
-    dag = registry.dag()
-    closure = dag.with_upstream(names)
+    dag, definitions = registry.snapshot()
+    if dag.sinks().issubset(names):  # (the registry refuses cycles: every asset is upstream)
+        closure: Collection[str] = definitions.keys()
+    else:
+        closure = dag.with_upstream(names)
     missing = dag.missing()
     if missing:
         for name in sorted(closure):
@@ -199,7 +231,9 @@ def _check_closure(registry: Registry, names: Sequence[str]) -> dict[str, Asset]
                 raise AssetNotFoundError(
                     dep, registry.names(), context=f"(a dependency of {name!r})"
                 )
-    return {name: registry.get(name) for name in closure}
+    if len(closure) == len(definitions):
+        return definitions
+    return {name: definitions[name] for name in closure}
 
 
 #: Plans that depend on the definitions only (not on the clock: "up to now" time partitions,
@@ -269,16 +303,15 @@ def _build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     target_nodes = tuple(target_node(assets[name], partition) for name, partition in targets)
     dag = registry.dag()
     names = dag.topological_order(None if len(assets) == len(dag) else assets)
-    if all(asset.partitions is None for asset in assets.values()):
-        # Nothing partitioned (the common case): one node per asset, fed by its dependencies'
-        # nodes, in the graph's order.
-        # (Nodes and inputs made from tuples, without their Python-level constructors.)
-        order = tuple([_new_tuple(Node, (name, None, "", "")) for name in names])
-        whole = {node.asset: _new_tuple(Input, (node.asset, (node,), False)) for node in order}
-        input_of = whole.__getitem__
-        inputs = {node: tuple(map(input_of, assets[node.asset].depends_on)) for node in order}
-        return Plan(order, inputs, target_nodes, assets, simple=True)
+    if not any_partitioned(assets.values()):
+        # Nothing partitioned (the common case): one node per asset, in the graph's order;
+        # its inputs are made when asked for (see Plan). (Nodes made by C-level calls.)
+        fields = zip(names, repeat(None), repeat(""), repeat(""))
+        return Plan(tuple(map(_unpartitioned_node, fields)), target_nodes, assets)
     return _build_partitioned_plan(assets, target_nodes, names)
+
+
+_unpartitioned_node = functools.partial(_new_tuple, Node)
 
 
 def _build_partitioned_plan(
@@ -300,4 +333,4 @@ def _build_partitioned_plan(
     else:
         rank = {name: i for i, name in enumerate(names)}
         order = tuple(sorted(inputs, key=lambda n: (rank[n.asset], n.encoded)))
-    return Plan(order=order, inputs=inputs, targets=target_nodes, assets=assets)
+    return Plan(order=order, targets=target_nodes, assets=assets, partitioned_inputs=inputs)

@@ -273,6 +273,11 @@ class Registry:
             self._dag = (self._generation, dag)
             return dag
 
+    def snapshot(self) -> tuple[DAG, dict[str, Asset]]:
+        """The graph and a copy of the definitions, taken together (no change in between)."""
+        with self._lock:
+            return self.dag(), self._assets.copy()
+
     def __contains__(self, name: object) -> bool:
         return name in self._assets
 

@@ -316,6 +316,10 @@ def test_latest_successes_of_many_partitions_come_with_their_inputs(catalog: Cat
     assert found["a", ""].inputs == frozenset({("up", "x", "v1"), ("up", "y", None)})
     assert found["b", "p1"].inputs == frozenset({("a", "", "v")})
     assert catalog.latest_successes([]) == {}
+    # Unpartitioned assets may come as names alone: the same rows.
+    assert catalog.latest_successes(assets=["a", "zz"]) == {("a", ""): found["a", ""]}
+    both = catalog.latest_successes([("b", "p1")], assets=["a"])
+    assert both == {key: found[key] for key in (("a", ""), ("b", "p1"))}
 
 
 def test_a_run_its_rows_and_its_end_are_recorded_in_one_transaction(catalog: Catalog) -> None:

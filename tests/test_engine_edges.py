@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import threading
 from pathlib import Path
@@ -183,22 +182,31 @@ def test_a_plan_of_unpartitioned_assets_is_the_one_the_general_builder_makes(
         namespace: dict[str, Any] = {}
         exec(f"def {name}({params}):\n    return 1\n", namespace)  # one function per asset
         registry.register(fs.Asset(name=name, depends_on=deps, execute_fn=namespace[name]))
-    for targets in (["e"], ["b", "c"], ["a"]):
+    dag = registry.dag()
+    for targets in (["e"], ["e", "b"], ["b", "c"], ["a"]):
         fast = _plan._build_plan(registry, [(t, None) for t in targets])
-        assets = _plan._check_closure(registry, targets)
+        assets = {name: registry.get(name) for name in dag.with_upstream(targets)}
         general = _plan._build_partitioned_plan(
             assets,
             tuple(_plan.target_node(assets[t], None) for t in targets),
-            registry.dag().topological_order(assets),
+            dag.topological_order(assets),
         )
         assert (fast.simple, general.simple) == (True, False)
-        assert dataclasses.replace(fast, simple=False) == general
+        assert (fast.order, fast.targets, fast.assets) == (
+            general.order,
+            general.targets,
+            general.assets,
+        )
+        assert fast.node_of == {node.asset: node for node in fast.order}
+        # Its inputs and steps are made only when asked for, and are the general ones.
+        steps = _engine._prepare(fast).steps
+        assert len(steps) == 0
+        assert fast.inputs == general.inputs
         assert list(fast.inputs) == list(fast.order)
-        # Its steps, made by the shortcut for simple plans, are the general ones.
-        assert _engine._simple_steps(fast) == {
-            node: _engine._step(fast, node) for node in fast.order
+        assert {node: steps[node] for node in fast.order} == {
+            node: _engine._step(general, node) for node in general.order
         }
-        assert _engine._prepare(fast).keys == _engine._prepare(general).keys
+        assert list(steps) == list(fast.order)
 
 
 def test_opening_a_stores_catalog_makes_its_memory_manager_too(tmp_path: Path) -> None:

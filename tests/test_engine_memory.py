@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 import flowstone_nb as fs
-from flowstone_nb import _versioning
+from flowstone_nb import _engine, _versioning
+from flowstone_nb._plan import build_plan
 from flowstone_nb._store import get_store
 from flowstone_nb._versioning import code_version
 
@@ -59,6 +60,28 @@ def test_a_run_mixing_memory_and_stored_values_records_every_row_and_edge() -> N
         "fourth": ["first", "third"],
     }
     assert {entry.asset for entry in fs.lineage(fourth).upstream} == {"first", "stored", "third"}
+
+
+def test_a_run_makes_steps_only_for_the_nodes_it_does_not_compute_inline(
+    registry: fs.Registry,
+) -> None:
+    # Values kept in memory are computed straight from their definitions: the run never needs
+    # their steps (made per node, only when asked for).
+    @fs.asset(io_manager="memory")
+    def first() -> int:
+        return 1
+
+    @fs.asset
+    def stored(first: int) -> int:
+        return first + 1
+
+    @fs.asset(io_manager="memory")
+    def third(stored: int, first: int) -> int:
+        return stored + first
+
+    assert fs.materialize(third) == 3
+    plan = build_plan(registry, [("third", None)])  # the plan that ran: kept until a change
+    assert list(_engine._prepare(plan).steps) == [plan.node_of["stored"]]
 
 
 def test_an_error_in_a_memory_asset_is_recorded_and_raised_with_its_cause() -> None:

@@ -55,6 +55,13 @@ def test_several_nodes_with_their_upstream_in_one_walk() -> None:
     assert dag.with_upstream([]) == set()
 
 
+def test_sinks_are_the_nodes_nothing_depends_on() -> None:
+    assert diamond().sinks() == frozenset({"d"})
+    dag = DAG.from_dependencies({"a": [], "b": ["a", "x"], "c": ["a"], "e": []})
+    assert dag.sinks() == frozenset({"b", "c", "e"})  # "x" is missing: not a node
+    assert DAG.from_dependencies({}).sinks() == frozenset()
+
+
 def test_restricted_order_and_subgraph() -> None:
     dag = diamond()
     assert dag.topological_order(["d", "b"]) == ["b", "d"]

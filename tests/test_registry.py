@@ -147,6 +147,18 @@ def test_dag_snapshot_is_cached_until_a_change() -> None:
     assert r.dag().edges == [("a", "b")]
 
 
+def test_a_snapshot_is_the_graph_and_the_definitions_of_one_moment() -> None:
+    r = fs.Registry()
+    r.register(make("a"), origin=CELL_A)
+    dag, definitions = r.snapshot()
+    assert dag is r.dag()
+    assert definitions == {"a": r.get("a")}
+    r.register(make("b", "a"), origin=CELL_A)
+    assert definitions == {"a": r.get("a")}  # a copy: later definitions stay out of it
+    dag, definitions = r.snapshot()
+    assert (dag.nodes, sorted(definitions)) == (["a", "b"], ["a", "b"])
+
+
 def test_default_origin_comes_from_the_execute_function() -> None:
     r = fs.Registry()
 
