@@ -268,6 +268,8 @@ _LATEST_SUCCESSES_UNPARTITIONED = _WITH_INPUTS.format(
 # when the catalog opens: the reads on the opening thread's connection, the writes on the
 # writer thread's (in the background).
 _HOT_READS = (_LATEST_SUCCESSES_UNPARTITIONED, _LATEST_SUCCESSES)
+_NOTHING_RECORDED = "SELECT NOT EXISTS (SELECT 1 FROM materializations)"
+_DATA_VERSION = "PRAGMA data_version"
 _HOT_WRITES = (_INSERT_RUN, _INSERT_ROW, _INSERT_EDGE, _END_RUN)
 # Per partition, two index seeks find the newest attempt and the newest success; only those
 # rows are read in full. (Window functions would sort every row of the table instead.)
@@ -424,6 +426,9 @@ class Catalog:
         self._local = threading.local()
         self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._writer: _Writer | None = None
+        # While no materialization is recorded: the connection that saw it so and its data
+        # version then (see _nothing_recorded).
+        self._empty_as_of: tuple[sqlite3.Connection, int] | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -510,6 +515,7 @@ class Catalog:
                 self._connections.clear()
                 self._local = threading.local()
                 writer, self._writer = self._writer, None
+                self._empty_as_of = None
             if writer is not None:
                 writer.stop()
             for connection in connections:
@@ -531,6 +537,7 @@ class Catalog:
     @contextmanager
     def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
         connection = self._connection()
+        self._empty_as_of = None  # (a commit by the connection that saw it empty goes unseen)
         try:
             connection.execute("BEGIN IMMEDIATE")
             yield connection
@@ -670,10 +677,35 @@ class Catalog:
         return self._writer
 
     def _prepare_reads(self) -> None:
-        """Compile the engine's reads on this thread's connection (see ``_HOT_READS``)."""
+        """Compile the engine's reads on this thread's connection (see ``_HOT_READS``).
+
+        Also notes whether no materialization is recorded yet, with the connection's data
+        version at that moment (one read transaction for both).
+        """
         connection = self._connection()
         for statement in _HOT_READS:
             connection.execute(statement, ("[]",)).fetchall()  # no keys: finds nothing
+        connection.execute("BEGIN")
+        try:
+            empty = connection.execute(_NOTHING_RECORDED).fetchone()[0]
+            version = connection.execute(_DATA_VERSION).fetchone()[0]
+        finally:
+            connection.execute("COMMIT")
+        self._empty_as_of = (connection, version) if empty else None
+
+    def _nothing_recorded(self, connection: sqlite3.Connection) -> bool:
+        """Whether no materialization is recorded, told without a query while that holds.
+
+        SQLite changes a connection's data version whenever another connection commits (other
+        processes, the writer thread); commits through this one clear the note (_transaction).
+        """
+        seen = self._empty_as_of
+        if seen is None or seen[0] is not connection:
+            return False
+        if connection.execute(_DATA_VERSION).fetchone()[0] == seen[1]:
+            return True
+        self._empty_as_of = None  # something was written since: ask the tables from now on
+        return False
 
     def _prepare_writes(self) -> None:
         """Open the writer thread's connection and compile its writes (see ``_HOT_WRITES``)."""
@@ -773,6 +805,8 @@ class Catalog:
         if not (keys or assets):
             return {}
         connection = self._reading()
+        if self._nothing_recorded(connection):
+            return {}
         names = [asset for asset, partition in keys if not partition] if keys else []
         names += assets
         pairs = [key for key in keys if key[1]]

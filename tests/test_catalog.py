@@ -293,6 +293,35 @@ def test_latest_success_is_the_newest_success(catalog: Catalog) -> None:
     assert catalog.latest_success("b", "") is None
 
 
+def test_a_catalog_with_nothing_recorded_answers_the_freshness_query_without_running_it(
+    path: Path,
+) -> None:
+    catalog = Catalog(path)
+    statements: list[str] = []
+    catalog._connection().set_trace_callback(statements.append)
+    assert catalog.latest_successes([("a", "p")], assets=["a"]) == {}
+    assert statements == ["PRAGMA data_version"]  # (nothing changed since the catalog opened)
+    # A write through this very connection (whose data version it does not change) ...
+    catalog.write([row("mine", "a")])
+    assert set(catalog.latest_successes(assets=["a"])) == {("a", "")}
+    assert any("json_each" in statement for statement in statements)
+    catalog.close()
+    # ... or through any other connection (another process) makes it run the query again.
+    statements.clear()
+    catalog = Catalog(path)
+    catalog._connection().set_trace_callback(statements.append)
+    assert set(catalog.latest_successes(assets=["a"])) == {("a", "")}  # not empty: queried
+    assert any("json_each" in statement for statement in statements)
+    catalog.close()
+    fresh = Catalog(path.with_name("other.sqlite"))
+    other = Catalog(path.with_name("other.sqlite"))
+    assert fresh.latest_successes(assets=["b"]) == {}
+    other.write([row("theirs", "b")])
+    assert set(fresh.latest_successes(assets=["b"])) == {("b", "")}
+    other.close()
+    fresh.close()
+
+
 def test_latest_successes_of_many_partitions_come_with_their_inputs(catalog: Catalog) -> None:
     catalog.write(
         [
