@@ -14,7 +14,7 @@ import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from types import FunctionType
+from types import CodeType, FunctionType
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from ._errors import PartitionError
 from ._mappings import PartitionMapping
 from ._partitions import PartitionsDefinition, resolve_partitions
+from ._plain import self_contained_code
 
 __all__ = ["Asset", "Signature"]
 
@@ -109,11 +110,14 @@ class _Call(NamedTuple):
     # When invoke passes nothing but upstream values by name: (parameter, its index in
     # depends_on) for each, in the order invoke passes them.
     keywords: tuple[tuple[str, int], ...] | None
+    # The function's code object, when it reads nothing but its arguments (see _plain).
+    pure: CodeType | None
 
     @classmethod
-    def of(cls, signature: Signature, depends_on: Sequence[str]) -> _Call:
+    def of(cls, signature: Signature, depends_on: Sequence[str], function: object) -> _Call:
+        pure = self_contained_code(function)
         if signature.style(depends_on) == "seed":
-            return cls(True, True, (), (), None)
+            return cls(True, True, (), (), None, pure)
         required = signature.required
         context = CONTEXT in required or CONTEXT in signature.optional
         inputs = tuple(name for name in required if name != CONTEXT)
@@ -123,7 +127,7 @@ class _Call(NamedTuple):
         if not context and all(name in index for name in inputs):
             passed = (*inputs, *(name for name in optional if name in index))
             keywords = tuple((name, index[name]) for name in passed)
-        return cls(False, context, inputs, optional, keywords)
+        return cls(False, context, inputs, optional, keywords, pure)
 
 
 class Asset(BaseModel):
@@ -252,6 +256,18 @@ class Asset(BaseModel):
     def _single_string_is_a_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
+    def __getstate__(self) -> dict[Any, Any]:
+        """The pickled state: the fields (the private state is worked out again when loaded)."""
+        state = super().__getstate__()
+        state["__pydantic_private__"] = None  # (it holds code objects, which do not pickle)
+        return state
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        object.__setattr__(
+            self, "__pydantic_private__", _private_state(self.__dict__, _Unread.UNREAD)
+        )
+
     def model_post_init(self, context: Any, /) -> None:
         """Inspect the execute function and resolve the partitioning once."""
         private = self.__pydantic_private__
@@ -317,6 +333,12 @@ class Asset(BaseModel):
                 yield key, value
 
 
+def call_of(asset: Asset) -> _Call | None:
+    """How :meth:`Asset.invoke` calls the asset's function (``None``: nothing to inspect)."""
+    call: _Call | None = (asset.__pydantic_private__ or {})["_call"]
+    return call
+
+
 def keyword_parameters(asset: Asset) -> tuple[tuple[str, int], ...] | None:
     """What :meth:`Asset.invoke` passes by keyword, when that is all it passes.
 
@@ -363,7 +385,9 @@ def _private_state(
     return {
         "_signature": signature,
         "_partitions": partitions,
-        "_call": None if signature is None else _Call.of(signature, values["depends_on"]),
+        "_call": None
+        if signature is None
+        else _Call.of(signature, values["depends_on"], values["execute_fn"]),
     }
 
 

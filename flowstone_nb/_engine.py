@@ -21,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from ._asset import Asset, keyword_parameters
+from ._asset import Asset, call_of, keyword_parameters
 from ._config import settings
 from ._context import AssetContext
 from ._errors import FlowstoneError, MaterializationError, StoreError
@@ -506,10 +506,13 @@ class _Runner:
         self._code_versions = dict(zip(assets, code_versions(given, later=later), strict=True))
 
     def _version(self, asset: str) -> str:
-        """The asset's code version in this run, worked out now if it was left pending."""
-        version = self._code_versions[asset]
-        if not isinstance(version, str):
-            version = self._code_versions[asset] = version.resolve()
+        """The asset's code version in this run, worked out now if pending or not read yet."""
+        version = self._code_versions.get(asset)
+        if version is None:  # (a simple plan's run reads versions as its nodes come)
+            version = asset_code_version(self.plan.assets[asset])
+        elif not isinstance(version, str):
+            version = version.resolve()
+        self._code_versions[asset] = version
         return version
 
     def run(self) -> RunResult:
@@ -519,14 +522,17 @@ class _Runner:
         a value kept in memory, from a function that takes nothing but upstream values by name,
         with no success in the catalog to reuse and nobody listening for events. These are
         :meth:`_compute`'s steps without its other cases, which every other node goes through.
+        Code versions are then read as the nodes come: a function that reads nothing but its
+        arguments, unchanged since its definition, is left pending (its row is built later,
+        see :class:`PendingVersion`).
         """
-        self._read_code_versions(later=True)
         plan, results, run_step, steps = self.plan, self.result.results, self._run_step, self.steps
         if not plan.simple:
+            self._read_code_versions(later=True)
             for node, step in steps.items():
                 results[node] = run_step(step)
             return self.result
-        values, versions, candidates = self.result.values, self._code_versions, self._candidates
+        values, candidates = self.result.values, self._candidates
         default, memory = self.default_io_manager, self._managers["memory"]
         inline = not _event_listeners
         prefix, ids, keep = f"{self.run_id}-", self.recorder.ids, self.recorder.keep_success
@@ -535,16 +541,24 @@ class _Runner:
         for node in plan.order:
             name = node.asset
             asset = assets[name]
-            keywords = keyword_parameters(asset)
+            call = call_of(asset)
             if (
-                keywords is None
+                call is None
+                or (keywords := call.keywords) is None
                 or not inline
                 or (asset.io_manager or default) != "memory"
                 or (candidates and (name, "") in candidates)
             ):
                 results[node] = run_step(steps[node])
                 continue
-            version = versions[name]
+            function, code = asset.execute_fn, call.pure
+            version = asset.code_version or (
+                new(PendingVersion, (function, code))
+                if code is function.__code__
+                and function.__defaults__ is None
+                and function.__kwdefaults__ is None
+                else self._version(name)
+            )
             mat_id = f"{prefix}{next(ids)}"
             started_at, begun = now(), clock()
             depends_on = asset.depends_on
@@ -554,7 +568,7 @@ class _Runner:
                     up = node_of(depends_on[index])
                     got = values.get(up, _MISSING)
                     arguments[parameter] = self.value_of(up) if got is _MISSING else got
-                value = asset.execute_fn(**arguments)
+                value = function(**arguments)
                 stored = memory.store(name, _UNPARTITIONED, value, config=asset.io_config)
             except BaseException as error:
                 wrapped = self._record_failure(

@@ -73,6 +73,8 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from types import CellType, CodeType, FunctionType, MethodType, ModuleType
 from typing import Any, Literal, NamedTuple, TypeVar, overload
 
+from ._plain import PLAIN_CONSTANTS
+
 __all__ = ["MAX_CACHED", "PendingVersion", "code_version", "code_versions", "source_version"]
 
 #: How many code objects (and, separately, cell texts) keep their normalised form; oldest go first.
@@ -328,8 +330,7 @@ def _normalised(code: CodeType) -> tuple[bytes, bytes, tuple[object, ...]]:
     return bytes(units), table, consts
 
 
-# Constants marshal writes by value, the same in every process.
-_PLAIN = frozenset({type(None), bool, int, float, complex, str, bytes, type(...)})
+_PLAIN = PLAIN_CONSTANTS
 
 
 def _const_part(value: object, names: set[str]) -> object:
@@ -837,6 +838,9 @@ class PendingVersion(NamedTuple):
     def resolve(self) -> str:
         """The version (remembered for the function while it still has this code)."""
         function, code = self
+        entry = _VERSION_CACHE.get(id(function))
+        if entry is not None and entry[0] is function and entry[2] is code:
+            return entry[1]  # this code was digested for the function before
         version = _digest(code, set())  # reads no global: its digest is its version
         if (
             function.__code__ is code

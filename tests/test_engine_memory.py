@@ -197,3 +197,42 @@ def test_a_version_left_pending_is_worked_out_by_the_writer_for_the_code_that_ra
     exec(source.format(1), original)
     assert row.code_version == code_version(original["pending_one"].execute_fn)
     assert row.code_version != code_version(asset.execute_fn)
+
+
+def test_an_asset_notes_the_code_of_a_function_that_reads_only_its_arguments() -> None:
+    from flowstone_nb._asset import call_of
+
+    @fs.asset(io_manager="memory")
+    def plain() -> int:
+        return 1
+
+    @fs.asset(io_manager="memory")
+    def reading(plain: int) -> int:
+        return len([plain])
+
+    plain_call, reading_call = call_of(plain), call_of(reading)
+    assert plain_call is not None
+    assert reading_call is not None
+    assert plain_call.pure is plain.execute_fn.__code__
+    assert reading_call.pure is None
+
+
+@pytest.mark.parametrize("change", ["code", "defaults"])
+def test_a_function_changed_after_its_definition_is_versioned_as_it_is_when_it_runs(
+    change: str,
+) -> None:
+    namespace: dict[str, Any] = {"__name__": "fs_changed_case", "fs": fs, "OFFSET": 1}
+    exec("@fs.asset(io_manager='memory')\ndef changed():\n    return 1\n", namespace)
+    exec("def reading():\n    return OFFSET\n", namespace)
+    asset = namespace["changed"]
+    if change == "code":  # now it reads a global: its value counts in the version
+        asset.execute_fn.__code__ = namespace["reading"].__code__
+    else:  # defaults count in the version too
+        asset.execute_fn.__kwdefaults__ = {"unused": 1}
+    assert fs.materialize(asset) == 1
+    catalog = get_store().catalog
+    catalog.wait_for_writes()
+    (row,) = catalog.history("changed")
+    assert row.code_version == code_version(asset.execute_fn)
+    noted = _versioning.PendingVersion(asset.execute_fn, asset.execute_fn.__code__).resolve()
+    assert row.code_version != noted  # (what the code object alone would give)

@@ -1034,3 +1034,63 @@ def test_a_pending_version_is_the_version_of_the_code_that_ran() -> None:
     alone.__code__ = exec_function("def target(x):\n    return x + 2\n").__code__
     assert pending.resolve() == ran  # the code it had, not the code it has now
     assert code_version(alone) != ran  # and that was not remembered for the function
+
+
+def test_self_contained_code_is_the_code_of_a_function_reading_only_its_arguments(
+    tmp_path: Path,
+) -> None:
+    from flowstone_nb._plain import self_contained_code
+
+    module = load(
+        tmp_path,
+        """
+        LIMIT = 3
+
+        def alone(x, y):
+            return (x + 1.5, y, "text", b"raw", None, ...)
+
+        def reading(x):
+            return x < LIMIT
+
+        def defaulted(x, k=1):
+            return x * k
+
+        def keyword(x, *, k=1):
+            return x * k
+
+        def nested(x):
+            return [i for i in x]
+
+        def outer():
+            value = 1
+
+            def inner():
+                return value
+
+            return inner
+
+        def method_call(x):
+            return x.upper()
+        """,
+    )
+    assert self_contained_code(module.alone) is module.alone.__code__
+    for other in ("reading", "defaulted", "keyword", "nested", "method_call"):
+        assert self_contained_code(getattr(module, other)) is None, other
+    assert self_contained_code(module.outer()) is None  # a closure
+    assert self_contained_code(functools.partial(module.alone, 1)) is None
+    assert self_contained_code(len) is None
+
+
+def test_a_pending_version_of_a_function_versioned_before_reuses_its_digest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alone = exec_function("def target(x):\n    return x + 1\n")
+    expected = code_version(alone)  # remembered for the function
+    digests: list[object] = []
+    real = _versioning._digest
+    monkeypatch.setattr(_versioning, "_digest", lambda *a: digests.append(a) or real(*a))
+    assert _versioning.PendingVersion(alone, alone.__code__).resolve() == expected
+    assert digests == []
+    other = exec_function("def target(x):\n    return x + 3\n").__code__
+    assert _versioning.PendingVersion(alone, other).resolve() != expected  # another code: digested
+    assert len(digests) == 1
