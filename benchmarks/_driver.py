@@ -83,7 +83,7 @@ def _interleaved(
     one = replace(
         sizes,
         repeat=1,
-        cache_hits=max(1, sizes.cache_hits // sizes.repeat),
+        cache_hits=max(1, sizes.cache_hits // sizes.rounds(workload)),
         slow_repeat=min(1, sizes.slow_repeat),
     )
     merged: dict[str, Samples] = {name: {} for name in [*runners, *served]}
@@ -327,6 +327,7 @@ def report(
         (
             f"Measured {when} with `{command}`. Cells: median [min..max] of "
             f"{sizes.repeat} samples ({sizes.graph_repeat} for the trivial graphs of 2 and 3, "
+            f"{sizes.partition_repeat} for the partitions of 4, "
             f"{sizes.import_repeat} processes for imports, "
             f"{sizes.cache_hits} for cache hits, stores and loads, fewer for the slowest peer "
             "runs), all taken in this same invocation. Ours, the floor and Hamilton take turns, "

@@ -17,7 +17,9 @@ class Sizes:
     ``repeat`` samples of every measurement, except imports (``import_repeat`` processes), quick
     calls (``cache_hits`` samples of cache hits, stores and loads), the trivial graphs
     (``graph_repeat`` rounds of the chain and the wide DAG: a round takes under a second, and
-    their ratios to Hamilton are the closest) and the peers' slowest runs (``slow_repeat``).
+    their ratios to Hamilton are the closest), the partitions (``partition_repeat`` rounds:
+    a sample takes seconds, and the shared machine's noise is largest against the 5 % margin
+    of its target) and the peers' slowest runs (``slow_repeat``).
     """
 
     chain_assets: int = 100
@@ -35,6 +37,7 @@ class Sizes:
     topo_width: int = 100
     repeat: int = 5
     graph_repeat: int = 15
+    partition_repeat: int = 10
     import_repeat: int = 10
     cache_hits: int = 30
     slow_repeat: int = 2
@@ -61,11 +64,19 @@ class Sizes:
 
     def with_repeat(self, repeat: int) -> Sizes:
         """The same sizes with another sample count."""
-        return replace(self, repeat=repeat, graph_repeat=3 * repeat, import_repeat=2 * repeat)
+        return replace(
+            self,
+            repeat=repeat,
+            graph_repeat=3 * repeat,
+            partition_repeat=2 * repeat,
+            import_repeat=2 * repeat,
+        )
 
     def rounds(self, workload: str) -> int:
         """How many rounds (one sample of each contender) ``workload`` takes."""
-        return self.graph_repeat if workload in ("chain", "wide") else self.repeat
+        if workload in ("chain", "wide"):
+            return self.graph_repeat
+        return self.partition_repeat if workload == "partitions" else self.repeat
 
 
 FULL = Sizes()
@@ -87,6 +98,7 @@ SMOKE = Sizes(
     topo_width=4,
     repeat=1,
     graph_repeat=1,
+    partition_repeat=1,
     import_repeat=1,
     cache_hits=1,
     slow_repeat=1,

@@ -7,6 +7,7 @@ sizes, so only Hamilton's are smoke-tested, and only where the peers' virtualenv
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -303,14 +304,23 @@ def test_targets_against_the_floor_an_absolute_and_an_overhead() -> None:
     assert texts == ["≤ 1.1x floor", "≤ 20 ms", "floor + ≤ 1 s"]
 
 
-def test_the_trivial_graphs_take_more_rounds_than_the_heavy_workloads() -> None:
+def test_the_trivial_graphs_and_the_partitions_take_more_rounds_than_the_others() -> None:
     from benchmarks._sizes import FULL
 
-    assert [FULL.rounds(w) for w in ("chain", "wide", "partitions", "dot")] == [15, 15, 5, 5]
+    workloads = ("chain", "wide", "partitions", "dot", "store_load")
+    assert [FULL.rounds(w) for w in workloads] == [15, 15, 10, 5, 5]
     fewer = FULL.with_repeat(3)
-    assert [fewer.rounds(w) for w in ("chain", "partitions")] == [9, 3]
+    assert [fewer.rounds(w) for w in ("chain", "partitions", "dot")] == [9, 6, 3]
     assert fewer.import_repeat == 6
-    assert SMOKE.rounds("chain") == 1
+    assert SMOKE.rounds("chain") == SMOKE.rounds("partitions") == 1
+
+
+def test_more_rounds_of_partitions_take_no_more_cache_hits(tmp_path: Path) -> None:
+    sizes = dataclasses.replace(SMOKE, partition_repeat=3, cache_hits=6)
+    results, _ = _driver._interleaved("partitions", sizes, tmp_path, {})
+    for contender in ("ours", "floor"):
+        assert len(results[contender]["backfill_1"]) == 3
+        assert len(results[contender]["cache_hit"]) == 6  # two per round
 
 
 def test_ratios_of_samples_taken_side_by_side_are_paired_round_by_round() -> None:
