@@ -331,8 +331,9 @@ def report(
             f"{sizes.import_repeat} processes for imports, "
             f"{sizes.cache_hits} for cache hits, stores and loads, fewer for the slowest peer "
             "runs), all taken in this same invocation. Ours, the floor and Hamilton take turns, "
-            "one sample each per round; in the rows of 2 and 3 their ratios are medians of the "
-            "ratios round by round, other ratios divide medians."
+            "one sample each per round; in the rows of 2 and 3 and of storing and loading a "
+            "frame their ratios are medians of the ratios round by round, other ratios divide "
+            "medians."
         ),
         "",
         render_table(results, sizes),

@@ -15,7 +15,8 @@ class Sizes:
     """Every size a workload reads, and how many samples to take.
 
     ``repeat`` samples of every measurement, except imports (``import_repeat`` processes), quick
-    calls (``cache_hits`` samples of cache hits, stores and loads), the trivial graphs
+    calls (``cache_hits`` samples of cache hits, stores and loads; stores and loads take one
+    round each, so ours and the floor's are side by side), the trivial graphs
     (``graph_repeat`` rounds of the chain and the wide DAG: a round takes under a second, and
     their ratios to Hamilton are the closest), the partitions (``partition_repeat`` rounds:
     a sample takes seconds, and the shared machine's noise is largest against the 5 % margin
@@ -76,6 +77,8 @@ class Sizes:
         """How many rounds (one sample of each contender) ``workload`` takes."""
         if workload in ("chain", "wide"):
             return self.graph_repeat
+        if workload == "store_load":  # one store and one load each per round
+            return self.cache_hits
         return self.partition_repeat if workload == "partitions" else self.repeat
 
 

@@ -1,13 +1,13 @@
 """The results table: which rows exist, their units and targets, and how a row is judged.
 
 A row is one metric of one workload; each contender's cell is the median of its samples with
-their range. In the trivial graphs' rows, a ratio to a contender that took its samples side by
-side with ours (one round each, see ``INTERLEAVED``) is the median of the ratios round by round:
-a round takes under a second, so both samples of a pair see the same machine, and a busy spell
-tips no ratio. Every other ratio divides the medians taken in the same invocation (the samples of
-the longer workloads are seconds apart, their noise independent: a ratio of medians is steadier
-there). A row is *met* when its target holds and ours is at or below every peer measured in the
-same row.
+their range. In the rows of the trivial graphs and of storing and loading a frame, a ratio to a
+contender that took its samples side by side with ours (one round each, see ``INTERLEAVED``) is
+the median of the ratios round by round: a round takes under a second, so both samples of a
+pair see the same machine, and a busy spell tips no ratio. Every other ratio divides the
+medians taken in the same invocation (the samples of the longer workloads are seconds apart,
+their noise independent: a ratio of medians is steadier there). A row is *met* when its target
+holds and ours is at or below every peer measured in the same row.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ Results = Mapping[str, Mapping[str, Mapping[str, Sequence[float]]]]
 #: Contenders that take one sample per round, in turns with ours (the driver's rounds).
 INTERLEAVED = ("floor", "hamilton")
 #: Workloads whose ratios to those contenders are paired round by round.
-PAIRED_WORKLOADS = ("chain", "wide")
+PAIRED_WORKLOADS = ("chain", "wide", "store_load")
 
 
 @dataclass(frozen=True)

@@ -308,19 +308,28 @@ def test_the_trivial_graphs_and_the_partitions_take_more_rounds_than_the_others(
     from benchmarks._sizes import FULL
 
     workloads = ("chain", "wide", "partitions", "dot", "store_load")
-    assert [FULL.rounds(w) for w in workloads] == [15, 15, 10, 5, 5]
+    # (A store or a load takes some 50 ms: one of each per round, ours and the floor's adjacent.)
+    assert [FULL.rounds(w) for w in workloads] == [15, 15, 10, 5, FULL.cache_hits]
     fewer = FULL.with_repeat(3)
-    assert [fewer.rounds(w) for w in ("chain", "partitions", "dot")] == [9, 6, 3]
+    assert [fewer.rounds(w) for w in ("chain", "partitions", "dot", "store_load")] == [
+        9,
+        6,
+        3,
+        FULL.cache_hits,
+    ]
     assert fewer.import_repeat == 6
     assert SMOKE.rounds("chain") == SMOKE.rounds("partitions") == 1
 
 
-def test_more_rounds_of_partitions_take_no_more_cache_hits(tmp_path: Path) -> None:
+def test_more_rounds_take_no_more_quick_samples(tmp_path: Path) -> None:
     sizes = dataclasses.replace(SMOKE, partition_repeat=3, cache_hits=6)
     results, _ = _driver._interleaved("partitions", sizes, tmp_path, {})
     for contender in ("ours", "floor"):
         assert len(results[contender]["backfill_1"]) == 3
         assert len(results[contender]["cache_hit"]) == 6  # two per round
+    results, _ = _driver._interleaved("store_load", sizes, tmp_path, {})
+    for contender in ("ours", "floor"):
+        assert len(results[contender]["store"]) == len(results[contender]["load"]) == 6
 
 
 def test_ratios_of_samples_taken_side_by_side_are_paired_round_by_round() -> None:
@@ -333,9 +342,11 @@ def test_ratios_of_samples_taken_side_by_side_are_paired_round_by_round() -> Non
         "dagster": {"m": other},  # not interleaved with ours: medians divided
         "dagster_sqlite": {"m": other[:2]},  # not one sample per round: medians divided
     }
-    results = {"chain": contenders, "partitions": contenders}
+    results = {"chain": contenders, "partitions": contenders, "store_load": contenders}
 
     assert _table.INTERLEAVED == ("floor", "hamilton")
+    assert _table.PAIRED_WORKLOADS == ("chain", "wide", "store_load")
+    assert _table.ratio(results, "store_load", "m", "floor") == pytest.approx(1.0 / 1.1)
     assert _table.ratio(results, "chain", "m", "floor") == pytest.approx(1.0 / 1.1)
     assert _table.ratio(results, "chain", "m", "hamilton") == pytest.approx(1.0 / 1.1)
     assert _table.ratio(results, "chain", "m", "dagster") == pytest.approx(1.2 / 1.1)
