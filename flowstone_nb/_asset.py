@@ -347,7 +347,7 @@ def keyword_parameters(asset: Asset) -> tuple[tuple[str, int], ...] | None:
     ``None``. The engine calls such a function with those keywords directly, without building
     the inputs mapping first.
     """
-    call: _Call | None = (asset.__pydantic_private__ or {})["_call"]
+    call = call_of(asset)
     return None if call is None else call.keywords
 
 

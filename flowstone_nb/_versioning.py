@@ -73,7 +73,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from types import CellType, CodeType, FunctionType, MethodType, ModuleType
 from typing import Any, Literal, NamedTuple, TypeVar, overload
 
-from ._plain import PLAIN_CONSTANTS
+from ._plain import PLAIN_CONSTANTS, self_contained_code
 
 __all__ = ["MAX_CACHED", "PendingVersion", "code_version", "code_versions", "source_version"]
 
@@ -330,9 +330,6 @@ def _normalised(code: CodeType) -> tuple[bytes, bytes, tuple[object, ...]]:
     return bytes(units), table, consts
 
 
-_PLAIN = PLAIN_CONSTANTS
-
-
 def _const_part(value: object, names: set[str]) -> object:
     """A constant as something :mod:`marshal` writes the same in every process."""
     if isinstance(value, CodeType):
@@ -368,7 +365,7 @@ def _digest(code: CodeType, names: set[str]) -> str:
         raw, table, consts = _normalised(code)  # else there is nothing to normalise
     if used:
         _add_global_names(code, names)
-    if not _PLAIN.issuperset(map(type, consts)):
+    if not PLAIN_CONSTANTS.issuperset(map(type, consts)):
         consts = tuple(_const_part(value, names) for value in consts)
     fields: tuple[Any, ...] = (
         code.co_name,
@@ -889,15 +886,7 @@ def code_versions(
             ):
                 versions.append(version)
                 continue
-        if (
-            later
-            and type(item) is FunctionType
-            and not (code := item.__code__).co_names  # (inline: once per asset and run)
-            and item.__closure__ is None
-            and item.__defaults__ is None
-            and item.__kwdefaults__ is None
-            and _PLAIN.issuperset(map(type, code.co_consts))
-        ):
+        if later and (code := self_contained_code(item)) is not None:
             versions.append(_new_tuple(PendingVersion, (item, code)))
         else:
             versions.append(code_version(item))
