@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import flowstone_nb as fs
-from flowstone_nb._config import configure, settings
-from flowstone_nb._registry import Registry, set_registry
-from flowstone_nb._store import get_store
+from flowstone_nb._define.registry import Registry, set_registry
+from flowstone_nb._storage.config import configure, settings
+from flowstone_nb._storage.store import get_store
 
 from . import _data, _gen
 from ._measure import measure, timed
@@ -219,9 +219,9 @@ def _lineage_step(context: Any, deps: Any) -> int:
 
 def fill_catalog(sizes: Sizes, home: str) -> None:
     """Write ``lineage_materializations`` successful rows with their lineage edges (untimed)."""
-    from flowstone_nb._catalog import LineageEdge, MaterializationRow
-    from flowstone_nb._partition_keys import encode_key, key_slug
-    from flowstone_nb._partitions import DailyPartitions
+    from flowstone_nb._partitioning.definitions import DailyPartitions
+    from flowstone_nb._partitioning.keys import encode_key, key_slug
+    from flowstone_nb._storage.catalog import LineageEdge, MaterializationRow
 
     catalog = get_store(home).catalog
     names = lineage_names(sizes.lineage_assets)
@@ -281,7 +281,7 @@ def encode_day(day: str) -> str:
     """The catalog's partition column value of an ISO day."""
     import datetime as dt
 
-    from flowstone_nb._partition_keys import encode_key
+    from flowstone_nb._partitioning.keys import encode_key
 
     return encode_key(dt.date.fromisoformat(day))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._errors import (
+from flowstone_nb._core.errors import (
     AssetDefinitionError,
     AssetNotFoundError,
     CycleError,
@@ -23,32 +23,20 @@ from ._errors import (
 )
 
 if TYPE_CHECKING:
-    from ._api import forget, history, impact, lineage, status
-    from ._asset import Asset
-    from ._backfill import BackfillResult, backfill
-    from ._config import configure
-    from ._context import AssetContext
-    from ._decorator import asset
-    from ._drawing import graph
-    from ._engine import load, materialize
-    from ._extension import load_ipython_extension, unload_ipython_extension
-    from ._graph import DAG
-    from ._graphview import GraphView
-    from ._graphview import set_renderer as set_graph_renderer
-    from ._io import FilesystemIOManager, IOManager, MemoryIOManager, ParquetIOManager, StoredValue
-    from ._io_registry import register_io_manager
-    from ._lineage import Lineage
-    from ._live import LiveGraph
-    from ._mappings import (
-        AllPartitionsMapping,
-        IdentityMapping,
-        MultiToSingleDimension,
-        PartitionMapping,
-        PreviousPartition,
-        TimeWindowMapping,
-        TrailingWindow,
-    )
-    from ._partitions import (
+    from flowstone_nb._core.io_managers import register_io_manager
+    from flowstone_nb._define.asset import Asset
+    from flowstone_nb._define.context import AssetContext
+    from flowstone_nb._define.decorator import asset
+    from flowstone_nb._define.pipeline import Pipeline
+    from flowstone_nb._define.registry import Registry, get_registry
+    from flowstone_nb._define.validate import ValidationIssue, validate
+    from flowstone_nb._graph.dag import DAG
+    from flowstone_nb._notebook.extension import load_ipython_extension, unload_ipython_extension
+    from flowstone_nb._notebook.graph.build import graph
+    from flowstone_nb._notebook.graph.live import LiveGraph
+    from flowstone_nb._notebook.graph.render import GraphView
+    from flowstone_nb._notebook.graph.render import set_renderer as set_graph_renderer
+    from flowstone_nb._partitioning.definitions import (
         DailyPartitions,
         FunctionPartitions,
         HourlyPartitions,
@@ -58,60 +46,78 @@ if TYPE_CHECKING:
         StaticPartitions,
         WeeklyPartitions,
     )
-    from ._pipeline import Pipeline
-    from ._registry import Registry, get_registry
-    from ._status import StatusReport
-    from ._validate import ValidationIssue, validate
+    from flowstone_nb._partitioning.mappings import (
+        AllPartitionsMapping,
+        IdentityMapping,
+        MultiToSingleDimension,
+        PartitionMapping,
+        PreviousPartition,
+        TimeWindowMapping,
+        TrailingWindow,
+    )
+    from flowstone_nb._query.api import forget, history, impact, lineage, status
+    from flowstone_nb._query.lineage import Lineage
+    from flowstone_nb._query.status import StatusReport
+    from flowstone_nb._run.backfill import BackfillResult, backfill
+    from flowstone_nb._run.engine import load, materialize
+    from flowstone_nb._storage.config import configure
+    from flowstone_nb._storage.io import (
+        FilesystemIOManager,
+        IOManager,
+        MemoryIOManager,
+        ParquetIOManager,
+        StoredValue,
+    )
 
 _LAZY: dict[str, str] = {
-    "AllPartitionsMapping": "._mappings",
-    "Asset": "._asset",
-    "AssetContext": "._context",
-    "BackfillResult": "._backfill",
-    "DAG": "._graph",
-    "DailyPartitions": "._partitions",
-    "HourlyPartitions": "._partitions",
-    "FilesystemIOManager": "._io",
-    "FunctionPartitions": "._partitions",
-    "MultiToSingleDimension": "._mappings",
-    "GraphView": "._graphview",
-    "IOManager": "._io",
-    "LiveGraph": "._live",
-    "MemoryIOManager": "._io",
-    "ParquetIOManager": "._io",
-    "StoredValue": "._io",
-    "set_graph_renderer": "._graphview:set_renderer",
-    "IdentityMapping": "._mappings",
-    "Lineage": "._lineage",
-    "MonthlyPartitions": "._partitions",
-    "MultiPartitions": "._partitions",
-    "PartitionMapping": "._mappings",
-    "PartitionsDefinition": "._partitions",
-    "Pipeline": "._pipeline",
-    "PreviousPartition": "._mappings",
-    "Registry": "._registry",
-    "StaticPartitions": "._partitions",
-    "StatusReport": "._status",
-    "TimeWindowMapping": "._mappings",
-    "TrailingWindow": "._mappings",
-    "ValidationIssue": "._validate",
-    "WeeklyPartitions": "._partitions",
-    "asset": "._decorator",
-    "backfill": "._backfill",
-    "configure": "._config",
-    "forget": "._api",
-    "get_registry": "._registry",
-    "graph": "._drawing",
-    "history": "._api",
-    "impact": "._api",
-    "lineage": "._api",
-    "load": "._engine",
-    "load_ipython_extension": "._extension",
-    "materialize": "._engine",
-    "register_io_manager": "._io_registry",
-    "status": "._api",
-    "unload_ipython_extension": "._extension",
-    "validate": "._validate",
+    "AllPartitionsMapping": "._partitioning.mappings",
+    "Asset": "._define.asset",
+    "AssetContext": "._define.context",
+    "BackfillResult": "._run.backfill",
+    "DAG": "._graph.dag",
+    "DailyPartitions": "._partitioning.definitions",
+    "HourlyPartitions": "._partitioning.definitions",
+    "FilesystemIOManager": "._storage.io",
+    "FunctionPartitions": "._partitioning.definitions",
+    "MultiToSingleDimension": "._partitioning.mappings",
+    "GraphView": "._notebook.graph.render",
+    "IOManager": "._storage.io",
+    "LiveGraph": "._notebook.graph.live",
+    "MemoryIOManager": "._storage.io",
+    "ParquetIOManager": "._storage.io",
+    "StoredValue": "._storage.io",
+    "set_graph_renderer": "._notebook.graph.render:set_renderer",
+    "IdentityMapping": "._partitioning.mappings",
+    "Lineage": "._query.lineage",
+    "MonthlyPartitions": "._partitioning.definitions",
+    "MultiPartitions": "._partitioning.definitions",
+    "PartitionMapping": "._partitioning.mappings",
+    "PartitionsDefinition": "._partitioning.definitions",
+    "Pipeline": "._define.pipeline",
+    "PreviousPartition": "._partitioning.mappings",
+    "Registry": "._define.registry",
+    "StaticPartitions": "._partitioning.definitions",
+    "StatusReport": "._query.status",
+    "TimeWindowMapping": "._partitioning.mappings",
+    "TrailingWindow": "._partitioning.mappings",
+    "ValidationIssue": "._define.validate",
+    "WeeklyPartitions": "._partitioning.definitions",
+    "asset": "._define.decorator",
+    "backfill": "._run.backfill",
+    "configure": "._storage.config",
+    "forget": "._query.api",
+    "get_registry": "._define.registry",
+    "graph": "._notebook.graph.build",
+    "history": "._query.api",
+    "impact": "._query.api",
+    "lineage": "._query.api",
+    "load": "._run.engine",
+    "load_ipython_extension": "._notebook.extension",
+    "materialize": "._run.engine",
+    "register_io_manager": "._core.io_managers",
+    "status": "._query.api",
+    "unload_ipython_extension": "._notebook.extension",
+    "validate": "._define.validate",
 }
 
 

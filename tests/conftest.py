@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from flowstone_nb._config import Settings, configure, settings
-from flowstone_nb._registry import Registry, set_registry
-from flowstone_nb._store import get_store
+from flowstone_nb._define.registry import Registry, set_registry
+from flowstone_nb._storage.config import Settings, configure, settings
+from flowstone_nb._storage.store import get_store
 
 
 @pytest.fixture(autouse=True)

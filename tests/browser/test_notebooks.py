@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from flowstone_nb._dot import STATUS_COLOURS as GRAPH_COLOURS
-from flowstone_nb._html import STATUS_COLOURS as CELL_COLOURS
+from flowstone_nb._core.html import STATUS_COLOURS as CELL_COLOURS
+from flowstone_nb._notebook.graph.dot_text import STATUS_COLOURS as GRAPH_COLOURS
 
 from .conftest import NotebookRun, unavailable
 from .expectations import EXPECTED, expected, notebooks

@@ -1,8 +1,8 @@
 """Code run in real child processes by the catalog tests.
 
-Each function opens its own :class:`~flowstone_nb._catalog.Catalog` on a path shared with the
-test, so the tests prove what happens when several processes use one catalog file: nothing written
-concurrently is lost, and rows of a process that dies are recognised as interrupted.
+Each function opens its own :class:`~flowstone_nb._storage.catalog.Catalog` on a path shared with
+the test, so the tests prove what happens when several processes use one catalog file: nothing
+written concurrently is lost, and rows of a process that dies are recognised as interrupted.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flowstone_nb._catalog import Catalog, LineageEdge, MaterializationRow
+from flowstone_nb._storage.catalog import Catalog, LineageEdge, MaterializationRow
 
 
 def materialization(

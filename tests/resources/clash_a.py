@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import flowstone_nb as fs
-from flowstone_nb._decorator import build_asset
+from flowstone_nb._define.decorator import build_asset
 
 
 def _shared() -> int:

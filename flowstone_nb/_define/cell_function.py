@@ -1,0 +1,335 @@
+"""Turning a ``%%asset`` cell body into a real Python function.
+
+The body becomes ``def NAME(context, <upstream...>):`` whose value is the cell's last expression.
+The generated source is registered in :mod:`linecache` under a file name of its own
+(``<flowstone-cell NAME-N>``), so tracebacks show the cell's lines and :func:`inspect.getsource`
+works (automatic code versions rely on it). Line 1 of that source is the ``def`` line, standing in
+for the ``%%asset`` line, so line numbers are the notebook cell's own. The function's globals are
+the namespace given (the notebook's user namespace). This module also finds the names a cell
+reads from outside itself, from which the magic infers dependencies. It must not look at the
+registry, run the function or import IPython.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import io
+import itertools
+import linecache
+import symtable
+import tokenize
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from types import CodeType, FunctionType
+from typing import Any
+
+from flowstone_nb._core.errors import AssetDefinitionError
+from flowstone_nb._define.asset import CONTEXT
+
+__all__ = ["CELL_FILE_PREFIX", "Cell", "parse_cell"]
+
+#: How the file names of cell functions begin (``<flowstone-cell NAME-N>``).
+CELL_FILE_PREFIX = "<flowstone-cell "
+_INDENT = "    "
+_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A parsed ``%%asset`` cell body.
+
+    Attributes
+    ----------
+    name
+        The asset's (and the function's) name.
+    body
+        The cell body as typed.
+    filename
+        The unique file name its source is registered under in :mod:`linecache`.
+    reads
+        The names the body reads from outside itself (sorted): names it uses without binding
+        them, and names it uses before binding them (``raw = raw.dropna()``).
+    """
+
+    name: str
+    body: str
+    filename: str
+    reads: tuple[str, ...]
+    _tree: ast.Module = field(repr=False, compare=False)
+    _indented: frozenset[int] = field(repr=False, compare=False)
+
+    def function(self, parameters: Sequence[str], namespace: dict[str, Any]) -> FunctionType:
+        """Compile the body into ``def NAME(context, *parameters)`` with ``namespace`` as globals.
+
+        Parameters
+        ----------
+        parameters
+            The upstream assets' names, in order.
+        namespace
+            The function's globals (the notebook's user namespace).
+
+        Raises
+        ------
+        AssetDefinitionError
+            The body has no value: it neither ends with an expression nor returns one.
+        """
+        arguments = [CONTEXT, *parameters]
+        header = f"def {self.name}({', '.join(arguments)}):"
+        _register_source(self.filename, header, self.body, self._indented)
+        definition = _function_node(self.name, arguments, self._tree, self._indented)
+        if not _has_value(definition):
+            raise AssetDefinitionError(
+                f"The %%asset cell {self.name!r} has no value: end it with an expression "
+                f"whose value is the asset (e.g. a DataFrame's name on the last line), or return "
+                "one.",
+                asset=self.name,
+            )
+        module = compile(ast.Module([definition], []), self.filename, "exec", dont_inherit=True)
+        code = next(c for c in module.co_consts if isinstance(c, CodeType))
+        # The globals must be the very namespace (not a copy): helpers redefined later resolve.
+        return FunctionType(code, namespace, self.name)
+
+
+def parse_cell(name: str, body: str) -> Cell:
+    """Parse a ``%%asset`` cell body.
+
+    Parameters
+    ----------
+    name
+        The asset's name (a Python identifier).
+    body
+        The cell body.
+
+    Raises
+    ------
+    SyntaxError
+        The body is not valid Python (in a function); the error names the cell's file and line.
+    """
+    filename = f"{CELL_FILE_PREFIX}{name}-{next(_counter)}>"
+    indented = _indented_rows(body)
+    _register_source(filename, f"def {name}():", body, indented)
+    try:
+        tree = ast.parse(body, filename)
+    except SyntaxError as error:
+        # The body's lines are counted from the def line, which stands for the %%asset line.
+        error.lineno = _next_line(error.lineno)
+        error.end_lineno = _next_line(error.end_lineno)
+        raise
+    probe = _function_node(name, [], tree, indented)
+    # Errors only the compiler finds (nonlocal, return outside ...), already at the right lines.
+    compile(ast.Module([probe], []), filename, "exec", dont_inherit=True)
+    return Cell(name, body, filename, _reads(probe), tree, indented)
+
+
+def _next_line(number: int | None) -> int | None:
+    return None if number is None else number + 1
+
+
+# -- the generated source -------------------------------------------------------------------------
+
+
+def _indented_rows(body: str) -> frozenset[int]:
+    """The body's rows (1-based) that get indented: all but those inside a multi-line token."""
+    rows = body.splitlines()
+    inside: set[int] = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(body).readline):
+            inside.update(range(token.start[0] + 1, token.end[0] + 1))
+    except (tokenize.TokenError, SyntaxError):
+        pass  # invalid code: ast.parse reports it; any indentation will do for the message
+    return frozenset(
+        number for number, text in enumerate(rows, start=1) if number not in inside and text.strip()
+    )
+
+
+def _register_source(filename: str, header: str, body: str, indented: frozenset[int]) -> None:
+    lines = [f"{header}\n"]
+    for number, text in enumerate(body.splitlines(), start=1):
+        lines.append(f"{_INDENT if number in indented else ''}{text}\n")
+    linecache.cache[filename] = (sum(map(len, lines)), None, lines, filename)
+
+
+def _function_node(
+    name: str, arguments: Sequence[str], tree: ast.Module, indented: frozenset[int]
+) -> ast.FunctionDef:
+    """``def name(arguments): <body>`` with positions that match the registered source."""
+    definition = ast.parse(f"def {name}({', '.join(arguments)}):\n    pass").body[0]
+    assert isinstance(definition, ast.FunctionDef)
+    statements = copy.deepcopy(tree.body)
+    for node in _positioned(statements):
+        if node.lineno in indented:
+            node.col_offset += len(_INDENT)
+        if node.end_lineno in indented:
+            node.end_col_offset += len(_INDENT)
+    if statements and isinstance(statements[-1], ast.Expr):
+        statements[-1] = ast.copy_location(ast.Return(statements[-1].value), statements[-1])
+    definition.body = statements or definition.body  # an empty cell keeps the parsed `pass`
+    for statement in statements:
+        ast.increment_lineno(statement, 1)
+    return definition
+
+
+def _positioned(statements: Sequence[ast.stmt]) -> Iterator[Any]:
+    for statement in statements:
+        for node in ast.walk(statement):
+            if hasattr(node, "lineno") and hasattr(node, "col_offset"):
+                yield node
+
+
+def _has_value(definition: ast.FunctionDef) -> bool:
+    """Whether the function ends with a return or returns somewhere in its own scope."""
+    return any(isinstance(node, ast.Return) for node in _own_scope(definition.body))
+
+
+def _own_scope(statements: Sequence[ast.AST]) -> Iterator[ast.AST]:
+    """Every node in the function's own scope (nested functions and classes excluded)."""
+    pending = list(statements)
+    while pending:
+        node = pending.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            pending.extend(ast.iter_child_nodes(node))
+
+
+# -- the names a cell reads -----------------------------------------------------------------------
+
+
+def _reads(definition: ast.FunctionDef) -> tuple[str, ...]:
+    """Names the body reads without binding them first."""
+    table = symtable.symtable(ast.unparse(definition), "<cell>", "exec").get_children()[0]
+    outside, written_globals = _global_reads(table)
+    first_use = _FirstUse()
+    for statement in definition.body:
+        first_use.visit(statement)
+    names = (outside | first_use.read_first) - written_globals
+    return tuple(sorted(n for n in names if not (n.startswith("__") and n.endswith("__"))))
+
+
+def _global_reads(table: symtable.SymbolTable) -> tuple[set[str], set[str]]:
+    """Global names read anywhere in ``table``'s scopes, and those declared global and written."""
+    reads: set[str] = set()
+    written: set[str] = set()
+    pending = [table]
+    while pending:
+        scope = pending.pop()
+        pending.extend(scope.get_children())
+        for symbol in scope.get_symbols():
+            if not symbol.is_global():
+                continue
+            if symbol.is_referenced():
+                reads.add(symbol.get_name())
+            if symbol.is_declared_global() and symbol.is_assigned():
+                written.add(symbol.get_name())
+    return reads, written
+
+
+class _FirstUse(ast.NodeVisitor):
+    """Walks the function's own scope in evaluation order; remembers names read before bound."""
+
+    def __init__(self) -> None:
+        self.bound: set[str] = set()
+        self.read_first: set[str] = set()
+
+    def _read(self, name: str) -> None:
+        if name not in self.bound:
+            self.read_first.add(name)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Store):
+            self.bound.add(node.id)
+        else:
+            self._read(node.id)  # loads, and del (which needs the name bound)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        for target in node.targets:
+            self.visit(target)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        if isinstance(node.target, ast.Name):
+            self._read(node.target.id)
+        self.visit(node.value)
+        self.visit(node.target)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+        self.visit(node.target)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        self.visit(node.target)
+
+    def visit_For(self, node: ast.For) -> None:
+        # (async for cannot occur: the cell's own scope is a plain function)
+        self.visit(node.iter)
+        self.visit(node.target)
+        for statement in [*node.body, *node.orelse]:
+            self.visit(statement)
+
+    def _comprehension(
+        self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
+    ) -> None:
+        # Only the first iterable is evaluated in this scope; a walrus inside binds here.
+        self.visit(node.generators[0].iter)
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.NamedExpr):
+                self.visit(inner.target)
+
+    def visit_ListComp(self, node: ast.ListComp) -> None:
+        self._comprehension(node)
+
+    def visit_SetComp(self, node: ast.SetComp) -> None:
+        self._comprehension(node)
+
+    def visit_DictComp(self, node: ast.DictComp) -> None:
+        self._comprehension(node)
+
+    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> None:
+        self._comprehension(node)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        for default in [*node.args.defaults, *node.args.kw_defaults]:
+            if default is not None:
+                self.visit(default)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for expression in [*node.decorator_list, *node.args.defaults, *node.args.kw_defaults]:
+            if expression is not None:
+                self.visit(expression)
+        self.bound.add(node.name)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self.visit_FunctionDef(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for expression in [*node.decorator_list, *node.bases, *node.keywords]:
+            self.visit(expression)
+        self.bound.add(node.name)
+
+    def visit_alias(self, node: ast.alias) -> None:
+        self.bound.add(node.asname or node.name.partition(".")[0])
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.type is not None:
+            self.visit(node.type)
+        if node.name is not None:
+            self.bound.add(node.name)
+        for statement in node.body:
+            self.visit(statement)
+
+    def _capture(self, node: ast.MatchAs | ast.MatchStar | ast.MatchMapping) -> None:
+        self.generic_visit(node)
+        captured = node.rest if isinstance(node, ast.MatchMapping) else node.name
+        if captured is not None:
+            self.bound.add(captured)
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        self._capture(node)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        self._capture(node)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        self._capture(node)

@@ -1,0 +1,122 @@
+"""``fs.graph``: the asset DAG as a status-coloured, self-rendering view.
+
+Builds plain node views from the registry's DAG and the status report, turns them into DOT text
+(:mod:`.dot_text`) and wraps that in a :class:`~.render.GraphView`, which renders as SVG (Graphviz),
+as an in-browser widget, or as text. It consumes the pure graph and never drives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from flowstone_nb._define.asset import Asset
+from flowstone_nb._define.registry import Registry, resolve_registry
+from flowstone_nb._notebook.graph.dot_text import NodeView, to_dot
+from flowstone_nb._query.status import StatusReport, compute_status
+from flowstone_nb._storage.store import get_store
+
+if TYPE_CHECKING:
+    from flowstone_nb._notebook.graph.render import GraphView
+
+__all__ = ["graph", "graph_nodes", "graph_text", "select_assets"]
+
+
+def select_assets(
+    registry: Registry, focus: str | None, upstream: int | None, downstream: int | None
+) -> list[str]:
+    dag = registry.dag()
+    if focus is None:
+        return dag.nodes
+    registry.get(focus)
+    chosen = {focus} | dag.upstream(focus, upstream) | dag.downstream(focus, downstream)
+    return sorted(chosen)
+
+
+def graph_nodes(
+    registry: Registry, names: Sequence[str], report: StatusReport | None
+) -> tuple[list[NodeView], list[tuple[str, str]]]:
+    """Node views and edges for ``names``; unknown dependencies become dashed external nodes."""
+    dag = registry.dag()
+    selected = set(names)
+    nodes: list[NodeView] = []
+    edges: list[tuple[str, str]] = []
+    external: set[str] = set()
+    for name in names:
+        asset: Asset = registry.get(name)
+        status = report.overall(name) if report is not None else "unknown"
+        detail = report.summary(name) if report is not None and asset.partitions else ""
+        tags = tuple(str(t) for t in asset.tags)
+        nodes.append(
+            NodeView(
+                name=name,
+                status=status,
+                detail=detail,
+                tags=tags,
+                description=asset.description or "",
+                group=tags[0] if tags else None,
+            )
+        )
+        edges.extend((dep, name) for dep in dag.parents[name] if dep in selected)
+        for dep in dag.missing().get(name, ()):
+            external.add(dep)
+            edges.append((dep, name))
+    nodes.extend(NodeView(name=n, status="missing", external=True) for n in sorted(external))
+    return nodes, sorted(edges)
+
+
+def graph_text(nodes: Sequence[NodeView], edges: Sequence[tuple[str, str]]) -> str:
+    parents: dict[str, list[str]] = {}
+    for up, down in edges:
+        parents.setdefault(down, []).append(up)
+    lines = []
+    for node in nodes:
+        detail = f", {node.detail}" if node.detail else ""
+        kind = "not defined" if node.external else node.status
+        inputs = f" <- {', '.join(parents[node.name])}" if node.name in parents else ""
+        lines.append(f"{node.name} ({kind}{detail}){inputs}")
+    return "\n".join(lines) if lines else "(no assets)"
+
+
+def graph(
+    asset: Asset | str | None = None,
+    *,
+    upstream: int | None = None,
+    downstream: int | None = None,
+    status: bool = True,
+    cluster: bool = True,
+    registry: Registry | None = None,
+    home: str | None = None,
+) -> GraphView:
+    """Draw the asset graph, coloured by status, inline in the notebook.
+
+    Parameters
+    ----------
+    asset
+        Focus on this asset's neighbourhood (default: the whole graph).
+    upstream, downstream
+        With a focus: how many levels to show each way (default: all).
+    status
+        Colour nodes by status (reads the catalog); ``False`` draws definitions only.
+    cluster
+        Group assets by their first tag.
+    registry
+        Where assets are defined (default: the kernel registry).
+    home
+        The store home (default: the configured one).
+
+    Returns
+    -------
+    GraphView
+        Renders as SVG (Graphviz), an interactive widget without ``dot``, or text;
+        ``.source`` is the DOT text.
+    """
+    from flowstone_nb._notebook.graph.render import GraphView
+
+    registry = resolve_registry(registry)
+    focus = None if asset is None else (str(asset.name) if isinstance(asset, Asset) else asset)
+    names = select_assets(registry, focus, upstream, downstream)
+    report = compute_status(registry, get_store(home), names) if status and names else None
+    nodes, edges = graph_nodes(registry, names, report)
+    source = to_dot(nodes, edges, cluster=cluster, highlight=focus)
+    return GraphView(source, text=graph_text(nodes, edges), nodes=nodes)

@@ -1,0 +1,1 @@
+"""The ``%%asset`` and ``%flowstone`` magics: line parsing and a thin dispatcher."""

@@ -1,0 +1,445 @@
+"""The ``%%asset`` cell magic, the ``%flowstone`` line magic and their per-kernel settings.
+
+The magics are thin: they parse their line (``_magic_args``), turn the cell body into a function
+(``_cell``), and call the same functions a ``.py`` user calls (``fs.materialize``, ``fs.graph``,
+``fs.status`` …). Library errors become one-line ``UsageError`` messages; errors raised by the
+user's own code keep their traceback, which points at the cell's lines. What ``%%asset`` shows is
+an :class:`AssetPreview`: the value (a DataFrame's head) and one status line, whose text form has
+no volatile details (durations and data versions are in the HTML form only). This module imports
+IPython: only the extension imports it, lazily, when IPython runs.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from traitlets import TraitError, Unicode, observe, validate
+
+from flowstone_nb._core.errors import FlowstoneError, MaterializationError, did_you_mean
+from flowstone_nb._core.events import Event, subscribe
+from flowstone_nb._core.html import esc
+from flowstone_nb._core.io_managers import known_io_manager_names
+from flowstone_nb._define.asset import CONTEXT, Asset
+from flowstone_nb._define.cell_function import CELL_FILE_PREFIX, parse_cell
+from flowstone_nb._define.decorator import build_asset
+from flowstone_nb._define.definition_site import origin_of_cell
+from flowstone_nb._define.registry import get_registry
+from flowstone_nb._notebook.magics.parse import (
+    ASSET_PARSER,
+    AssetArgs,
+    BackfillCommand,
+    Command,
+    ForgetCommand,
+    GraphCommand,
+    HistoryCommand,
+    LineageCommand,
+    MaterializeCommand,
+    StatusCommand,
+    flowstone_help,
+    parse_asset_line,
+    parse_flowstone_line,
+)
+from flowstone_nb._partitioning.definitions import parse_partition_spec
+from flowstone_nb._storage.config import configure
+from flowstone_nb._storage.store import get_store
+
+__all__ = ["AssetPreview", "FlowstoneMagics"]
+
+#: Rows of a DataFrame shown under an ``%%asset`` cell.
+PREVIEW_ROWS = 10
+
+
+class _UsageErrors:
+    """Turn library errors into one-line ``UsageError`` messages; let user-code errors through.
+
+    A user-code error is shown without the engine's frames, and the traceback of its cause (the
+    user's exception) starts at the first notebook-cell frame, so nothing buries the cell's line.
+    The catalog keeps the full traceback (``fs.history``). (A class, not ``@contextmanager``:
+    that one would put the engine's frames back when the same exception passes through.)
+    """
+
+    def __enter__(self) -> None:
+        """Start watching."""
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: object
+    ) -> None:
+        """Translate a library error; trim a user-code error's traceback; never swallow."""
+        __tracebackhide__ = True  # IPython leaves this frame out of tracebacks
+        if isinstance(error, MaterializationError):
+            _start_at_cell(error.__cause__ or error)
+            error.__traceback__ = None  # frames from here up are added back as it propagates
+        elif isinstance(error, FlowstoneError):
+            raise UsageError(one_line(str(error))) from None
+
+
+def usage_errors() -> _UsageErrors:
+    """A context manager: library errors become ``UsageError``, user errors keep their cell."""
+    return _UsageErrors()
+
+
+def _start_at_cell(error: BaseException) -> None:
+    frame = error.__traceback__
+    while frame is not None and not frame.tb_frame.f_code.co_filename.startswith(CELL_FILE_PREFIX):
+        frame = frame.tb_next
+    if frame is not None:
+        error.__traceback__ = frame
+
+
+def one_line(message: str) -> str:
+    """A multi-line message (a title and a list of issues) as one line."""
+    lines = [line.strip().removeprefix("- ") for line in message.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return "".join(lines)
+    return f"{lines[0]} {'; '.join(lines[1:])}"
+
+
+# -- what %%asset shows ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class AssetPreview:
+    """The output of an ``%%asset`` cell: the value and one status line.
+
+    Attributes
+    ----------
+    name
+        The asset.
+    value
+        Its value (``None`` when not run).
+    status
+        ``"computed"``, ``"reused"`` or ``"defined"`` (``--no-run``).
+    partition
+        The partition key materialized, as text.
+    dependencies
+        The upstream assets.
+    inferred
+        Whether the dependencies were inferred from the cell body.
+    duration
+        Seconds spent computing (computed values only).
+    data_version
+        The stored value's content version.
+    """
+
+    name: str
+    value: Any = None
+    status: str = "defined"
+    partition: str | None = None
+    dependencies: tuple[str, ...] = ()
+    inferred: bool = False
+    duration: float | None = None
+    data_version: str | None = None
+
+    def status_line(self, *, volatile: bool = False) -> str:
+        """One line saying what happened; ``volatile`` adds duration and data version."""
+        parts = [f"{self.name}: {'defined (not run)' if self.status == 'defined' else self.status}"]
+        if volatile and self.duration is not None:
+            parts.append(f"in {self.duration:.2f} s")
+        if self.partition is not None:
+            parts.append(f"partition {self.partition}")
+        shape = _shape_text(self.value)
+        if shape:
+            parts.append(shape)
+        if volatile and self.data_version:
+            parts.append(f"data version {self.data_version[:12]}")
+        if self.dependencies:
+            how = " (inferred)" if self.inferred else ""
+            parts.append(f"depends on {', '.join(self.dependencies)}{how}")
+        return " · ".join(parts)
+
+    def _shown(self) -> Any:
+        head = getattr(self.value, "head", None)
+        if callable(head) and _shape_text(self.value):
+            return head(PREVIEW_ROWS)
+        return self.value
+
+    def __repr__(self) -> str:
+        if self.status == "defined":
+            return self.status_line()
+        return f"{self._shown()!r}\n{self.status_line()}"
+
+    def _repr_html_(self) -> str:
+        line = f"<div class='fs-asset-status'>{esc(self.status_line(volatile=True))}</div>"
+        if self.status == "defined":
+            return line
+        shown = self._shown()
+        html_of = getattr(shown, "_repr_html_", None)
+        html = html_of() if callable(html_of) else None
+        body = html if isinstance(html, str) else f"<pre>{esc(repr(shown))}</pre>"
+        return f"<div class='fs-asset'>{body}{line}</div>"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def _shape_text(value: Any) -> str:
+    """``"3 rows x 2 columns"`` for tables, ``"3 rows"`` for series, ``""`` otherwise."""
+    shape = getattr(value, "shape", None)
+    if not isinstance(shape, tuple) or not all(isinstance(n, int) for n in shape):
+        return ""
+    if len(shape) == 2:
+        return f"{_plural(shape[0], 'row')} x {_plural(shape[1], 'column')}"
+    return _plural(shape[0], "row") if len(shape) == 1 else ""
+
+
+# -- %%asset --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellDefinition:
+    """An asset a cell registered, and how its dependencies were found."""
+
+    asset: Asset
+    dependencies: tuple[str, ...]
+    inferred: bool
+
+
+def _dependencies(args: AssetArgs, reads: Sequence[str]) -> tuple[tuple[str, ...], bool]:
+    if args.depends_on is not None:
+        if CONTEXT in args.depends_on:
+            raise UsageError(
+                f"%%asset {args.name}: --depends-on names {CONTEXT!r}, which in a cell is the "
+                "AssetContext: rename that asset."
+            )
+        return args.depends_on, False
+    registry = get_registry()
+    names = [n for n in reads if n in registry and n not in (args.name, CONTEXT)]
+    return tuple(names), True
+
+
+def define_cell_asset(shell: Any, args: AssetArgs, body: str) -> CellDefinition:
+    """Compile the cell body and register (or replace) the asset it defines."""
+    __tracebackhide__ = True
+    try:
+        cell = parse_cell(args.name, body)
+    except SyntaxError as error:
+        # Only the cell's own line matters: leave out the parser's frames.
+        raise error.with_traceback(None) from None
+    dependencies, inferred = _dependencies(args, cell.reads)
+    with usage_errors():
+        function = cell.function(dependencies, shell.user_ns)
+        partitions = parse_partition_spec(args.partitioned_by) if args.partitioned_by else None
+        options = {
+            "name": args.name,
+            "description": args.description,
+            "depends_on": list(dependencies),
+            "io_manager": args.io_manager,
+            "partitioned_by": partitions,
+            "tags": list(args.tags),
+        }
+        built = build_asset(function, options)
+        get_registry().register(built, origin=origin_of_cell(shell), replace=args.replace)
+    return CellDefinition(built, dependencies, inferred)
+
+
+def _partition(asset: Asset, requested: str | None) -> tuple[Any, str | None]:
+    """The partition to materialize (default: the latest) and its text."""
+    definition = asset.partitions
+    if definition is None:
+        return requested, requested
+    key = definition.parse_key(requested) if requested is not None else definition.latest()
+    return key, definition.key_str(key)
+
+
+def materialize_cell_asset(definition: CellDefinition, requested: str | None) -> AssetPreview:
+    """Materialize the asset a cell defined and describe what happened."""
+    __tracebackhide__ = True
+    import flowstone_nb as fs
+
+    name = str(definition.asset.name)
+    seen: list[Event] = []
+
+    def listen(event: Event) -> None:
+        if event.asset == name and event.kind in ("succeeded", "reused"):
+            seen.append(event)
+
+    with usage_errors():
+        key, label = _partition(definition.asset, requested)
+        unsubscribe = subscribe(listen)
+        try:
+            value = fs.materialize(name, key)
+        finally:
+            unsubscribe()
+    outcome = seen[-1]
+    computed = outcome.kind == "succeeded"
+    data_version = outcome.detail.get("data_version") if computed else None
+    if not computed:
+        row = get_store().catalog.latest_success(name, outcome.partition)
+        data_version = row.data_version if row is not None else None
+    return AssetPreview(
+        name=name,
+        value=value,
+        status="computed" if computed else "reused",
+        partition=label,
+        dependencies=definition.dependencies,
+        inferred=definition.inferred,
+        duration=outcome.detail.get("duration") if computed else None,
+        data_version=data_version,
+    )
+
+
+# -- %flowstone -----------------------------------------------------------------------------------
+
+
+def _graph(command: GraphCommand) -> Any:
+    import flowstone_nb as fs
+
+    return fs.graph(command.asset, upstream=command.upstream, downstream=command.downstream)
+
+
+def _status(command: StatusCommand) -> Any:
+    import flowstone_nb as fs
+
+    return fs.status(command.asset)
+
+
+def _history(command: HistoryCommand) -> Any:
+    import flowstone_nb as fs
+    from flowstone_nb._notebook.views import history_view
+
+    return history_view(fs.history(command.asset))
+
+
+def _live(asset: str) -> Any:
+    """In a notebook, a graph of ``asset`` and its upstream that recolours during the run."""
+    from contextlib import nullcontext
+
+    from flowstone_nb._notebook.graph.live import LiveGraph
+    from flowstone_nb._notebook.progress import in_notebook
+
+    return LiveGraph(asset, downstream=0) if in_notebook() else nullcontext()
+
+
+def _lineage(command: LineageCommand) -> Any:
+    import flowstone_nb as fs
+
+    return fs.lineage(command.asset, command.partition)
+
+
+def _materialize(command: MaterializeCommand) -> Any:
+    import flowstone_nb as fs
+
+    with _live(command.asset):
+        return fs.materialize(command.asset, command.partition, force=command.force)
+
+
+def _backfill(command: BackfillCommand) -> Any:
+    import flowstone_nb as fs
+
+    with _live(command.asset):
+        return fs.backfill(
+            command.asset, command.partitions, max_workers=command.workers, force=command.force
+        )
+
+
+def _forget(command: ForgetCommand) -> None:
+    import flowstone_nb as fs
+
+    fs.forget(command.asset, purge=command.purge)
+    kept = "and its history" if command.purge else "(its history stays in the store)"
+    print(f"Forgot asset {command.asset!r} {kept}.")
+
+
+_RUNNERS: dict[type, Callable[[Any], Any]] = {
+    GraphCommand: _graph,
+    StatusCommand: _status,
+    HistoryCommand: _history,
+    LineageCommand: _lineage,
+    MaterializeCommand: _materialize,
+    BackfillCommand: _backfill,
+    ForgetCommand: _forget,
+}
+
+
+def run_command(command: Command) -> Any:
+    """Run a parsed ``%flowstone`` command through the public functions; return their result."""
+    __tracebackhide__ = True
+    with usage_errors():
+        return _RUNNERS[type(command)](command)
+
+
+# -- the magics -----------------------------------------------------------------------------------
+
+
+@magics_class
+class FlowstoneMagics(Magics):
+    """The flowstone_nb magics, and the per-kernel settings ``%config`` can change.
+
+    ``%config FlowstoneMagics.home = "/data/store"`` moves the store;
+    ``%config FlowstoneMagics.default_io_manager = "memory"`` keeps values in memory. Both call
+    ``fs.configure``; ``None`` (the default) leaves what ``fs.configure`` set.
+    """
+
+    home = Unicode(
+        None, allow_none=True, help="The store home: a folder or an fsspec URL (fs.configure)."
+    ).tag(config=True)
+    default_io_manager = Unicode(
+        None,
+        allow_none=True,
+        help="The IO manager of assets that name none: filesystem, parquet, memory, …",
+    ).tag(config=True)
+
+    @validate("default_io_manager")
+    def _known_io_manager(self, proposal: Any) -> Any:
+        value = proposal["value"]
+        known = known_io_manager_names()
+        if value is not None and value not in known:
+            raise TraitError(
+                f"Unknown IO manager {value!r} for FlowstoneMagics.default_io_manager."
+                f"{did_you_mean(value, known)} Known: {', '.join(known)}."
+            )
+        return value
+
+    @observe("home", "default_io_manager")
+    def _apply(self, change: Any) -> None:
+        if change["new"] is not None:
+            configure(**{change["name"]: change["new"]})
+
+    @cell_magic
+    def asset(self, line: str, cell: str) -> AssetPreview:
+        """Define the asset NAME from this cell, materialize it and show a preview.
+
+        The body is the asset's code: upstream assets are bound by name (inferred from the
+        registered assets the body reads, unless ``--depends-on`` names them), ``context`` is
+        the AssetContext, and the value of the last expression is the asset's value. Running
+        the cell registers (or replaces) the asset, materializes it (partitioned: ``--partition``
+        or the latest partition), binds the value to NAME and shows its head and one status line.
+        """
+        __tracebackhide__ = True
+        shell = self.shell
+        assert shell is not None, "IPython gives registered magics their shell"
+        args = parse_asset_line(line)
+        definition = define_cell_asset(shell, args, cell)
+        if not args.run:
+            return AssetPreview(
+                str(definition.asset.name),
+                dependencies=definition.dependencies,
+                inferred=definition.inferred,
+            )
+        preview = materialize_cell_asset(definition, args.partition)
+        shell.user_ns[args.name] = preview.value
+        return preview
+
+    @line_magic
+    def flowstone(self, line: str) -> Any:
+        """Look at and run assets: the same functions as ``fs.graph``, ``fs.status`` and so on.
+
+        ``graph``, ``status``, ``history``, ``lineage``, ``materialize`` and ``backfill`` return
+        what the function returns (shown as the cell's output); ``forget`` removes a definition.
+        """
+        __tracebackhide__ = True
+        return run_command(parse_flowstone_line(line))
+
+
+def _with_usage(function: Any, usage: str) -> None:
+    function.__doc__ = f"{inspect.cleandoc(function.__doc__)}\n\n{usage}"
+
+
+_with_usage(FlowstoneMagics.asset, ASSET_PARSER.format_help())
+_with_usage(FlowstoneMagics.flowstone, flowstone_help())

@@ -1,0 +1,1 @@
+"""ipywidgets views of plain results: status grid, lineage, history and progress."""

@@ -1,0 +1,92 @@
+"""What every flowstone_nb widget shares: three renderings of one object, and small HTML pieces.
+
+A :class:`WidgetView` owns a tree of ipywidgets (``.widget``) and also renders itself as static
+HTML and as text, so Jupyter shows the live widget while nbconvert, GitHub and terminals show the
+fallbacks from the same display call. This module must not import ipywidgets at top level (the
+subclasses import it when they build their tree) and must not compute any status or lineage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flowstone_nb._core.html import esc, status_colour
+
+__all__ = [
+    "WidgetView",
+    "colour",
+    "square",
+    "subject",
+    "tooltip",
+    "when",
+]
+
+
+def colour(status: str) -> str:
+    """The fill colour of ``status``."""
+    return status_colour(status)
+
+
+def subject(asset: str, partition: str) -> str:
+    """``asset`` or ``asset[partition]``."""
+    return f"{asset}[{partition}]" if partition else asset
+
+
+def when(moment: object) -> str:
+    """A UNIX time or timestamp as ``YYYY-MM-DD HH:MM:SS`` (UTC); ``""`` when unknown."""
+    if moment is None:
+        return ""
+    if isinstance(moment, int | float):
+        moment = dt.datetime.fromtimestamp(moment, tz=dt.UTC)
+    strftime = getattr(moment, "strftime", None)
+    if strftime is None:
+        return str(moment)
+    return str(strftime("%Y-%m-%d %H:%M:%S"))
+
+
+def square(status: str, title: str, *, kind: str | None = None, css: str = "fs-square") -> str:
+    """A small square coloured by ``status`` with a tooltip (``title`` is escaped here).
+
+    Its CSS classes are ``css`` and ``css-kind`` (``kind`` defaults to ``status``).
+    """
+    return (
+        f'<span class="{css} {css}-{esc(kind or status)}" title="{esc(title)}" '
+        f'style="display:inline-block;width:10px;height:10px;margin:1px;'
+        f'border-radius:2px;background:{colour(status)}"></span>'
+    )
+
+
+def tooltip(subject: str, status: str, reason: str = "") -> str:
+    """``subject: status — reason`` (unescaped; :func:`square` escapes it)."""
+    return f"{subject}: {status} — {reason}" if reason else f"{subject}: {status}"
+
+
+class WidgetView:
+    """A view with a live widget, an HTML fallback and a text fallback.
+
+    Subclasses set ``widget`` (the root ipywidget) and implement :meth:`to_html` and
+    :meth:`to_text`. Displaying the view sends all three; the front end picks the best it can
+    show.
+    """
+
+    widget: Any
+
+    def to_html(self) -> str:
+        """Static HTML of the current state (every user string escaped)."""
+        raise NotImplementedError
+
+    def to_text(self) -> str:
+        """Plain text of the current state."""
+        raise NotImplementedError
+
+    def _repr_mimebundle_(
+        self, include: object = None, exclude: object = None, **kwargs: object
+    ) -> dict[str, Any]:
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs))
+        bundle["text/html"] = self.to_html()
+        bundle["text/plain"] = self.to_text()
+        return bundle
+
+    def __repr__(self) -> str:
+        return self.to_text()

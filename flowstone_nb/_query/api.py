@@ -1,0 +1,146 @@
+"""The looking-at-it functions: ``fs.status``, ``fs.lineage``, ``fs.impact``, ``fs.history``.
+
+Thin wrappers that pick the default registry and store and return the plain-data objects of
+``_status`` and ``_lineage`` (which render themselves as text and HTML; the notebook layer adds
+widgets). Nothing here computes a value.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flowstone_nb._define.asset import Asset
+from flowstone_nb._define.registry import Registry, resolve_registry
+from flowstone_nb._query.lineage import (
+    Impact,
+    Lineage,
+    compute_impact,
+    compute_lineage,
+    history_frame,
+)
+from flowstone_nb._query.status import StatusReport, compute_status
+from flowstone_nb._run.plan import target_node
+from flowstone_nb._storage.store import get_store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["forget", "history", "impact", "lineage", "status"]
+
+
+def _name(asset: Asset | str) -> str:
+    return str(asset.name) if isinstance(asset, Asset) else asset
+
+
+def status(
+    asset: Asset | str | None = None,
+    *,
+    registry: Registry | None = None,
+    home: str | None = None,
+) -> StatusReport:
+    """Report missing / fresh / stale / failed / running per asset and partition.
+
+    Parameters
+    ----------
+    asset
+        One asset (object or name); default: every registered asset.
+    registry
+        Where assets are defined (default: the kernel registry).
+    home
+        The store home (default: the configured one).
+    """
+    names = None if asset is None else [_name(asset)]
+    return compute_status(resolve_registry(registry), get_store(home), names)
+
+
+def lineage(
+    asset: Asset | str,
+    partition: Any = None,
+    *,
+    direction: str = "upstream",
+    depth: int | None = None,
+    registry: Registry | None = None,
+    home: str | None = None,
+) -> Lineage:
+    """Where an asset partition's current value came from (and where it went).
+
+    Parameters
+    ----------
+    asset
+        The asset (object or name).
+    partition
+        Its partition key, for partitioned assets.
+    direction
+        ``"upstream"`` (default), ``"downstream"`` or ``"both"``.
+    depth
+        How many edges to walk (default: all).
+    registry
+        Where assets are defined (default: the kernel registry).
+    home
+        The store home (default: the configured one).
+    """
+    return compute_lineage(
+        resolve_registry(registry),
+        get_store(home),
+        _name(asset),
+        partition,
+        direction=direction,
+        depth=depth,
+    )
+
+
+def impact(
+    asset: Asset | str, partition: Any = None, *, registry: Registry | None = None
+) -> Impact:
+    """What would become stale if ``asset`` (at ``partition``) changed."""
+    return compute_impact(resolve_registry(registry), _name(asset), partition)
+
+
+def history(
+    asset: Asset | str | None = None,
+    partition: Any = None,
+    *,
+    limit: int | None = None,
+    registry: Registry | None = None,
+    home: str | None = None,
+) -> pd.DataFrame:
+    """Materializations (successes and failures), newest first, as a pandas DataFrame."""
+    encoded = None
+    if asset is not None and partition is not None:
+        encoded = target_node(resolve_registry(registry).get(_name(asset)), partition).encoded
+    rows = get_store(home).catalog.history(
+        None if asset is None else _name(asset), encoded, limit=limit
+    )
+    return history_frame(resolve_registry(registry), rows)
+
+
+def forget(
+    asset: Asset | str,
+    *,
+    purge: bool = False,
+    registry: Registry | None = None,
+    home: str | None = None,
+) -> Asset:
+    """Remove an asset's definition from the registry (``%flowstone forget NAME``).
+
+    Parameters
+    ----------
+    asset
+        The asset (object or name).
+    purge
+        Also delete its catalog rows (history and lineage); stored files stay until
+        overwritten. By default the history is kept, so re-defining the asset finds it.
+    registry
+        Where it is defined (default: the kernel registry).
+    home
+        The store home (default: the configured one).
+
+    Returns
+    -------
+    Asset
+        The definition that was removed.
+    """
+    removed = resolve_registry(registry).unregister(_name(asset))
+    if purge:
+        get_store(home).catalog.forget(str(removed.name))
+    return removed

@@ -1,0 +1,263 @@
+"""Freshness of every asset partition: missing, fresh, stale, failed or running — as plain data.
+
+:func:`compute_status` compares the catalog with the definitions as they are now: a partition is
+*fresh* when its latest success has the asset's current code version, consumed the upstream data
+versions that are current, its upstream partitions are fresh, and its value is still stored. The
+:class:`StatusReport` is plain data with a text and an HTML view; widgets render the same data.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flowstone_nb._core.errors import FlowstoneError
+from flowstone_nb._core.html import badge, esc, html_table, text_table
+from flowstone_nb._define.asset import Asset
+from flowstone_nb._define.registry import Registry
+from flowstone_nb._partitioning.keys import decode_key, encode_key
+from flowstone_nb._run.engine import asset_code_version
+from flowstone_nb._run.plan import Node, _inputs_of, make_node
+from flowstone_nb._storage.store import Store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from flowstone_nb._storage.catalog import PartitionState
+
+__all__ = ["PartitionStatus", "StatusReport", "compute_status"]
+
+STATUSES = ("fresh", "stale", "missing", "failed", "running")
+
+
+@dataclass(frozen=True)
+class PartitionStatus:
+    """The status of one asset partition.
+
+    Attributes
+    ----------
+    asset
+        The asset.
+    partition
+        The partition key as text (``""`` when unpartitioned).
+    status
+        ``"missing"``, ``"fresh"``, ``"stale"``, ``"failed"`` or ``"running"``.
+    reason
+        Why, in a few words (e.g. ``"code changed"``, ``"upstream 'raw' changed"``).
+    materialization_id
+        The latest successful materialization, if any.
+    data_version
+        Its data version.
+    updated_at
+        When it finished (UNIX seconds).
+    """
+
+    asset: str
+    partition: str
+    status: str
+    reason: str = ""
+    materialization_id: str | None = None
+    data_version: str | None = None
+    updated_at: float | None = None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """Status per asset and partition, in dependency order."""
+
+    rows: tuple[PartitionStatus, ...]
+
+    def for_asset(self, asset: str) -> list[PartitionStatus]:
+        """The rows of one asset."""
+        return list(self._by_asset.get(asset, ()))
+
+    @functools.cached_property
+    def _by_asset(self) -> dict[str, list[PartitionStatus]]:
+        index: dict[str, list[PartitionStatus]] = {}
+        for row in self.rows:
+            index.setdefault(row.asset, []).append(row)
+        return index
+
+    def __getitem__(self, asset: str) -> str | dict[str, str]:
+        """``report["x"]``: the status of an unpartitioned asset, or ``{partition: status}``."""
+        rows = self.for_asset(asset)
+        if not rows:
+            raise KeyError(asset)
+        if len(rows) == 1 and rows[0].partition == "":
+            return rows[0].status
+        return {row.partition: row.status for row in rows}
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per asset, how many partitions have each status."""
+        counts: dict[str, dict[str, int]] = {}
+        for row in self.rows:
+            per_asset = counts.setdefault(row.asset, {})
+            per_asset[row.status] = per_asset.get(row.status, 0) + 1
+        return counts
+
+    def summary(self, asset: str) -> str:
+        """One phrase per asset: ``"fresh"``, or ``"28/31 fresh, 3 stale"`` for partitions."""
+        counts = self.counts().get(asset, {})
+        rows = self.for_asset(asset)
+        if len(rows) == 1 and rows[0].partition == "":
+            return rows[0].status
+        total = sum(counts.values())
+        parts = [f"{counts.get('fresh', 0)}/{total} fresh"]
+        parts += [f"{counts[s]} {s}" for s in STATUSES[1:] if counts.get(s)]
+        return ", ".join(parts)
+
+    def overall(self, asset: str) -> str:
+        """One status for the asset: failed > running > stale, then fresh if any partition is.
+
+        A partitioned asset with some fresh and some missing partitions reads ``fresh`` (its
+        summary says how many are missing); ``missing`` means nothing is materialized.
+        """
+        statuses = {row.status for row in self.for_asset(asset)}
+        for status in ("failed", "running", "stale", "fresh"):
+            if status in statuses:
+                return status
+        return "missing"
+
+    def to_frame(self) -> pd.DataFrame:
+        """The report as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [row.__dict__ for row in self.rows],
+            columns=list(PartitionStatus.__dataclass_fields__),
+        )
+
+    def _table_rows(self) -> list[list[object]]:
+        return [[r.asset, r.partition or "—", r.status, r.reason] for r in self.rows]
+
+    def __repr__(self) -> str:
+        if not self.rows:
+            return "StatusReport(no assets)"
+        return text_table(["asset", "partition", "status", "reason"], self._table_rows())
+
+    def _repr_mimebundle_(
+        self, include: object = None, exclude: object = None
+    ) -> dict[str, Any] | None:
+        """In a kernel, the status grid widget; elsewhere ``None`` (text and HTML reprs)."""
+        from flowstone_nb._notebook.views import status_view
+
+        view = status_view(self)
+        if view is self:
+            return None
+        return view._repr_mimebundle_(include=include, exclude=exclude)
+
+    def _repr_html_(self) -> str:
+        rows = [
+            [esc(r.asset), esc(r.partition or "—"), badge(r.status), esc(r.reason)]
+            for r in self.rows
+        ]
+        return html_table(
+            ["asset", "partition", "status", "reason"],
+            rows,
+            raw_columns=(0, 1, 2, 3),
+            css_class="fs-status-report",
+        )
+
+
+def _partition_keys(asset: Asset, seen: Iterable[str]) -> list[Any]:
+    """The keys to report: the definition's, or those in the catalog for open definitions."""
+    definition = asset.partitions
+    if definition is None:
+        return [None]
+    try:
+        return list(definition.keys())
+    except FlowstoneError:
+        return sorted({decode_key(encoded) for encoded in seen}, key=encode_key)
+
+
+class _StatusComputation:
+    def __init__(self, registry: Registry, store: Store, names: Sequence[str]) -> None:
+        self.store = store
+        self.catalog = store.catalog
+        self.assets = {name: registry.get(name) for name in names}
+        self.states: Mapping[tuple[str, str], PartitionState] = self.catalog.current(names)
+        self.fresh: dict[Node, bool] = {}
+        self.versions: dict[str, str] = {}
+
+    def node_status(self, node: Node) -> PartitionStatus:
+        state = self.states.get((node.asset, node.encoded))
+        effective, reason = self._effective(node, state)
+        self.fresh[node] = effective
+        success = state.success if state else None
+        status = "fresh" if effective else ("stale" if success else "missing")
+        if state is not None and state.last.status in ("running", "failed"):
+            status = state.last.status
+            reason = (
+                f"{state.last.error_type}: {state.last.error_message}"
+                if status == "failed"
+                else "materializing now"
+            )
+        return PartitionStatus(
+            asset=node.asset,
+            partition=node.text,
+            status=status,
+            reason=reason,
+            materialization_id=success.id if success else None,
+            data_version=success.data_version if success else None,
+            updated_at=success.ended_at if success else None,
+        )
+
+    def _effective(self, node: Node, state: PartitionState | None) -> tuple[bool, str]:
+        """Whether the node's latest success is still valid, and why not."""
+        asset = self.assets[node.asset]
+        success = state.success if state else None
+        if success is None:
+            return False, "never materialized"
+        version = self.versions.get(node.asset)
+        if version is None:
+            version = self.versions[node.asset] = asset_code_version(asset)
+        if success.code_version != version:
+            return False, "code changed"
+        consumed = {
+            (e.upstream_asset, e.upstream_partition): e.upstream_data_version
+            for e in self.catalog.inputs(success.id)
+        }
+        for item in _inputs_of(node, asset, self.assets):
+            for up in item.nodes:
+                if up in self.fresh and not self.fresh[up]:
+                    return False, f"upstream {up.describe()!r} is not fresh"
+                up_state = self.states.get((up.asset, up.encoded))
+                current = up_state.success.data_version if up_state and up_state.success else None
+                if consumed.get((up.asset, up.encoded)) != current:
+                    return False, f"upstream {up.describe()!r} changed"
+        manager = self.store.io_manager(str(success.io_manager))
+        if not manager.exists(str(success.location)):
+            return False, "stored value is gone"
+        return True, ""
+
+
+def compute_status(
+    registry: Registry, store: Store, assets: Sequence[str] | None = None
+) -> StatusReport:
+    """The status of ``assets`` (default: all) and every partition, in dependency order."""
+    dag = registry.dag()
+    wanted = set(assets) if assets is not None else set(dag.nodes)
+    for name in wanted:
+        registry.get(name)
+    closure = set(wanted)
+    frontier = list(wanted)
+    while frontier:  # one walk upstream from every wanted asset at once
+        for parent in dag.parents[frontier.pop()]:
+            if parent not in closure:
+                closure.add(parent)
+                frontier.append(parent)
+    names = [n for n in dag.topological_order(closure) if not dag.missing().get(n)]
+    computation = _StatusComputation(registry, store, names)
+    seen: dict[str, list[str]] = {}
+    for asset, encoded in computation.states:
+        seen.setdefault(asset, []).append(encoded)
+    rows: list[PartitionStatus] = []
+    for name in names:
+        for key in _partition_keys(computation.assets[name], seen.get(name, [])):
+            node = make_node(name, computation.assets[name].partitions, key)
+            row = computation.node_status(node)
+            if name in wanted:
+                rows.append(row)
+    return StatusReport(tuple(rows))

@@ -1,0 +1,346 @@
+"""Plans: which (asset, partition) nodes a materialization needs, in which order, fed by what.
+
+A plan expands target nodes upstream through each dependency's partition mapping, checks that every
+dependency exists, and orders the nodes (by the asset graph, then by partition key). It reads
+definitions only: it decides nothing about freshness and runs nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import weakref
+from collections.abc import Collection, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import repeat
+from typing import Any, NamedTuple
+
+from flowstone_nb._core.errors import AssetNotFoundError, PartitionError
+from flowstone_nb._define.asset import Asset, any_partitioned
+from flowstone_nb._define.registry import Registry
+from flowstone_nb._partitioning.definitions import (
+    MultiPartitions,
+    PartitionsDefinition,
+    StaticPartitions,
+    TimePartitions,
+)
+from flowstone_nb._partitioning.keys import decode_key, encode_key
+from flowstone_nb._partitioning.mappings import (
+    IdentityMapping,
+    PartitionMapping,
+    PreviousPartition,
+    infer_mapping,
+)
+
+__all__ = [
+    "Input",
+    "Node",
+    "Plan",
+    "build_plan",
+    "make_node",
+    "partition_text",
+    "target_node",
+]
+
+
+class Node(NamedTuple):
+    """One asset partition: the unit of materialization (a tuple: cheap to hash and compare).
+
+    Attributes
+    ----------
+    asset
+        The asset's name.
+    key
+        The partition key (``None`` when unpartitioned).
+    encoded
+        The key's stored form (``""`` when unpartitioned).
+    text
+        How the key reads to a person (``""`` when unpartitioned); made by :func:`make_node`
+        from the key, so equal keys always have equal texts.
+    """
+
+    asset: str
+    key: Any
+    encoded: str
+    text: str = ""
+
+    def describe(self) -> str:
+        """``asset`` or ``asset[partition]`` for messages."""
+        return f"{self.asset}[{self.text or self.encoded}]" if self.encoded else self.asset
+
+
+def make_node(asset: str, definition: PartitionsDefinition | None, key: Any) -> Node:
+    """The node of ``asset`` at ``key`` (``None``: unpartitioned), with its stored and shown key."""
+    if key is None:
+        return Node(asset, None, "")
+    text = definition.key_str(key) if definition is not None else str(key)
+    return Node(asset, key, encode_key(key), text)
+
+
+def partition_text(definition: PartitionsDefinition | None, encoded: str) -> str:
+    """How a stored partition key reads to a person (``""`` when unpartitioned)."""
+    if not encoded:
+        return ""
+    key = decode_key(encoded)
+    if definition is not None:
+        try:
+            return definition.key_str(definition.parse_key(key))
+        except PartitionError:
+            pass  # the definition changed since: fall back to the generic form
+    return _generic_text(key)
+
+
+def _generic_text(key: Any) -> str:
+    if isinstance(key, tuple):
+        return "|".join(_generic_text(part) for part in key)
+    if isinstance(key, datetime):
+        return key.isoformat(timespec="minutes")
+    if isinstance(key, date):
+        return key.isoformat()
+    return str(key)
+
+
+_new_tuple = tuple.__new__
+
+
+class Input(NamedTuple):
+    """How one upstream asset feeds a node (a tuple: one is made per edge of a plan).
+
+    Attributes
+    ----------
+    name
+        The upstream asset (and parameter) name.
+    nodes
+        The upstream partitions consumed.
+    many
+        Pass ``{partition: value}`` (True) or the single value (False).
+    """
+
+    name: str
+    nodes: tuple[Node, ...]
+    many: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The nodes to consider, in execution order, with their inputs.
+
+    A plan where nothing is partitioned is *simple*: one node per asset (``node_of``), each
+    input the one value of a dependency. Its inputs are worked out only when asked for: a run
+    of such a plan reads them from the definitions.
+    """
+
+    order: tuple[Node, ...]
+    targets: tuple[Node, ...]
+    assets: Mapping[str, Asset]
+    #: The inputs of every node of a plan with partitions (``None``: a simple plan).
+    partitioned_inputs: Mapping[Node, tuple[Input, ...]] | None = None
+
+    @property
+    def simple(self) -> bool:
+        """Nothing is partitioned: one node per asset, each input one value."""
+        return self.partitioned_inputs is None
+
+    @functools.cached_property
+    def inputs(self) -> Mapping[Node, tuple[Input, ...]]:
+        """How each dependency feeds each node (for a simple plan: made when first asked)."""
+        if self.partitioned_inputs is not None:
+            return self.partitioned_inputs
+        whole = {node.asset: _new_tuple(Input, (node.asset, (node,), False)) for node in self.order}
+        input_of, assets = whole.__getitem__, self.assets
+        return {node: tuple(map(input_of, assets[node.asset].depends_on)) for node in self.order}
+
+    @functools.cached_property
+    def node_of(self) -> Mapping[str, Node]:
+        """The node of each asset of a simple plan (of each asset's last node, otherwise)."""
+        return dict(zip(map(_ASSET, self.order), self.order, strict=True))
+
+
+_ASSET = operator.itemgetter(0)  # Node.asset, as a C-level getter
+
+
+def target_node(asset: Asset, partition: Any) -> Node:
+    """The node for ``asset`` at ``partition``, checking the key against its partitioning."""
+    definition = asset.partitions
+    name = str(asset.name)
+    if definition is None:
+        if partition is not None:
+            raise PartitionError(
+                f"Asset {name!r} is not partitioned, but partition={partition!r} was given: "
+                "leave the partition out."
+            )
+        return make_node(name, None, None)
+    if partition is None:
+        latest = _latest_hint(definition)
+        raise PartitionError(
+            f"Asset {name!r} is partitioned ({definition!r}): pass partition=..., "
+            f"e.g. partition={latest!r}, or use fs.backfill(...) for many partitions."
+        )
+    key = definition.parse_key(partition)
+    return make_node(name, definition, key)
+
+
+def _latest_hint(definition: PartitionsDefinition) -> str:
+    try:
+        latest = definition.latest()
+    except PartitionError:
+        return "<key>"
+    return definition.key_str(latest) if latest is not None else "<key>"
+
+
+def _mapping(asset: Asset, dep: Asset) -> PartitionMapping:
+    explicit = asset.partition_mappings.get(str(dep.name))
+    if explicit is not None:
+        return explicit
+    return infer_mapping(asset.partitions, dep.partitions)
+
+
+def _inputs_of(
+    node: Node, asset: Asset, assets: Mapping[str, Asset], whole: dict[str, Input] | None = None
+) -> tuple[Input, ...]:
+    """How each dependency feeds ``node``.
+
+    Inputs of unpartitioned dependencies are the same for every node: shared through ``whole``.
+    """
+    whole = {} if whole is None else whole
+    inputs = []
+    for dep_name in asset.depends_on:
+        dep = assets[dep_name]
+        up_def = dep.partitions
+        if up_def is None:  # the same input for every node: made once per plan (``whole``)
+            item = whole.get(dep_name)
+            if item is None:
+                item = whole[dep_name] = Input(dep_name, (Node(dep_name, None, ""),), False)
+            inputs.append(item)
+            continue
+        mapping = _mapping(asset, dep)
+        keys = mapping.upstream_keys(asset.partitions, node.key, up_def) or []
+        nodes = tuple(make_node(dep_name, up_def, key) for key in keys)
+        if isinstance(mapping, PreviousPartition):
+            inputs.append(Input(dep_name, nodes, many=False))  # None before the first
+            continue
+        single = isinstance(mapping, IdentityMapping) and len(nodes) == 1
+        inputs.append(Input(dep_name, nodes, many=not single))
+    return tuple(inputs)
+
+
+def _check_closure(registry: Registry, names: Sequence[str]) -> dict[str, Asset]:
+    """The definitions of ``names`` and everything upstream; unknown dependencies raise."""
+    for name in names:
+        registry.get(name)  # an unknown target raises, with suggestions
+    dag, definitions = registry.snapshot()
+    if dag.sinks().issubset(names):  # (the registry refuses cycles: every asset is upstream)
+        closure: Collection[str] = definitions.keys()
+    else:
+        closure = dag.with_upstream(names)
+    missing = dag.missing()
+    if missing:
+        for name in sorted(closure):
+            for dep in missing.get(name, ()):
+                raise AssetNotFoundError(
+                    dep, registry.names(), context=f"(a dependency of {name!r})"
+                )
+    if len(closure) == len(definitions):
+        return definitions
+    return {name: definitions[name] for name in closure}
+
+
+#: Plans that depend on the definitions only (not on the clock: "up to now" time partitions,
+#: partition functions and mappings from elsewhere may give other keys later) are kept per
+#: registry until it changes.
+_plans: weakref.WeakKeyDictionary[Registry, dict[Hashable, tuple[int, Plan]]] = (
+    weakref.WeakKeyDictionary()
+)
+_MAX_PLANS = 32
+_MAPPINGS = IdentityMapping.__module__
+
+
+def _fixed(definition: PartitionsDefinition | None) -> bool:
+    """Whether a definition's keys never change by themselves."""
+    if definition is None or isinstance(definition, StaticPartitions):
+        return True
+    if isinstance(definition, TimePartitions):
+        return definition.end is not None
+    if isinstance(definition, MultiPartitions):
+        return all(_fixed(part) for _, part in definition._dims)
+    return False
+
+
+def _reusable_plan(plan: Plan) -> bool:
+    for asset in plan.assets.values():
+        if not _fixed(asset.partitions):
+            return False
+        mappings = asset.partition_mappings
+        if mappings and any(type(m).__module__ != _MAPPINGS for m in mappings.values()):
+            return False
+    return True
+
+
+def build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
+    """Expand ``(asset, partition)`` targets into every node they need, in execution order.
+
+    A plan that depends on the definitions only is reused until the registry changes.
+
+    Raises
+    ------
+    AssetNotFoundError
+        A target or a dependency is not defined.
+    PartitionError
+        A partition key does not fit, or two partitionings cannot be mapped.
+    """
+    generation = registry._generation
+    # types too: 1 and True (or 1.0) are equal keys of a dict, but not the same partition
+    cache_key: Hashable = tuple((name, type(key), key) for name, key in targets)
+    try:
+        cached = _plans.get(registry, {}).get(cache_key)
+    except TypeError:  # an unhashable partition value: nothing to look up
+        cache_key = None
+        cached = None
+    if cached is not None and cached[0] == generation:
+        return cached[1]
+    plan = _build_plan(registry, targets)
+    if cache_key is not None and (plan.simple or _reusable_plan(plan)):
+        plans = _plans.setdefault(registry, {})
+        if len(plans) >= _MAX_PLANS:
+            plans.clear()
+        plans[cache_key] = (generation, plan)
+    return plan
+
+
+def _build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
+    assets = _check_closure(registry, [name for name, _ in targets])
+    target_nodes = tuple(target_node(assets[name], partition) for name, partition in targets)
+    dag = registry.dag()
+    names = dag.topological_order(None if len(assets) == len(dag) else assets)
+    if not any_partitioned(assets.values()):
+        # Nothing partitioned (the common case): one node per asset, in the graph's order;
+        # its inputs are made when asked for (see Plan). (Nodes made by C-level calls.)
+        fields = zip(names, repeat(None), repeat(""), repeat(""))
+        return Plan(tuple(map(_unpartitioned_node, fields)), target_nodes, assets)
+    return _build_partitioned_plan(assets, target_nodes, names)
+
+
+_unpartitioned_node = functools.partial(_new_tuple, Node)
+
+
+def _build_partitioned_plan(
+    assets: dict[str, Asset], target_nodes: tuple[Node, ...], names: list[str]
+) -> Plan:
+    inputs: dict[Node, tuple[Input, ...]] = {}
+    whole: dict[str, Input] = {}
+    pending = list(target_nodes)
+    while pending:
+        node = pending.pop()
+        if node in inputs:
+            continue
+        node_inputs = _inputs_of(node, assets[node.asset], assets, whole)
+        inputs[node] = node_inputs
+        pending.extend(n for item in node_inputs for n in item.nodes if n not in inputs)
+    node_of = {node.asset: node for node in inputs}
+    if len(node_of) == len(inputs) == len(assets):  # one node per asset: the graph's order
+        order = tuple(node_of[name] for name in names)
+    else:
+        rank = {name: i for i, name in enumerate(names)}
+        order = tuple(sorted(inputs, key=lambda n: (rank[n.asset], n.encoded)))
+    return Plan(order=order, targets=target_nodes, assets=assets, partitioned_inputs=inputs)

@@ -1,0 +1,100 @@
+"""The embedded store of one home: its catalog and its IO managers, opened on first use.
+
+A home is a local folder or an fsspec URL. Values live under the home; the SQLite catalog lives in
+the home when it is local, and in a local cache folder keyed by the URL otherwise (SQLite needs a
+local file). :func:`get_store` returns the store of the configured home, one per home per process.
+This module decides *where*; the IO managers and the catalog decide *how*.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flowstone_nb._storage.config import settings
+
+if TYPE_CHECKING:
+    from flowstone_nb._storage.catalog import Catalog
+    from flowstone_nb._storage.io import IOManager
+
+__all__ = ["Store", "catalog_path", "get_store", "is_local_home"]
+
+
+def is_local_home(home: str) -> bool:
+    """True when ``home`` is a plain local path (or a ``file://`` URL)."""
+    return "://" not in home or home.startswith("file://")
+
+
+def catalog_path(home: str) -> Path:
+    """Where the catalog of ``home`` lives."""
+    if is_local_home(home):
+        return Path(home.removeprefix("file://")) / "catalog.sqlite"
+    cache = Path(os.environ.get("FLOWSTONE_CATALOG_DIR", "~/.cache/flowstone_nb")).expanduser()
+    digest = hashlib.blake2b(home.encode(), digest_size=8).hexdigest()
+    return cache / digest / "catalog.sqlite"
+
+
+class Store:
+    """The catalog and IO managers of one home."""
+
+    def __init__(self, home: str) -> None:
+        self.home = home
+        self._lock = threading.Lock()
+        self._catalog: Catalog | None = None
+        self._managers: dict[str, IOManager] = {}
+
+    @property
+    def catalog(self) -> Catalog:
+        """The SQLite catalog (opened, migrated and recovered on first use).
+
+        Opening it also makes the memory IO manager, which every run looks up.
+        """
+        catalog = self._catalog
+        if catalog is not None:  # open: the common case, no lock needed to read it
+            return catalog
+        with self._lock:  # another thread may have opened it meanwhile
+            catalog = self._catalog = self._catalog or self._open_catalog()
+        self.io_manager("memory")
+        return catalog
+
+    def _open_catalog(self) -> Catalog:
+        from flowstone_nb._storage.catalog import Catalog
+
+        return Catalog(catalog_path(self.home))
+
+    def io_manager(self, name: str) -> IOManager:
+        """The IO manager called ``name`` for this home."""
+        manager = self._managers.get(name)
+        if manager is None:
+            from flowstone_nb._storage.io import make_io_manager
+
+            with self._lock:  # one manager per name, even when workers ask at once
+                manager = self._managers.setdefault(name, make_io_manager(name, self.home))
+        return manager
+
+    def close(self) -> None:
+        """Close the catalog connection(s)."""
+        with self._lock:
+            if self._catalog is not None:
+                self._catalog.close()
+                self._catalog = None
+
+    def __repr__(self) -> str:
+        return f"Store(home={self.home!r})"
+
+
+_stores: dict[str, Store] = {}
+_stores_lock = threading.Lock()
+
+
+def get_store(home: str | None = None) -> Store:
+    """The store of ``home`` (default: the configured home), one per home in this process."""
+    key = home if home is not None else settings().home
+    store = _stores.get(key)
+    if store is None:
+        with _stores_lock:
+            store = _stores.setdefault(key, Store(key))
+    return store

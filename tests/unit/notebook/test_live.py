@@ -1,0 +1,306 @@
+"""The redraw throttle and the live graph that recolours its nodes while a run proceeds.
+
+Time and timers are injected (no sleeping); the display handle is the one stub, since no front
+end runs here: the tests read the DOT text of every update it receives.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import flowstone_nb as fs
+from flowstone_nb._core.events import Event, emit
+from flowstone_nb._notebook.graph.dot_text import STATUS_BORDERS, STATUS_COLOURS
+from flowstone_nb._notebook.graph.live import LiveGraph, Throttle
+
+
+class FakeTimers:
+    """An injectable clock and scheduler: time moves and timers fire only when the test says."""
+
+    def __init__(self) -> None:
+        self.now = 10.0
+        self.armed: list[tuple[float, Callable[[], None]]] = []
+        self.cancelled = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    def schedule(self, delay: float, callback: Callable[[], None]) -> Callable[[], None]:
+        item = (delay, callback)
+        self.armed.append(item)
+
+        def cancel() -> None:
+            if item in self.armed:
+                self.armed.remove(item)
+                self.cancelled += 1
+
+        return cancel
+
+    def fire(self) -> None:
+        due, self.armed = self.armed, []
+        for _, callback in due:
+            callback()
+
+
+def throttle(timers: FakeTimers, calls: list[float], interval: float = 0.2) -> Throttle:
+    return Throttle(
+        lambda: calls.append(timers.now),
+        interval=interval,
+        clock=timers.clock,
+        schedule=timers.schedule,
+    )
+
+
+def test_first_request_runs_at_once_then_one_trailing_run() -> None:
+    timers, calls = FakeTimers(), []
+    redraw = throttle(timers, calls)
+    redraw.request()
+    assert calls == [10.0]
+    timers.now = 10.05
+    redraw.request()
+    redraw.request()
+    assert calls == [10.0]
+    assert [round(delay, 3) for delay, _ in timers.armed] == [0.15]
+    timers.now = 10.2
+    timers.fire()
+    assert calls == [10.0, 10.2]
+    timers.now = 11.0
+    redraw.request()  # the interval has passed
+    assert calls == [10.0, 10.2, 11.0]
+    assert timers.armed == []
+
+
+def test_flush_runs_what_is_pending_and_disarms() -> None:
+    timers, calls = FakeTimers(), []
+    redraw = throttle(timers, calls)
+    redraw.flush()
+    assert calls == []
+    redraw.request()
+    redraw.request()
+    redraw.flush()
+    assert calls == [10.0, 10.0]
+    assert timers.armed == []
+    assert timers.cancelled == 1
+    redraw.flush()
+    assert len(calls) == 2
+
+
+def test_now_skips_the_wait() -> None:
+    timers, calls = FakeTimers(), []
+    redraw = throttle(timers, calls)
+    redraw.request()
+    redraw.request()
+    redraw.request(now=True)
+    assert len(calls) == 2
+    assert timers.armed == []
+
+
+def test_a_timer_that_fires_after_being_disarmed_does_nothing() -> None:
+    timers, calls = FakeTimers(), []
+    redraw = throttle(timers, calls)
+    redraw.request()
+    redraw.request()
+    [(_, late)] = timers.armed
+    redraw.flush()
+    late()  # it had already started when flush cancelled it
+    assert len(calls) == 2
+
+
+def test_zero_interval_runs_every_request() -> None:
+    timers, calls = FakeTimers(), []
+    redraw = throttle(timers, calls, interval=0)
+    for _ in range(3):
+        redraw.request()
+    assert len(calls) == 3
+
+
+def test_real_timers_deliver_the_trailing_run() -> None:
+    done = threading.Event()
+    calls: list[int] = []
+
+    def action() -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            done.set()
+
+    redraw = Throttle(action, interval=0.01)
+    redraw.request()
+    redraw.request()
+    assert done.wait(timeout=10)
+    assert calls == [1, 1]
+
+
+# --- live graph --------------------------------------------------------------------------------
+
+
+class Handle:
+    """Stands in for the front end's display: remembers every object it was given."""
+
+    def __init__(self) -> None:
+        self.shown: list[Any] = []
+
+    def update(self, obj: Any) -> None:
+        self.shown.append(obj)
+
+
+class Screen:
+    """A display function returning a :class:`Handle`."""
+
+    def __init__(self) -> None:
+        self.handle = Handle()
+        self.kwargs: dict[str, Any] = {}
+
+    def __call__(self, obj: Any, **kwargs: Any) -> Handle:
+        self.kwargs = kwargs
+        self.handle.shown.append(obj)
+        return self.handle
+
+    @property
+    def sources(self) -> list[str]:
+        return [view.source for view in self.handle.shown]
+
+
+def status_of(source: str, name: str) -> str:
+    """The status class and colours of node ``name`` in DOT text, checked for consistency."""
+    line = next(x for x in source.splitlines() if x.strip().startswith(f'"{name}" ['))
+    status = re.search(r"fs-status-(\w+)", line)
+    assert status is not None
+    found = status.group(1)
+    assert f'fillcolor="{STATUS_COLOURS[found]}"' in line
+    assert f'color="{STATUS_BORDERS[found]}"' in line
+    return found
+
+
+def label_of(source: str, name: str) -> str:
+    line = next(x for x in source.splitlines() if x.strip().startswith(f'"{name}" ['))
+    match = re.search(r'label="([^"]*)"', line)
+    assert match is not None
+    return match.group(1)
+
+
+def chain(fail: bool = False) -> None:
+    @fs.asset
+    def raw() -> pd.DataFrame:
+        return pd.DataFrame({"x": [1, 2, 3]})
+
+    @fs.asset
+    def clean(raw: pd.DataFrame) -> pd.DataFrame:
+        if fail:
+            raise ValueError("clean broke")
+        return raw[raw.x > 1]
+
+
+def test_each_event_recolours_its_node() -> None:
+    chain()
+    screen = Screen()
+    with LiveGraph(display=screen, interval=0) as live:
+        assert live.handle is screen.handle
+        fs.materialize("clean")
+    assert screen.kwargs == {"display_id": True}
+    steps = [(status_of(s, "raw"), status_of(s, "clean")) for s in screen.sources]
+    assert steps == [
+        ("missing", "missing"),
+        ("running", "missing"),
+        ("fresh", "missing"),
+        ("fresh", "running"),
+        ("fresh", "fresh"),
+    ]
+
+
+def test_a_failure_shows_red() -> None:
+    chain(fail=True)
+    screen = Screen()
+    with LiveGraph(display=screen, interval=0), pytest.raises(fs.MaterializationError):
+        fs.materialize("clean")
+    final = screen.sources[-1]
+    assert status_of(final, "raw") == "fresh"
+    assert status_of(final, "clean") == "failed"
+
+
+def test_updates_are_throttled_and_the_last_state_always_drawn() -> None:
+    chain()
+    timers, screen = FakeTimers(), Screen()
+    with LiveGraph(display=screen, clock=timers.clock, schedule=timers.schedule):
+        fs.materialize("clean")
+        assert len(screen.sources) == 2  # the first display, then the first event at once
+        assert len(timers.armed) == 1
+    assert timers.armed == []
+    assert len(screen.sources) == 3
+    assert status_of(screen.sources[-1], "clean") == "fresh"
+
+
+def test_partitioned_nodes_count_their_live_partitions() -> None:
+    @fs.asset(partitioned_by=fs.StaticPartitions(["a", "b", "c"]))
+    def letters(context: Any) -> pd.DataFrame:
+        return pd.DataFrame({"x": [1]})
+
+    screen = Screen()
+    with LiveGraph(display=screen, interval=0):
+        emit(Event("started", "letters", "a", "run", {}))
+        emit(Event("started", "letters", "b", "run", {}))
+        emit(Event("succeeded", "letters", "a", "run", {}))
+        emit(Event("started", "letters", "zz", "run", {}))  # a key the definition lacks
+    assert status_of(screen.sources[1], "letters") == "running"
+    assert label_of(screen.sources[1], "letters").endswith("0/3 fresh, 2 missing, 1 running")
+    assert label_of(screen.sources[3], "letters").endswith("1/3 fresh, 1 missing, 1 running")
+    assert label_of(screen.sources[4], "letters").endswith("1/4 fresh, 1 missing, 2 running")
+
+
+def test_only_the_shown_assets_and_node_events_count() -> None:
+    chain()
+    screen = Screen()
+    raw = fs.get_registry().get("raw")
+    with LiveGraph(raw, downstream=0, display=screen, interval=0):
+        emit(Event("started", "clean", "", "run", {}))
+        emit(Event("finished", "", "", "run", {}))
+        emit(Event("started", "raw", "", "run", {}))
+    assert len(screen.sources) == 2
+    assert "clean" not in screen.sources[-1]
+    assert status_of(screen.sources[-1], "raw") == "running"
+
+
+def test_nothing_after_the_block_ends() -> None:
+    chain()
+    screen = Screen()
+    with LiveGraph(display=screen, interval=0):
+        pass
+    emit(Event("started", "raw", "", "run", {}))
+    assert len(screen.sources) == 1
+
+
+def test_an_empty_registry_draws_an_empty_graph() -> None:
+    screen = Screen()
+    with LiveGraph(display=screen, interval=0) as live:
+        emit(Event("started", "raw", "", "run", {}))
+    assert live.report() is None
+    assert len(screen.sources) == 1
+    assert screen.handle.shown[0].text == "(no assets)"
+
+
+def test_without_a_handle_the_graph_is_shown_once(capsys: pytest.CaptureFixture[str]) -> None:
+    chain()
+    with LiveGraph(interval=0) as live:  # IPython's display, outside a kernel: printed once
+        fs.materialize("raw")
+    assert live.handle is None
+    out = capsys.readouterr().out
+    assert "raw (missing)" in out
+    assert out.count("raw (") == 1
+
+
+def test_the_live_graph_uses_the_given_registry_and_store(tmp_path: Any) -> None:
+    other = fs.Registry()
+
+    @fs.asset(registry=other)
+    def elsewhere() -> int:
+        return 1
+
+    screen = Screen()
+    with LiveGraph(registry=other, home=str(tmp_path / "other"), display=screen, interval=0):
+        emit(Event("succeeded", "elsewhere", "", "run", {}))
+    assert status_of(screen.sources[-1], "elsewhere") == "fresh"

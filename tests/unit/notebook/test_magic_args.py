@@ -1,0 +1,158 @@
+"""Parsing the magic lines: every option of ``%%asset``, every ``%flowstone`` subcommand, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from IPython.core.error import UsageError
+
+from flowstone_nb._notebook.magics.parse import (
+    ASSET_PARSER,
+    COMMAND_PARSERS,
+    AssetArgs,
+    BackfillCommand,
+    ForgetCommand,
+    GraphCommand,
+    HistoryCommand,
+    LineageCommand,
+    MaterializeCommand,
+    StatusCommand,
+    flowstone_help,
+    parse_asset_line,
+    parse_flowstone_line,
+)
+
+# --- %%asset ------------------------------------------------------------------------------------
+
+
+def test_a_bare_name_gets_the_defaults() -> None:
+    assert parse_asset_line("raw") == AssetArgs(name="raw")
+    assert parse_asset_line("  raw  ").depends_on is None
+
+
+def test_every_option() -> None:
+    args = parse_asset_line(
+        "daily_sales --depends-on raw prices --partitioned-by daily:2024-01-01:2024-03-31 "
+        "--io memory --tags sales eu --description 'Sales per day' --partition 2024-01-31 "
+        "--no-run --replace"
+    )
+    assert args == AssetArgs(
+        name="daily_sales",
+        depends_on=("raw", "prices"),
+        partitioned_by="daily:2024-01-01:2024-03-31",
+        io_manager="memory",
+        tags=("sales", "eu"),
+        description="Sales per day",
+        partition="2024-01-31",
+        run=False,
+        replace=True,
+    )
+
+
+def test_args_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parse_asset_line("raw").name = "other"  # type: ignore[misc]  # proving it is frozen
+
+
+def test_depends_on_alone_means_no_dependencies_and_duplicates_collapse() -> None:
+    assert parse_asset_line("raw --depends-on").depends_on == ()
+    assert parse_asset_line("raw --depends-on a b a").depends_on == ("a", "b")
+
+
+def test_unquoted_description_words_are_joined_and_comments_are_ignored() -> None:
+    args = parse_asset_line("raw --description Daily   sales # what the cell makes")
+    assert args.description == "Daily sales"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("", r"%%asset: the following arguments are required: NAME\. See %%asset\? "),
+        ("1abc", r"NAME '1abc' is not a valid asset name: use a Python identifier"),
+        ("class", r"NAME 'class' is not a valid asset name"),
+        ("raw --depends-on ok not-ok", r"--depends-on 'not-ok' is not a valid asset name"),
+        ("raw --colour red", r"unrecognized arguments: --colour red"),
+        ("raw --partition", r"argument --partition: expected one argument"),
+        ("raw --description 'unclosed", r"cannot read the line .*No closing quotation.*quote"),
+        ("raw other", r"unrecognized arguments: other"),
+        ("raw --dep a", r"unrecognized arguments: --dep a"),
+    ],
+)
+def test_asset_line_errors_are_usage_errors(line: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse_asset_line(line)
+
+
+def test_asset_help_lists_every_option() -> None:
+    text = ASSET_PARSER.format_help()
+    for option in (
+        "--depends-on",
+        "--partitioned-by",
+        "--io",
+        "--tags",
+        "--description",
+        "--partition",
+        "--no-run",
+        "--replace",
+    ):
+        assert option in text
+    assert text.startswith("usage: %%asset")
+
+
+# --- %flowstone ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "command"),
+    [
+        ("graph", GraphCommand()),
+        ("graph sales --upstream 1 --downstream 0", GraphCommand("sales", 1, 0)),
+        ("status", StatusCommand()),
+        ("status sales", StatusCommand("sales")),
+        ("history", HistoryCommand()),
+        ("history sales", HistoryCommand("sales")),
+        ("lineage sales", LineageCommand("sales")),
+        ("lineage sales 2024-01-02", LineageCommand("sales", "2024-01-02")),
+        ("materialize sales", MaterializeCommand("sales")),
+        ("materialize sales eu --force", MaterializeCommand("sales", "eu", force=True)),
+        ("backfill sales", BackfillCommand("sales")),
+        (
+            "backfill sales 2024-01-01..2024-01-31 --workers 2 --force",
+            BackfillCommand("sales", "2024-01-01..2024-01-31", 2, force=True),
+        ),
+        ("forget sales", ForgetCommand("sales")),
+        ("forget sales --purge", ForgetCommand("sales", purge=True)),
+        ("  status   # all of them", StatusCommand()),
+    ],
+)
+def test_subcommands(line: str, command: object) -> None:
+    assert parse_flowstone_line(line) == command
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("", r"%flowstone needs a subcommand: one of graph, status, history, lineage, "),
+        ("stats", r"Unknown %flowstone subcommand 'stats'\. Did you mean 'status'\? The sub"),
+        ("zzz", r"Unknown %flowstone subcommand 'zzz'\. The subcommands are: graph, status"),
+        ("history 2x", r"NAME '2x' is not a valid asset name"),
+        ("lineage", r"%flowstone lineage: the following arguments are required: NAME\. "),
+        ("graph --upstream -1", r"--upstream must be a whole number >= 0, got '-1'"),
+        ("graph --upstream two", r"--upstream must be a whole number >= 0, got 'two'"),
+        ("backfill sales a..b --workers 0", r"--workers must be a whole number >= 1"),
+        ("materialize sales 2024 extra", r"unrecognized arguments: extra\. See %flowstone\?"),
+        ("status 'sales", r"%flowstone: cannot read the line"),
+    ],
+)
+def test_flowstone_line_errors_are_usage_errors(line: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse_flowstone_line(line)
+
+
+def test_flowstone_help_has_a_usage_and_a_description_per_subcommand() -> None:
+    lines = flowstone_help().splitlines()
+    assert len(lines) == 2 * len(COMMAND_PARSERS)
+    assert lines[0].startswith("usage: %flowstone graph")
+    assert lines[1] == "    Draw the asset graph, coloured by status."
+    assert any("backfill" in line and "FIRST..LAST" in line for line in lines)

@@ -1,0 +1,804 @@
+"""Widgets and rich views: lineage navigation, history filters, status grid, backfill progress.
+
+Tests read widget values (``.value``, ``.children``, trait values) and click buttons with
+``button.click()``; no browser is involved. Every HTML view is checked with a hostile name.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import IPython
+import pandas as pd
+import pytest
+
+import flowstone_nb as fs
+from flowstone_nb._core.errors import FlowstoneError
+from flowstone_nb._core.events import Event, subscribe
+from flowstone_nb._core.html import STATUS_COLOURS
+from flowstone_nb._notebook.views import (
+    BackfillProgress,
+    HistoryWidget,
+    LineageWidget,
+    StatusGrid,
+    history_view,
+    lineage_view,
+    status_view,
+    store_navigator,
+)
+from flowstone_nb._notebook.widgets.base import when
+from flowstone_nb._query.lineage import HISTORY_COLUMNS, Lineage, LineageEntry
+from flowstone_nb._query.status import PartitionStatus, StatusReport
+
+EVIL = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def html_of(widget: Any) -> str:
+    """All HTML-widget values under ``widget``, concatenated (what the browser would parse)."""
+    own = widget.value if type(widget).__name__ == "HTML" else ""
+    return own + "".join(html_of(child) for child in getattr(widget, "children", ()))
+
+
+def assert_escaped(html: str) -> None:
+    assert "<script" not in html
+    assert ESCAPED in html
+
+
+@pytest.fixture
+def in_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend a Jupyter kernel runs this process (the kernel itself cannot run in a test)."""
+    monkeypatch.setattr(IPython, "get_ipython", lambda: SimpleNamespace(kernel=object()))
+
+
+# --- lineage -----------------------------------------------------------------------------------
+
+
+def entry(
+    asset: str,
+    mat_id: str,
+    *,
+    direction: str = "upstream",
+    depth: int = 1,
+    partition: str = "",
+    status: str = "success",
+    rows: int | None = 3,
+) -> LineageEntry:
+    return LineageEntry(
+        direction=direction,
+        depth=depth,
+        asset=asset,
+        partition=partition,
+        materialization_id=mat_id,
+        data_version="0123456789abcdef",
+        finished_at=1_700_000_000.0,
+        rows=rows,
+        status=status,
+        via="m-start",
+    )
+
+
+def lineage_of(asset: str, mat_id: str, *entries: LineageEntry, partition: str = "") -> Lineage:
+    return Lineage(asset, partition, mat_id, "feedbeefcafe0000", tuple(entries))
+
+
+START = lineage_of(
+    "report",
+    "m-report",
+    entry("clean", "m-clean"),
+    entry("raw", "m-raw", depth=2, partition="2024-01-01"),
+    entry("dashboard", "m-dash", direction="downstream", rows=None),
+)
+
+
+class Navigator:
+    """A navigate callback that serves hand-made lineages and remembers what was asked."""
+
+    def __init__(self, known: dict[str, Lineage]) -> None:
+        self.known = known
+        self.asked: list[str] = []
+
+    def __call__(self, target: LineageEntry) -> Lineage:
+        self.asked.append(target.materialization_id)
+        if target.materialization_id not in self.known:
+            raise FlowstoneError(
+                f"No materialization with id {target.materialization_id!r} of {target.asset}."
+            )
+        return self.known[target.materialization_id]
+
+
+def test_lineage_widget_has_one_clickable_row_per_entry() -> None:
+    widget = LineageWidget(START, navigate=Navigator({}))
+    buttons = widget.row_buttons
+    assert [b.description for b in buttons] == ["clean", "raw[2024-01-01]", "dashboard"]
+    assert all("fs-lineage-row" in b._dom_classes for b in buttons)
+    assert "fs-lineage-upstream" in buttons[0]._dom_classes
+    assert "fs-lineage-downstream" in buttons[2]._dom_classes
+    assert not any(b.disabled for b in buttons)
+    assert "fs-lineage" in widget.widget._dom_classes
+    assert "report" in widget.title.value
+    assert widget.back_button.disabled
+    grids = [c for c in widget.sections.children if type(c).__name__ == "GridBox"]
+    assert len(grids) == 2
+    text = html_of(widget.widget)
+    assert "upstream" in text
+    assert "downstream" in text
+    assert "0123456789ab" in text
+    assert "2023-11-14 22:13:20" in text
+
+
+def test_clicking_a_row_recentres_and_back_returns() -> None:
+    clean = lineage_of("clean", "m-clean", entry("raw", "m-raw"))
+    navigator = Navigator({"m-clean": clean})
+    widget = LineageWidget(START, navigate=navigator)
+    widget.row_buttons[0].click()
+    assert navigator.asked == ["m-clean"]
+    assert widget.lineage is clean
+    assert "clean" in widget.title.value
+    assert [b.description for b in widget.row_buttons] == ["raw"]
+    assert not widget.back_button.disabled
+    assert "report" in widget.breadcrumb.value
+    assert "fs-lineage-back" in widget.back_button._dom_classes
+    widget.back_button.click()
+    assert widget.lineage is START
+    assert widget.back_button.disabled
+    assert widget.breadcrumb.value == ""
+    widget.back()  # nothing left to go back to: stays put
+    assert widget.lineage is START
+
+
+def test_a_failed_navigation_shows_the_error_and_stays() -> None:
+    widget = LineageWidget(START, navigate=Navigator({}))
+    widget.row_buttons[1].click()
+    assert widget.lineage is START
+    assert "No materialization with id" in widget.message.value
+    assert "m-raw" in widget.message.value
+    widget.open(START.entries[0])
+    assert widget.lineage is START
+
+
+def test_without_navigation_or_for_forgotten_rows_buttons_are_disabled() -> None:
+    widget = LineageWidget(START)
+    assert all(b.disabled for b in widget.row_buttons)
+    forgotten = lineage_of("x", "m-x", entry("gone", "m-gone", status="forgotten"))
+    widget = LineageWidget(forgotten, navigate=Navigator({}))
+    assert widget.row_buttons[0].disabled
+    assert "forgotten" in widget.row_buttons[0].tooltip
+
+
+def test_lineage_without_entries_says_so() -> None:
+    widget = LineageWidget(lineage_of("alone", "m-alone"))
+    assert widget.row_buttons == []
+    assert "no recorded inputs or consumers" in html_of(widget.widget)
+    assert "no recorded inputs or consumers" in widget.to_text()
+    assert "no recorded inputs or consumers" in widget.to_html()
+
+
+def test_lineage_fallbacks_show_the_same_facts() -> None:
+    clean = lineage_of("clean", "m-clean", entry("raw", "m-raw"))
+    widget = LineageWidget(START, navigate=Navigator({"m-clean": clean}))
+    widget.row_buttons[0].click()
+    text = widget.to_text()
+    assert repr(widget) == text
+    assert "Lineage of clean" in text
+    assert "back: report" in text
+    html = widget.to_html()
+    assert "fs-lineage" in html
+    assert "report" in html
+    bundle = widget._repr_mimebundle_()
+    assert bundle[WIDGET_MIME]["model_id"] == widget.widget.model_id
+    assert bundle["text/html"] == html
+    assert bundle["text/plain"] == text
+
+
+def test_every_lineage_string_is_escaped() -> None:
+    evil = Lineage(
+        EVIL,
+        EVIL,
+        "m-evil",
+        EVIL,
+        (entry(EVIL, "m-up", partition=EVIL), entry(EVIL, "m-down", direction="downstream")),
+    )
+    widget = LineageWidget(evil, navigate=Navigator({"m-up": evil}))
+    widget.row_buttons[0].click()
+    assert_escaped(html_of(widget.widget))
+    assert_escaped(widget.to_html())
+    # Buttons render their description as text, so it stays as typed.
+    assert widget.row_buttons[0].description == f"{EVIL}[{EVIL}]"
+    failing = LineageWidget(evil, navigate=Navigator({}))
+    failing.row_buttons[1].click()
+    assert_escaped(failing.message.value)
+
+
+def test_lineage_view_is_the_widget_only_in_a_kernel(in_kernel: None) -> None:
+    view = lineage_view(START, navigate=Navigator({}))
+    assert isinstance(view, LineageWidget)
+    assert not view.row_buttons[0].disabled
+
+
+def test_lineage_view_outside_a_kernel_is_the_plain_object() -> None:
+    assert lineage_view(START) is START
+
+
+def three_step_chain() -> None:
+    @fs.asset
+    def raw() -> pd.DataFrame:
+        return pd.DataFrame({"x": [1, 2, 3]})
+
+    @fs.asset
+    def clean(raw: pd.DataFrame) -> pd.DataFrame:
+        return raw[raw.x > 1]
+
+    @fs.asset
+    def total(clean: pd.DataFrame) -> pd.DataFrame:
+        return clean.sum().to_frame("total")
+
+    fs.materialize("total")
+
+
+def test_store_navigator_walks_real_lineage() -> None:
+    three_step_chain()
+    start = fs.lineage("total", depth=1)
+    widget = LineageWidget(start, navigate=store_navigator(direction="upstream", depth=1))
+    assert [b.description for b in widget.row_buttons] == ["clean"]
+    widget.row_buttons[0].click()
+    assert widget.lineage.asset == "clean"
+    assert [b.description for b in widget.row_buttons] == ["raw"]
+    widget.row_buttons[0].click()
+    assert widget.lineage.asset == "raw"
+    assert widget.row_buttons == []
+    assert "total" in widget.breadcrumb.value
+    assert "clean" in widget.breadcrumb.value
+
+
+def test_default_navigation_follows_the_directions_shown(in_kernel: None) -> None:
+    three_step_chain()
+    down = fs.lineage("raw", direction="downstream")
+    view = lineage_view(down)
+    assert isinstance(view, LineageWidget)
+    assert [b.description for b in view.row_buttons] == ["clean", "total"]
+    view.row_buttons[0].click()
+    assert view.lineage.asset == "clean"
+    assert [b.description for b in view.row_buttons] == ["total"]
+    both = fs.lineage("clean", direction="both")
+    view = lineage_view(both)
+    assert isinstance(view, LineageWidget)
+    view.row_buttons[0].click()  # raw: nothing upstream, clean and total downstream
+    assert [b.description for b in view.row_buttons] == ["clean", "total"]
+    up = lineage_view(fs.lineage("total"))
+    assert isinstance(up, LineageWidget)
+    up.row_buttons[0].click()
+    assert [b.description for b in up.row_buttons] == ["raw"]
+
+
+# --- history -----------------------------------------------------------------------------------
+
+
+def history(*rows: dict[str, Any]) -> pd.DataFrame:
+    base = dict.fromkeys(HISTORY_COLUMNS)
+    frame = pd.DataFrame([{**base, **row} for row in rows], columns=HISTORY_COLUMNS)
+    for column in ("started", "finished"):
+        frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+    return frame
+
+
+FRAME = history(
+    {
+        "asset": "raw",
+        "partition": "",
+        "status": "success",
+        "finished": 1_700_000_000.0,
+        "duration_s": 0.12345,
+        "rows": 3,
+        "data_version": "0123456789abcdef",
+    },
+    {
+        "asset": "clean",
+        "partition": "2024-01-01",
+        "status": "failed",
+        "error_message": "ValueError: bad",
+    },
+    {"asset": "clean", "partition": "2024-01-02", "status": "success", "rows": 2},
+)
+
+
+def table_rows(widget: HistoryWidget) -> int:
+    return int(widget.table.value.count("<tr>")) - 1
+
+
+def test_history_widget_lists_everything_and_filters() -> None:
+    widget = HistoryWidget(FRAME)
+    assert table_rows(widget) == 3
+    assert widget.asset_filter.options == (("all assets", ""), ("clean", "clean"), ("raw", "raw"))
+    assert [v for _, v in widget.status_filter.options] == ["", "failed", "success"]
+    assert "2023-11-14 22:13:20" in widget.table.value
+    assert "0.123" in widget.table.value
+    assert "0123456789ab" in widget.table.value
+    assert "0123456789abc" not in widget.table.value
+    widget.asset_filter.value = "clean"
+    assert table_rows(widget) == 2
+    widget.status_filter.value = "failed"
+    assert table_rows(widget) == 1
+    assert "ValueError: bad" in widget.table.value
+    assert "fs-status-failed" in widget.table.value
+    widget.asset_filter.value = "raw"
+    assert table_rows(widget) == 0
+    assert "no materializations match" in widget.table.value
+    assert len(widget.filtered()) == 0
+
+
+def test_history_widget_caps_the_rows_it_shows() -> None:
+    frame = history(*({"asset": f"a{i}", "status": "success"} for i in range(5)))
+    widget = HistoryWidget(frame, max_rows=2)
+    assert table_rows(widget) == 2
+    assert "showing 2 of 5" in widget.table.value
+    assert "showing 2 of 5" in widget.to_text()
+
+
+def test_history_widget_shortens_long_errors() -> None:
+    frame = history({"asset": "a", "status": "failed", "error_message": "x" * 500})
+    widget = HistoryWidget(frame)
+    assert "x" * 120 + "…" in widget.table.value
+    assert "x" * 121 not in widget.table.value
+
+
+def test_history_widget_keeps_times_and_partitions_on_one_line() -> None:
+    frame = FRAME.copy()
+    frame["finished"] = [1_700_000_000.0, 1_700_000_060.0, 1_700_000_120.0]
+    frame["error_message"] = "x " * 200  # a long error takes the table's width
+    html = HistoryWidget(frame).to_html()
+    kept = re.findall(r'<span class="fs-one-line" style="white-space:nowrap">([^<]*)</span>', html)
+    times = [text for text in kept if " " in text]
+    assert len(times) == len(frame)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", t) for t in times)
+    assert sorted(set(kept) - set(times)) == ["2024-01-01", "2024-01-02"]  # the partitions
+
+
+def test_history_widget_rejects_a_frame_that_is_not_history() -> None:
+    with pytest.raises(
+        FlowstoneError,
+        match=r"lacks column\(s\) 'asset', 'status'\. Pass the frame that fs\.history\(\)",
+    ):
+        HistoryWidget(pd.DataFrame({"x": [1]}))
+
+
+def test_history_fallbacks_and_escaping() -> None:
+    frame = history(
+        {
+            "asset": EVIL,
+            "partition": EVIL,
+            "status": EVIL,
+            "error_message": EVIL,
+            "data_version": EVIL,
+            "run_id": EVIL,
+        }
+    )
+    widget = HistoryWidget(frame)
+    assert_escaped(html_of(widget.widget))
+    assert_escaped(widget.to_html())
+    assert EVIL in widget.to_text()
+    assert widget.asset_filter.options[1] == (EVIL, EVIL)
+    bundle = widget._repr_mimebundle_()
+    assert WIDGET_MIME in bundle
+    assert bundle["text/plain"] == repr(widget)
+
+
+def test_empty_history() -> None:
+    widget = HistoryWidget(history())
+    assert "no materializations" in widget.table.value
+    assert "no materializations" in widget.to_text()
+
+
+def test_history_view_of_a_real_store(in_kernel: None) -> None:
+    three_step_chain()
+    view = history_view(fs.history())
+    assert isinstance(view, HistoryWidget)
+    assert table_rows(view) == 3
+    view.asset_filter.value = "clean"
+    assert table_rows(view) == 1
+
+
+def test_history_view_outside_a_kernel_is_the_frame() -> None:
+    assert history_view(FRAME) is FRAME
+
+
+# --- status grid -------------------------------------------------------------------------------
+
+
+def report(*rows: tuple[str, str, str, str]) -> StatusReport:
+    return StatusReport(tuple(PartitionStatus(a, p, s, r) for a, p, s, r in rows))
+
+
+REPORT = report(
+    ("raw", "", "fresh", ""),
+    ("daily", "2024-01-01", "fresh", ""),
+    ("daily", "2024-01-02", "stale", "code changed"),
+    ("daily", "2024-01-03", "failed", "ValueError: bad"),
+    ("monthly", "2024-01", "missing", "never materialized"),
+)
+
+
+def test_status_grid_has_a_coloured_cell_per_partition() -> None:
+    grid = StatusGrid(REPORT)
+    assert not grid.compact
+    html = grid.grid.value
+    assert html.count('class="fs-cell ') == 5
+    assert f"background:{STATUS_COLOURS['stale']}" in html
+    assert 'title="daily[2024-01-02]: stale — code changed"' in html
+    assert 'title="raw: fresh"' in html
+    assert "1/3 fresh, 1 stale, 1 failed" in html
+    assert "<th" in html
+    assert "2024-01-03" in html
+    assert "fs-status-grid" in grid.widget._dom_classes
+    assert 'colspan="4"' in html  # the unpartitioned asset spans every partition column
+
+
+def test_status_grid_goes_compact_for_many_partitions() -> None:
+    many = report(*((("daily", f"k{i:03}", "fresh", "")) for i in range(40)))
+    grid = StatusGrid(many)
+    assert grid.compact
+    assert grid.form.value == "compact"
+    html = grid.grid.value
+    assert html.count('class="fs-square ') == 40
+    assert "k000" not in html.split("fs-square")[0]  # no header row of keys
+    assert 'title="daily[k039]: fresh"' in html
+    grid.form.value = "grid"
+    assert not grid.compact
+    assert grid.grid.value.count('class="fs-cell ') == 40
+    assert not StatusGrid(many, compact=False).compact
+    assert StatusGrid(REPORT, compact=True).compact
+
+
+def test_status_grid_text_is_a_strip_per_asset() -> None:
+    text = StatusGrid(REPORT).to_text()
+    lines = text.splitlines()
+    assert lines[0].split() == ["raw", "fresh"]
+    assert lines[1].startswith("daily")
+    assert lines[1].endswith("#~x")
+    assert "legend" in lines[-1]
+    assert repr(StatusGrid(REPORT)) == text
+
+
+def test_an_unknown_status_still_renders() -> None:
+    grid = StatusGrid(report(("a", "k", "weird", "")))
+    assert "background:#616161" in grid.grid.value
+    assert grid.to_text().splitlines()[0].endswith("?")
+
+
+def test_empty_status_report() -> None:
+    grid = StatusGrid(StatusReport(()))
+    assert "no assets" in grid.grid.value
+    assert grid.to_text() == "(no assets)"
+
+
+def test_status_grid_escapes_everything() -> None:
+    evil = report((EVIL, EVIL, "stale", EVIL), ("plain", "", "fresh", EVIL))
+    grid = StatusGrid(evil)
+    assert_escaped(html_of(grid.widget))
+    assert_escaped(grid.to_html())
+    grid.form.value = "compact"
+    assert_escaped(grid.grid.value)
+    assert WIDGET_MIME in grid._repr_mimebundle_()
+
+
+def test_status_view_of_a_real_store(in_kernel: None) -> None:
+    three_step_chain()
+    view = status_view(fs.status())
+    assert isinstance(view, StatusGrid)
+    assert view.grid.value.count('class="fs-cell fs-cell-fresh"') == 3
+
+
+def test_status_view_outside_a_kernel_is_the_report() -> None:
+    assert status_view(REPORT) is REPORT
+
+
+# --- backfill progress -------------------------------------------------------------------------
+
+
+def event(kind: str, partition: str, asset: str = "daily", **detail: Any) -> Event:
+    return Event(kind, asset, partition, "run-1", detail)
+
+
+def test_progress_counts_each_partition_once() -> None:
+    progress = BackfillProgress(4, interval=0)
+    assert progress.progress.max == 4
+    progress.update(event("started", "a"))
+    progress.update(event("started", "b"))
+    assert progress.progress.value == 0
+    assert "2 running" in progress.counts.value
+    progress.update(event("succeeded", "a"))
+    progress.update(event("reused", "c"))
+    progress.update(event("failed", "b", error="boom"))
+    assert progress.progress.value == 3
+    assert progress.progress.description == "3/4"
+    assert progress.progress.bar_style == "danger"
+    assert "1 succeeded" in progress.counts.value
+    assert "1 reused" in progress.counts.value
+    assert "1 failed" in progress.counts.value
+    assert "1 pending" in progress.counts.value
+    strip = progress.strip.value
+    assert strip.count('class="fs-square ') == 4
+    assert 'title="b: failed — boom"' in strip
+    assert f"background:{STATUS_COLOURS['reused']}" in strip
+    progress.update(event("finished", ""))  # run-level events carry no partition
+    assert progress.progress.value == 3
+
+
+def test_progress_turns_green_when_all_succeed_and_cancel_is_then_off() -> None:
+    cancelled: list[bool] = []
+    progress = BackfillProgress(2, on_cancel=lambda: cancelled.append(True), interval=0)
+    assert progress.progress.bar_style == ""
+    progress.update(event("succeeded", "a"))
+    progress.update(event("succeeded", "b"))
+    assert progress.progress.bar_style == "success"
+    assert progress.cancel_button.disabled
+    progress.cancel_button.click()
+    assert cancelled == []
+
+
+def test_skipped_and_cancelled_partitions_finish_the_bar_in_red() -> None:
+    progress = BackfillProgress(3, on_cancel=lambda: None, interval=0)
+    progress.update(event("succeeded", "a"))
+    progress.update(event("skipped", "b", error="not run: upstream 'raw[b]' failed"))
+    progress.update(event("cancelled", "c", error="cancelled before it ran"))
+    assert progress.progress.value == 3
+    assert progress.progress.bar_style == "danger"
+    assert progress.cancel_button.disabled
+    assert "1 skipped" in progress.counts.value
+    assert "1 cancelled" in progress.counts.value
+    assert "upstream" in progress.strip.value
+    assert progress.to_text().endswith("#-/")
+
+
+def test_known_partitions_are_shown_pending_in_order() -> None:
+    progress = BackfillProgress(3, partitions=["k1", "k2", "k3"], interval=0)
+    assert progress.strip.value.count("fs-square-pending") == 3
+    progress.update(event("succeeded", "k3"))
+    squares = progress.strip.value.split("fs-square ")[1:]
+    assert "k1" in squares[0]
+    assert "k3" in squares[2]
+    assert "fs-square-succeeded" in squares[2]
+
+
+def test_cancel_calls_back_once_and_says_so() -> None:
+    calls: list[int] = []
+    progress = BackfillProgress(3, on_cancel=lambda: calls.append(1), interval=0)
+    assert not progress.cancel_button.disabled
+    progress.cancel_button.click()
+    progress.cancel_button.click()
+    progress.cancel()
+    assert calls == [1]
+    assert progress.cancel_button.disabled
+    assert "cancel" in progress.state.value.lower()
+    assert "cancel" in progress.to_text().lower()
+
+
+def test_without_a_cancel_callback_there_is_no_cancel() -> None:
+    progress = BackfillProgress(3)
+    assert progress.cancel_button.disabled
+    progress.cancel()
+    assert progress.state.value == ""
+
+
+def test_negative_total_is_refused() -> None:
+    with pytest.raises(FlowstoneError, match=r"total=-1.*number of partitions"):
+        BackfillProgress(-1)
+
+
+def test_zero_partitions_is_done_at_once() -> None:
+    progress = BackfillProgress(0)
+    assert progress.progress.bar_style == "success"
+    assert "0/0" in progress.to_text()
+
+
+def test_more_partitions_than_announced_grow_the_bar() -> None:
+    progress = BackfillProgress(1, interval=0)
+    progress.update(event("succeeded", "a"))
+    progress.update(event("succeeded", "b"))
+    assert progress.progress.max == 2
+    assert progress.progress.value == 2
+
+
+class FakeTimers:
+    """An injectable clock and scheduler: time moves and timers fire only when the test says."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.pending: list[tuple[float, Callable[[], None]]] = []
+        self.cancelled = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    def schedule(self, delay: float, callback: Callable[[], None]) -> Callable[[], None]:
+        item = (delay, callback)
+        self.pending.append(item)
+
+        def cancel() -> None:
+            if item in self.pending:
+                self.pending.remove(item)
+                self.cancelled += 1
+
+        return cancel
+
+    def fire(self) -> None:
+        due = list(self.pending)
+        self.pending.clear()
+        for _, callback in due:
+            callback()
+
+
+def test_strip_redraws_are_throttled_but_never_lost() -> None:
+    timers = FakeTimers()
+    progress = BackfillProgress(3, interval=0.2, clock=timers.clock, schedule=timers.schedule)
+    progress.update(event("started", "a"))
+    first = progress.strip.value
+    assert "fs-square-running" in first
+    progress.update(event("succeeded", "a"))
+    assert progress.progress.value == 1  # the bar is never throttled
+    assert progress.strip.value == first
+    assert [round(d, 3) for d, _ in timers.pending] == [0.2]
+    timers.now += 0.05
+    progress.update(event("started", "b"))
+    assert len(timers.pending) == 1  # one trailing redraw is enough
+    timers.fire()
+    assert "fs-square-succeeded" in progress.strip.value
+    assert "fs-square-running" in progress.strip.value
+    timers.now += 1
+    progress.update(event("succeeded", "b"))  # the interval has passed: drawn at once
+    progress.update(event("started", "c"))
+    assert len(timers.pending) == 1
+    progress.update(event("succeeded", "c"))  # last partition: drawn at once, timer disarmed
+    assert progress.strip.value.count("fs-square-succeeded") == 3
+    assert timers.pending == []
+    assert timers.cancelled == 1
+
+
+def test_updates_from_many_threads_count_exactly() -> None:
+    total = 200
+    progress = BackfillProgress(total, interval=0)
+    barrier = threading.Barrier(8)
+
+    def work(offset: int) -> None:
+        barrier.wait()
+        for i in range(offset, total, 8):
+            progress.update(event("started", f"p{i}"))
+            progress.update(event("succeeded", f"p{i}"))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert progress.progress.value == total
+    assert progress.strip.value.count("fs-square-succeeded") == total
+    assert f"{total} succeeded" in progress.counts.value
+
+
+def test_progress_escapes_partitions_titles_and_errors() -> None:
+    progress = BackfillProgress(2, title=EVIL, interval=0)
+    progress.update(event("failed", EVIL, error=EVIL))
+    assert_escaped(html_of(progress.widget))
+    assert_escaped(progress.to_html())
+    assert EVIL in progress.to_text()
+
+
+def test_progress_fallbacks() -> None:
+    progress = BackfillProgress(2, title="daily", interval=0)
+    progress.update(event("succeeded", "a"))
+    assert progress.to_text().startswith("daily: 1/2 done")
+    assert "1 succeeded" in progress.to_text()
+    assert '<progress value="1" max="2">' in progress.to_html()
+    bundle = progress._repr_mimebundle_(include=None, exclude=None)
+    assert bundle["text/plain"] == repr(progress)
+
+
+def test_progress_follows_a_real_backfill() -> None:
+    @fs.asset(partitioned_by=fs.StaticPartitions(["a", "b", "c"]))
+    def letters(context: Any) -> pd.DataFrame:
+        if context.partition_key == "b":
+            raise ValueError("no b today")
+        return pd.DataFrame({"x": [1]})
+
+    progress = BackfillProgress(3, interval=0)
+    unsubscribe = subscribe(progress.update)
+    try:
+        result = fs.backfill("letters", ["a", "b", "c"], max_workers=2)
+    finally:
+        unsubscribe()
+    assert not result.ok
+    outcomes = [(p.partition, p.status, p.error) for p in result.partitions]
+    assert progress.progress.value == 3, outcomes
+    assert progress.progress.bar_style == "danger"
+    assert "2 succeeded" in progress.counts.value
+    assert "1 failed" in progress.counts.value
+    assert "no b today" in progress.strip.value
+    assert 'title="b: failed' in progress.strip.value
+
+
+def test_open_without_navigation_explains_how_to_get_it() -> None:
+    widget = LineageWidget(START)
+    widget.open(START.entries[0])
+    assert widget.lineage is START
+    assert "no navigate callback" in widget.message.value
+    assert "lineage_view" in widget.message.value
+
+
+def test_long_lineages_are_cut_and_counted() -> None:
+    many = lineage_of("big", "m-big", *(entry(f"a{i}", f"m-{i}") for i in range(5)))
+    widget = LineageWidget(many, max_rows=2)
+    assert len(widget.row_buttons) == 2
+    assert "and 3 more" in html_of(widget.widget)
+
+
+def test_times_show_in_utc_and_unknown_ones_stay_blank() -> None:
+    assert when(None) == ""
+    assert when(0) == "1970-01-01 00:00:00"
+    assert when(pd.Timestamp("2024-05-01 12:00", tz="UTC")) == "2024-05-01 12:00:00"
+    assert when("yesterday") == "yesterday"
+    unknown = lineage_of(
+        "x", "m-x", LineageEntry("upstream", 1, "y", "", "m-y", None, None, None, "success", "m-x")
+    )
+    assert "None" not in html_of(LineageWidget(unknown).widget)
+
+
+KERNEL_CELL = """
+import flowstone_nb as fs
+from flowstone_nb._notebook.views import history_view, lineage_view, status_view
+fs.configure(home="store")
+
+@fs.asset
+def raw():
+    return 1
+
+@fs.asset
+def doubled(raw):
+    return raw * 2
+
+fs.materialize("doubled")
+display(status_view(fs.status()))
+display(history_view(fs.history()))
+display(lineage_view(fs.lineage("doubled")))
+"""
+
+KERNEL_RUN_CELL = """
+from flowstone_nb._notebook.graph.live import LiveGraph
+
+@fs.asset(partitioned_by=fs.StaticPartitions(["a", "b"]))
+def letters(context):
+    return 1
+
+with LiveGraph(interval=0):
+    fs.backfill("letters", ["a", "b"], progress=True)
+"""
+
+
+@pytest.mark.slow
+def test_in_a_real_kernel_every_view_is_a_widget_with_fallbacks(tmp_path: Path) -> None:
+    nbclient = pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat")
+    cells = [nbformat.v4.new_code_cell(c) for c in (KERNEL_CELL, KERNEL_RUN_CELL)]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute()
+    outputs = notebook.cells[0].outputs
+    assert [o.output_type for o in outputs] == ["display_data"] * 3
+    for output, css in zip(outputs, ("fs-status-grid", "fs-history", "fs-lineage"), strict=True):
+        assert WIDGET_MIME in output.data
+        assert css in output.data["text/html"]
+    assert "doubled" in outputs[2].data["text/plain"]
+    graph, progress = notebook.cells[1].outputs
+    assert "letters (fresh, 2/2 fresh)" in graph.data["text/plain"]  # updated in place
+    assert WIDGET_MIME in progress.data
+    assert "fs-backfill" in progress.data["text/html"]
