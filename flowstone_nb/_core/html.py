@@ -1,6 +1,7 @@
 """Tiny helpers for the HTML and text views: escaping and tables.
 
-Every user string that reaches HTML goes through :func:`esc`. This module has no dependencies.
+Every user string that reaches HTML goes through :func:`esc`. Colours come from
+:mod:`~flowstone_nb._core.states`.
 """
 
 from __future__ import annotations
@@ -8,30 +9,14 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+from flowstone_nb._core.states import strong_colour
+
 __all__ = [
-    "STATUS_COLOURS",
-    "UNKNOWN_COLOUR",
     "badge",
     "esc",
     "html_table",
-    "status_colour",
     "text_table",
 ]
-
-#: The strong colour of each status: labels, tables and widgets fill with it, the graph draws
-#: its outlines with it (and fills with a light tint of it).
-STATUS_COLOURS: dict[str, str] = {
-    "fresh": "#2e7d32",
-    "stale": "#ef6c00",
-    "missing": "#9e9e9e",
-    "failed": "#c62828",
-    "running": "#1565c0",
-    "computed": "#2e7d32",
-    "reused": "#558b2f",
-    "success": "#2e7d32",
-    "skipped": "#9e9e9e",
-    "pending": "#9e9e9e",
-}
 
 
 def esc(value: object) -> str:
@@ -39,18 +24,9 @@ def esc(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-#: The colour of a status :data:`STATUS_COLOURS` does not know.
-UNKNOWN_COLOUR = "#616161"
-
-
-def status_colour(status: str) -> str:
-    """The strong colour of ``status`` (:data:`UNKNOWN_COLOUR` for one it does not know)."""
-    return STATUS_COLOURS.get(status, UNKNOWN_COLOUR)
-
-
 def badge(status: str) -> str:
     """A coloured status label."""
-    colour = status_colour(status)
+    colour = strong_colour(status)
     return (
         f'<span class="fs-status fs-status-{esc(status)}" style="background:{colour};'
         f'color:white;border-radius:3px;padding:0 4px">{esc(status)}</span>'

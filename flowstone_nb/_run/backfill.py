@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.errors import FlowstoneError, PartitionError
-from flowstone_nb._core.html import badge, esc, html_table, status_colour, text_table
+from flowstone_nb._core.html import badge, esc, html_table, text_table
+from flowstone_nb._core.states import strong_colour
 from flowstone_nb._define.asset import Asset
 from flowstone_nb._define.registry import Registry, resolve_registry
 from flowstone_nb._run.engine import ComputeBackend, execute_plan
@@ -119,7 +120,7 @@ class BackfillResult:
         strip = "".join(
             f'<span class="fs-square fs-status-{esc(p.status)}" title="{esc(p.partition)}: '
             f'{esc(p.status)}" style="display:inline-block;width:9px;height:9px;margin:1px;'
-            f'background:{status_colour(p.status)}"></span>'
+            f'background:{strong_colour(p.status)}"></span>'
             for p in self.partitions
         )
         parts = [f"<b>{esc(self.summary())}</b>", f"<div class='fs-strip'>{strip}</div>"]

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from flowstone_nb._core.html import STATUS_COLOURS as CELL_COLOURS
-from flowstone_nb._notebook.graph.dot_text import STATUS_COLOURS as GRAPH_COLOURS
+from flowstone_nb._core.states import PALETTE
+from flowstone_nb._notebook.graph.dot_text import NODE_FILLS as GRAPH_COLOURS
 
 from .conftest import NotebookRun, unavailable
 from .expectations import EXPECTED, expected, notebooks
@@ -253,7 +253,7 @@ def test_status_grids_colour_each_cell_by_status(notebook_run: NotebookRun) -> N
             wanted = Counter({want: len(cells)} if isinstance(want, str) else want)
             assert counts == wanted, f"grid {index}, {asset}: cells show {dict(counts)}"
             for status, colour in cells:
-                assert colour == hex_to_rgb(CELL_COLOURS[status]), (
+                assert colour == hex_to_rgb(PALETTE[status].strong), (
                     f"grid {index}, {asset}: a {status} cell is painted {colour}"
                 )
 

@@ -32,33 +32,25 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from flowstone_nb._core.errors import AssetNotFoundError, FlowstoneError, did_you_mean
-from flowstone_nb._core.html import status_colour
+from flowstone_nb._core.states import UNKNOWN, Freshness, strong_colour, tint_colour
 
 __all__ = [
     "COLLAPSE_ABOVE",
-    "STATUS_BORDERS",
-    "STATUS_COLOURS",
+    "NODE_FILLS",
+    "NODE_OUTLINES",
+    "NODE_STATES",
     "TEXT_COLOUR",
     "NodeView",
     "escape",
     "to_dot",
 ]
 
-#: Fill colour per status: light tints, so the dark text stays readable on light and dark pages.
-STATUS_COLOURS: Mapping[str, str] = MappingProxyType(
-    {
-        "fresh": "#c8e6c9",
-        "stale": "#ffe0b2",
-        "missing": "#eeeeee",
-        "failed": "#ffcdd2",
-        "running": "#bbdefb",
-        "unknown": "#ffffff",
-    }
-)
-#: Outline colour per status: its strong colour, as tables and widgets show it.
-STATUS_BORDERS: Mapping[str, str] = MappingProxyType(
-    {status: status_colour(status) for status in STATUS_COLOURS}
-)
+#: The states the graph draws: an asset's freshness, or unknown when it has none.
+NODE_STATES = (*Freshness, UNKNOWN)
+#: Fill colour per state: light tints, so the dark text stays readable on light and dark pages.
+NODE_FILLS: Mapping[str, str] = MappingProxyType({s: tint_colour(s) for s in NODE_STATES})
+#: Outline colour per state: its strong colour, as tables and widgets show it.
+NODE_OUTLINES: Mapping[str, str] = MappingProxyType({s: strong_colour(s) for s in NODE_STATES})
 #: Text colour on every fill.
 TEXT_COLOUR = "#1b1b1b"
 #: With clustering on, graphs with more nodes than this draw each group as one node.
@@ -126,7 +118,7 @@ def _quoted(text: str) -> str:
 
 
 def _status_key(status: str) -> str:
-    return status if status in STATUS_COLOURS else "unknown"
+    return status if status in NODE_FILLS else UNKNOWN
 
 
 def _css_class(status: str) -> str:
@@ -161,8 +153,8 @@ class _Box:
             f"tooltip={_quoted(self.tooltip)}",
             f'class="{" ".join((*self.classes, _css_class(self.status)))}"',
             f'style="{style}"',
-            f'fillcolor="{STATUS_COLOURS[key]}"',
-            f'color="{STATUS_BORDERS[key]}"',
+            f'fillcolor="{NODE_FILLS[key]}"',
+            f'color="{NODE_OUTLINES[key]}"',
         ]
         if self.focus:
             attributes.append("penwidth=3")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flowstone_nb._core.html import esc, status_colour
+from flowstone_nb._core.html import esc
+from flowstone_nb._core.states import strong_colour
 
 __all__ = [
     "WidgetView",
@@ -25,7 +26,7 @@ __all__ = [
 
 def colour(status: str) -> str:
     """The fill colour of ``status``."""
-    return status_colour(status)
+    return strong_colour(status)
 
 
 def subject(asset: str, partition: str) -> str:

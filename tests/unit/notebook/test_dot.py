@@ -14,7 +14,7 @@ from typing import NamedTuple
 import pytest
 
 from flowstone_nb._core.errors import AssetNotFoundError, FlowstoneError
-from flowstone_nb._notebook.graph.dot_text import COLLAPSE_ABOVE, STATUS_COLOURS, NodeView, to_dot
+from flowstone_nb._notebook.graph.dot_text import COLLAPSE_ABOVE, NODE_FILLS, NodeView, to_dot
 
 DOT = shutil.which("dot")
 needs_dot = pytest.mark.skipif(DOT is None, reason="Graphviz's dot program is not installed")
@@ -65,19 +65,19 @@ STATUSES = ("missing", "fresh", "stale", "failed", "running", "unknown")
 
 
 def test_every_status_has_its_own_fill_colour_and_class() -> None:
-    assert set(STATUSES) <= set(STATUS_COLOURS)
-    assert len({STATUS_COLOURS[s] for s in STATUSES}) == len(STATUSES)
+    assert set(STATUSES) <= set(NODE_FILLS)
+    assert len({NODE_FILLS[s] for s in STATUSES}) == len(STATUSES)
     dot = to_dot([NodeView(f"n_{s}", s) for s in STATUSES], [])
     for status in STATUSES:
         line = node_line(dot, f"n_{status}")
-        assert attribute(line, "fillcolor") == STATUS_COLOURS[status]
+        assert attribute(line, "fillcolor") == NODE_FILLS[status]
         assert f"fs-status-{status}" in attribute(line, "class").split()
         assert "fs-node" in attribute(line, "class").split()
 
 
 def test_an_unknown_status_is_drawn_as_unknown_with_a_safe_class() -> None:
     line = node_line(to_dot([NodeView("a", 'we ird"<x>')], []), "a")
-    assert attribute(line, "fillcolor") == STATUS_COLOURS["unknown"]
+    assert attribute(line, "fillcolor") == NODE_FILLS["unknown"]
     assert attribute(line, "class") == "fs-node fs-status-we-ird--x-"
 
 
@@ -269,7 +269,7 @@ def test_large_graphs_collapse_each_group_into_one_node_with_counts() -> None:
     label = attribute(group_lines[0], "label")
     assert label == r"group0\n45 assets: 42 fresh, 3 stale"
     assert "fs-status-stale" in attribute(group_lines[0], "class")
-    assert attribute(group_lines[0], "fillcolor") == STATUS_COLOURS["stale"]
+    assert attribute(group_lines[0], "fillcolor") == NODE_FILLS["stale"]
     # group-to-group edges are merged, and loose nodes keep theirs
     assert dot.count("->") == 3 + 2
     node_line(dot, "loose0")
@@ -327,11 +327,11 @@ def test_the_module_imports_nothing_heavy() -> None:
 
 
 def test_outlines_take_the_strong_status_colour_of_the_tables_and_widgets() -> None:
-    from flowstone_nb._core import html as _html
+    from flowstone_nb._core import states as _states
     from flowstone_nb._notebook.graph import dot_text as _dot_text
 
-    assert set(_dot_text.STATUS_BORDERS) == set(_dot_text.STATUS_COLOURS)
-    for status, outline in _dot_text.STATUS_BORDERS.items():
-        assert outline == _html.status_colour(status), status
-    assert _html.status_colour("no-such-status") == _html.UNKNOWN_COLOUR
-    assert _dot_text.STATUS_BORDERS["unknown"] == _html.UNKNOWN_COLOUR
+    assert set(_dot_text.NODE_OUTLINES) == set(_dot_text.NODE_FILLS)
+    for status, outline in _dot_text.NODE_OUTLINES.items():
+        assert outline == _states.strong_colour(status), status
+    assert _states.strong_colour("no-such-status") == _states.PALETTE[_states.UNKNOWN].strong
+    assert _dot_text.NODE_OUTLINES["unknown"] == _states.PALETTE[_states.UNKNOWN].strong

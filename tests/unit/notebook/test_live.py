@@ -16,7 +16,7 @@ import pytest
 
 import flowstone_nb as fs
 from flowstone_nb._core.events import Event, emit
-from flowstone_nb._notebook.graph.dot_text import STATUS_BORDERS, STATUS_COLOURS
+from flowstone_nb._notebook.graph.dot_text import NODE_FILLS, NODE_OUTLINES
 from flowstone_nb._notebook.graph.live import LiveGraph, Throttle
 
 
@@ -172,8 +172,8 @@ def status_of(source: str, name: str) -> str:
     status = re.search(r"fs-status-(\w+)", line)
     assert status is not None
     found = status.group(1)
-    assert f'fillcolor="{STATUS_COLOURS[found]}"' in line
-    assert f'color="{STATUS_BORDERS[found]}"' in line
+    assert f'fillcolor="{NODE_FILLS[found]}"' in line
+    assert f'color="{NODE_OUTLINES[found]}"' in line
     return found
 
 

@@ -20,7 +20,7 @@ import pytest
 import flowstone_nb as fs
 from flowstone_nb._core.errors import FlowstoneError
 from flowstone_nb._core.events import Event, subscribe
-from flowstone_nb._core.html import STATUS_COLOURS
+from flowstone_nb._core.states import strong_colour
 from flowstone_nb._notebook.views import (
     BackfillProgress,
     HistoryWidget,
@@ -429,7 +429,7 @@ def test_status_grid_has_a_coloured_cell_per_partition() -> None:
     assert not grid.compact
     html = grid.grid.value
     assert html.count('class="fs-cell ') == 5
-    assert f"background:{STATUS_COLOURS['stale']}" in html
+    assert f"background:{strong_colour('stale')}" in html
     assert 'title="daily[2024-01-02]: stale — code changed"' in html
     assert 'title="raw: fresh"' in html
     assert "1/3 fresh, 1 stale, 1 failed" in html
@@ -525,7 +525,7 @@ def test_progress_counts_each_partition_once() -> None:
     strip = progress.strip.value
     assert strip.count('class="fs-square ') == 4
     assert 'title="b: failed — boom"' in strip
-    assert f"background:{STATUS_COLOURS['reused']}" in strip
+    assert f"background:{strong_colour('reused')}" in strip
     progress.update(event("finished", ""))  # run-level events carry no partition
     assert progress.progress.value == 3
 

@@ -1,0 +1,121 @@
+"""Every state a user can see, as enums, and the one colour table they are drawn with.
+
+Four vocabularies meet in the views, and each has one enum here:
+
+* :class:`Freshness`: what the status report says of an asset's partition now;
+* :class:`Outcome`: what one run did to one node (a backfill's per-partition result);
+* :class:`RecordStatus`: a catalog row's state;
+* :class:`EventKind`: the steps a run announces to live views.
+
+They are :class:`~enum.StrEnum`, so a state compares equal to its text and is stored, printed and
+sent as that text. A word shared by two vocabularies ("failed", "running", "skipped", "reused")
+is one state: it has one colour, whatever view shows it. This module imports nothing of
+flowstone_nb and nothing outside the standard library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from types import MappingProxyType
+from typing import NamedTuple
+
+__all__ = [
+    "PALETTE",
+    "UNKNOWN",
+    "Colour",
+    "EventKind",
+    "Freshness",
+    "Outcome",
+    "RecordStatus",
+    "strong_colour",
+    "tint_colour",
+]
+
+
+class Freshness(StrEnum):
+    """What the store says of one asset partition now."""
+
+    FRESH = "fresh"
+    STALE = "stale"
+    MISSING = "missing"
+    FAILED = "failed"
+    RUNNING = "running"
+
+
+class Outcome(StrEnum):
+    """What one run did to one node."""
+
+    COMPUTED = "computed"
+    REUSED = "reused"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # an upstream failed, so this node was not run
+    CANCELLED = "cancelled"  # the run was cancelled before this node started
+
+
+class RecordStatus(StrEnum):
+    """The state of one materialization row in the catalog."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class EventKind(StrEnum):
+    """A step of a run, as live views hear of it."""
+
+    STARTED = "started"
+    SUCCEEDED = "succeeded"
+    REUSED = "reused"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+#: The text of a state no table knows (the graph draws an asset it has no status for with it).
+UNKNOWN = "unknown"
+
+
+class Colour(NamedTuple):
+    """How a state is drawn: ``strong`` fills labels and outlines, ``tint`` fills graph nodes."""
+
+    strong: str
+    tint: str
+
+
+_GREEN = Colour("#2e7d32", "#c8e6c9")
+_GREY = Colour("#9e9e9e", "#eeeeee")
+_RED = Colour("#c62828", "#ffcdd2")
+_BLUE = Colour("#1565c0", "#bbdefb")
+
+#: The one colour table: every state of every vocabulary, by its text.
+PALETTE: Mapping[str, Colour] = MappingProxyType(
+    {
+        Freshness.FRESH: _GREEN,
+        Freshness.STALE: Colour("#ef6c00", "#ffe0b2"),
+        Freshness.MISSING: _GREY,
+        Freshness.FAILED: _RED,
+        Freshness.RUNNING: _BLUE,
+        Outcome.COMPUTED: _GREEN,
+        Outcome.REUSED: Colour("#558b2f", "#dcedc8"),
+        Outcome.SKIPPED: _GREY,
+        Outcome.CANCELLED: Colour("#757575", "#e0e0e0"),
+        RecordStatus.SUCCESS: _GREEN,
+        RecordStatus.PENDING: _GREY,
+        EventKind.STARTED: _BLUE,
+        EventKind.SUCCEEDED: _GREEN,
+        UNKNOWN: Colour("#616161", "#ffffff"),
+    }
+)
+
+
+def strong_colour(state: str) -> str:
+    """The strong colour of ``state`` (the unknown state's for one no table knows)."""
+    return PALETTE.get(state, PALETTE[UNKNOWN]).strong
+
+
+def tint_colour(state: str) -> str:
+    """The light tint of ``state`` (the unknown state's for one no table knows)."""
+    return PALETTE.get(state, PALETTE[UNKNOWN]).tint
