@@ -21,7 +21,7 @@ from flowstone_nb._core.events import Event, subscribe
 from flowstone_nb._core.states import EventKind
 from flowstone_nb._notebook.loader import LoadedSource, load_definitions
 
-__all__ = ["backfill", "graph", "history", "lineage", "materialize", "prepare", "status"]
+__all__ = ["backfill", "export", "graph", "history", "lineage", "materialize", "prepare", "status"]
 
 EXIT_OK, EXIT_FAILED = 0, 1
 _ENDS = frozenset(
@@ -234,4 +234,13 @@ def graph(args: argparse.Namespace, reporter: Reporter) -> int:
             f"Cannot write a graph to {str(target)!r}: name a .svg, .png or .dot file."
         )
     reporter.note(f"wrote {target}")
+    return EXIT_OK
+
+
+def export(args: argparse.Namespace, reporter: Reporter) -> int:
+    """``flowstone export``: write the notebook's definitions as a module (nothing runs)."""
+    from flowstone_nb._notebook.export import export_notebook
+
+    written = export_notebook(args.notebook, args.output)
+    reporter.note(f"wrote {written}")
     return EXIT_OK

@@ -111,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", metavar="FILE", help="FILE.svg, FILE.png or FILE.dot (default: DOT text)"
     )
     _home(graph)
+
+    export = sub.add_parser("export", help="write a notebook's definitions as a Python module")
+    export.add_argument("notebook", metavar="NOTEBOOK", help="the notebook (.ipynb)")
+    export.add_argument("-o", "--output", required=True, metavar="MODULE.py")
     return parser
 
 
@@ -121,6 +125,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Reporter], int]] = {
     "lineage": commands.lineage,
     "history": commands.history,
     "graph": commands.graph,
+    "export": commands.export,
 }
 
 

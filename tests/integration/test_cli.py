@@ -208,3 +208,31 @@ def test_a_backfill_on_a_dask_cluster_from_the_command_line(project: Path) -> No
         "2024-01-02",
         "2024-01-03",
     ]
+
+
+def test_the_exported_module_reuses_what_the_notebook_made(project: Path) -> None:
+    before = as_json(flowstone(project, "history", "--json", "--limit", "1000"))
+    run = flowstone(project, "export", "demo.ipynb", "-o", "pipeline.py")
+    assert run.returncode == 0, run.stderr
+    text = (project / "pipeline.py").read_text(encoding="utf-8")
+    assert "@fs.asset\ndef orders(context):\n" in text
+    assert "@fs.asset\ndef revenue(context, orders):\n" in text
+    assert "fs.backfill" not in text
+    assert "load_ext" not in text
+    lint = subprocess.run(
+        [str(SCRIPT.parent / "ruff"), "check", "--isolated", "pipeline.py"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout
+    status = as_json(flowstone(project, "status", "pipeline.py", "--json"))
+    assert status == {
+        "orders": "fresh",
+        "revenue": "fresh",
+        "daily": {"2024-01-01": "fresh", "2024-01-02": "fresh", "2024-01-03": "fresh"},
+    }
+    document = as_json(flowstone(project, "materialize", "pipeline.py", "--json"))
+    assert {r["outcome"] for r in document["results"]} == {"reused"}
+    assert as_json(flowstone(project, "history", "--json", "--limit", "1000")) == before

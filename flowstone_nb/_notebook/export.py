@@ -1,0 +1,204 @@
+"""Export: a notebook's definitions written out as a plain Python module.
+
+:func:`export_notebook` reads a notebook without running it and writes what definition mode
+would run (:func:`~flowstone_nb._notebook.loader.plan_cells`): the imports (gathered at the top),
+constants, helpers, classes and setup calls, decorated assets as they are, and every ``%%asset``
+cell as an ``@fs.asset`` function whose parameters are its upstream assets and whose last
+expression is returned. Cells that only look are left out, and so are the kernel's own setup
+magics (``%load_ext``, ``%config``). The functions are written exactly as the kernel compiled
+the cells, so the exported assets keep the notebook's code versions: materializing the module
+reuses what the notebook made. Importing the module defines assets and materializes nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from flowstone_nb._core.errors import FlowstoneError
+from flowstone_nb._define.cell_function import function_source, parse_cell
+from flowstone_nb._notebook.loader import (
+    Action,
+    CellPlan,
+    SourceError,
+    plan_cells,
+    read_notebook,
+)
+
+__all__ = ["ExportError", "export_notebook", "module_text"]
+
+_PACKAGE = "flowstone_nb"
+
+
+class ExportError(FlowstoneError):
+    """A notebook cell cannot be written as module code (the message names the cell)."""
+
+
+@dataclass(frozen=True)
+class _AssetCell:
+    """What an ``%%asset`` line asks for."""
+
+    name: str
+    depends_on: tuple[str, ...] | None
+    options: dict[str, str]  # decorator keyword -> Python source of its value
+
+
+def export_notebook(notebook: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
+    """Write the definitions of ``notebook`` to the module ``target``; return its path."""
+    source = Path(notebook)
+    if not source.is_file():
+        raise SourceError(f"No such notebook: {str(source)!r}.")
+    path = Path(target)
+    if path.suffix != ".py":
+        raise ExportError(f"Export to a .py file, not {str(path)!r}.")
+    text = module_text(source)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)  # never a half-written module
+    return path
+
+
+def module_text(notebook: Path) -> str:
+    """The module that defines ``notebook``'s assets, as text."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    plans = plan_cells(read_notebook(notebook), TransformerManager().transform_cell)
+    imports: list[str] = []
+    blocks: list[str] = []
+    alias = "fs"
+    assets: list[str] = []
+    for plan in plans:
+        if plan.action is Action.RUN:
+            found_imports, block, seen = _python_block(plan)
+            for line in found_imports:
+                if line not in imports:
+                    imports.append(line)
+            alias = seen.get(_PACKAGE, alias)
+            assets.extend(seen.get("", "").split())
+            if block:
+                blocks.append(block)
+        elif plan.action is Action.DEFINE:
+            cell = _asset_cell(plan)
+            blocks.append(_asset_function(plan, cell, alias, assets))
+            assets.append(cell.name)
+    package_import = f"import {_PACKAGE} as {alias}" if alias != _PACKAGE else f"import {_PACKAGE}"
+    if not any(line.startswith(f"import {_PACKAGE}") for line in imports):
+        imports.append(package_import)
+    header = (
+        f'"""Assets of {notebook.name}, exported by `flowstone export`.\n\n'
+        'Importing this module defines the assets and materializes nothing.\n"""\n'
+    )
+    future = [line for line in imports if line.startswith("from __future__")]
+    rest = [line for line in imports if line not in future]
+    parts = [header, "\n".join([*future, *rest]) + "\n", *blocks]
+    return "\n\n".join(part.rstrip("\n") + "\n" for part in parts).rstrip("\n") + "\n"
+
+
+def _python_block(plan: CellPlan) -> tuple[list[str], str, dict[str, str]]:
+    """A cell's imports, its other statements as text, and the names it gives the package.
+
+    The third value maps ``flowstone_nb`` to the alias it is imported as and ``""`` to the names
+    of the ``@fs.asset`` functions the cell defines (space-separated).
+    """
+    code = plan.code
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    imports: list[str] = []
+    drop: set[int] = set()
+    seen: dict[str, str] = {}
+    defined = []
+    for statement in tree.body:
+        span = range(statement.lineno, (statement.end_lineno or statement.lineno) + 1)
+        if isinstance(statement, ast.Import | ast.ImportFrom) and statement.col_offset == 0:
+            imports.append(ast.unparse(statement))
+            drop.update(span)
+            for name in statement.names if isinstance(statement, ast.Import) else ():
+                if name.name == _PACKAGE:
+                    seen[_PACKAGE] = name.asname or _PACKAGE
+        elif _is_shell_call(statement):
+            drop.update(span)
+        elif isinstance(statement, ast.FunctionDef) and statement.decorator_list:
+            defined.append(statement.name)
+    seen[""] = " ".join(defined)
+    kept = [line for number, line in enumerate(lines, start=1) if number not in drop]
+    return imports, _squeeze("\n".join(kept)), seen
+
+
+def _is_shell_call(statement: ast.stmt) -> bool:
+    """``get_ipython().run_line_magic(...)``: the kernel's own setup, meaningless in a module."""
+    if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Call):
+        return False
+    owner = statement.value.func
+    return (
+        isinstance(owner, ast.Attribute)
+        and isinstance(owner.value, ast.Call)
+        and isinstance(owner.value.func, ast.Name)
+        and owner.value.func.id == "get_ipython"
+    )
+
+
+def _squeeze(text: str) -> str:
+    """Runs of blank lines shortened to two, none at either end."""
+    out: list[str] = []
+    for line in text.strip("\n").splitlines():
+        if not line.strip() and len(out) >= 2 and not out[-1].strip() and not out[-2].strip():
+            continue
+        out.append(line.rstrip())
+    return "\n".join(out)
+
+
+def _asset_cell(plan: CellPlan) -> _AssetCell:
+    from flowstone_nb._notebook.magics.parse import parse_asset_line
+
+    first, _, _ = plan.cell.source.lstrip()[2:].partition("\n")
+    line = first.partition(" ")[2]
+    try:
+        args = parse_asset_line(line)
+    except Exception as error:  # IPython's UsageError, with the magic's own words
+        raise ExportError(
+            f"Cell {plan.cell.index} ({plan.cell.first_line!r}): {error}"
+        ) from error
+    options: dict[str, str] = {}
+    if args.partitioned_by:
+        options["partitioned_by"] = _partitions_source(args.partitioned_by, plan)
+    if args.io_manager:
+        options["io_manager"] = repr(args.io_manager)
+    if args.tags:
+        options["tags"] = repr(list(args.tags))
+    if args.description:
+        options["description"] = repr(args.description)
+    return _AssetCell(args.name, args.depends_on, options)
+
+
+def _partitions_source(spec: str, plan: CellPlan) -> str:
+    """Python source that builds the partitions ``spec`` names (checked to build the same)."""
+    import flowstone_nb as fs
+    from flowstone_nb._partitioning.definitions import parse_partition_spec
+
+    definition = parse_partition_spec(spec)
+    text = f"fs.{definition!r}"
+    try:
+        rebuilt = eval(text, {"fs": fs})  # noqa: S307  # our own repr, checked right here
+    except Exception:  # noqa: BLE001  # any failure means: not writable as code
+        rebuilt = None
+    if rebuilt != definition:
+        raise ExportError(
+            f"Cell {plan.cell.index} ({plan.cell.first_line!r}): its partitions {spec!r} cannot "
+            "be written as code; define the asset with @fs.asset in the notebook instead."
+        )
+    return text
+
+
+def _asset_function(plan: CellPlan, cell: _AssetCell, alias: str, assets: list[str]) -> str:
+    body = plan.cell.source.lstrip()[2:].partition("\n")[2]
+    if cell.depends_on is not None:
+        parameters = list(cell.depends_on)
+    else:
+        reads = parse_cell(cell.name, body).reads
+        parameters = [name for name in reads if name in assets and name != cell.name]
+    options = ", ".join(f"{key}={value}" for key, value in cell.options.items())
+    options = options.replace("fs.", f"{alias}.", 1) if alias != "fs" else options
+    decorator = f"@{alias}.asset({options})" if options else f"@{alias}.asset"
+    return f"{decorator}\n{function_source(cell.name, ['context', *parameters], body)}"
