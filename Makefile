@@ -26,6 +26,7 @@ system-deps:  ## Graphviz's dot and Chromium for the browser tests (Debian/Ubunt
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/python .ci/check_no_sleep.py tests
 
 typecheck: setup

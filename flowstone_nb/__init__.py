@@ -3,7 +3,9 @@
 Define assets with ``@fs.asset``, a ``Pipeline`` class or the ``%%asset`` cell magic; materialize
 them per partition into an embedded store that records lineage, code and data versions; see what is
 fresh, stale or failed in the notebook. This module only re-exports the public names, importing each
-implementation on first use so that ``import flowstone_nb`` stays fast.
+implementation on first use so that ``import flowstone_nb`` stays fast. Imported inside a running
+Jupyter kernel, it also installs the notebook's views (results and backfills shown as widgets), as
+``%load_ext flowstone_nb`` does; elsewhere it imports nothing more.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from flowstone_nb._core import shell as _shell
 from flowstone_nb._core.errors import (
     AssetDefinitionError,
     AssetNotFoundError,
@@ -119,6 +122,17 @@ _LAZY: dict[str, str] = {
     "unload_ipython_extension": "._notebook.extension",
     "validate": "._define.validate",
 }
+
+
+def _install_views_in_a_running_kernel() -> None:
+    """Inside a Jupyter kernel, show results and backfills as widgets from the first import on."""
+    if _shell.in_notebook():
+        from flowstone_nb._notebook.extension import install_views
+
+        install_views(_shell.running_shell())
+
+
+_install_views_in_a_running_kernel()
 
 
 def __getattr__(name: str) -> Any:

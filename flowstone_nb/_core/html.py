@@ -1,11 +1,13 @@
-"""Tiny helpers for the HTML and text views: escaping and tables.
+"""Tiny helpers for the HTML and text views: escaping, status labels, tables and times.
 
 Every user string that reaches HTML goes through :func:`esc`. Colours come from
-:mod:`~flowstone_nb._core.states`.
+:mod:`~flowstone_nb._core.states`; times show in UTC. Query results and widgets both use these, so
+a value reads the same in every view.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Sequence
 
@@ -15,7 +17,9 @@ __all__ = [
     "badge",
     "esc",
     "html_table",
+    "subject",
     "text_table",
+    "when",
 ]
 
 
@@ -31,6 +35,11 @@ def badge(status: str) -> str:
         f'<span class="fs-status fs-status-{esc(status)}" style="background:{colour};'
         f'color:white;border-radius:3px;padding:0 4px">{esc(status)}</span>'
     )
+
+
+def subject(asset: str, partition: str) -> str:
+    """``asset``, or ``asset[partition]`` when there is a partition (its key as text)."""
+    return f"{asset}[{partition}]" if partition else asset
 
 
 def html_table(
@@ -65,3 +74,15 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def when(moment: object) -> str:
+    """A UNIX time or timestamp as ``YYYY-MM-DD HH:MM:SS`` (UTC); ``""`` when unknown."""
+    if moment is None:
+        return ""
+    if isinstance(moment, int | float):
+        moment = dt.datetime.fromtimestamp(moment, tz=dt.UTC)
+    strftime = getattr(moment, "strftime", None)
+    if strftime is None:
+        return str(moment)
+    return str(strftime("%Y-%m-%d %H:%M:%S"))

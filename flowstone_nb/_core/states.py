@@ -5,7 +5,7 @@ Four vocabularies meet in the views, and each has one enum here:
 * :class:`Freshness`: what the status report says of an asset's partition now;
 * :class:`Outcome`: what one run did to one node (a backfill's per-partition result);
 * :class:`RecordStatus`: a catalog row's state;
-* :class:`EventKind`: the steps a run announces to live views.
+* :class:`EventKind`: the steps a run announces to live views (and a backfill's start and end).
 
 They are :class:`~enum.StrEnum`, so a state compares equal to its text and is stored, printed and
 sent as that text. A word shared by two vocabularies ("failed", "running", "skipped", "reused")
@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 __all__ = [
+    "FORGOTTEN",
     "PALETTE",
     "UNKNOWN",
     "Colour",
@@ -64,7 +65,7 @@ class RecordStatus(StrEnum):
 
 
 class EventKind(StrEnum):
-    """A step of a run, as live views hear of it."""
+    """A step of a run, as live views hear of it: a node's step, or a whole run's announcement."""
 
     STARTED = "started"
     SUCCEEDED = "succeeded"
@@ -72,10 +73,15 @@ class EventKind(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
+    # Announcements of a whole backfill (no partition, no colour: they are not a state).
+    BACKFILL_STARTED = "backfill_started"
+    BACKFILL_FINISHED = "backfill_finished"
 
 
 #: The text of a state no table knows (the graph draws an asset it has no status for with it).
 UNKNOWN = "unknown"
+#: The status of a lineage entry whose catalog row is gone (``fs.forget(..., purge=True)``).
+FORGOTTEN = "forgotten"
 
 
 class Colour(NamedTuple):

@@ -10,10 +10,11 @@ This module imports IPython only when IPython is already running.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from flowstone_nb._core.shell import running_shell
 
 __all__ = [
     "Origin",
@@ -42,14 +43,6 @@ class Origin:
 
     key: str | None
     label: str
-
-
-def running_shell() -> Any:
-    """Return the running IPython shell, without importing IPython when it is not loaded."""
-    module = sys.modules.get("IPython")
-    if module is None:
-        return None
-    return module.get_ipython()
 
 
 def _on_pre_run_cell(info: Any) -> None:

@@ -1,11 +1,13 @@
-"""The IPython extension: ``%load_ext flowstone_nb``.
+"""The IPython extension: ``%load_ext flowstone_nb``, and the views a kernel shows.
 
 Loading registers the ``%%asset`` and ``%flowstone`` magics (with their ``%config`` settings, see
-:class:`~flowstone_nb._notebook.magics.dispatch.FlowstoneMagics`) and installs cell
-tracking, which records the front end's cell id before each execution so a re-run cell replaces its
-own assets. Loading twice changes nothing. Unloading removes the magics and their settings object;
-cell tracking stays, as ``@fs.asset`` in notebook cells relies on it too and it only records an id.
-This module imports IPython only inside these functions, which IPython calls once it is running.
+:class:`~flowstone_nb._notebook.magics.dispatch.FlowstoneMagics`), installs cell tracking, which
+records the front end's cell id before each execution so a re-run cell replaces its own assets,
+and installs the views (:func:`install_views`). Loading twice changes nothing. Unloading removes
+the magics and their settings object; cell tracking and the views stay, as ``@fs.asset`` cells
+and ``fs.status()`` rely on them without the magics, and ``import flowstone_nb`` inside a running
+kernel installs both too. This module imports IPython only inside these functions, which IPython
+calls once it is running.
 """
 
 from __future__ import annotations
@@ -13,14 +15,27 @@ from __future__ import annotations
 from typing import Any
 
 from flowstone_nb._define.definition_site import install_cell_tracking
+from flowstone_nb._notebook import progress, views
 
-__all__ = ["load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["install_views", "load_ipython_extension", "unload_ipython_extension"]
 
 _MAGICS = "FlowstoneMagics"
 
 
+def install_views(shell: Any) -> None:
+    """Show results as widgets in ``shell`` and backfills with a progress widget (idempotent).
+
+    Parameters
+    ----------
+    shell
+        The running ``InteractiveShell``.
+    """
+    views.install(shell)
+    progress.install()
+
+
 def load_ipython_extension(ip: Any) -> None:
-    """Register the flowstone_nb magics and cell tracking in the IPython shell ``ip``.
+    """Register the flowstone_nb magics, cell tracking and views in the IPython shell ``ip``.
 
     Parameters
     ----------
@@ -28,6 +43,7 @@ def load_ipython_extension(ip: Any) -> None:
         The running ``InteractiveShell``.
     """
     install_cell_tracking(ip)
+    install_views(ip)
     if _MAGICS in ip.magics_manager.registry:
         return
     from flowstone_nb._notebook.magics.dispatch import FlowstoneMagics

@@ -1,89 +1,109 @@
-"""Progress of a backfill: a widget in notebooks, quiet in scripts.
+"""The backfill progress presenter: the notebook's answer to a backfill's announcements.
 
-:func:`progress_for` shows the notebook layer's ``BackfillProgress`` widget while a backfill runs
-and feeds it the run's events; its Cancel button sets the backfill's cancel event. Outside a
-kernel it does nothing unless asked to, and then prints one summary line per finished partition
-to standard error.
+A backfill announces its start and end through :mod:`~flowstone_nb._core.events` (see
+:mod:`flowstone_nb._core.progress`); it never imports a widget. :class:`ProgressPresenter` listens
+for those two kinds only: when a backfill that wants its progress shown starts inside a kernel,
+it displays a :class:`~flowstone_nb._notebook.widgets.progress.BackfillProgress` (whose Cancel
+button sets the backfill's cancel event) and feeds it that asset's node events; when it ends, it
+stops listening and refreshes the output once more, so the static copy shows the final counts.
+:func:`install` subscribes one presenter per process. Outside a kernel it shows nothing (the
+script's plain-text progress is the core's).
 """
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flowstone_nb._core.events import Event, subscribe
+from flowstone_nb._core.progress import ANNOUNCEMENTS, BackfillAnnouncement
+from flowstone_nb._core.shell import in_notebook
+from flowstone_nb._core.states import EventKind
+from flowstone_nb._notebook.display import Display, DisplayHandle, show
+from flowstone_nb._notebook.widgets.progress import BackfillProgress
 
-__all__ = ["in_notebook", "progress_for"]
-
-
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (where widgets can render)."""
-    module = sys.modules.get("IPython")
-    shell = module.get_ipython() if module is not None else None
-    return getattr(shell, "kernel", None) is not None
+__all__ = ["ProgressPresenter", "install"]
 
 
-def _text_listener(total: int, asset: str) -> Any:
-    done = [0]
-    lock = threading.Lock()
+@dataclass(frozen=True)
+class _Shown:
+    """One backfill's widget on screen, its display handle and its event subscription."""
 
-    def listener(event: Event) -> None:
-        if event.asset != asset or event.kind not in ("succeeded", "reused", "failed"):
+    widget: BackfillProgress
+    handle: DisplayHandle | None
+    unsubscribe: Callable[[], None]
+
+
+class ProgressPresenter:
+    """Show a progress widget for every backfill that announces itself in a kernel.
+
+    Parameters
+    ----------
+    display
+        Shows an object and returns an updatable handle (default: IPython's ``display``).
+
+    Attributes
+    ----------
+    shown
+        The widgets of the backfills running now, by their announcement.
+    """
+
+    def __init__(self, *, display: Display = show) -> None:
+        self._display = display
+        self._lock = threading.Lock()
+        self.shown: dict[BackfillAnnouncement, _Shown] = {}
+
+    def on_event(self, event: Event) -> None:
+        """Start or finish showing the backfill that ``event`` announces."""
+        announcement = BackfillAnnouncement.of(event)
+        if event.kind == EventKind.BACKFILL_STARTED:
+            self._start(announcement)
+        else:
+            self._finish(announcement)
+
+    def _start(self, announcement: BackfillAnnouncement) -> None:
+        if not (announcement.show and in_notebook()):
             return
-        with lock:
-            done[0] += 1
-            count = done[0]
-        where = f"[{event.partition}]" if event.partition else ""
-        print(f"{asset}{where}: {event.kind} ({count}/{total})", file=sys.stderr)
+        widget = BackfillProgress(
+            announcement.total,
+            on_cancel=announcement.cancel.set,
+            partitions=announcement.partitions,
+            title=announcement.asset,
+        )
+        handle = self._display(widget, display_id=True)
+        unsubscribe = subscribe(_of_asset(announcement.asset, widget.update))
+        with self._lock:
+            self.shown[announcement] = _Shown(widget, handle, unsubscribe)
 
-    return listener
-
-
-@contextmanager
-def progress_for(
-    total: int,
-    asset: str,
-    *,
-    cancel: threading.Event,
-    enabled: bool | None,
-    partitions: Sequence[str] = (),
-) -> Iterator[None]:
-    """Show progress of a backfill of ``total`` partitions of ``asset`` while the block runs."""
-    from flowstone_nb._storage.config import settings
-
-    wanted = enabled if enabled is not None else settings().progress
-    notebook = in_notebook()
-    if wanted is None:
-        wanted = notebook
-    if not wanted:
-        yield
-        return
-    if notebook:
-        from IPython.display import display
-
-        from flowstone_nb._notebook.views import BackfillProgress
-
-        widget = BackfillProgress(total, on_cancel=cancel.set, partitions=partitions, title=asset)
-        handle = display(widget, display_id=True)
-        listener: Any = _filtered(asset, widget.update)
-    else:
-        handle, listener = None, _text_listener(total, asset)
-    unsubscribe = subscribe(listener)
-    try:
-        yield
-    finally:
-        unsubscribe()
-        if handle is not None:
+    def _finish(self, announcement: BackfillAnnouncement) -> None:
+        with self._lock:
+            shown = self.shown.pop(announcement, None)
+        if shown is None:
+            return
+        shown.unsubscribe()
+        if shown.handle is not None:
             # Refresh the output's static fallback (HTML copies, GitHub) with the final counts.
-            handle.update(widget)
+            shown.handle.update(shown.widget)
 
 
-def _filtered(asset: str, update: Any) -> Any:
+def _of_asset(asset: str, update: Callable[[Event], None]) -> Callable[[Event], None]:
     def listener(event: Event) -> None:
         if event.asset == asset:
             update(event)
 
     return listener
+
+
+_state: dict[str, ProgressPresenter] = {}
+_install_lock = threading.Lock()
+
+
+def install() -> ProgressPresenter:
+    """Subscribe this process's presenter to backfill announcements, once; return it."""
+    with _install_lock:
+        presenter = _state.get("presenter")
+        if presenter is None:
+            presenter = _state["presenter"] = ProgressPresenter()
+            subscribe(presenter.on_event, kinds=ANNOUNCEMENTS)
+    return presenter

@@ -1,18 +1,25 @@
-"""The notebook's widgets, and the functions that pick a widget or the plain object.
+"""Which widget shows which result: the one place the notebook layer decides it.
 
-Re-exports the widget classes (lineage, history, status grid, backfill progress) and offers
-:func:`lineage_view`, :func:`status_view` and :func:`history_view`: inside a Jupyter kernel they
-return the widget, elsewhere the plain object, which renders itself as text and HTML. Importing
-this module does not import ipywidgets (each widget does when it is built); the module is itself
-imported only from display hooks and the backfill progress. It must not compute any status,
-lineage or history.
+Inside a Jupyter kernel a :class:`~flowstone_nb._query.status.StatusReport` shows as a
+:class:`StatusGrid`, a :class:`~flowstone_nb._query.lineage.Lineage` as a navigable
+:class:`LineageWidget`, and the history table of ``%flowstone history`` as a filterable
+:class:`HistoryWidget`; elsewhere each stays the plain object, which renders itself as text and
+HTML. :func:`lineage_view`, :func:`status_view` and :func:`history_view` make that choice;
+:func:`install` hands the first two to a shell's IPython display formatters (by class name, so
+installing imports no result module), which is how ``fs.status()`` as a cell's last expression
+shows the grid. The results themselves know nothing of widgets.
+
+Importing this module does not import ipywidgets (each widget does when it is built). It must not
+compute any status, lineage or history.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
-from flowstone_nb._notebook.progress import in_notebook
+from flowstone_nb._core.shell import in_notebook
 from flowstone_nb._notebook.widgets.base import WidgetView
 from flowstone_nb._notebook.widgets.history import HistoryWidget
 from flowstone_nb._notebook.widgets.lineage import (
@@ -31,6 +38,7 @@ if TYPE_CHECKING:
     from flowstone_nb._query.status import StatusReport
 
 __all__ = [
+    "RESULT_VIEWS",
     "BackfillProgress",
     "HistoryWidget",
     "LineageWidget",
@@ -38,6 +46,7 @@ __all__ = [
     "StatusGrid",
     "WidgetView",
     "history_view",
+    "install",
     "lineage_view",
     "navigator_for",
     "status_view",
@@ -73,3 +82,39 @@ def status_view(report: StatusReport) -> StatusGrid | StatusReport:
 def history_view(frame: pd.DataFrame) -> HistoryWidget | pd.DataFrame:
     """In a kernel, a filterable :class:`HistoryWidget`; elsewhere ``frame`` itself."""
     return HistoryWidget(frame) if in_notebook() else frame
+
+
+#: The results a shell shows through their view: (module, class name) -> the view's choice.
+#: ``fs.history()`` stays a DataFrame (a formatter for every DataFrame would be too much).
+RESULT_VIEWS: Mapping[tuple[str, str], Callable[[Any], object]] = MappingProxyType(
+    {
+        ("flowstone_nb._query.status", "StatusReport"): status_view,
+        ("flowstone_nb._query.lineage", "Lineage"): lineage_view,
+    }
+)
+
+
+def _printer(view: Callable[[Any], object]) -> Callable[[Any], dict[str, Any] | None]:
+    def bundle(result: Any) -> dict[str, Any] | None:
+        """The mime bundle of ``result``'s widget; ``None`` leaves it to its text and HTML."""
+        shown = view(result)
+        return shown._repr_mimebundle_() if isinstance(shown, WidgetView) else None
+
+    return bundle
+
+
+_PRINTERS = {where: _printer(view) for where, view in RESULT_VIEWS.items()}
+
+
+def install(shell: Any) -> None:
+    """Let ``shell`` show each result of :data:`RESULT_VIEWS` through its view (idempotent).
+
+    Parameters
+    ----------
+    shell
+        The running ``InteractiveShell``; its mime-bundle formatter gets one printer per result
+        class, looked up by name when a result is first shown.
+    """
+    formatter = shell.display_formatter.mimebundle_formatter
+    for (module, name), printer in _PRINTERS.items():
+        formatter.for_type_by_name(module, name, printer)

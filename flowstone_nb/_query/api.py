@@ -1,8 +1,8 @@
 """The looking-at-it functions: ``fs.status``, ``fs.lineage``, ``fs.impact``, ``fs.history``.
 
 Thin wrappers that pick the default registry and store and return the plain-data objects of
-``_status`` and ``_lineage`` (which render themselves as text and HTML; the notebook layer adds
-widgets). Nothing here computes a value.
+:mod:`.status` and :mod:`.lineage`, which render themselves as text and HTML; in a notebook,
+:mod:`flowstone_nb._notebook.views` shows them as widgets. Nothing here computes a value.
 """
 
 from __future__ import annotations

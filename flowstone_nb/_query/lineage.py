@@ -3,19 +3,20 @@
 :func:`compute_lineage` walks the catalog's lineage edges from one materialization, upstream
 and/or downstream, to a bounded depth. :func:`compute_impact` walks the *definitions* to list what
 would become stale if a partition changed. :func:`history_frame` lists materializations newest
-first. Views (text, HTML, widgets) render these objects; this module never displays anything.
+first. Each result has a text and an HTML view (``__repr__``, ``_repr_html_``) built from its data;
+which widget shows it in a notebook is the notebook layer's choice, never this module's.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.errors import FlowstoneError
-from flowstone_nb._core.html import esc, html_table, text_table
+from flowstone_nb._core.html import esc, html_table, subject, text_table, when
+from flowstone_nb._core.states import FORGOTTEN
 from flowstone_nb._define.registry import Registry
 from flowstone_nb._partitioning.mappings import infer_mapping
 from flowstone_nb._run.plan import Node, make_node, partition_text, target_node
@@ -37,13 +38,8 @@ __all__ = [
 ]
 
 DIRECTIONS = ("upstream", "downstream", "both")
-
-
-def _when(timestamp: float | None) -> str:
-    if timestamp is None:
-        return ""
-    moment = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+#: The columns of a lineage's text and HTML tables.
+_HEADERS = ("depth", "asset", "partition", "data version", "finished", "rows")
 
 
 @dataclass(frozen=True)
@@ -106,6 +102,11 @@ class Lineage:
         """Entries that consumed this materialization, directly or transitively."""
         return [e for e in self.entries if e.direction == "downstream"]
 
+    def directions(self) -> list[tuple[str, list[LineageEntry]]]:
+        """``("upstream", entries)`` then ``("downstream", entries)``, each only if it has any."""
+        pairs = [("upstream", self.upstream), ("downstream", self.downstream)]
+        return [(label, entries) for label, entries in pairs if entries]
+
     def to_frame(self) -> pd.DataFrame:
         """The entries as a pandas DataFrame."""
         import pandas as pd
@@ -117,8 +118,7 @@ class Lineage:
     @property
     def title(self) -> str:
         """``asset[partition] @ data version``."""
-        where = f"[{self.partition}]" if self.partition else ""
-        return f"{self.asset}{where} @ {(self.data_version or '')[:12]}"
+        return f"{subject(self.asset, self.partition)} @ {(self.data_version or '')[:12]}"
 
     def _rows(self, entries: Sequence[LineageEntry]) -> list[list[object]]:
         return [
@@ -127,40 +127,25 @@ class Lineage:
                 e.asset,
                 e.partition or "—",
                 (e.data_version or "")[:12],
-                _when(e.finished_at),
+                when(e.finished_at),
                 "" if e.rows is None else e.rows,
             ]
             for e in entries
         ]
 
     def __repr__(self) -> str:
-        headers = ["depth", "asset", "partition", "data version", "finished", "rows"]
         parts = [f"Lineage of {self.title}"]
-        for label, entries in (("upstream", self.upstream), ("downstream", self.downstream)):
-            if entries:
-                parts.append(f"{label}:\n{text_table(headers, self._rows(entries))}")
+        for label, entries in self.directions():
+            parts.append(f"{label}:\n{text_table(_HEADERS, self._rows(entries))}")
         if len(parts) == 1:
             parts.append("(no recorded inputs or consumers)")
         return "\n".join(parts)
 
-    def _repr_mimebundle_(
-        self, include: object = None, exclude: object = None
-    ) -> dict[str, Any] | None:
-        """In a kernel, the navigable lineage widget; elsewhere ``None`` (text and HTML reprs)."""
-        from flowstone_nb._notebook.views import lineage_view
-
-        view = lineage_view(self)
-        if view is self:
-            return None
-        return view._repr_mimebundle_(include=include, exclude=exclude)
-
     def _repr_html_(self) -> str:
-        headers = ["depth", "asset", "partition", "data version", "finished", "rows"]
         sections = [f"<h4 class='fs-lineage-title'>Lineage of {esc(self.title)}</h4>"]
-        for label, entries in (("upstream", self.upstream), ("downstream", self.downstream)):
-            if entries:
-                sections.append(f"<b>{esc(label)}</b>")
-                sections.append(html_table(headers, self._rows(entries), css_class="fs-lineage"))
+        for label, entries in self.directions():
+            sections.append(f"<b>{esc(label)}</b>")
+            sections.append(html_table(_HEADERS, self._rows(entries), css_class="fs-lineage"))
         return "<div class='fs-lineage'>" + "".join(sections) + "</div>"
 
 
@@ -273,7 +258,7 @@ def _entry(
         data_version=data_version,
         finished_at=row.ended_at if row else None,
         rows=row.rows if row else None,
-        status=row.status if row else "forgotten",
+        status=row.status if row else FORGOTTEN,
         via=via,
     )
 
@@ -293,11 +278,11 @@ class Impact:
         return len(self.affected)
 
     def __repr__(self) -> str:
-        where = f"[{self.partition}]" if self.partition else ""
+        start = subject(self.asset, self.partition)
         if not self.affected:
-            return f"Impact of {self.asset}{where}: nothing downstream"
-        listed = "\n".join(f"  {a}[{p}]" if p else f"  {a}" for a, p in self.affected)
-        return f"Impact of {self.asset}{where}: {len(self.affected)} partition(s)\n{listed}"
+            return f"Impact of {start}: nothing downstream"
+        listed = "\n".join(f"  {subject(a, p)}" for a, p in self.affected)
+        return f"Impact of {start}: {len(self.affected)} partition(s)\n{listed}"
 
     def _repr_html_(self) -> str:
         rows = [[a, p or "—"] for a, p in self.affected]

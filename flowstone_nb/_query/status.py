@@ -137,17 +137,6 @@ class StatusReport:
             return "StatusReport(no assets)"
         return text_table(["asset", "partition", "status", "reason"], self._table_rows())
 
-    def _repr_mimebundle_(
-        self, include: object = None, exclude: object = None
-    ) -> dict[str, Any] | None:
-        """In a kernel, the status grid widget; elsewhere ``None`` (text and HTML reprs)."""
-        from flowstone_nb._notebook.views import status_view
-
-        view = status_view(self)
-        if view is self:
-            return None
-        return view._repr_mimebundle_(include=include, exclude=exclude)
-
     def _repr_html_(self) -> str:
         rows = [
             [esc(r.asset), esc(r.partition or "—"), badge(r.status), esc(r.reason)]

@@ -3,6 +3,7 @@
 A backfill plans every requested partition at once (shared upstream partitions run once), skips
 what is fresh, runs the rest on a thread pool (or on Dask workers / worker processes), and reports
 per-partition results. Calling it again resumes: only missing, stale or failed partitions run.
+Its progress goes out as events (:mod:`flowstone_nb._core.progress`); it never imports a widget.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.errors import FlowstoneError, PartitionError
 from flowstone_nb._core.html import badge, esc, html_table, text_table
+from flowstone_nb._core.progress import reporting_backfill
 from flowstone_nb._core.states import strong_colour
 from flowstone_nb._define.asset import Asset
 from flowstone_nb._define.registry import Registry, resolve_registry
 from flowstone_nb._run.engine import ComputeBackend, execute_plan
 from flowstone_nb._run.plan import build_plan
+from flowstone_nb._storage.config import settings
 from flowstone_nb._storage.store import get_store
 
 if TYPE_CHECKING:
@@ -185,7 +188,9 @@ def backfill(
     resources
         Resources for this call, on top of ``fs.configure(resources=...)``.
     progress
-        Show a progress bar (default: in notebooks yes, in scripts no).
+        Show progress (default: ``fs.configure(progress=...)``, else in notebooks yes, in
+        scripts no): a live widget in a notebook, one line per finished partition on standard
+        error in a script. The backfill announces its start and end as events either way.
     cancel
         An event that, when set, stops new partitions from starting.
     registry
@@ -214,10 +219,9 @@ def backfill(
     backend, closer = _resolve_backend(executor)
     workers = max_workers or min(8, os.cpu_count() or 1)
     started = time.perf_counter()
-    from flowstone_nb._notebook.progress import progress_for
-
     shown = [definition.key_str(key) for key in keys]
-    with progress_for(len(keys), name, cancel=cancel, enabled=progress, partitions=shown):
+    wanted = progress if progress is not None else settings().progress
+    with reporting_backfill(name, shown, cancel=cancel, show=wanted):
         try:
             run = execute_plan(
                 plan,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+import flowstone_nb
 from flowstone_nb._define import definition_site as _definition_site
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
@@ -26,6 +28,9 @@ def kernel() -> Iterator[tuple[Any, Any]]:
     clear()
     manager = InProcessKernelManager()
     manager.start_kernel()
+    # A kernel process imports flowstone_nb after its shell starts, and that first import
+    # installs the views; this process imported it long before: import it again as a kernel would.
+    importlib.reload(flowstone_nb)
     client = manager.client()
     client.start_channels()
     try:

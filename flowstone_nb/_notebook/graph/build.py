@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from flowstone_nb._core.states import UNKNOWN, Freshness
 from flowstone_nb._define.asset import Asset
 from flowstone_nb._define.registry import Registry, resolve_registry
 from flowstone_nb._notebook.graph.dot_text import NodeView, to_dot
@@ -19,12 +20,13 @@ from flowstone_nb._storage.store import get_store
 if TYPE_CHECKING:
     from flowstone_nb._notebook.graph.render import GraphView
 
-__all__ = ["graph", "graph_nodes", "graph_text", "select_assets"]
+__all__ = ["draw", "graph", "graph_nodes", "graph_text", "select_assets"]
 
 
 def select_assets(
     registry: Registry, focus: str | None, upstream: int | None, downstream: int | None
 ) -> list[str]:
+    """The assets to draw: all of them, or ``focus`` and its neighbours up to the given levels."""
     dag = registry.dag()
     if focus is None:
         return dag.nodes
@@ -44,7 +46,7 @@ def graph_nodes(
     external: set[str] = set()
     for name in names:
         asset: Asset = registry.get(name)
-        status = report.overall(name) if report is not None else "unknown"
+        status = report.overall(name) if report is not None else UNKNOWN
         detail = report.summary(name) if report is not None and asset.partitions else ""
         tags = tuple(str(t) for t in asset.tags)
         nodes.append(
@@ -61,11 +63,12 @@ def graph_nodes(
         for dep in dag.missing().get(name, ()):
             external.add(dep)
             edges.append((dep, name))
-    nodes.extend(NodeView(name=n, status="missing", external=True) for n in sorted(external))
+    nodes.extend(NodeView(n, Freshness.MISSING, external=True) for n in sorted(external))
     return nodes, sorted(edges)
 
 
 def graph_text(nodes: Sequence[NodeView], edges: Sequence[tuple[str, str]]) -> str:
+    """The plain listing: one line per node with its status and inputs."""
     parents: dict[str, list[str]] = {}
     for up, down in edges:
         parents.setdefault(down, []).append(up)
@@ -111,12 +114,38 @@ def graph(
         Renders as SVG (Graphviz), an interactive widget without ``dot``, or text;
         ``.source`` is the DOT text.
     """
-    from flowstone_nb._notebook.graph.render import GraphView
-
     registry = resolve_registry(registry)
     focus = None if asset is None else (str(asset.name) if isinstance(asset, Asset) else asset)
     names = select_assets(registry, focus, upstream, downstream)
     report = compute_status(registry, get_store(home), names) if status and names else None
+    return draw(registry, names, report, cluster=cluster, focus=focus)
+
+
+def draw(
+    registry: Registry,
+    names: Sequence[str],
+    report: StatusReport | None,
+    *,
+    cluster: bool,
+    focus: str | None,
+) -> GraphView:
+    """The view of ``names`` coloured by ``report`` (``None``: status unknown).
+
+    Parameters
+    ----------
+    registry
+        Where the assets are defined.
+    names
+        The assets to draw (see :func:`select_assets`).
+    report
+        Their status, or ``None`` to draw definitions only.
+    cluster
+        Group assets by their first tag.
+    focus
+        The asset drawn with a thick border, if any.
+    """
+    from flowstone_nb._notebook.graph.render import GraphView
+
     nodes, edges = graph_nodes(registry, names, report)
     source = to_dot(nodes, edges, cluster=cluster, highlight=focus)
     return GraphView(source, text=graph_text(nodes, edges), nodes=nodes)

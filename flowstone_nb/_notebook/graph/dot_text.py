@@ -57,8 +57,22 @@ TEXT_COLOUR = "#1b1b1b"
 COLLAPSE_ABOVE = 150
 
 _RANKDIRS = ("LR", "TB", "RL", "BT")
-_COUNT_ORDER = ("fresh", "stale", "running", "failed", "missing", "unknown")
-_WORST_FIRST = ("failed", "running", "stale", "missing", "unknown", "fresh")
+_COUNT_ORDER = (
+    Freshness.FRESH,
+    Freshness.STALE,
+    Freshness.RUNNING,
+    Freshness.FAILED,
+    Freshness.MISSING,
+    UNKNOWN,
+)
+_WORST_FIRST = (
+    Freshness.FAILED,
+    Freshness.RUNNING,
+    Freshness.STALE,
+    Freshness.MISSING,
+    UNKNOWN,
+    Freshness.FRESH,
+)
 _TOOLTIP_MEMBERS = 30
 _FONT = "Helvetica,Arial,sans-serif"
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "{": "&#123;", "}": "&#125;", "|": "&#124;"}
@@ -210,7 +224,7 @@ def _checked(
             )
         by_name[node.name] = node
     for end in sorted({end for edge in edges for end in edge} - by_name.keys()):
-        by_name[end] = NodeView(end, "unknown", external=True)
+        by_name[end] = NodeView(end, UNKNOWN, external=True)
     if highlight is not None and highlight not in by_name:
         raise AssetNotFoundError(highlight, by_name, context="to highlight in the graph")
     return sorted(by_name.values(), key=lambda n: n.name), direction

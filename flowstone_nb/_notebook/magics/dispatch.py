@@ -24,6 +24,8 @@ from flowstone_nb._core.errors import FlowstoneError, MaterializationError, did_
 from flowstone_nb._core.events import Event, subscribe
 from flowstone_nb._core.html import esc
 from flowstone_nb._core.io_managers import known_io_manager_names
+from flowstone_nb._core.shell import in_notebook
+from flowstone_nb._core.states import EventKind, Outcome
 from flowstone_nb._define.asset import CONTEXT, Asset
 from flowstone_nb._define.cell_function import CELL_FILE_PREFIX, parse_cell
 from flowstone_nb._define.decorator import build_asset
@@ -52,6 +54,8 @@ __all__ = ["AssetPreview", "FlowstoneMagics"]
 
 #: Rows of a DataFrame shown under an ``%%asset`` cell.
 PREVIEW_ROWS = 10
+#: The status of an ``%%asset`` cell that defined its asset without running it (``--no-run``).
+DEFINED = "defined"
 
 
 class _UsageErrors:
@@ -128,7 +132,7 @@ class AssetPreview:
 
     name: str
     value: Any = None
-    status: str = "defined"
+    status: str = DEFINED
     partition: str | None = None
     dependencies: tuple[str, ...] = ()
     inferred: bool = False
@@ -137,7 +141,7 @@ class AssetPreview:
 
     def status_line(self, *, volatile: bool = False) -> str:
         """One line saying what happened; ``volatile`` adds duration and data version."""
-        parts = [f"{self.name}: {'defined (not run)' if self.status == 'defined' else self.status}"]
+        parts = [f"{self.name}: {'defined (not run)' if self.status == DEFINED else self.status}"]
         if volatile and self.duration is not None:
             parts.append(f"in {self.duration:.2f} s")
         if self.partition is not None:
@@ -159,13 +163,13 @@ class AssetPreview:
         return self.value
 
     def __repr__(self) -> str:
-        if self.status == "defined":
+        if self.status == DEFINED:
             return self.status_line()
         return f"{self._shown()!r}\n{self.status_line()}"
 
     def _repr_html_(self) -> str:
         line = f"<div class='fs-asset-status'>{esc(self.status_line(volatile=True))}</div>"
-        if self.status == "defined":
+        if self.status == DEFINED:
             return line
         shown = self._shown()
         html_of = getattr(shown, "_repr_html_", None)
@@ -256,7 +260,7 @@ def materialize_cell_asset(definition: CellDefinition, requested: str | None) ->
     seen: list[Event] = []
 
     def listen(event: Event) -> None:
-        if event.asset == name and event.kind in ("succeeded", "reused"):
+        if event.asset == name and event.kind in (EventKind.SUCCEEDED, EventKind.REUSED):
             seen.append(event)
 
     with usage_errors():
@@ -267,7 +271,7 @@ def materialize_cell_asset(definition: CellDefinition, requested: str | None) ->
         finally:
             unsubscribe()
     outcome = seen[-1]
-    computed = outcome.kind == "succeeded"
+    computed = outcome.kind == EventKind.SUCCEEDED
     data_version = outcome.detail.get("data_version") if computed else None
     if not computed:
         row = get_store().catalog.latest_success(name, outcome.partition)
@@ -275,7 +279,7 @@ def materialize_cell_asset(definition: CellDefinition, requested: str | None) ->
     return AssetPreview(
         name=name,
         value=value,
-        status="computed" if computed else "reused",
+        status=Outcome.COMPUTED if computed else Outcome.REUSED,
         partition=label,
         dependencies=definition.dependencies,
         inferred=definition.inferred,
@@ -311,7 +315,6 @@ def _live(asset: str) -> Any:
     from contextlib import nullcontext
 
     from flowstone_nb._notebook.graph.live import LiveGraph
-    from flowstone_nb._notebook.progress import in_notebook
 
     return LiveGraph(asset, downstream=0) if in_notebook() else nullcontext()
 

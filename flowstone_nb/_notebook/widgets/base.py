@@ -8,53 +8,23 @@ subclasses import it when they build their tree) and must not compute any status
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flowstone_nb._core.html import esc
 from flowstone_nb._core.states import strong_colour
 
-__all__ = [
-    "WidgetView",
-    "colour",
-    "square",
-    "subject",
-    "tooltip",
-    "when",
-]
-
-
-def colour(status: str) -> str:
-    """The fill colour of ``status``."""
-    return strong_colour(status)
-
-
-def subject(asset: str, partition: str) -> str:
-    """``asset`` or ``asset[partition]``."""
-    return f"{asset}[{partition}]" if partition else asset
-
-
-def when(moment: object) -> str:
-    """A UNIX time or timestamp as ``YYYY-MM-DD HH:MM:SS`` (UTC); ``""`` when unknown."""
-    if moment is None:
-        return ""
-    if isinstance(moment, int | float):
-        moment = dt.datetime.fromtimestamp(moment, tz=dt.UTC)
-    strftime = getattr(moment, "strftime", None)
-    if strftime is None:
-        return str(moment)
-    return str(strftime("%Y-%m-%d %H:%M:%S"))
+__all__ = ["WidgetView", "square", "tooltip"]
 
 
 def square(status: str, title: str, *, kind: str | None = None, css: str = "fs-square") -> str:
-    """A small square coloured by ``status`` with a tooltip (``title`` is escaped here).
+    """A small square in ``status``'s colour with a tooltip (``title`` is escaped here).
 
     Its CSS classes are ``css`` and ``css-kind`` (``kind`` defaults to ``status``).
     """
     return (
         f'<span class="{css} {css}-{esc(kind or status)}" title="{esc(title)}" '
         f'style="display:inline-block;width:10px;height:10px;margin:1px;'
-        f'border-radius:2px;background:{colour(status)}"></span>'
+        f'border-radius:2px;background:{strong_colour(status)}"></span>'
     )
 
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.errors import FlowstoneError
-from flowstone_nb._core.html import badge, esc, html_table, text_table
-from flowstone_nb._notebook.widgets.base import WidgetView, when
+from flowstone_nb._core.html import badge, esc, html_table, text_table, when
+from flowstone_nb._notebook.widgets.base import WidgetView
 
 if TYPE_CHECKING:
     import pandas as pd

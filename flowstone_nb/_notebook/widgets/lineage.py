@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.errors import FlowstoneError
-from flowstone_nb._core.html import badge, esc, html_table, text_table
-from flowstone_nb._notebook.widgets.base import WidgetView, subject, when
+from flowstone_nb._core.html import badge, esc, html_table, subject, text_table, when
+from flowstone_nb._core.states import FORGOTTEN
+from flowstone_nb._notebook.widgets.base import WidgetView
 
 if TYPE_CHECKING:
     from flowstone_nb._query.lineage import Lineage, LineageEntry
@@ -67,11 +68,6 @@ def navigator_for(lineage: Lineage, *, home: str | None = None) -> Navigate:
 
 def _label(entry: LineageEntry) -> str:
     return subject(entry.asset, entry.partition)
-
-
-def _title(lineage: Lineage) -> str:
-    """``asset[partition] @ data version`` (partition as people write it)."""
-    return f"{subject(lineage.asset, lineage.partition)} @ {(lineage.data_version or '')[:12]}"
 
 
 def _facts(entry: LineageEntry) -> list[str]:
@@ -178,12 +174,12 @@ class LineageWidget(WidgetView):
 
     def _render(self) -> None:
         self.message.value = ""
-        self.title.value = f"<b>Lineage of {esc(_title(self.lineage))}</b>"
+        self.title.value = f"<b>Lineage of {esc(self.lineage.title)}</b>"
         self.breadcrumb.value = self._trail_html()
         self.back_button.disabled = not self.trail
         self.row_buttons = []
         children: list[Any] = []
-        for label, entries in self._directions():
+        for label, entries in self.lineage.directions():
             children.append(self._widgets.HTML(f"<b>{esc(label)}</b>"))
             children.append(self._grid(entries))
             children.extend(self._more(entries))
@@ -191,12 +187,8 @@ class LineageWidget(WidgetView):
             children.append(self._widgets.HTML(f"<i>{esc(NOTHING)}</i>"))
         self.sections.children = tuple(children)
 
-    def _directions(self) -> list[tuple[str, list[LineageEntry]]]:
-        pairs = [("upstream", self.lineage.upstream), ("downstream", self.lineage.downstream)]
-        return [(label, entries) for label, entries in pairs if entries]
-
     def _trail_html(self) -> str:
-        return " → ".join(esc(_title(previous)) for previous in self.trail)
+        return " → ".join(esc(previous.title) for previous in self.trail)
 
     def _grid(self, entries: Sequence[LineageEntry]) -> Any:
         widgets = self._widgets
@@ -219,7 +211,7 @@ class LineageWidget(WidgetView):
 
     def _button(self, entry: LineageEntry) -> Any:
         label = _label(entry)
-        if entry.status == "forgotten":
+        if entry.status == FORGOTTEN:
             tip, disabled = "This materialization was forgotten: its catalog row is gone", True
         elif self._navigate is None:
             tip, disabled = "Show this with lineage_view(...) to make rows clickable", True
@@ -242,8 +234,8 @@ class LineageWidget(WidgetView):
         parts = []
         if self.trail:
             parts.append(f'<div class="fs-lineage-breadcrumb">back: {self._trail_html()}</div>')
-        parts.append(f'<h4 class="fs-lineage-title">Lineage of {esc(_title(self.lineage))}</h4>')
-        for label, entries in self._directions():
+        parts.append(f'<h4 class="fs-lineage-title">Lineage of {esc(self.lineage.title)}</h4>')
+        for label, entries in self.lineage.directions():
             rows = [[esc(_label(e)), *_cells(e)] for e in entries]
             parts.append(f"<b>{esc(label)}</b>")
             parts.append(html_table(HEADERS, rows, raw_columns=range(6), css_class="fs-lineage"))
@@ -255,9 +247,9 @@ class LineageWidget(WidgetView):
         """The current centre as text tables, with the trail."""
         lines = []
         if self.trail:
-            lines.append("back: " + " → ".join(_title(previous) for previous in self.trail))
-        lines.append(f"Lineage of {_title(self.lineage)}")
-        for label, entries in self._directions():
+            lines.append("back: " + " → ".join(previous.title for previous in self.trail))
+        lines.append(f"Lineage of {self.lineage.title}")
+        for label, entries in self.lineage.directions():
             rows = [[_label(e), *_facts(e)] for e in entries]
             lines.append(f"{label}:\n{text_table(HEADERS, rows)}")
         if len(lines) == 1 + bool(self.trail):

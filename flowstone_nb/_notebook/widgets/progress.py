@@ -1,56 +1,47 @@
-"""The backfill progress widget: a bar, counts per status, a strip per partition, a Cancel button.
+"""The backfill progress widget: a bar, counts per state, a strip per partition, a Cancel button.
 
 :class:`BackfillProgress` consumes :class:`~flowstone_nb._core.events.Event` objects from worker
 threads (its counters are guarded by a lock) and knows nothing of the backfill itself: the Cancel
 button only calls the ``on_cancel`` function it was given. The bar and counts update on every event;
-the per-partition strip is redrawn through a :class:`~flowstone_nb._notebook.graph.live.Throttle`.
-ipywidgets is imported when a widget is built, never at import time.
+the per-partition strip is redrawn through a :class:`~flowstone_nb._core.throttle.Throttle`. Each
+state is drawn in its colour from :data:`~flowstone_nb._core.states.PALETTE`. ipywidgets is
+imported when a widget is built, never at import time.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from flowstone_nb._core.errors import FlowstoneError
 from flowstone_nb._core.events import Event
 from flowstone_nb._core.html import esc
-from flowstone_nb._notebook.graph.live import Schedule, Throttle, start_timer
-from flowstone_nb._notebook.widgets.base import WidgetView, colour, square, tooltip
+from flowstone_nb._core.states import EventKind, RecordStatus, strong_colour
+from flowstone_nb._core.throttle import Schedule, Throttle, start_timer
+from flowstone_nb._notebook.widgets.base import WidgetView, square, tooltip
 
 __all__ = ["BackfillProgress"]
 
-#: The partition state an event of this kind leads to.
-KIND_STATE = {
-    "started": "running",
-    "succeeded": "succeeded",
-    "reused": "reused",
-    "failed": "failed",
-    "skipped": "skipped",
-    "cancelled": "cancelled",
-}
-#: Display order of the states, and their key in ``STATUS_COLOURS``.
-STATE_COLOUR = {
-    "succeeded": "success",
-    "reused": "reused",
-    "failed": "failed",
-    "skipped": "failed",
-    "cancelled": "skipped",
-    "running": "running",
-    "pending": "pending",
-}
-TEXT_MARKS = {
-    "succeeded": "#",
-    "reused": "=",
-    "failed": "x",
-    "skipped": "-",
-    "cancelled": "/",
-    "running": ">",
-    "pending": ".",
-}
-DONE = ("succeeded", "reused", "failed", "skipped", "cancelled")
+#: The states of a finished partition: the kind of the event that finished it.
+DONE = (
+    EventKind.SUCCEEDED,
+    EventKind.REUSED,
+    EventKind.FAILED,
+    EventKind.SKIPPED,
+    EventKind.CANCELLED,
+)
+#: Every state a partition shows, in display order.
+STATES = (*DONE, RecordStatus.RUNNING, RecordStatus.PENDING)
+#: The state a partition is in once an event of this kind arrives.
+KIND_STATE: Mapping[str, str] = MappingProxyType(
+    {EventKind.STARTED: RecordStatus.RUNNING, **{kind: kind for kind in DONE}}
+)
+TEXT_MARKS: Mapping[str, str] = MappingProxyType(
+    dict(zip(STATES, ("#", "=", "x", "-", "/", ">", "."), strict=True))
+)
 CANCEL_NOTE = "Cancel requested: running partitions finish, no new ones start."
 
 
@@ -68,7 +59,7 @@ class BackfillProgress(WidgetView):
     title
         Shown before the bar (e.g. the asset name).
     interval, clock, schedule
-        Redraw throttle for the strip (see :class:`~flowstone_nb._notebook.graph.live.Throttle`).
+        Redraw throttle for the strip (see :class:`~flowstone_nb._core.throttle.Throttle`).
 
     Attributes
     ----------
@@ -101,7 +92,7 @@ class BackfillProgress(WidgetView):
         self._lock = threading.Lock()
         self._total = total
         self._title = title
-        self._states: dict[str, str] = dict.fromkeys(partitions, "pending")
+        self._states: dict[str, str] = dict.fromkeys(partitions, RecordStatus.PENDING)
         self._reasons: dict[str, str] = {}
         self._on_cancel = on_cancel
         self._cancelled = False
@@ -162,11 +153,11 @@ class BackfillProgress(WidgetView):
 
     def _tally(self) -> tuple[dict[str, int], int, int]:
         """Counts per state, partitions done, and slots (lock held)."""
-        counts = dict.fromkeys(STATE_COLOUR, 0)
+        counts: dict[str, int] = dict.fromkeys(STATES, 0)
         for state in self._states.values():
             counts[state] += 1
         slots = max(self._total, len(self._states))
-        counts["pending"] += slots - len(self._states)
+        counts[RecordStatus.PENDING] += slots - len(self._states)
         return counts, sum(counts[s] for s in DONE), slots
 
     def _refresh(self) -> bool:
@@ -176,14 +167,14 @@ class BackfillProgress(WidgetView):
         self.progress.value = done
         self.progress.description = f"{done}/{slots}"
         finished = done >= slots
-        if counts["failed"] or counts["skipped"]:
+        if counts[EventKind.FAILED] or counts[EventKind.SKIPPED]:
             self.progress.bar_style = "danger"
         elif finished:
             self.progress.bar_style = "success"
         if finished:
             self.cancel_button.disabled = True
         self.counts.value = " · ".join(
-            f'<span class="fs-count fs-count-{s}"><span style="color:{colour(STATE_COLOUR[s])}">'
+            f'<span class="fs-count fs-count-{s}"><span style="color:{strong_colour(s)}">'
             f"■</span> {n} {s}</span>"
             for s, n in counts.items()
             if n
@@ -195,10 +186,8 @@ class BackfillProgress(WidgetView):
             states = list(self._states.items())
             reasons = dict(self._reasons)
             _, _, slots = self._tally()
-        squares = [
-            square(STATE_COLOUR[s], tooltip(p, s, reasons.get(p, "")), kind=s) for p, s in states
-        ]
-        blank = square("pending", "not started yet")
+        squares = [square(s, tooltip(p, s, reasons.get(p, ""))) for p, s in states]
+        blank = square(RecordStatus.PENDING, "not started yet")
         squares += [blank] * (slots - len(states))
         return f'<div class="fs-strip" style="line-height:8px">{"".join(squares)}</div>'
 

@@ -1,17 +1,19 @@
 """The status grid: assets x partitions as coloured cells, or one strip of squares per asset.
 
 :class:`StatusGrid` renders a :class:`~flowstone_nb._query.status.StatusReport` (plain data) with
-the colours of :data:`~flowstone_nb._core.html.STATUS_COLOURS` and a tooltip per cell giving the
+the colours of :data:`~flowstone_nb._core.states.PALETTE` and a tooltip per cell giving the
 reason. Few partitions show as a grid with a column per key; many show compactly. ipywidgets is
 imported when a widget is built; this module never computes a status.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from flowstone_nb._core.html import badge, esc
-from flowstone_nb._notebook.widgets.base import WidgetView, colour, square, subject, tooltip
+from flowstone_nb._core.html import badge, esc, subject
+from flowstone_nb._core.states import Freshness, strong_colour
+from flowstone_nb._notebook.widgets.base import WidgetView, square, tooltip
 
 if TYPE_CHECKING:
     from flowstone_nb._query.status import PartitionStatus, StatusReport
@@ -19,7 +21,13 @@ if TYPE_CHECKING:
 __all__ = ["StatusGrid"]
 
 #: One character per status in the text strip.
-TEXT_MARKS = {"fresh": "#", "stale": "~", "missing": ".", "failed": "x", "running": ">"}
+TEXT_MARKS: Mapping[str, str] = {
+    Freshness.FRESH: "#",
+    Freshness.STALE: "~",
+    Freshness.MISSING: ".",
+    Freshness.FAILED: "x",
+    Freshness.RUNNING: ">",
+}
 VERTICAL = "writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal"
 
 
@@ -33,7 +41,7 @@ def _cell(row: PartitionStatus, colspan: int = 1) -> str:
     return (
         f'<td class="fs-cell fs-cell-{esc(row.status)}"{span} '
         f'title="{esc(tooltip(_subject(row), row.status, row.reason))}" '
-        f'style="background:{colour(row.status)};color:white;min-width:12px;height:14px">'
+        f'style="background:{strong_colour(row.status)};color:white;min-width:12px;height:14px">'
         f"{label}</td>"
     )
 

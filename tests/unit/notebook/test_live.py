@@ -1,4 +1,4 @@
-"""The redraw throttle and the live graph that recolours its nodes while a run proceeds.
+"""The live graph that recolours its nodes while a run proceeds.
 
 Time and timers are injected (no sleeping); the display handle is the one stub, since no front
 end runs here: the tests read the DOT text of every update it receives.
@@ -7,8 +7,6 @@ end runs here: the tests read the DOT text of every update it receives.
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -17,153 +15,11 @@ import pytest
 import flowstone_nb as fs
 from flowstone_nb._core.events import Event, emit
 from flowstone_nb._notebook.graph.dot_text import NODE_FILLS, NODE_OUTLINES
-from flowstone_nb._notebook.graph.live import LiveGraph, Throttle
-
-
-class FakeTimers:
-    """An injectable clock and scheduler: time moves and timers fire only when the test says."""
-
-    def __init__(self) -> None:
-        self.now = 10.0
-        self.armed: list[tuple[float, Callable[[], None]]] = []
-        self.cancelled = 0
-
-    def clock(self) -> float:
-        return self.now
-
-    def schedule(self, delay: float, callback: Callable[[], None]) -> Callable[[], None]:
-        item = (delay, callback)
-        self.armed.append(item)
-
-        def cancel() -> None:
-            if item in self.armed:
-                self.armed.remove(item)
-                self.cancelled += 1
-
-        return cancel
-
-    def fire(self) -> None:
-        due, self.armed = self.armed, []
-        for _, callback in due:
-            callback()
-
-
-def throttle(timers: FakeTimers, calls: list[float], interval: float = 0.2) -> Throttle:
-    return Throttle(
-        lambda: calls.append(timers.now),
-        interval=interval,
-        clock=timers.clock,
-        schedule=timers.schedule,
-    )
-
-
-def test_first_request_runs_at_once_then_one_trailing_run() -> None:
-    timers, calls = FakeTimers(), []
-    redraw = throttle(timers, calls)
-    redraw.request()
-    assert calls == [10.0]
-    timers.now = 10.05
-    redraw.request()
-    redraw.request()
-    assert calls == [10.0]
-    assert [round(delay, 3) for delay, _ in timers.armed] == [0.15]
-    timers.now = 10.2
-    timers.fire()
-    assert calls == [10.0, 10.2]
-    timers.now = 11.0
-    redraw.request()  # the interval has passed
-    assert calls == [10.0, 10.2, 11.0]
-    assert timers.armed == []
-
-
-def test_flush_runs_what_is_pending_and_disarms() -> None:
-    timers, calls = FakeTimers(), []
-    redraw = throttle(timers, calls)
-    redraw.flush()
-    assert calls == []
-    redraw.request()
-    redraw.request()
-    redraw.flush()
-    assert calls == [10.0, 10.0]
-    assert timers.armed == []
-    assert timers.cancelled == 1
-    redraw.flush()
-    assert len(calls) == 2
-
-
-def test_now_skips_the_wait() -> None:
-    timers, calls = FakeTimers(), []
-    redraw = throttle(timers, calls)
-    redraw.request()
-    redraw.request()
-    redraw.request(now=True)
-    assert len(calls) == 2
-    assert timers.armed == []
-
-
-def test_a_timer_that_fires_after_being_disarmed_does_nothing() -> None:
-    timers, calls = FakeTimers(), []
-    redraw = throttle(timers, calls)
-    redraw.request()
-    redraw.request()
-    [(_, late)] = timers.armed
-    redraw.flush()
-    late()  # it had already started when flush cancelled it
-    assert len(calls) == 2
-
-
-def test_zero_interval_runs_every_request() -> None:
-    timers, calls = FakeTimers(), []
-    redraw = throttle(timers, calls, interval=0)
-    for _ in range(3):
-        redraw.request()
-    assert len(calls) == 3
-
-
-def test_real_timers_deliver_the_trailing_run() -> None:
-    done = threading.Event()
-    calls: list[int] = []
-
-    def action() -> None:
-        calls.append(1)
-        if len(calls) == 2:
-            done.set()
-
-    redraw = Throttle(action, interval=0.01)
-    redraw.request()
-    redraw.request()
-    assert done.wait(timeout=10)
-    assert calls == [1, 1]
-
+from flowstone_nb._notebook.graph.live import LiveGraph
+from tests.resources.fake_timers import FakeTimers
+from tests.resources.screen import Screen
 
 # --- live graph --------------------------------------------------------------------------------
-
-
-class Handle:
-    """Stands in for the front end's display: remembers every object it was given."""
-
-    def __init__(self) -> None:
-        self.shown: list[Any] = []
-
-    def update(self, obj: Any) -> None:
-        self.shown.append(obj)
-
-
-class Screen:
-    """A display function returning a :class:`Handle`."""
-
-    def __init__(self) -> None:
-        self.handle = Handle()
-        self.kwargs: dict[str, Any] = {}
-
-    def __call__(self, obj: Any, **kwargs: Any) -> Handle:
-        self.kwargs = kwargs
-        self.handle.shown.append(obj)
-        return self.handle
-
-    @property
-    def sources(self) -> list[str]:
-        return [view.source for view in self.handle.shown]
 
 
 def status_of(source: str, name: str) -> str:

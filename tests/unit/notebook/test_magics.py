@@ -22,15 +22,7 @@ from flowstone_nb._define import definition_site as _definition_site
 from flowstone_nb._notebook.extension import load_ipython_extension, unload_ipython_extension
 from flowstone_nb._notebook.magics.dispatch import AssetPreview, FlowstoneMagics
 from flowstone_nb._storage.config import settings
-
-
-def fresh_shell(monkeypatch: pytest.MonkeyPatch, config: Config | None = None) -> InteractiveShell:
-    # The shell installs its own __main__; monkeypatch puts pytest's back afterwards.
-    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
-    InteractiveShell.clear_instance()
-    config = config or Config()
-    config.HistoryManager.hist_file = ":memory:"
-    return InteractiveShell.instance(config=config)
+from tests.resources.ipython_shell import fresh_shell
 
 
 @pytest.fixture

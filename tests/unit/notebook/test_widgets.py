@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-import IPython
 import pandas as pd
 import pytest
 
 import flowstone_nb as fs
 from flowstone_nb._core.errors import FlowstoneError
 from flowstone_nb._core.events import Event, subscribe
+from flowstone_nb._core.html import when
 from flowstone_nb._core.states import strong_colour
 from flowstone_nb._notebook.views import (
     BackfillProgress,
@@ -31,9 +29,9 @@ from flowstone_nb._notebook.views import (
     status_view,
     store_navigator,
 )
-from flowstone_nb._notebook.widgets.base import when
 from flowstone_nb._query.lineage import HISTORY_COLUMNS, Lineage, LineageEntry
 from flowstone_nb._query.status import PartitionStatus, StatusReport
+from tests.resources.fake_timers import FakeTimers
 
 EVIL = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -49,12 +47,6 @@ def html_of(widget: Any) -> str:
 def assert_escaped(html: str) -> None:
     assert "<script" not in html
     assert ESCAPED in html
-
-
-@pytest.fixture
-def in_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pretend a Jupyter kernel runs this process (the kernel itself cannot run in a test)."""
-    monkeypatch.setattr(IPython, "get_ipython", lambda: SimpleNamespace(kernel=object()))
 
 
 # --- lineage -----------------------------------------------------------------------------------
@@ -605,37 +597,8 @@ def test_more_partitions_than_announced_grow_the_bar() -> None:
     assert progress.progress.value == 2
 
 
-class FakeTimers:
-    """An injectable clock and scheduler: time moves and timers fire only when the test says."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.pending: list[tuple[float, Callable[[], None]]] = []
-        self.cancelled = 0
-
-    def clock(self) -> float:
-        return self.now
-
-    def schedule(self, delay: float, callback: Callable[[], None]) -> Callable[[], None]:
-        item = (delay, callback)
-        self.pending.append(item)
-
-        def cancel() -> None:
-            if item in self.pending:
-                self.pending.remove(item)
-                self.cancelled += 1
-
-        return cancel
-
-    def fire(self) -> None:
-        due = list(self.pending)
-        self.pending.clear()
-        for _, callback in due:
-            callback()
-
-
 def test_strip_redraws_are_throttled_but_never_lost() -> None:
-    timers = FakeTimers()
+    timers = FakeTimers(now=100.0)
     progress = BackfillProgress(3, interval=0.2, clock=timers.clock, schedule=timers.schedule)
     progress.update(event("started", "a"))
     first = progress.strip.value
@@ -643,20 +606,20 @@ def test_strip_redraws_are_throttled_but_never_lost() -> None:
     progress.update(event("succeeded", "a"))
     assert progress.progress.value == 1  # the bar is never throttled
     assert progress.strip.value == first
-    assert [round(d, 3) for d, _ in timers.pending] == [0.2]
+    assert [round(d, 3) for d, _ in timers.armed] == [0.2]
     timers.now += 0.05
     progress.update(event("started", "b"))
-    assert len(timers.pending) == 1  # one trailing redraw is enough
+    assert len(timers.armed) == 1  # one trailing redraw is enough
     timers.fire()
     assert "fs-square-succeeded" in progress.strip.value
     assert "fs-square-running" in progress.strip.value
     timers.now += 1
     progress.update(event("succeeded", "b"))  # the interval has passed: drawn at once
     progress.update(event("started", "c"))
-    assert len(timers.pending) == 1
+    assert len(timers.armed) == 1
     progress.update(event("succeeded", "c"))  # last partition: drawn at once, timer disarmed
     assert progress.strip.value.count("fs-square-succeeded") == 3
-    assert timers.pending == []
+    assert timers.armed == []
     assert timers.cancelled == 1
 
 

@@ -155,8 +155,11 @@ def test_forget_removes_the_definition_and_optionally_the_history() -> None:
     assert "right" not in set(fs.history().asset)
 
 
-def test_outside_a_kernel_views_fall_back_to_text_and_html() -> None:
+def test_results_render_text_and_html_and_never_pick_a_widget() -> None:
     diamond()
     fs.materialize("top")
-    assert fs.lineage("top")._repr_mimebundle_() is None
-    assert fs.status()._repr_mimebundle_() is None
+    for result in (fs.lineage("top"), fs.status()):
+        # The notebook layer's views choose the widget (tests/unit/notebook/test_views.py).
+        assert not hasattr(result, "_repr_mimebundle_")
+        assert "top" in repr(result)
+        assert "top" in result._repr_html_()
