@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from flowstone_nb._versioning import bytecode, cache, cell_source, resolver
 from flowstone_nb._versioning import code_versions as _code_versions
 from flowstone_nb._versioning.code_versions import code_version, source_version
 
@@ -655,7 +656,7 @@ def test_source_version_bound_names_of_every_kind_are_local() -> None:
         import os.path
         from json import dumps as d
         def f(a, *rest, key=1, **kw):
-            return a
+            return a, rest, key, kw
         class K:
             pass
         try:
@@ -669,26 +670,35 @@ def test_source_version_bound_names_of_every_kind_are_local() -> None:
                 pass
             case str() as text:
                 pass
-        (os, d, f, K, a, rest, key, kw, problem, others, first, tail, text)
+        (os, d, f, K, problem, others, first, tail, text)
         """
     )
-    names = (
-        "os",
-        "d",
-        "f",
-        "K",
-        "a",
-        "rest",
-        "key",
-        "kw",
-        "problem",
-        "others",
-        "first",
-        "tail",
-        "text",
-    )
+    names = ("os", "d", "f", "K", "a", "rest", "key", "kw")
+    names += ("problem", "others", "first", "tail", "text")
     empty = source_version(cell, {})
     assert source_version(cell, dict.fromkeys(names, 1)) == empty
+    # A function's parameters are its own: the cell itself reading `a` reads the namespace's.
+    reading = cell.replace("(os, d,", "(a, os, d,")
+    assert source_version(reading, {"a": 1}) != source_version(reading, {"a": 2})
+
+
+def test_source_version_follows_a_name_read_before_the_cell_binds_it() -> None:
+    cell = "limit = LIMIT\nLIMIT = limit + 1\n[v for v in raw if v < LIMIT]"
+    assert source_version(cell, {"LIMIT": 1}) != source_version(cell, {"LIMIT": 2})
+    unchanged = "LIMIT = 2\nlimit = LIMIT\n[v for v in raw if v < limit]"
+    assert source_version(unchanged, {"LIMIT": 1}) == source_version(unchanged, {"LIMIT": 2})
+
+
+def test_source_version_of_a_cell_no_scope_can_hold_is_its_text() -> None:
+    cell = "nonlocal LIMIT\nLIMIT"
+    assert source_version(cell, {"LIMIT": 1}) == source_version(cell + "\n", {"LIMIT": 2})
+    assert source_version(cell, {}) != source_version(cell.replace("LIMIT", "OTHER"), {})
+
+
+def test_source_version_of_a_cell_that_awaits_at_its_top_level() -> None:
+    cell = "async for row in rows(LIMIT):\n    total = row\ntotal"
+    assert source_version(cell, {"LIMIT": 1}) != source_version(cell, {"LIMIT": 2})
+    assert source_version(cell, {"row": 1}) == source_version(cell, {"row": 2})
 
 
 def test_source_version_with_ipython_syntax_and_broken_code() -> None:
@@ -774,7 +784,7 @@ def test_a_self_contained_function_is_versioned_by_its_code_as_by_the_full_walk(
         """,
     )
     alone = module.alone
-    full = _code_versions._Resolver({alone.__module__}).of_function(alone)
+    full = resolver.Resolver({alone.__module__}).of_function(alone)
     assert code_version(alone) == full == code_version(alone)
     before = code_version(alone)
     alone.__defaults__ = (1,)
@@ -803,21 +813,21 @@ def test_a_repeated_cell_notices_a_rebound_name(tmp_path: Path) -> None:
 def test_the_cache_is_bounded_and_keeps_results_right(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_code_versions, "MAX_CACHED", 2)
+    monkeypatch.setattr(cache, "MAX_CACHED", 2)
     # They read a global (len), so their code goes through the code cache too.
     functions = [exec_function(f"def target():\n    return len([{i}])\n") for i in range(5)]
     versions = [code_version(f) for f in functions]
     assert len(set(versions)) == 5
-    assert len(_code_versions._CODE_CACHE) <= 2
+    assert len(resolver._CODE_CACHE) <= 2
     assert len(_code_versions._VERSION_CACHE) <= 2
     assert [code_version(f) for f in functions] == versions
     cells = [source_version(f"x = {i}\nx", {}) for i in range(5)]
     assert len(set(cells)) == 5
-    assert len(_code_versions._CELL_CACHE) <= 2
+    assert len(cell_source._CELL_CACHE) <= 2
 
 
 def test_versions_from_many_threads_agree(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_code_versions, "MAX_CACHED", 3)
+    monkeypatch.setattr(cache, "MAX_CACHED", 3)
     functions = [exec_function(f"def target():\n    return {i}\n") for i in range(8)]
     expected = [code_version(f) for f in functions]
     barrier = threading.Barrier(4)
@@ -1087,8 +1097,8 @@ def test_a_pending_version_of_a_function_versioned_before_reuses_its_digest(
     alone = exec_function("def target(x):\n    return x + 1\n")
     expected = code_version(alone)  # remembered for the function
     digests: list[object] = []
-    real = _code_versions._digest
-    monkeypatch.setattr(_code_versions, "_digest", lambda *a: digests.append(a) or real(*a))
+    real = bytecode.code_digest
+    monkeypatch.setattr(bytecode, "code_digest", lambda *a: digests.append(a) or real(*a))
     assert _code_versions.PendingVersion(alone, alone.__code__).resolve() == expected
     assert digests == []
     other = exec_function("def target(x):\n    return x + 3\n").__code__
