@@ -18,7 +18,7 @@ import pytest
 
 import flowstone_nb as fs
 from flowstone_nb._core.io_managers import unregister_io_manager
-from flowstone_nb._define import validate as _validate
+from flowstone_nb._define import checks as _checks
 from flowstone_nb._define.asset import KnownSignature, Signature
 from flowstone_nb._define.definition_site import Origin, origin_of_function
 
@@ -252,7 +252,7 @@ def test_builtin_io_managers_are_known_without_listing_every_manager(
     def unavailable() -> list[str]:
         raise AssertionError("listed every IO manager for a built-in name")
 
-    monkeypatch.setattr(_validate, "known_io_manager_names", unavailable)
+    monkeypatch.setattr(_checks, "known_io_manager_names", unavailable)
     for name in ("memory", "filesystem", "parquet"):
         assert fs.validate(fs.Asset(name="x", execute_fn=lambda: 1, io_manager=name)) == []
 
