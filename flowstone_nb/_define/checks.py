@@ -251,19 +251,10 @@ def _check_labels(asset: Asset, issues: list[ValidationIssue]) -> None:
 def asset_issues(
     asset: Asset, *, io_managers: Collection[str] | None = None
 ) -> list[ValidationIssue]:
-    """Return every problem with ``asset``'s definition; ``[]`` when it is valid.
+    """Every problem with ``asset``'s definition, field by field; ``[]`` when it is valid.
 
-    Parameters
-    ----------
-    asset
-        The definition to check.
-    io_managers
-        The IO manager names to accept (default: every registered one).
-
-    Returns
-    -------
-    list of ValidationIssue
-        Each names the field at fault and what to do.
+    This is what :func:`flowstone_nb.validate` returns once it has the asset; ``io_managers``
+    are the IO manager names to accept (default: every registered one).
     """
     issues: list[ValidationIssue] = []
     _check_name(asset, issues)

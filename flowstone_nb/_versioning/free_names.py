@@ -109,8 +109,8 @@ class _FirstUse(ast.NodeVisitor):
         for statement in [*node.body, *node.orelse]:
             self.visit(statement)
 
-    def visit_AsyncFor(self, node: ast.AsyncFor) -> None:
-        self.visit_For(node)  # (a notebook cell may await at its top level)
+    # NodeVisitor dispatches on the node's class name: these names are not ours to choose.
+    visit_AsyncFor = visit_For  # noqa: N815  # (a notebook cell may await at its top level)
 
     def _comprehension(
         self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
@@ -121,17 +121,8 @@ class _FirstUse(ast.NodeVisitor):
             if isinstance(inner, ast.NamedExpr):
                 self.visit(inner.target)
 
-    def visit_ListComp(self, node: ast.ListComp) -> None:
-        self._comprehension(node)
-
-    def visit_SetComp(self, node: ast.SetComp) -> None:
-        self._comprehension(node)
-
-    def visit_DictComp(self, node: ast.DictComp) -> None:
-        self._comprehension(node)
-
-    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> None:
-        self._comprehension(node)
+    visit_ListComp = visit_SetComp = _comprehension  # noqa: N815
+    visit_DictComp = visit_GeneratorExp = _comprehension  # noqa: N815
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         for default in [*node.args.defaults, *node.args.kw_defaults]:
@@ -144,8 +135,7 @@ class _FirstUse(ast.NodeVisitor):
                 self.visit(expression)
         self.bound.add(node.name)
 
-    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
-        self.visit_FunctionDef(node)
+    visit_AsyncFunctionDef = visit_FunctionDef  # noqa: N815
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for expression in [*node.decorator_list, *node.bases, *node.keywords]:
@@ -169,11 +159,4 @@ class _FirstUse(ast.NodeVisitor):
         if captured is not None:
             self.bound.add(captured)
 
-    def visit_MatchAs(self, node: ast.MatchAs) -> None:
-        self._capture(node)
-
-    def visit_MatchStar(self, node: ast.MatchStar) -> None:
-        self._capture(node)
-
-    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
-        self._capture(node)
+    visit_MatchAs = visit_MatchStar = visit_MatchMapping = _capture  # noqa: N815
