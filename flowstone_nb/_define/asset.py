@@ -4,8 +4,9 @@ An :class:`Asset` (the Asset of docs/adr/0001-asset-first-orchestration.md) is a
 one named, persistent artifact: what it depends on, how it is computed, stored and partitioned. Its
 fields are declared once, on the model; pydantic validates them (wrong *types* fail when the model
 is built, naming the field) and ``model_post_init`` works out once what they imply (the execute
-function's signature, the partitions, how to call it). *Semantic* problems are reported by
-:func:`flowstone_nb.validate`. This module must not run, store or display anything.
+function's signature, the partitions, how to call it), kept in the model's private state. *Semantic*
+problems are reported by :func:`flowstone_nb.validate`. This module must not run, store or display
+anything.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from types import CodeType, FunctionType
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flowstone_nb._core.errors import PartitionError
 from flowstone_nb._partitioning.definitions import PartitionsDefinition, resolve_partitions
@@ -245,10 +246,6 @@ class Asset(BaseModel):
     line: int | None = None
     code_version: str | None = None
 
-    # Worked out in model_post_init; read straight from __pydantic_private__ (pydantic's
-    # __getattr__ costs microseconds per read).
-    _derived: _Derived | None = PrivateAttr(default=None)
-
     @field_validator("depends_on", mode="before")
     @classmethod
     def _names_of_assets(cls, value: Any) -> Any:
@@ -269,17 +266,17 @@ class Asset(BaseModel):
         The signature is read from the execute function unless ``context`` (the validation
         context) is a :class:`KnownSignature`.
         """
-        self._derived = _Derived.of(self, context)
+        _keep(self, _Derived.of(self, context))
 
     def __getstate__(self) -> dict[Any, Any]:
         """The pickled state: the fields (what they imply is worked out again when loaded)."""
         state = super().__getstate__()
-        state["__pydantic_private__"] = {"_derived": None}  # (it holds code objects)
+        state["__pydantic_private__"] = None  # (it holds code objects, which do not pickle)
         return state
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)
-        self._derived = _Derived.of(self, None)
+        _keep(self, _Derived.of(self, None))
 
     @property
     def partitions(self) -> PartitionsDefinition | None:
@@ -337,13 +334,21 @@ class Asset(BaseModel):
                 yield key, value
 
 
-# What Asset._derived reads, as C-level getters: pydantic sets the private dict up on creation.
+# What an asset's fields imply (_Derived) is kept in pydantic's private state, as pydantic keeps
+# private attributes, under "_derived". It is not declared as a PrivateAttr: pydantic would then
+# wrap model_post_init to set up the declared defaults first, which costs a definition about as
+# much again as validating its fields (the "chain: define" benchmark row, +15 %).
 _PRIVATE = operator.attrgetter("__pydantic_private__")
 _DERIVED = operator.itemgetter("_derived")
 _PARTITIONS = operator.attrgetter("partitions")
 
 
+def _keep(asset: Asset, derived: _Derived) -> None:
+    object.__setattr__(asset, "__pydantic_private__", {"_derived": derived})
+
+
 def _derived(asset: Asset) -> _Derived:
+    """What the asset's fields imply, read with C-level getters (pydantic's __getattr__ is slow)."""
     derived: _Derived = _DERIVED(_PRIVATE(asset))
     return derived
 
