@@ -28,11 +28,12 @@ from flowstone_nb._core.errors import (
 if TYPE_CHECKING:
     from flowstone_nb._core.io_managers import register_io_manager
     from flowstone_nb._define.asset import Asset
+    from flowstone_nb._define.checks import ValidationIssue
     from flowstone_nb._define.context import AssetContext
     from flowstone_nb._define.decorator import asset
     from flowstone_nb._define.pipeline import Pipeline
     from flowstone_nb._define.registry import Registry, get_registry
-    from flowstone_nb._define.validate import ValidationIssue, validate
+    from flowstone_nb._define.validate import validate
     from flowstone_nb._graph.dag import DAG
     from flowstone_nb._notebook.extension import load_ipython_extension, unload_ipython_extension
     from flowstone_nb._notebook.graph.build import graph
@@ -103,7 +104,7 @@ _LAZY: dict[str, str] = {
     "StatusReport": "._query.status",
     "TimeWindowMapping": "._partitioning.mappings",
     "TrailingWindow": "._partitioning.mappings",
-    "ValidationIssue": "._define.validate",
+    "ValidationIssue": "._define.checks",
     "WeeklyPartitions": "._partitioning.definitions",
     "asset": "._define.decorator",
     "backfill": "._run.backfill",

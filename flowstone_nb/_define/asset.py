@@ -1,9 +1,12 @@
-"""The asset model (ADR-0001's Asset struct) and how its execute function is called.
+"""The asset model and how its execute function is called.
 
-An :class:`Asset` is plain data about one named, persistent artifact: what it depends on, how it is
-computed, stored and partitioned. Wrong *types* fail when the model is built (pydantic names the
-field); *semantic* problems are reported by :func:`flowstone_nb.validate`. This module must not run,
-store or display anything.
+An :class:`Asset` (the Asset of docs/adr/0001-asset-first-orchestration.md) is a pydantic model of
+one named, persistent artifact: what it depends on, how it is computed, stored and partitioned. Its
+fields are declared once, on the model; pydantic validates them (wrong *types* fail when the model
+is built, naming the field) and ``model_post_init`` works out once what they imply (the execute
+function's signature, the partitions, how to call it), kept in the model's private state. *Semantic*
+problems are reported by :func:`flowstone_nb.validate`. This module must not run, store or display
+anything.
 """
 
 from __future__ import annotations
@@ -13,18 +16,24 @@ import itertools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from types import CodeType, FunctionType
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flowstone_nb._core.errors import PartitionError
 from flowstone_nb._partitioning.definitions import PartitionsDefinition, resolve_partitions
 from flowstone_nb._partitioning.mappings import PartitionMapping
 from flowstone_nb._versioning.self_contained import self_contained_code
 
-__all__ = ["Asset", "Signature"]
+__all__ = [
+    "Asset",
+    "KnownSignature",
+    "Signature",
+    "any_partitioned",
+    "call_of",
+    "keyword_parameters",
+]
 
 CONTEXT = "context"
 _VARIADIC = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
@@ -110,7 +119,7 @@ class _Call(NamedTuple):
     # When invoke passes nothing but upstream values by name: (parameter, its index in
     # depends_on) for each, in the order invoke passes them.
     keywords: tuple[tuple[str, int], ...] | None
-    # The function's code object, when it reads nothing but its arguments (see _plain).
+    # The function's code object, when it reads nothing but its arguments (self_contained_code).
     pure: CodeType | None
 
     @classmethod
@@ -118,16 +127,56 @@ class _Call(NamedTuple):
         pure = self_contained_code(function)
         if signature.style(depends_on) == "seed":
             return cls(True, True, (), (), None, pure)
-        required = signature.required
-        context = CONTEXT in required or CONTEXT in signature.optional
-        inputs = tuple(name for name in required if name != CONTEXT)
-        optional = tuple(name for name in signature.optional if name != CONTEXT)
-        index = {name: i for i, name in enumerate(depends_on)}
+        # Built-in iterators rather than comprehensions: this runs for every definition.
+        inputs, optional = signature.required, signature.optional
+        context = CONTEXT in inputs or CONTEXT in optional
+        if context:
+            inputs = tuple(filter(CONTEXT.__ne__, inputs))
+            optional = tuple(filter(CONTEXT.__ne__, optional))
+        index = dict(zip(depends_on, range(len(depends_on)), strict=True))
         keywords = None
-        if not context and all(name in index for name in inputs):
-            passed = (*inputs, *(name for name in optional if name in index))
-            keywords = tuple((name, index[name]) for name in passed)
+        if not context and all(map(index.__contains__, inputs)):
+            passed = (*inputs, *filter(index.__contains__, optional))
+            keywords = tuple(zip(passed, map(index.__getitem__, passed), strict=True))
         return cls(False, context, inputs, optional, keywords, pure)
+
+
+class KnownSignature(NamedTuple):
+    """A validation context saying what the execute function's parameters are.
+
+    A caller that has read them already (the decorator does, to infer ``depends_on``) passes it
+    to :meth:`Asset.model_validate` so they are not read again::
+
+        Asset.model_validate(fields, context=KnownSignature(Signature.of(fn)))
+    """
+
+    signature: Signature | None
+
+
+class _Derived(NamedTuple):
+    """What an asset's fields imply, worked out once when the model is built."""
+
+    signature: Signature | None
+    partitions: PartitionsDefinition | None
+    call: _Call | None
+
+    @classmethod
+    def of(cls, asset: Asset, known: object) -> _Derived:
+        """The derived state of ``asset``; ``known`` is the validation context, if any."""
+        fn = asset.execute_fn
+        if type(known) is KnownSignature:
+            signature = known.signature
+        else:
+            signature = Signature.of(fn) if callable(fn) else None
+        partitioned_by, partition_fn = asset.partitioned_by, asset.partition_fn
+        partitions = None
+        if partitioned_by is not None or partition_fn is not None:
+            try:
+                partitions = resolve_partitions(partitioned_by, partition_fn)
+            except PartitionError:
+                partitions = None  # validate() reports the inconsistency
+        call = None if signature is None else _Call.of(signature, asset.depends_on, fn)
+        return cls(signature, partitions, call)
 
 
 class Asset(BaseModel):
@@ -139,6 +188,7 @@ class Asset(BaseModel):
         Asset(name="clean", depends_on=["raw"], execute_fn=lambda context, deps: deps["raw"])
 
     Calling an asset calls its execute function, so decorated functions stay unit-testable.
+    Wrong *types* fail when the model is built (pydantic names the field).
 
     Attributes
     ----------
@@ -174,11 +224,12 @@ class Asset(BaseModel):
     line
         The line of the definition.
     code_version
-        A fixed code version; ``None`` derives it from the normalised source.
+        A fixed code version; ``None`` derives it from the execute function's code.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
 
+    # The fields: the one list of them (the decorator's options are these, less what it fills).
     name: str | None = None
     description: str | None = None
     depends_on: list[str] = Field(default_factory=list)
@@ -195,53 +246,6 @@ class Asset(BaseModel):
     line: int | None = None
     code_version: str | None = None
 
-    _signature: Signature | None = PrivateAttr(default=None)
-    _partitions: PartitionsDefinition | None = PrivateAttr(default=None)
-    _call: _Call | None = PrivateAttr(default=None)
-
-    def __init__(self, /, **data: Any) -> None:
-        """Build the asset; values that already have their field's type skip pydantic's validator.
-
-        Anything else (wrong types, values pydantic would convert, unknown fields) is validated
-        by pydantic, which raises :class:`pydantic.ValidationError` naming the field; so is
-        everything given to a subclass, whose own validators must run.
-        """
-        values = _plain_values(data) if type(self) is Asset else None
-        if values is None:
-            super().__init__(**data)
-        else:
-            self._fill(values, data, _Unread.UNREAD)
-
-    # Direct calls only: model_validate() and nested validation keep pydantic's own path.
-    # pydantic reads this flag from a model's own __init__: a function attribute mypy can't see.
-    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
-
-    @classmethod
-    def _build(cls, data: Mapping[str, Any], signature: Signature | None) -> Asset:
-        """Build an asset whose execute function's ``signature`` the caller has already read.
-
-        Raises :class:`pydantic.ValidationError` like ``Asset(**data)`` for values of wrong types.
-        """
-        values = _plain_values(data) if cls is Asset else None
-        if values is None:
-            return cls(**data)
-        built = cls.__new__(cls)
-        built._fill(values, data, signature)
-        return built
-
-    def _fill(
-        self,
-        values: dict[str, Any],
-        given: Mapping[str, Any],
-        signature: Signature | _Unread | None,
-    ) -> None:
-        """Set up a model from checked values, as pydantic's validator would."""
-        setattr_ = object.__setattr__
-        setattr_(self, "__dict__", values)
-        setattr_(self, "__pydantic_fields_set__", set(given))
-        setattr_(self, "__pydantic_extra__", None)
-        setattr_(self, "__pydantic_private__", _private_state(values, signature))
-
     @field_validator("depends_on", mode="before")
     @classmethod
     def _names_of_assets(cls, value: Any) -> Any:
@@ -256,30 +260,28 @@ class Asset(BaseModel):
     def _single_string_is_a_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
+    def model_post_init(self, context: Any, /) -> None:
+        """Work out what the fields imply: signature, partitions, how to call the function.
+
+        The signature is read from the execute function unless ``context`` (the validation
+        context) is a :class:`KnownSignature`.
+        """
+        _keep(self, _Derived.of(self, context))
+
     def __getstate__(self) -> dict[Any, Any]:
-        """The pickled state: the fields (the private state is worked out again when loaded)."""
+        """The pickled state: the fields (what they imply is worked out again when loaded)."""
         state = super().__getstate__()
         state["__pydantic_private__"] = None  # (it holds code objects, which do not pickle)
         return state
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)
-        object.__setattr__(
-            self, "__pydantic_private__", _private_state(self.__dict__, _Unread.UNREAD)
-        )
-
-    def model_post_init(self, context: Any, /) -> None:
-        """Inspect the execute function and resolve the partitioning once."""
-        private = self.__pydantic_private__
-        assert private is not None, "pydantic sets up private attributes before this runs"
-        private.update(_private_state(self.__dict__, _Unread.UNREAD))
+        _keep(self, _Derived.of(self, None))
 
     @property
     def partitions(self) -> PartitionsDefinition | None:
         """The partitions definition (seed strings resolved), or ``None`` when unpartitioned."""
-        # Straight from the private dict: pydantic's __getattr__ costs microseconds per read.
-        partitions: PartitionsDefinition | None = (self.__pydantic_private__ or {})["_partitions"]
-        return partitions  # (no typing.cast: a Python-level call on every read)
+        return _derived(self).partitions
 
     @property
     def upstream(self) -> list[str]:
@@ -290,8 +292,7 @@ class Asset(BaseModel):
     @property
     def signature(self) -> Signature | None:
         """The execute function's parameters, or ``None`` when it has none to inspect."""
-        signature: Signature | None = (self.__pydantic_private__ or {})["_signature"]
-        return signature
+        return _derived(self).signature
 
     @property
     def style(self) -> str | None:
@@ -302,12 +303,12 @@ class Asset(BaseModel):
     @property
     def takes_context(self) -> bool:
         """Whether the execute function is handed a context (``True`` when it cannot tell)."""
-        call = (self.__pydantic_private__ or {})["_call"]
+        call = _derived(self).call
         return call is None or call.context
 
     def invoke(self, context: Any, inputs: Mapping[str, Any]) -> Any:
         """Call the execute function with the context and upstream values, in its own style."""
-        call: _Call | None = (self.__pydantic_private__ or {})["_call"]
+        call = _derived(self).call
         assert call is not None, "validated assets always have an inspectable execute_fn"
         if call.seed:
             return self.execute_fn(context, dict(inputs))
@@ -333,10 +334,28 @@ class Asset(BaseModel):
                 yield key, value
 
 
+# What an asset's fields imply (_Derived) is kept in pydantic's private state, as pydantic keeps
+# private attributes, under "_derived". It is not declared as a PrivateAttr: pydantic would then
+# wrap model_post_init to set up the declared defaults first, which costs a definition about as
+# much again as validating its fields (the "chain: define" benchmark row, +15 %).
+_PRIVATE = operator.attrgetter("__pydantic_private__")
+_DERIVED = operator.itemgetter("_derived")
+_PARTITIONS = operator.attrgetter("partitions")
+
+
+def _keep(asset: Asset, derived: _Derived) -> None:
+    object.__setattr__(asset, "__pydantic_private__", {"_derived": derived})
+
+
+def _derived(asset: Asset) -> _Derived:
+    """What the asset's fields imply, read with C-level getters (pydantic's __getattr__ is slow)."""
+    derived: _Derived = _DERIVED(_PRIVATE(asset))
+    return derived
+
+
 def call_of(asset: Asset) -> _Call | None:
     """How :meth:`Asset.invoke` calls the asset's function (``None``: nothing to inspect)."""
-    call: _Call | None = (asset.__pydantic_private__ or {})["_call"]
-    return call
+    return _derived(asset).call
 
 
 def keyword_parameters(asset: Asset) -> tuple[tuple[str, int], ...] | None:
@@ -353,162 +372,5 @@ def keyword_parameters(asset: Asset) -> tuple[tuple[str, int], ...] | None:
 
 def any_partitioned(assets: Iterable[Asset]) -> bool:
     """Whether any of ``assets`` is partitioned (their ``partitions`` read in one C-level pass)."""
-    partitions = map(_PARTITIONS, map(_PRIVATE, assets))
+    partitions = map(_PARTITIONS, map(_DERIVED, map(_PRIVATE, assets)))
     return any(map(operator.is_not, partitions, itertools.repeat(None)))
-
-
-# What Asset.partitions reads, as C-level getters: pydantic sets the private dict up on creation.
-_PRIVATE = operator.attrgetter("__pydantic_private__")
-_PARTITIONS = operator.itemgetter("_partitions")
-
-
-class _Unread(Enum):
-    """Stands for "the execute function's signature has not been read yet"."""
-
-    UNREAD = "unread"
-
-
-def _private_state(
-    values: Mapping[str, Any], signature: Signature | _Unread | None
-) -> dict[str, Any]:
-    """The private attributes of a model with these field values: signature and partitions."""
-    if signature is _Unread.UNREAD:
-        fn = values["execute_fn"]
-        signature = Signature.of(fn) if callable(fn) else None
-    partitioned_by, partition_fn = values["partitioned_by"], values["partition_fn"]
-    partitions = None
-    if partitioned_by is not None or partition_fn is not None:
-        try:
-            partitions = resolve_partitions(partitioned_by, partition_fn)
-        except PartitionError:
-            partitions = None  # validate() reports the inconsistency
-    return {
-        "_signature": signature,
-        "_partitions": partitions,
-        "_call": None
-        if signature is None
-        else _Call.of(signature, values["depends_on"], values["execute_fn"]),
-    }
-
-
-#: Says "not already of the field's type" in the checks below.
-_NO = object()
-
-
-def _number(value: Any) -> Any:
-    return value if value is None or type(value) is int else _NO
-
-
-def _names(value: Any) -> Any:
-    """``depends_on``: a name, or a list or tuple of names and assets."""
-    if type(value) is str:
-        return [value]
-    if type(value) is not list and type(value) is not tuple:
-        return _NO
-    names = [item.name if isinstance(item, Asset) else item for item in value]
-    for name in names:
-        if type(name) is not str:
-            return _NO
-    return names
-
-
-def _strings(value: Any) -> Any:
-    """``requires``: a string, or a list or tuple of strings."""
-    if type(value) is str:
-        return [value]
-    if type(value) is not list and type(value) is not tuple:
-        return _NO
-    for item in value:
-        if type(item) is not str:
-            return _NO
-    return list(value)
-
-
-def _labels(value: Any) -> Any:
-    """``tags``: a string, or a list or tuple of anything (validate() checks the items)."""
-    if isinstance(value, str):
-        return [value]
-    return list(value) if type(value) is list or type(value) is tuple else _NO
-
-
-def _options(value: Any) -> Any:
-    """``io_config`` and ``metadata``: a dict with string keys."""
-    if type(value) is not dict:
-        return _NO
-    for key in value:
-        if type(key) is not str:
-            return _NO
-    return dict(value)
-
-
-def _mappings(value: Any) -> Any:
-    """``partition_mappings``: a dict of names to partition mappings."""
-    if type(value) is not dict:
-        return _NO
-    for key, mapping in value.items():
-        if type(key) is not str or not isinstance(mapping, PartitionMapping):
-            return _NO
-    return dict(value)
-
-
-def _partitioning(value: Any) -> Any:
-    if value is None or type(value) is str or isinstance(value, PartitionsDefinition):
-        return value
-    return _NO
-
-
-#: Fields whose value is kept when it is ``None`` or a ``str``.
-_TEXT_FIELDS = frozenset({"name", "description", "io_manager", "module", "code_version"})
-#: Fields of type ``Any``: every value is kept as it is.
-_ANY_FIELDS = frozenset({"execute_fn", "partition_fn"})
-#: The other fields: a check returning the field's value, or ``_NO``.
-_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "depends_on": _names,
-    "io_config": _options,
-    "partitioned_by": _partitioning,
-    "partition_mappings": _mappings,
-    "requires": _strings,
-    "metadata": _options,
-    "tags": _labels,
-    "line": _number,
-}
-
-
-def _plain_values(data: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Every field's value when ``data`` holds only values of their fields' final types.
-
-    Lists, tuples and dicts are copied (as pydantic copies them), a single string becomes a
-    one-item list where the field validators make it one, assets in ``depends_on`` become their
-    names. ``None`` when any value needs pydantic: a wrong type, a value pydantic would convert
-    (a ``str`` subclass, a ``bool`` line, a set of tags ...) or an unknown field.
-    """
-    values: dict[str, Any] = {
-        "name": None,
-        "description": None,
-        "depends_on": [],
-        "io_manager": None,
-        "io_config": {},
-        "partitioned_by": None,
-        "partition_fn": None,
-        "partition_mappings": {},
-        "execute_fn": None,
-        "requires": [],
-        "metadata": {},
-        "tags": [],
-        "module": None,
-        "line": None,
-        "code_version": None,
-    }
-    for key, value in data.items():
-        if key in _TEXT_FIELDS:
-            if value is not None and type(value) is not str:
-                return None
-        elif key not in _ANY_FIELDS:
-            check = _CHECKS.get(key)
-            if check is None:
-                return None
-            value = check(value)  # noqa: PLW2901  # the field's final value
-            if value is _NO:
-                return None
-        values[key] = value
-    return values

@@ -5,9 +5,9 @@ The generated source is registered in :mod:`linecache` under a file name of its 
 (``<flowstone-cell NAME-N>``), so tracebacks show the cell's lines and :func:`inspect.getsource`
 works (automatic code versions rely on it). Line 1 of that source is the ``def`` line, standing in
 for the ``%%asset`` line, so line numbers are the notebook cell's own. The function's globals are
-the namespace given (the notebook's user namespace). This module also finds the names a cell
-reads from outside itself, from which the magic infers dependencies. It must not look at the
-registry, run the function or import IPython.
+the namespace given (the notebook's user namespace). The names a cell reads from outside itself,
+from which the magic infers dependencies, are those :mod:`flowstone_nb._versioning.free_names`
+finds. This module must not look at the registry, run the function or import IPython.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import copy
 import io
 import itertools
 import linecache
-import symtable
 import tokenize
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any
 
 from flowstone_nb._core.errors import AssetDefinitionError
 from flowstone_nb._define.asset import CONTEXT
+from flowstone_nb._versioning.free_names import free_names
 
 __all__ = ["CELL_FILE_PREFIX", "Cell", "parse_cell"]
 
@@ -119,7 +119,7 @@ def parse_cell(name: str, body: str) -> Cell:
     probe = _function_node(name, [], tree, indented)
     # Errors only the compiler finds (nonlocal, return outside ...), already at the right lines.
     compile(ast.Module([probe], []), filename, "exec", dont_inherit=True)
-    return Cell(name, body, filename, _reads(probe), tree, indented)
+    return Cell(name, body, filename, free_names(probe.body), tree, indented)
 
 
 def _next_line(number: int | None) -> int | None:
@@ -190,146 +190,3 @@ def _own_scope(statements: Sequence[ast.AST]) -> Iterator[ast.AST]:
         yield node
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             pending.extend(ast.iter_child_nodes(node))
-
-
-# -- the names a cell reads -----------------------------------------------------------------------
-
-
-def _reads(definition: ast.FunctionDef) -> tuple[str, ...]:
-    """Names the body reads without binding them first."""
-    table = symtable.symtable(ast.unparse(definition), "<cell>", "exec").get_children()[0]
-    outside, written_globals = _global_reads(table)
-    first_use = _FirstUse()
-    for statement in definition.body:
-        first_use.visit(statement)
-    names = (outside | first_use.read_first) - written_globals
-    return tuple(sorted(n for n in names if not (n.startswith("__") and n.endswith("__"))))
-
-
-def _global_reads(table: symtable.SymbolTable) -> tuple[set[str], set[str]]:
-    """Global names read anywhere in ``table``'s scopes, and those declared global and written."""
-    reads: set[str] = set()
-    written: set[str] = set()
-    pending = [table]
-    while pending:
-        scope = pending.pop()
-        pending.extend(scope.get_children())
-        for symbol in scope.get_symbols():
-            if not symbol.is_global():
-                continue
-            if symbol.is_referenced():
-                reads.add(symbol.get_name())
-            if symbol.is_declared_global() and symbol.is_assigned():
-                written.add(symbol.get_name())
-    return reads, written
-
-
-class _FirstUse(ast.NodeVisitor):
-    """Walks the function's own scope in evaluation order; remembers names read before bound."""
-
-    def __init__(self) -> None:
-        self.bound: set[str] = set()
-        self.read_first: set[str] = set()
-
-    def _read(self, name: str) -> None:
-        if name not in self.bound:
-            self.read_first.add(name)
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, ast.Store):
-            self.bound.add(node.id)
-        else:
-            self._read(node.id)  # loads, and del (which needs the name bound)
-
-    def visit_Assign(self, node: ast.Assign) -> None:
-        self.visit(node.value)
-        for target in node.targets:
-            self.visit(target)
-
-    def visit_AugAssign(self, node: ast.AugAssign) -> None:
-        if isinstance(node.target, ast.Name):
-            self._read(node.target.id)
-        self.visit(node.value)
-        self.visit(node.target)
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is not None:
-            self.visit(node.value)
-        self.visit(node.target)
-
-    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
-        self.visit(node.value)
-        self.visit(node.target)
-
-    def visit_For(self, node: ast.For) -> None:
-        # (async for cannot occur: the cell's own scope is a plain function)
-        self.visit(node.iter)
-        self.visit(node.target)
-        for statement in [*node.body, *node.orelse]:
-            self.visit(statement)
-
-    def _comprehension(
-        self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
-    ) -> None:
-        # Only the first iterable is evaluated in this scope; a walrus inside binds here.
-        self.visit(node.generators[0].iter)
-        for inner in ast.walk(node):
-            if isinstance(inner, ast.NamedExpr):
-                self.visit(inner.target)
-
-    def visit_ListComp(self, node: ast.ListComp) -> None:
-        self._comprehension(node)
-
-    def visit_SetComp(self, node: ast.SetComp) -> None:
-        self._comprehension(node)
-
-    def visit_DictComp(self, node: ast.DictComp) -> None:
-        self._comprehension(node)
-
-    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> None:
-        self._comprehension(node)
-
-    def visit_Lambda(self, node: ast.Lambda) -> None:
-        for default in [*node.args.defaults, *node.args.kw_defaults]:
-            if default is not None:
-                self.visit(default)
-
-    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        for expression in [*node.decorator_list, *node.args.defaults, *node.args.kw_defaults]:
-            if expression is not None:
-                self.visit(expression)
-        self.bound.add(node.name)
-
-    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
-        self.visit_FunctionDef(node)
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        for expression in [*node.decorator_list, *node.bases, *node.keywords]:
-            self.visit(expression)
-        self.bound.add(node.name)
-
-    def visit_alias(self, node: ast.alias) -> None:
-        self.bound.add(node.asname or node.name.partition(".")[0])
-
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
-        if node.type is not None:
-            self.visit(node.type)
-        if node.name is not None:
-            self.bound.add(node.name)
-        for statement in node.body:
-            self.visit(statement)
-
-    def _capture(self, node: ast.MatchAs | ast.MatchStar | ast.MatchMapping) -> None:
-        self.generic_visit(node)
-        captured = node.rest if isinstance(node, ast.MatchMapping) else node.name
-        if captured is not None:
-            self.bound.add(captured)
-
-    def visit_MatchAs(self, node: ast.MatchAs) -> None:
-        self._capture(node)
-
-    def visit_MatchStar(self, node: ast.MatchStar) -> None:
-        self._capture(node)
-
-    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
-        self._capture(node)

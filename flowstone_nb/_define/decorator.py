@@ -16,7 +16,7 @@ from typing import Any, overload
 import pydantic
 
 from flowstone_nb._core.errors import AssetDefinitionError
-from flowstone_nb._define.asset import CONTEXT, Asset, Signature
+from flowstone_nb._define.asset import CONTEXT, Asset, KnownSignature, Signature
 from flowstone_nb._define.definition_site import origin_of_function
 from flowstone_nb._define.registry import Registry, get_registry
 from flowstone_nb._partitioning.definitions import PartitionsDefinition
@@ -80,7 +80,7 @@ def build_asset(fn: Callable[..., Any], options: Mapping[str, Any]) -> Asset:
         doc = _docstring(fn)
         fields["description"] = doc.split("\n\n")[0] if doc else None
     try:
-        return Asset._build(fields, signature)
+        return Asset.model_validate(fields, context=KnownSignature(signature))
     except pydantic.ValidationError as error:
         where = origin_of_function(fn).label
         raise AssetDefinitionError(
@@ -171,19 +171,5 @@ def asset(
     return decorate(fn) if fn is not None else decorate
 
 
-_OPTIONS = frozenset(
-    {
-        "name",
-        "description",
-        "depends_on",
-        "io_manager",
-        "io_config",
-        "partitioned_by",
-        "partition_fn",
-        "partition_mappings",
-        "requires",
-        "metadata",
-        "tags",
-        "code_version",
-    }
-)
+#: The options: the asset's fields, less those the decorator fills from the function itself.
+_OPTIONS = frozenset(Asset.model_fields) - {"execute_fn", "module", "line"}

@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 
 from flowstone_nb._core.errors import AssetDefinitionError, CycleError
 from flowstone_nb._define.asset import Asset
+from flowstone_nb._define.checks import asset_issues
 from flowstone_nb._define.definition_site import Origin, origin_of_cell, running_shell
 from flowstone_nb._define.registry import Registry, format_issues, get_registry
-from flowstone_nb._define.validate import validate
 from flowstone_nb._graph.dag import DAG
 
 __all__ = ["Pipeline"]
@@ -85,7 +85,7 @@ class Pipeline:
         """Validate the whole pipeline: each asset, unknown dependencies, cycles."""
         assets = cls.__flowstone_assets__
         for asset in assets.values():
-            issues = validate(asset)
+            issues = asset_issues(asset)
             if issues:
                 where = f"pipeline {cls.__name__}"
                 raise AssetDefinitionError(

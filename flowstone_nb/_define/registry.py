@@ -1,9 +1,9 @@
-"""The asset registry (ADR-0001's Registry): a thread-safe map of names to definitions.
+"""The asset registry: a thread-safe map of names to definitions.
 
-A :class:`Registry` validates what it is given, refuses definitions that would make the graph
-inconsistent (cycles, conflicting origins), and hands out immutable
-:class:`~flowstone_nb._graph.dag.DAG` snapshots. :func:`get_registry` returns the kernel-scoped
-default. This module runs no user code.
+It is the Registry of docs/adr/0001-asset-first-orchestration.md. A :class:`Registry` validates what
+it is given, refuses definitions that would make the graph inconsistent (cycles, conflicting
+origins), and hands out immutable :class:`~flowstone_nb._graph.dag.DAG` snapshots.
+:func:`get_registry` returns the kernel-scoped default. This module runs no user code.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from flowstone_nb._core.errors import (
     FlowstoneWarning,
 )
 from flowstone_nb._define.asset import Asset
+from flowstone_nb._define.checks import ValidationIssue, asset_issues
 from flowstone_nb._define.definition_site import Origin, origin_of_cell, origin_of_function
-from flowstone_nb._define.validate import ValidationIssue, validate
 from flowstone_nb._graph.dag import DAG
 
 __all__ = ["Registry", "get_registry", "resolve_registry", "set_registry"]
@@ -106,7 +106,7 @@ class Registry:
         entries: list[_Entry] = []
         for asset, given in items:
             origin = given if given is not None else _origin_now(asset)
-            issues = [] if validated else validate(asset)
+            issues = [] if validated else asset_issues(asset)
             if issues:
                 where = (origin or _module_origin(asset)).label
                 raise AssetDefinitionError(

@@ -1,271 +1,48 @@
-"""Definition-time validation of one asset (ADR-0001's Validator).
+"""``fs.validate``: the problems of one definition, given as an asset or a registered name.
 
-:func:`validate` looks at a single :class:`~flowstone_nb.Asset` and returns every problem it finds,
-each naming the field and what to do. Checks that need other assets (unknown dependencies, cycles,
-partition mappings) belong to the registry. This module never raises for a bad asset.
+The checks themselves live in :mod:`flowstone_nb._define.checks`; this module only finds the asset
+a name stands for, in the registry given or the kernel registry. It never changes a registry and
+never raises for a bad asset, only for an unknown name.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
-from dataclasses import dataclass
-from keyword import iskeyword
 
-from flowstone_nb._core.errors import did_you_mean
-from flowstone_nb._core.io_managers import BUILTIN_IO_MANAGERS, known_io_manager_names
-from flowstone_nb._define.asset import CONTEXT, Asset, Signature
-from flowstone_nb._partitioning.definitions import partition_spec_issues
-from flowstone_nb._partitioning.mappings import PreviousPartition
+from flowstone_nb._define.asset import Asset
+from flowstone_nb._define.checks import ValidationIssue, asset_issues
+from flowstone_nb._define.registry import Registry, resolve_registry
 
-__all__ = ["ValidationIssue", "validate"]
+__all__ = ["validate"]
 
 
-@dataclass(frozen=True)
-class ValidationIssue:
-    """One problem with a definition.
-
-    Attributes
-    ----------
-    field
-        The field at fault: ``"name"``, ``"depends_on"``, ``"execute"``, ``"io_manager"``,
-        ``"partitioned_by"``, ``"partition_mappings"``, ``"requires"``, ``"tags"`` or
-        ``"code_version"``.
-    message
-        What is wrong and what to do about it.
-    """
-
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
-
-
-def _suggest_identifier(text: str) -> str:
-    candidate = re.sub(r"\W+", "_", text.strip()).strip("_").lower()
-    if not candidate:
-        return "my_asset"
-    if candidate[0].isdigit():
-        candidate = f"_{candidate}"
-    return f"{candidate}_" if iskeyword(candidate) else candidate
-
-
-def _name_problem(name: str, what: str) -> str | None:
-    """Why ``name`` cannot name an asset, or ``None``."""
-    if not name:
-        return f"{what} is empty: give it a name such as 'daily_sales'."
-    if not name.isidentifier():
-        return (
-            f"{what} {name!r} is not a valid Python identifier (letters, digits and underscores, "
-            f"not starting with a digit): use e.g. {_suggest_identifier(name)!r}."
-        )
-    if iskeyword(name):
-        return (
-            f"{what} {name!r} is a Python keyword; assets are bound to parameters by name: "
-            f"use e.g. {name + '_'!r}."
-        )
-    return None
-
-
-def _check_name(asset: Asset, issues: list[ValidationIssue]) -> None:
-    name = asset.name
-    if name is None:
-        issues.append(
-            ValidationIssue(
-                "name", "The asset has no name: pass name='...' or decorate a named function."
-            )
-        )
-        return
-    problem = None
-    if not name.isidentifier() or iskeyword(name):
-        problem = _name_problem(name, "The asset name")
-    if problem:
-        issues.append(ValidationIssue("name", problem))
-    elif name == CONTEXT:
-        issues.append(
-            ValidationIssue(
-                "name",
-                "'context' is reserved for the AssetContext parameter: choose another asset name.",
-            )
-        )
-
-
-def _check_depends_on(asset: Asset, issues: list[ValidationIssue]) -> None:
-    seen: set[str] = set()
-    for entry in asset.depends_on:
-        if not entry.isidentifier() or iskeyword(entry):
-            problem = _name_problem(entry, "The dependency")
-            assert problem is not None
-            issues.append(ValidationIssue("depends_on", problem))
-            continue
-        if entry in seen:
-            issues.append(
-                ValidationIssue(
-                    "depends_on", f"{entry!r} is listed twice: list each upstream asset once."
-                )
-            )
-        if entry == asset.name and not _is_previous(asset):
-            issues.append(
-                ValidationIssue(
-                    "depends_on",
-                    f"Asset {entry!r} depends on itself: remove it from depends_on (for the "
-                    "previous partition, use partition_mappings with fs.PreviousPartition()).",
-                )
-            )
-        seen.add(entry)
-
-
-def _is_previous(asset: Asset) -> bool:
-    """True when the asset consumes its own previous partition (a legal self-dependency)."""
-    return isinstance(asset.partition_mappings.get(str(asset.name)), PreviousPartition)
-
-
-def _describe_parameters(signature: Signature) -> str:
-    return ", ".join(signature.required) or "no required parameters"
-
-
-def _check_execute(asset: Asset, issues: list[ValidationIssue]) -> None:
-    fn = asset.execute_fn
-    if fn is None:
-        issues.append(
-            ValidationIssue(
-                "execute",
-                "The asset has no execute function: decorate a function with @fs.asset, "
-                "or pass execute_fn=... taking (context, deps).",
-            )
-        )
-        return
-    if not callable(fn):
-        issues.append(
-            ValidationIssue(
-                "execute",
-                f"execute_fn must be callable, not {type(fn).__name__}: pass a function.",
-            )
-        )
-        return
-    signature = asset.signature
-    if signature is None:
-        return  # Builtins and some C callables cannot be inspected: trust them.
-    if signature.variadic:
-        issues.append(
-            ValidationIssue(
-                "execute",
-                f"The execute function of {asset.name!r} takes *args or **kwargs: name each "
-                "upstream asset as its own parameter, e.g. def clean(context, raw).",
-            )
-        )
-        return
-    required = signature.required
-    if CONTEXT in required[1:]:
-        issues.append(
-            ValidationIssue(
-                "execute",
-                f"'context' must be the first parameter of {asset.name!r}'s execute function.",
-            )
-        )
-        return
-    depends_on = asset.depends_on
-    if signature.style(depends_on) is None:
-        unknown = [p for p in required if p != CONTEXT and p not in depends_on]
-        issues.append(
-            ValidationIssue(
-                "execute",
-                f"The execute function of {asset.name!r} takes "
-                f"({_describe_parameters(signature)}); expected either seed style "
-                "(context, deps) or parameters named after its upstream assets, optionally "
-                f"preceded by context. Parameter(s) {unknown} are not in depends_on: add them "
-                "to depends_on or rename the parameters.",
-            )
-        )
-
-
-def _check_io_manager(
-    asset: Asset, io_managers: Collection[str] | None, issues: list[ValidationIssue]
-) -> None:
-    manager = asset.io_manager
-    if manager is None or (io_managers is None and manager in BUILTIN_IO_MANAGERS):
-        return  # built-in names can be neither replaced nor removed
-    known = known_io_manager_names() if io_managers is None else sorted(io_managers)
-    if manager not in known:
-        issues.append(
-            ValidationIssue(
-                "io_manager",
-                f"Unknown IO manager {manager!r}.{did_you_mean(manager, known)} "
-                f"Known: {', '.join(known)}; register your own with fs.register_io_manager().",
-            )
-        )
-
-
-def _check_partitions(asset: Asset, issues: list[ValidationIssue]) -> None:
-    if asset.partitioned_by is not None or asset.partition_fn is not None:
-        issues.extend(
-            ValidationIssue("partitioned_by", message)
-            for message in partition_spec_issues(asset.partitioned_by, asset.partition_fn)
-        )
-    if asset.partition_mappings:
-        issues.extend(
-            ValidationIssue(
-                "partition_mappings",
-                f"partition_mappings names {upstream!r}, which is not in depends_on "
-                f"{asset.depends_on}: map only upstream assets.",
-            )
-            for upstream in asset.partition_mappings
-            if upstream not in asset.depends_on and upstream != asset.name
-        )
-
-
-def _check_requires(requires: list[str], issues: list[ValidationIssue]) -> None:
-    seen: set[str] = set()
-    for resource in requires:
-        problem = _name_problem(resource, "The required resource name")
-        if problem:
-            issues.append(ValidationIssue("requires", problem))
-        elif resource in seen:
-            issues.append(ValidationIssue("requires", f"Resource {resource!r} is listed twice."))
-        seen.add(str(resource))
-
-
-def _check_labels(asset: Asset, issues: list[ValidationIssue]) -> None:
-    if asset.requires:
-        _check_requires(asset.requires, issues)
-    if asset.tags:
-        issues.extend(
-            ValidationIssue(
-                "tags", f"Tags must be non-empty strings, not {tag!r}: e.g. tags=['sales']."
-            )
-            for tag in asset.tags
-            if not isinstance(tag, str) or not tag.strip()
-        )
-    if asset.code_version is not None and not asset.code_version.strip():
-        issues.append(
-            ValidationIssue(
-                "code_version",
-                "code_version is empty: give a version string or leave it out to derive it.",
-            )
-        )
-
-
-def validate(asset: Asset, *, io_managers: Collection[str] | None = None) -> list[ValidationIssue]:
+def validate(
+    asset: Asset | str,
+    *,
+    io_managers: Collection[str] | None = None,
+    registry: Registry | None = None,
+) -> list[ValidationIssue]:
     """Return every problem with ``asset``'s definition; ``[]`` when it is valid.
 
     Parameters
     ----------
     asset
-        The definition to check.
+        The definition, or the name of a registered one.
     io_managers
         The IO manager names to accept (default: every registered one).
+    registry
+        Where a name is looked up (default: the kernel registry).
 
     Returns
     -------
     list of ValidationIssue
         Each names the field at fault and what to do.
+
+    Raises
+    ------
+    AssetNotFoundError
+        ``asset`` is a name no asset in the registry has; the message suggests close names.
     """
-    issues: list[ValidationIssue] = []
-    _check_name(asset, issues)
-    _check_depends_on(asset, issues)
-    _check_execute(asset, issues)
-    _check_io_manager(asset, io_managers, issues)
-    _check_partitions(asset, issues)
-    _check_labels(asset, issues)
-    return issues
+    if isinstance(asset, str):
+        asset = resolve_registry(registry).get(asset)
+    return asset_issues(asset, io_managers=io_managers)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from typing import Any, get_overloads
 
 import pytest
 
@@ -113,6 +114,20 @@ def test_unknown_option_and_non_callable() -> None:
         fs.asset(depend_on=["a"])
     with pytest.raises(fs.AssetDefinitionError, match="decorates a function, not str"):
         fs.asset("raw")  # type: ignore[call-overload]  # the mistake under test
+
+
+def test_the_options_are_the_asset_fields_the_function_does_not_give() -> None:
+    """The typed overload lists the options by hand (for type checkers): it lists the fields."""
+    own = {"execute_fn", "module", "line"}  # what the decorator reads off the function
+    options = set(fs.Asset.model_fields) - own
+    configured = [
+        set(inspect.signature(overload).parameters) - {"registry", "replace"}
+        for overload in get_overloads(fs.asset)
+        if "name" in inspect.signature(overload).parameters
+    ]
+    assert configured == [options]
+    with pytest.raises(fs.AssetDefinitionError, match="Unknown @asset option"):
+        fs.asset(execute_fn=len)
 
 
 def test_unknown_dependency_in_a_notebook_warns_with_suggestions() -> None:

@@ -1,8 +1,8 @@
-"""Defining assets cheaply: plain definitions skip pydantic's validator but build the same model.
+"""Defining assets: ``Asset(...)``, ``model_validate`` and the decorator build one same model.
 
-Every definition whose field values already have their final types is built without pydantic's
-validator; anything else goes through pydantic, so wrong types fail with pydantic's own errors.
-These tests pin that both paths give identical models and identical errors.
+The decorator hands pydantic the signature it has read already (a ``KnownSignature`` validation
+context); these tests pin that every route gives identical models and identical errors, and that
+the signature is read once.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pytest
 
 import flowstone_nb as fs
 from flowstone_nb._core.io_managers import unregister_io_manager
-from flowstone_nb._define import validate as _validate
-from flowstone_nb._define.asset import Signature
+from flowstone_nb._define import checks as _checks
+from flowstone_nb._define.asset import KnownSignature, Signature
 from flowstone_nb._define.definition_site import Origin, origin_of_function
 
 
@@ -29,13 +29,6 @@ def seed(context: Any, deps: dict[str, Any]) -> int:
 
 def two_parents(context: Any, a: int, b: int = 2) -> int:
     return a + b
-
-
-class Validator:
-    """Stands in for pydantic's validator and fails when anything asks it to validate."""
-
-    def validate_python(self, *args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("pydantic's validator ran for a plain definition")
 
 
 DAILY = fs.DailyPartitions("2024-01-01", "2024-01-31")
@@ -96,14 +89,6 @@ def test_plain_definitions_match_what_pydantic_builds(fields: dict[str, Any]) ->
     assert fast == validated
     assert repr(fast) == repr(validated)
     assert fast.model_dump() == validated.model_dump()
-
-
-@pytest.mark.parametrize("fields", PLAIN)
-def test_plain_definitions_skip_pydantics_validator(
-    fields: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(fs.Asset, "__pydantic_validator__", Validator())
-    assert fs.Asset(**fields).model_fields_set == set(fields)
 
 
 def test_containers_are_copied_like_pydantic_copies_them() -> None:
@@ -267,7 +252,7 @@ def test_builtin_io_managers_are_known_without_listing_every_manager(
     def unavailable() -> list[str]:
         raise AssertionError("listed every IO manager for a built-in name")
 
-    monkeypatch.setattr(_validate, "known_io_manager_names", unavailable)
+    monkeypatch.setattr(_checks, "known_io_manager_names", unavailable)
     for name in ("memory", "filesystem", "parquet"):
         assert fs.validate(fs.Asset(name="x", execute_fn=lambda: 1, io_manager=name)) == []
 
@@ -378,7 +363,8 @@ class Shouting(fs.Asset):
 
 def test_subclasses_keep_their_own_validators() -> None:
     assert Shouting(name="loud").name == "LOUD"
-    assert Shouting._build({"name": "loud"}, None).name == "LOUD"
+    known = KnownSignature(None)
+    assert Shouting.model_validate({"name": "loud"}, context=known).name == "LOUD"
 
 
 def test_a_module_functions_origin_is_worked_out_when_needed(

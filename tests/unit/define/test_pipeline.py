@@ -30,18 +30,18 @@ def test_pipeline_collects_validates_and_registers(registry: fs.Registry) -> Non
 def test_a_pipeline_validates_each_asset_once(
     registry: fs.Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from flowstone_nb._define import checks as _checks
     from flowstone_nb._define import pipeline as _pipeline
     from flowstone_nb._define import registry as _registry
-    from flowstone_nb._define import validate as _validate
 
     checked: list[str] = []
 
     def counting(asset: fs.Asset) -> list[Any]:
         checked.append(str(asset.name))
-        return _validate.validate(asset)
+        return _checks.asset_issues(asset)
 
-    monkeypatch.setattr(_pipeline, "validate", counting)
-    monkeypatch.setattr(_registry, "validate", counting)
+    monkeypatch.setattr(_pipeline, "asset_issues", counting)
+    monkeypatch.setattr(_registry, "asset_issues", counting)
 
     class Counted(fs.Pipeline):
         @fs.asset

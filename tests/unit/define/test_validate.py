@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 import flowstone_nb as fs
+from flowstone_nb._core.io_managers import unregister_io_manager
 
 
 def seed_execute(context: Any, deps: dict[str, Any]) -> int:
@@ -188,3 +189,32 @@ def test_a_mapping_for_the_asset_itself_is_allowed() -> None:
         partition_mappings={"x": fs.PreviousPartition()},
     )
     assert [i.field for i in fs.validate(asset)] == []
+
+
+# -- by name -----------------------------------------------------------------------------------
+def test_validate_takes_the_name_of_a_registered_asset() -> None:
+    fs.register_io_manager("kept_for_validate_test", lambda home: None)
+    try:
+
+        @fs.asset(io_manager="kept_for_validate_test")
+        def stored() -> int:
+            return 1
+
+        assert fs.validate("stored") == []
+    finally:
+        unregister_io_manager("kept_for_validate_test")
+    assert [issue.field for issue in fs.validate("stored")] == ["io_manager"]
+    elsewhere = fs.Registry()
+    elsewhere.register(fs.Asset(name="stored", execute_fn=seed_execute))
+    assert fs.validate("stored", registry=elsewhere) == []
+
+
+def test_validate_of_an_unknown_name_suggests_close_ones() -> None:
+    @fs.asset
+    def daily_sales() -> int:
+        return 1
+
+    with pytest.raises(fs.AssetNotFoundError, match=r"'daily_sale'.*'daily_sales'"):
+        fs.validate("daily_sale")
+    with pytest.raises(KeyError, match="No assets are registered yet"):
+        fs.validate("daily_sales", registry=fs.Registry())

@@ -12,6 +12,7 @@ import flowstone_nb as fs
 from flowstone_nb._run import engine as _engine
 from flowstone_nb._run.plan import build_plan
 from flowstone_nb._storage.store import get_store
+from flowstone_nb._versioning import bytecode
 from flowstone_nb._versioning import code_versions as _code_versions
 from flowstone_nb._versioning.code_versions import code_version
 
@@ -148,13 +149,13 @@ def test_a_version_left_pending_is_worked_out_by_the_writer_for_the_code_that_ra
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     digested: list[tuple[str, str]] = []
-    real = _code_versions._digest
+    real = bytecode.code_digest
 
     def recording(code: Any, names: set[str]) -> str:
         digested.append((code.co_name, threading.current_thread().name))
         return real(code, names)
 
-    monkeypatch.setattr(_code_versions, "_digest", recording)
+    monkeypatch.setattr(bytecode, "code_digest", recording)
     source = "@fs.asset(io_manager='memory')\ndef pending_one():\n    return {}\n"
     namespace: dict[str, Any] = {"__name__": "fs_pending_case", "fs": fs}
     exec(source.format(1), namespace)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from flowstone_nb._versioning import code_versions as _code_versions
+from flowstone_nb._versioning import bytecode
 from flowstone_nb._versioning.code_versions import code_version
 
 NOP = dis.opmap["NOP"]
@@ -153,16 +153,16 @@ def test_the_long_and_prefix_pairs_cross_extended_arguments() -> None:
 def test_the_normalised_code_is_what_the_compiler_emits_without_the_line_marks() -> None:
     for split_source, joined_source in LINE_PAIRS.values():
         split, joined = define(split_source).__code__, define(joined_source).__code__
-        raw, table, consts = _code_versions._normalised(split)
+        raw, table, consts = bytecode.normalised(split)
         assert (raw, table, consts) == (joined.co_code, joined.co_exceptiontable, joined.co_consts)
 
 
 def test_the_exception_table_round_trips() -> None:
     for split_source, _ in LINE_PAIRS.values():
         table = define(split_source).__code__.co_exceptiontable
-        entries = _code_versions._exception_entries(table)
+        entries = bytecode.exception_entries(table)
         assert entries
-        assert _code_versions._exception_table(entries) == table
+        assert bytecode.exception_table(entries) == table
 
 
 # --- docstrings -----------------------------------------------------------------------------
@@ -229,8 +229,8 @@ def test_a_docstring_never_counts(name: str) -> None:
 
 def test_the_docstring_renumbering_matches_the_compiler() -> None:
     for documented in DOCUMENTED.values():
-        bare = _code_versions._normalised(define(without_docstring(documented)).__code__)
-        assert _code_versions._normalised(define(documented).__code__) == bare
+        bare = bytecode.normalised(define(without_docstring(documented)).__code__)
+        assert bytecode.normalised(define(documented).__code__) == bare
 
 
 def test_a_string_the_code_reads_first_is_no_docstring() -> None:
