@@ -27,7 +27,7 @@ from flowstone_nb._core.errors import AssetDefinitionError
 from flowstone_nb._define.asset import CONTEXT
 from flowstone_nb._versioning.free_names import free_names
 
-__all__ = ["CELL_FILE_PREFIX", "Cell", "parse_cell"]
+__all__ = ["CELL_FILE_PREFIX", "Cell", "function_source", "parse_cell"]
 
 #: How the file names of cell functions begin (``<flowstone-cell NAME-N>``).
 CELL_FILE_PREFIX = "<flowstone-cell "
@@ -143,11 +143,38 @@ def _indented_rows(body: str) -> frozenset[int]:
     )
 
 
-def _register_source(filename: str, header: str, body: str, indented: frozenset[int]) -> None:
+def _source_lines(header: str, body: str, indented: frozenset[int]) -> list[str]:
     lines = [f"{header}\n"]
     for number, text in enumerate(body.splitlines(), start=1):
         lines.append(f"{_INDENT if number in indented else ''}{text}\n")
+    return lines
+
+
+def _register_source(filename: str, header: str, body: str, indented: frozenset[int]) -> None:
+    lines = _source_lines(header, body, indented)
     linecache.cache[filename] = (sum(map(len, lines)), None, lines, filename)
+
+
+def function_source(name: str, arguments: Sequence[str], body: str) -> str:
+    """The cell as module source: ``def name(arguments):``, the body, its last value returned.
+
+    It compiles to the code :meth:`Cell.function` makes of the same body (comments and layout
+    kept), so a function written out this way has the cell's code version.
+
+    Raises
+    ------
+    SyntaxError
+        The body is not valid Python.
+    """
+    tree = ast.parse(body)
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = tree.body[-1]
+        rows = body.splitlines()
+        row = rows[last.lineno - 1]
+        rows[last.lineno - 1] = f"{row[: last.col_offset]}return {row[last.col_offset :]}"
+        body = "\n".join(rows)
+    header = f"def {name}({', '.join(arguments)}):"
+    return "".join(_source_lines(header, body, _indented_rows(body)))
 
 
 def _function_node(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from flowstone_nb._notebook.loader import (
     plan_cells,
     read_notebook,
 )
+from flowstone_nb._partitioning.definitions import parse_partition_spec
 
 __all__ = ["ExportError", "export_notebook", "module_text"]
 
@@ -64,14 +66,15 @@ def module_text(notebook: Path) -> str:
     """The module that defines ``notebook``'s assets, as text."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    plans = plan_cells(read_notebook(notebook), TransformerManager().transform_cell)
+    transform = TransformerManager().transform_cell
+    plans = plan_cells(read_notebook(notebook), transform)
     imports: list[str] = []
     blocks: list[str] = []
     alias = "fs"
     assets: list[str] = []
     for plan in plans:
         if plan.action is Action.RUN:
-            found_imports, block, seen = _python_block(plan)
+            found_imports, block, seen = _python_block(plan, transform(plan.code), alias)
             for line in found_imports:
                 if line not in imports:
                     imports.append(line)
@@ -90,20 +93,44 @@ def module_text(notebook: Path) -> str:
         f'"""Assets of {notebook.name}, exported by `flowstone export`.\n\n'
         'Importing this module defines the assets and materializes nothing.\n"""\n'
     )
-    future = [line for line in imports if line.startswith("from __future__")]
-    rest = [line for line in imports if line not in future]
-    parts = [header, "\n".join([*future, *rest]) + "\n", *blocks]
-    return "\n\n".join(part.rstrip("\n") + "\n" for part in parts).rstrip("\n") + "\n"
+    code = "\n\n\n".join(block.strip("\n") for block in blocks if block.strip())
+    first = code.lstrip().split(maxsplit=1)[0] if code.strip() else ""
+    gap = "\n\n\n" if first.startswith(("def", "class", "async", "@")) else "\n\n"
+    return f"{header}\n{_sorted_imports(imports)}{gap}{code}\n"
 
 
-def _python_block(plan: CellPlan) -> tuple[list[str], str, dict[str, str]]:
+def _sorted_imports(imports: list[str]) -> str:
+    """Import lines grouped and sorted as isort does: future, standard library, the rest."""
+
+    def module(line: str) -> str:
+        return line.split()[1]
+
+    def group(line: str) -> int:
+        root = module(line).split(".")[0]
+        return 0 if root == "__future__" else 1 if root in sys.stdlib_module_names else 2
+
+    blocks = []
+    for number in (0, 1, 2):
+        lines = [line for line in imports if group(line) == number]
+        plain = sorted((line for line in lines if line.startswith("import ")), key=module)
+        froms = sorted((line for line in lines if line.startswith("from ")), key=module)
+        if lines:
+            blocks.append("\n".join([*plain, *froms]))
+    return "\n\n".join(blocks)
+
+
+def _python_block(plan: CellPlan, code: str, alias: str) -> tuple[list[str], str, dict[str, str]]:
     """A cell's imports, its other statements as text, and the names it gives the package.
 
     The third value maps ``flowstone_nb`` to the alias it is imported as and ``""`` to the names
     of the ``@fs.asset`` functions the cell defines (space-separated).
     """
-    code = plan.code
-    tree = ast.parse(code)
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as error:
+        raise ExportError(
+            f"Cell {plan.cell.index} ({plan.cell.first_line!r}) is not valid Python: {error}."
+        ) from error
     lines = code.splitlines()
     imports: list[str] = []
     drop: set[int] = set()
@@ -119,11 +146,25 @@ def _python_block(plan: CellPlan) -> tuple[list[str], str, dict[str, str]]:
                     seen[_PACKAGE] = name.asname or _PACKAGE
         elif _is_shell_call(statement):
             drop.update(span)
-        elif isinstance(statement, ast.FunctionDef) and statement.decorator_list:
+        elif isinstance(statement, ast.FunctionDef) and _is_asset(statement, alias):
             defined.append(statement.name)
     seen[""] = " ".join(defined)
     kept = [line for number, line in enumerate(lines, start=1) if number not in drop]
     return imports, _squeeze("\n".join(kept)), seen
+
+
+def _is_asset(function: ast.FunctionDef, alias: str) -> bool:
+    """Whether ``function`` is decorated with ``@fs.asset`` or ``@fs.asset(...)``."""
+    for decorator in function.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if (
+            isinstance(target, ast.Attribute)
+            and target.attr == "asset"
+            and isinstance(target.value, ast.Name)
+            and target.value.id == alias
+        ):
+            return True
+    return False
 
 
 def _is_shell_call(statement: ast.stmt) -> bool:
@@ -157,9 +198,7 @@ def _asset_cell(plan: CellPlan) -> _AssetCell:
     try:
         args = parse_asset_line(line)
     except Exception as error:  # IPython's UsageError, with the magic's own words
-        raise ExportError(
-            f"Cell {plan.cell.index} ({plan.cell.first_line!r}): {error}"
-        ) from error
+        raise ExportError(f"Cell {plan.cell.index} ({plan.cell.first_line!r}): {error}") from error
     options: dict[str, str] = {}
     if args.partitioned_by:
         options["partitioned_by"] = _partitions_source(args.partitioned_by, plan)
@@ -175,7 +214,6 @@ def _asset_cell(plan: CellPlan) -> _AssetCell:
 def _partitions_source(spec: str, plan: CellPlan) -> str:
     """Python source that builds the partitions ``spec`` names (checked to build the same)."""
     import flowstone_nb as fs
-    from flowstone_nb._partitioning.definitions import parse_partition_spec
 
     definition = parse_partition_spec(spec)
     text = f"fs.{definition!r}"

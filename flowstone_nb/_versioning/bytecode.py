@@ -74,6 +74,19 @@ _GLOBAL_LOADS = tuple(
     for name, shift in (("LOAD_GLOBAL", 1), ("LOAD_NAME", 0), ("LOAD_FROM_DICT_OR_GLOBALS", 0))
     if name in dis.opmap
 )
+# Python 3.11 calls ``name.attr(...)`` in two ways: ``LOAD_GLOBAL name; LOAD_METHOD attr`` when
+# ``name`` is any global, ``LOAD_GLOBAL (NULL + name); LOAD_ATTR attr`` when the same compilation
+# unit imports ``name``. Which one a function gets depends on where its module's imports stand
+# (the same cell or not, a notebook or a module), not on what it does, so the first is read as
+# the second: the NULL bit set, LOAD_ATTR, and LOAD_METHOD's extra cache units dropped.
+_LOAD_GLOBAL = dis.opmap["LOAD_GLOBAL"]
+_LOAD_METHOD = dis.opmap.get("LOAD_METHOD")  # 3.11 only: later versions flag LOAD_ATTR instead
+_CACHES: Any = getattr(dis, "_inline_cache_entries", None)
+_GLOBAL_METHOD = (
+    bytes((_LOAD_GLOBAL, *bytes(_CACHES[_LOAD_GLOBAL]), _LOAD_METHOD))
+    if _LOAD_METHOD is not None and _CACHES is not None
+    else None
+)
 # ``from __future__`` imports show in every code object's flags; what they change shows in the code.
 _FLAGS = ~sum(getattr(__future__, name).compiler_flag for name in __future__.all_feature_names)
 # What a class body stores that is layout, not code: its docstring and (3.13+) its first line.
@@ -189,6 +202,29 @@ def _without_nops(ops: bytes, args: bytearray, table: bytes) -> tuple[bytes, byt
     )
 
 
+def _methods_of_globals_as_attributes(ops: bytes, args: bytearray) -> bytes:
+    """``ops`` with each ``LOAD_GLOBAL name; LOAD_METHOD attr`` read as the imported-name form.
+
+    ``args`` is changed in place; the cache units LOAD_METHOD has beyond LOAD_ATTR's become
+    ``NOP`` units, which :func:`_without_nops` removes with the jumps that pass over them.
+    """
+    assert _GLOBAL_METHOD is not None
+    marked = bytearray(ops)
+    attr_caches = _CACHES[dis.opmap["LOAD_ATTR"]]
+    method_caches = _CACHES[_LOAD_METHOD]
+    start = ops.find(_GLOBAL_METHOD)
+    while start >= 0:
+        method = start + len(_GLOBAL_METHOD) - 1
+        if not args[start] & 1:  # no NULL pushed: the method form
+            args[start] |= 1
+            marked[method] = dis.opmap["LOAD_ATTR"]
+            marked[method + 1 + attr_caches : method + 1 + method_caches] = bytes((_NOP,)) * (
+                method_caches - attr_caches
+            )
+        start = ops.find(_GLOBAL_METHOD, method)
+    return bytes(marked)
+
+
 def _without_docstring(
     ops: bytes, args: bytearray, consts: tuple[object, ...]
 ) -> tuple[object, ...]:
@@ -240,9 +276,12 @@ def normalised(code: CodeType) -> tuple[bytes, bytes, tuple[object, ...]]:
     documented = bool(consts) and type(consts[0]) is str and not _loads_const(ops, raw[1::2], 0)
     marked = _NOP_UNIT in ops
     layout = not _CLASS_LAYOUT_NAMES.isdisjoint(code.co_names)
-    if not (documented or marked or layout):
+    methods = _GLOBAL_METHOD is not None and _GLOBAL_METHOD in ops
+    if not (documented or marked or layout or methods):
         return raw, table, consts  # the usual case: nothing to rewrite
     args = bytearray(raw[1::2])
+    if methods:
+        ops = _methods_of_globals_as_attributes(ops, args)
     if layout:
         hidden = _layout_consts(code, ops, args)
         consts = tuple(... if i in hidden else value for i, value in enumerate(consts))
@@ -287,8 +326,10 @@ def code_digest(code: CodeType, names: set[str]) -> str:
     The global names ``code`` and its nested code objects load are added to ``names``.
     """
     raw, table, consts, used = code.co_code, code.co_exceptiontable, code.co_consts, code.co_names
+    ops = raw[::2]
     if (
-        _NOP_UNIT in raw[::2]
+        _NOP_UNIT in ops
+        or (_GLOBAL_METHOD is not None and _GLOBAL_METHOD in ops)
         or (consts and type(consts[0]) is str)
         or (used and not _CLASS_LAYOUT_NAMES.isdisjoint(used))
     ):

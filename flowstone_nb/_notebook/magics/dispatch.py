@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from IPython.core.error import UsageError
+from IPython.core.getipython import get_ipython
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import TraitError, Unicode, observe, validate
 
@@ -36,6 +37,7 @@ from flowstone_nb._notebook.magics.parse import (
     AssetArgs,
     BackfillCommand,
     Command,
+    ExportCommand,
     ForgetCommand,
     GraphCommand,
     HistoryCommand,
@@ -349,6 +351,26 @@ def _forget(command: ForgetCommand) -> None:
     print(f"Forgot asset {command.asset!r} {kept}.")
 
 
+def _export(command: ExportCommand) -> None:
+    import os
+    from pathlib import Path
+
+    from flowstone_nb._notebook.export import export_notebook
+
+    shell = get_ipython()
+    namespace = getattr(shell, "user_ns", {})
+    notebook = (
+        command.notebook or namespace.get("__session__") or os.environ.get("JPY_SESSION_NAME")
+    )
+    if not notebook:
+        raise UsageError(
+            "%flowstone export: this kernel does not know its notebook's path: "
+            "name it with --notebook PATH."
+        )
+    written = export_notebook(notebook, command.module)
+    print(f"Wrote {written} from the saved {Path(notebook).name}.")
+
+
 _RUNNERS: dict[type, Callable[[Any], Any]] = {
     GraphCommand: _graph,
     StatusCommand: _status,
@@ -357,6 +379,7 @@ _RUNNERS: dict[type, Callable[[Any], Any]] = {
     MaterializeCommand: _materialize,
     BackfillCommand: _backfill,
     ForgetCommand: _forget,
+    ExportCommand: _export,
 }
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "AssetArgs",
     "BackfillCommand",
     "Command",
+    "ExportCommand",
     "ForgetCommand",
     "GraphCommand",
     "HistoryCommand",
@@ -269,6 +270,14 @@ class ForgetCommand:
     purge: bool = False
 
 
+@dataclass(frozen=True)
+class ExportCommand:
+    """``%flowstone export MODULE.py [--notebook PATH]``."""
+
+    module: str
+    notebook: str | None = None
+
+
 Command = (
     GraphCommand
     | StatusCommand
@@ -277,6 +286,7 @@ Command = (
     | MaterializeCommand
     | BackfillCommand
     | ForgetCommand
+    | ExportCommand
 )
 
 
@@ -379,6 +389,19 @@ def _build_forget(ns: argparse.Namespace) -> Command:
     return ForgetCommand(ns.asset, ns.purge)
 
 
+def _export_parser() -> _Parser:
+    parser = _command_parser("export", "Write the saved notebook's definitions as a module.")
+    parser.add_argument("module", metavar="MODULE.py", help="the module to write")
+    parser.add_argument(
+        "--notebook", metavar="PATH", help="the notebook (default: this kernel's notebook)"
+    )
+    return parser
+
+
+def _build_export(ns: argparse.Namespace) -> Command:
+    return ExportCommand(ns.module, ns.notebook)
+
+
 _Builder = Callable[[argparse.Namespace], Command]
 
 #: Every ``%flowstone`` subcommand: its parser and how to build its command object.
@@ -390,6 +413,7 @@ COMMAND_PARSERS: dict[str, tuple[_Parser, _Builder]] = {
     "materialize": (_materialize_parser(), _build_materialize),
     "backfill": (_backfill_parser(), _build_backfill),
     "forget": (_forget_parser(), _build_forget),
+    "export": (_export_parser(), _build_export),
 }
 
 

@@ -214,3 +214,30 @@ def test_an_edited_helper_changes_the_code_version() -> None:
     before = version("helper(raw)\n", namespace)
     exec(compile("def helper(v):\n    return v * 3\n", "<helper-2>", "exec"), namespace)
     assert version("helper(raw)\n", namespace) != before
+
+
+# --- the cell written out as module source ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "raw.assign(total=raw.a * 2)\n",
+        "# a comment\nx = raw.a.sum()\n\nx + 1  # the value\n",
+        'label = """two\nlines"""\nlabel\n',
+        "if raw:\n    value = 1\nelse:\n    value = 2\nvalue\n",
+        "a = 1; a + raw\n",
+        "(raw\n    .dropna()\n    .head())\n",
+        "return raw\n",
+    ],
+)
+def test_function_source_compiles_to_the_cells_own_code(text: str) -> None:
+    from flowstone_nb._define.cell_function import function_source
+
+    made = parse_cell("sample", text).function(["raw"], {})
+    namespace: dict[str, Any] = {}
+    source = function_source("sample", ["context", "raw"], text)
+    assert source.startswith("def sample(context, raw):\n")
+    exec(compile(source, "<exported>", "exec"), namespace)
+    assert code_version(namespace["sample"]) == code_version(made)
+    assert "# the value" in function_source("s", ["context"], "1  # the value\n")

@@ -346,3 +346,41 @@ def test_other_defaults_count_by_type_and_sets_by_content() -> None:
     assert code_version(define(source.replace("{'a', 'b'}", "{'b', 'a'}"), make=object)) == base
     nested = "def target(x, table={'a': [1]}):\n    return x\n"
     assert code_version(define(nested)) == code_version(define(nested.replace("[1]", "[2]")))
+
+
+# --- where the module's imports stand -------------------------------------------------------------
+
+_USES_JSON = [
+    "def target(x):\n    return json.dumps(x)\n",
+    (
+        "def target(x):\n    try:\n        return json.dumps(x)\n"
+        "    except TypeError:\n        return None\n"
+    ),
+    (
+        "def target(items):\n    out = []\n    for item in items:\n        if item:\n"
+        "            out.append(json.dumps(item, sort_keys=True))\n    return out\n"
+    ),
+    'def target(x):\n    """Doc."""\n    return json.loads(json.dumps(x)) or json.dumps(1)\n',
+]
+
+
+@pytest.mark.skipif(bytecode._GLOBAL_METHOD is None, reason="one call form on this Python")
+@pytest.mark.parametrize("source", _USES_JSON)
+def test_an_import_in_the_same_unit_does_not_change_the_version(source: str) -> None:
+    import json
+
+    imported = define(f"import json\n\n{source}")
+    global_only = define(source, json=json)
+    assert imported.__code__.co_code != global_only.__code__.co_code  # the forms really differ
+    assert code_version(imported) == code_version(global_only)
+    assert imported(["a"] if "items" in source else {"a": 1}) == global_only(
+        ["a"] if "items" in source else {"a": 1}
+    )
+
+
+def test_the_called_attribute_still_counts() -> None:
+    import json
+
+    assert code_version(define("import json\ndef target(x):\n    return json.dumps(x)\n")) != (
+        code_version(define("def target(x):\n    return json.loads(x)\n", json=json))
+    )

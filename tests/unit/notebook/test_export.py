@@ -1,0 +1,161 @@
+"""Export: a notebook written out as a module that defines the same assets, versions included."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+
+import flowstone_nb as fs
+from flowstone_nb._notebook.export import ExportError, export_notebook, module_text
+from flowstone_nb._notebook.extension import load_ipython_extension, unload_ipython_extension
+from flowstone_nb._notebook.loader import SourceError, load_definitions
+from flowstone_nb._notebook.magics.parse import ExportCommand, parse_flowstone_line
+
+
+@pytest.fixture(autouse=True)
+def no_shell_left() -> Iterator[None]:
+    InteractiveShell.clear_instance()
+    yield
+    InteractiveShell.clear_instance()
+
+
+def notebook(path: Path, *sources: str) -> Path:
+    cells = [
+        {"cell_type": "code", "id": f"c{i}", "metadata": {}, "source": s, "outputs": []}
+        for i, s in enumerate(sources)
+    ]
+    document = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def imported(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"exported_{path.stem}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+SOURCES = (
+    "%load_ext flowstone_nb\nimport json\nimport flowstone_nb as fs\nfrom pathlib import Path",
+    "LIMIT = 2\n\n\ndef clip(values):\n    return [min(v, LIMIT) for v in values]",
+    "%%asset raw --tags demo --description 'Raw numbers.'\n[1, 2, 3]",
+    "raw  # a look at it",
+    "%%asset clipped\n# keep the small ones\nclip(raw)",
+    "%%asset days --partitioned-by daily:2024-01-01:2024-01-02 --io memory\nstr(context.partition)",
+    "@fs.asset\ndef total(clipped):\n    return json.dumps(sum(clipped))",
+    "fs.materialize(total)",
+)
+
+
+def test_the_module_defines_the_same_assets_with_the_same_code_versions(tmp_path: Path) -> None:
+    source = notebook(tmp_path / "n.ipynb", *SOURCES)
+    text = module_text(source)
+    assert text.startswith('"""Assets of n.ipynb, exported by `flowstone export`.')
+    assert "import json\nfrom pathlib import Path\n\nimport flowstone_nb as fs\n" in text
+    assert "load_ext" not in text
+    assert "fs.materialize" not in text
+    assert "a look at it" not in text
+    assert (
+        "@fs.asset(tags=['demo'], description='Raw numbers.')\ndef raw(context):\n"
+        "    return [1, 2, 3]\n" in text
+    )
+    assert "def clipped(context, raw):\n    # keep the small ones\n    return clip(raw)\n" in text
+    assert (
+        "@fs.asset(partitioned_by=fs.DailyPartitions('2024-01-01', '2024-01-02'), "
+        "io_manager='memory')\ndef days(context):" in text
+    )
+    from flowstone_nb._versioning.code_versions import code_version
+
+    loaded = load_definitions(source).registry
+    notebook_versions = {a.name: code_version(a.execute_fn) for a in loaded.list_all()}
+    module_file = export_notebook(source, tmp_path / "pipeline.py")
+    assert module_file.read_text(encoding="utf-8") == text
+    fs.get_registry().clear()
+    imported(module_file)
+    module_versions = {a.name: code_version(a.execute_fn) for a in fs.get_registry().list_all()}
+    assert module_versions == notebook_versions
+    assert fs.history().empty
+    assert fs.materialize("total") == "5"  # 1 + 2 + min(3, LIMIT)
+
+
+def test_a_notebook_importing_the_package_under_another_name(tmp_path: Path) -> None:
+    text = module_text(
+        notebook(tmp_path / "n.ipynb", "import flowstone_nb as flow", "%%asset a\n1")
+    )
+    assert "import flowstone_nb as flow\n\n\n@flow.asset\ndef a(context):\n    return 1\n" in text
+    text = module_text(notebook(tmp_path / "m.ipynb", "x = 1", "%%asset a\nx"))
+    assert text.endswith(
+        "import flowstone_nb as fs\n\nx = 1\n\n\n@fs.asset\ndef a(context):\n    return x\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sources", "message"),
+    [
+        (("%%asset a --bogus\n1",), r"Cell 1 \('%%asset a --bogus'\).*--bogus"),
+        (("x = (",), r"Cell 1 \('x = \('\) is not valid Python"),
+    ],
+)
+def test_cells_that_cannot_be_written_name_themselves(
+    tmp_path: Path, sources: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(ExportError, match=message):
+        module_text(notebook(tmp_path / "n.ipynb", *sources))
+
+
+def _keys() -> list[str]:
+    return ["a", "b"]
+
+
+def test_partitions_that_are_not_code_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowstone_nb._notebook import export
+
+    # Every spec the magic reads today builds partitions whose repr is code; a future one may not.
+    made = fs.FunctionPartitions("custom", _keys)
+    monkeypatch.setattr(export, "parse_partition_spec", lambda spec: made)
+    with pytest.raises(ExportError, match=r"its partitions 'static:a,b' cannot be written as code"):
+        module_text(notebook(tmp_path / "n.ipynb", "%%asset a --partitioned-by static:a,b\n1"))
+
+
+def test_export_targets_and_sources_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="No such notebook"):
+        export_notebook(tmp_path / "missing.ipynb", tmp_path / "m.py")
+    source = notebook(tmp_path / "n.ipynb", "%%asset a\n1")
+    with pytest.raises(ExportError, match=r"Export to a \.py file"):
+        export_notebook(source, tmp_path / "m.txt")
+    assert not (tmp_path / "m.txt").exists()
+
+
+def test_the_export_magic_writes_the_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert parse_flowstone_line("export out.py --notebook n.ipynb") == ExportCommand(
+        "out.py", "n.ipynb"
+    )
+    source = notebook(tmp_path / "n.ipynb", "%%asset a\n1")
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    shell = InteractiveShell.instance()
+    load_ipython_extension(shell)
+    try:
+        with pytest.raises(UsageError, match="name it with --notebook PATH"):
+            shell.run_line_magic("flowstone", f"export {tmp_path / 'out.py'}")
+        shell.user_ns["__session__"] = str(source)
+        shell.run_line_magic("flowstone", f"export {tmp_path / 'out.py'}")
+    finally:
+        unload_ipython_extension(shell)
+    assert "def a(context):" in (tmp_path / "out.py").read_text(encoding="utf-8")
+    assert "from the saved n.ipynb" in capsys.readouterr().out
