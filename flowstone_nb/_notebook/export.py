@@ -148,6 +148,9 @@ def _python_block(plan: CellPlan, code: str, alias: str) -> tuple[list[str], str
             drop.update(span)
         elif isinstance(statement, ast.FunctionDef) and _is_asset(statement, alias):
             defined.append(statement.name)
+        elif isinstance(statement, ast.Expr) and lines[span[-1] - 1].rstrip().endswith(";"):
+            # A notebook's `;` only hides the value a cell would show; a module has none.
+            lines[span[-1] - 1] = lines[span[-1] - 1].rstrip().removesuffix(";")
     seen[""] = " ".join(defined)
     kept = [line for number, line in enumerate(lines, start=1) if number not in drop]
     return imports, _squeeze("\n".join(kept)), seen

@@ -48,7 +48,10 @@ def imported(path: Path) -> ModuleType:
 
 
 SOURCES = (
-    "%load_ext flowstone_nb\nimport json\nimport flowstone_nb as fs\nfrom pathlib import Path",
+    (
+        "%load_ext flowstone_nb\nimport json\nimport flowstone_nb as fs\nfrom pathlib import Path\n"
+        "fs.configure(progress=False);"
+    ),
     "LIMIT = 2\n\n\ndef clip(values):\n    return [min(v, LIMIT) for v in values]",
     "%%asset raw --tags demo --description 'Raw numbers.'\n[1, 2, 3]",
     "raw  # a look at it",
@@ -65,6 +68,7 @@ def test_the_module_defines_the_same_assets_with_the_same_code_versions(tmp_path
     assert text.startswith('"""Assets of n.ipynb, exported by `flowstone export`.')
     assert "import json\nfrom pathlib import Path\n\nimport flowstone_nb as fs\n" in text
     assert "load_ext" not in text
+    assert "fs.configure(progress=False)\n" in text
     assert "fs.materialize" not in text
     assert "a look at it" not in text
     assert (
