@@ -17,12 +17,6 @@ import pytest
 
 from flowstone_nb._core.errors import StoreError
 from flowstone_nb._storage.catalog import (
-    _BOUNDED_WALK,
-    _CLOSURE,
-    _CURRENT,
-    _LATEST_SUCCESS,
-    _LATEST_SUCCESSES,
-    _LATEST_SUCCESSES_UNPARTITIONED,
     MIGRATIONS,
     SCHEMA_VERSION,
     Catalog,
@@ -30,8 +24,17 @@ from flowstone_nb._storage.catalog import (
     MaterializationRow,
     PartitionState,
     RunRow,
-    _finish_background_writes,
     forget_connections_after_fork,
+)
+from flowstone_nb._storage.catalog.catalog import finish_background_writes
+from flowstone_nb._storage.catalog.connections import Connections
+from flowstone_nb._storage.catalog.reads import (
+    BOUNDED_WALK,
+    CLOSURE,
+    CURRENT,
+    LATEST_SUCCESS,
+    LATEST_SUCCESSES,
+    LATEST_SUCCESSES_UNPARTITIONED,
 )
 from tests.resources.catalog_workers import hold_running_row, materialization, write_many
 
@@ -81,7 +84,7 @@ def test_every_connection_is_tuned_for_concurrent_use(catalog: Catalog) -> None:
     seen: list[tuple[object, ...]] = []
 
     def look() -> None:
-        connection = catalog._connection()  # the connection this thread gets
+        connection = catalog._connections.get()  # the connection this thread gets
         pragmas = ("journal_mode", "synchronous", "busy_timeout")
         seen.extend(connection.execute(f"PRAGMA {p}").fetchone() for p in pragmas)
 
@@ -98,9 +101,9 @@ def test_the_engines_statements_are_compiled_when_the_catalog_opens(
     # SQLite calls the authorizer while it compiles a statement, never when a compiled one runs
     # again: so it tells which statements each connection compiles, and when.
     compiled: list[tuple[str, int, str | None]] = []
-    connect = Catalog._connect
+    connect = Connections.connect
 
-    def watched(self: Catalog) -> sqlite3.Connection:
+    def watched(self: Connections) -> sqlite3.Connection:
         connection = connect(self)
         thread = threading.current_thread().name
 
@@ -111,7 +114,7 @@ def test_the_engines_statements_are_compiled_when_the_catalog_opens(
         connection.set_authorizer(authorize)
         return connection
 
-    monkeypatch.setattr(Catalog, "_connect", watched)
+    monkeypatch.setattr(Connections, "connect", watched)
     catalog = Catalog(path)
     assert catalog._writer is not None
     catalog._writer.submit(lambda: None)  # its jobs run in order: once this one is done,
@@ -298,7 +301,7 @@ def test_a_catalog_with_nothing_recorded_answers_the_freshness_query_without_run
 ) -> None:
     catalog = Catalog(path)
     statements: list[str] = []
-    catalog._connection().set_trace_callback(statements.append)
+    catalog._connections.get().set_trace_callback(statements.append)
     assert catalog.latest_successes([("a", "p")], assets=["a"]) == {}
     assert statements == ["PRAGMA data_version"]  # (nothing changed since the catalog opened)
     # A write through this very connection (whose data version it does not change) ...
@@ -309,7 +312,7 @@ def test_a_catalog_with_nothing_recorded_answers_the_freshness_query_without_run
     # ... or through any other connection (another process) makes it run the query again.
     statements.clear()
     catalog = Catalog(path)
-    catalog._connection().set_trace_callback(statements.append)
+    catalog._connections.get().set_trace_callback(statements.append)
     assert set(catalog.latest_successes(assets=["a"])) == {("a", "")}  # not empty: queried
     assert any("json_each" in statement for statement in statements)
     catalog.close()
@@ -406,7 +409,7 @@ def test_at_exit_pending_writes_are_finished_and_a_failed_one_is_logged(
     catalog.record_later([tuple(row("kept"))])
     catalog.record_later([tuple(row("lost"))], end=("nope", "success"))
     with caplog.at_level("WARNING", logger="flowstone_nb.catalog"):
-        _finish_background_writes()  # what the interpreter runs as it exits
+        finish_background_writes()  # what the interpreter runs as it exits
     assert "run 'nope'" in caplog.text
     assert [r.id for r in catalog.history()] == ["kept"]
 
@@ -590,14 +593,14 @@ def test_hot_paths_search_indexes_instead_of_scanning_or_sorting(
     upstream = {"near": "materialization_id", "far": "upstream_id"}
     downstream = {"near": "upstream_id", "far": "materialization_id"}
     queries = [
-        (_LATEST_SUCCESS, ("raw", ""), "ix_mat_success"),
-        (_CLOSURE.format(**upstream), ("report",), "PRIMARY KEY"),
-        (_CLOSURE.format(**downstream), ("raw",), "ix_lineage_upstream"),
-        (_BOUNDED_WALK.format(**upstream), ("report", 2), "PRIMARY KEY"),
-        (_BOUNDED_WALK.format(**downstream), ("raw", 2), "ix_lineage_upstream"),
-        (_CURRENT.format(where=""), {}, "ix_mat_success"),
-        (_LATEST_SUCCESSES, ('[["raw", "p"], ["report", "q"]]',), "ix_mat_success"),
-        (_LATEST_SUCCESSES_UNPARTITIONED, ('["raw", "report"]',), "ix_mat_success"),
+        (LATEST_SUCCESS, ("raw", ""), "ix_mat_success"),
+        (CLOSURE.format(**upstream), ("report",), "PRIMARY KEY"),
+        (CLOSURE.format(**downstream), ("raw",), "ix_lineage_upstream"),
+        (BOUNDED_WALK.format(**upstream), ("report", 2), "PRIMARY KEY"),
+        (BOUNDED_WALK.format(**downstream), ("raw", 2), "ix_lineage_upstream"),
+        (CURRENT.format(where=""), {}, "ix_mat_success"),
+        (LATEST_SUCCESSES, ('[["raw", "p"], ["report", "q"]]',), "ix_mat_success"),
+        (LATEST_SUCCESSES_UNPARTITIONED, ('["raw", "report"]',), "ix_mat_success"),
     ]
     with raw(path) as conn:
         for sql, params, index in queries:
