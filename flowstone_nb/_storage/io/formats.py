@@ -153,23 +153,47 @@ def _arrow_table(value: Any, kind: str) -> Any:
     return table.replace_schema_metadata(metadata)
 
 
-def _parquet(table: Any, asset: str, slug: str, config: Mapping[str, Any]) -> Encoder:
-    pa, pq = lazy_import("pyarrow"), lazy_import("pyarrow.parquet")
-    compression = config.get("compression", "snappy")
+def _guarded(
+    ext: str,
+    asset: str,
+    slug: str,
+    *,
+    encode: Callable[[HashingWriter], object],
+    caught: tuple[type[Exception], ...],
+    explain: Callable[[Exception], str],
+) -> Encoder:
+    """An encoder whose encoding failures (``caught``) become a StoreError about the value.
+
+    ``explain`` says what went wrong and how to fix it. A failure to pass the bytes on (a full
+    disk) is not the encoder's: it is raised as it is, for the manager to report.
+    """
 
     def write(out: HashingWriter) -> None:
         try:
-            pq.write_table(table, out, compression=compression)
-        except (pa.ArrowException, *_NOT_PARQUET) as error:
-            raise _failure(
-                asset,
-                slug,
-                f": Parquet could not write the value with compression {compression!r} "
-                f"({error}). Set io_config compression to one of 'snappy', 'zstd', 'gzip', "
-                "'brotli', 'lz4' or 'none'.",
-            ) from error
+            encode(out)
+        except caught as error:
+            if error is out.failure:
+                raise
+            raise _failure(asset, slug, explain(error)) from error
 
-    return Encoder("parquet", write)
+    return Encoder(ext, write)
+
+
+def _parquet(table: Any, asset: str, slug: str, config: Mapping[str, Any]) -> Encoder:
+    pa, pq = lazy_import("pyarrow"), lazy_import("pyarrow.parquet")
+    compression = config.get("compression", "snappy")
+    return _guarded(
+        "parquet",
+        asset,
+        slug,
+        encode=lambda out: pq.write_table(table, out, compression=compression),
+        caught=(pa.ArrowException, *_NOT_PARQUET),
+        explain=lambda error: (
+            f": Parquet could not write the value with compression {compression!r} ({error}). "
+            "Set io_config compression to one of 'snappy', 'zstd', 'gzip', 'brotli', 'lz4' or "
+            "'none'."
+        ),
+    )
 
 
 def _npy(array: Any) -> Encoder:
@@ -184,22 +208,19 @@ def _json(value: object) -> Encoder:
 
 
 def _pickle(value: object, asset: str, slug: str, manager: str) -> Encoder:
-    def write(out: HashingWriter) -> None:
-        try:
-            pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as error:  # user objects may raise anything from __reduce__/__getstate__
-            if error is out.failure:
-                raise  # writing failed, not pickling
-            raise _failure(
-                asset,
-                slug,
-                f": the {manager} IO manager cannot store a value of type "
-                f"{type(value).__qualname__}: pickling it failed ({type(error).__name__}: "
-                f"{error}). Return a picklable value (or a DataFrame), or keep it in memory with "
-                'io_manager="memory".',
-            ) from error
-
-    return Encoder("pkl", write)
+    return _guarded(
+        "pkl",
+        asset,
+        slug,
+        encode=lambda out: pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL),
+        caught=(Exception,),  # user objects may raise anything from __reduce__/__getstate__
+        explain=lambda error: (
+            f": the {manager} IO manager cannot store a value of type "
+            f"{type(value).__qualname__}: pickling it failed ({type(error).__name__}: {error}). "
+            "Return a picklable value (or a DataFrame), or keep it in memory with "
+            'io_manager="memory".'
+        ),
+    )
 
 
 # --- decoders -------------------------------------------------------------------------------------
