@@ -22,8 +22,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from flowstone_nb._core.errors import StoreError
-from flowstone_nb._storage.io import formats, hashing
-from flowstone_nb._storage.io import FilesystemIOManager, StoredValue, atomic_write
+from flowstone_nb._storage.io import (
+    FilesystemIOManager,
+    StoredValue,
+    atomic_write,
+    formats,
+    hashing,
+)
 from tests.resources.store_files import files_under
 
 
