@@ -23,9 +23,9 @@ from flowstone_nb._storage.catalog.rows import (
     PartitionState,
     candidates_from,
     check_status,
-    from_values,
 )
 from flowstone_nb._storage.catalog.schema import EDGE_COLUMNS, ROW_COLUMNS, columns
+from flowstone_nb._storage.tuples import from_values
 
 __all__ = [
     "BOUNDED_WALK",

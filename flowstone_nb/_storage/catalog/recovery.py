@@ -15,7 +15,7 @@ import time
 from typing import NamedTuple
 
 from flowstone_nb._core.states import RecordStatus
-from flowstone_nb._storage.catalog.rows import from_values
+from flowstone_nb._storage.tuples import from_values
 
 __all__ = ["DEFAULT_STALE_AFTER", "Interrupted", "find_interrupted", "mark_interrupted"]
 

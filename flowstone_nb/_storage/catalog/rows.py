@@ -1,10 +1,11 @@
 """The catalog's rows: what it records and returns, and the one way they are built from values.
 
 This module owns the row types (:class:`MaterializationRow`, :class:`LineageEdge`,
-:class:`Candidate`, :class:`RunRow`, :class:`PartitionState`), the statuses a materialization row
-may have, and :func:`from_values`, which builds a row from a result tuple in field order. Code
-outside this module reads rows by field name; a result tuple is turned into a row here, or by
-:func:`from_values`, never sliced by position elsewhere. It must not run SQL.
+:class:`Candidate`, :class:`RunRow`, :class:`PartitionState`) and the statuses a materialization
+row may have. Code outside this module reads rows by field name; a result tuple whose columns
+are a row's fields in order becomes a row through
+:func:`~flowstone_nb._storage.tuples.from_values`, any other is turned into rows here, and none
+is sliced by position elsewhere. It must not run SQL.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from flowstone_nb._core.errors import StoreError, did_you_mean
 from flowstone_nb._core.states import RecordStatus
+from flowstone_nb._storage.tuples import from_values
 
 __all__ = [
     "RECORD_STATUSES",
@@ -26,25 +28,12 @@ __all__ = [
     "RunRow",
     "candidates_from",
     "check_status",
-    "from_values",
     "run_from_values",
     "run_values",
 ]
 
 #: The text of every status a materialization may have (:class:`RecordStatus`, in its order).
 RECORD_STATUSES: tuple[str, ...] = tuple(status.value for status in RecordStatus)
-
-_RowT = TypeVar("_RowT", bound=tuple[Any, ...])
-
-if TYPE_CHECKING:
-
-    def from_values(kind: type[_RowT], values: Iterable[Any]) -> _RowT:
-        """Build a ``kind`` row from ``values`` in its field order."""
-
-else:
-    # One C call: a named tuple built without its Python-level __new__. Reads build thousands of
-    # rows at once, so this is the only way rows are made from SQLite results.
-    from_values = tuple.__new__
 
 
 class MaterializationRow(NamedTuple):

@@ -30,6 +30,7 @@ from flowstone_nb._storage.config import local_folder
 from flowstone_nb._storage.io.formats import Encoder
 from flowstone_nb._storage.io.hashing import encode_into
 from flowstone_nb._storage.io.imports import lazy_import
+from flowstone_nb._storage.tuples import from_values
 
 __all__ = [
     "MAX_SEGMENT_LENGTH",
@@ -201,7 +202,7 @@ class LocalFiles:
             if opened:
                 temp.unlink(missing_ok=True)
             raise
-        return StoredFile(f"{folder}/{version}.{encoder.ext}", version, writer.size)
+        return from_values(StoredFile, (f"{folder}/{version}.{encoder.ext}", version, writer.size))
 
     def write_atomic(self, location: str, write: Callable[[BinaryIO], object]) -> None:
         """Write the file at ``location`` through a temp file beside it (see atomic_write)."""
@@ -251,7 +252,7 @@ class FsspecFiles:
         if not self.exists(location):
             payload = buffer.getbuffer()
             self.write_atomic(location, lambda out: out.write(payload))
-        return StoredFile(location, version, writer.size)
+        return from_values(StoredFile, (location, version, writer.size))
 
     def write_atomic(self, location: str, write: Callable[[BinaryIO], object]) -> None:
         """Write the file at ``location`` through a temp file beside it (see atomic_write)."""

@@ -37,6 +37,7 @@ from flowstone_nb._storage.io.formats import (
     parquet_encoder,
 )
 from flowstone_nb._storage.io.summaries import describe
+from flowstone_nb._storage.tuples import from_values
 
 __all__ = [
     "NO_CONFIG",
@@ -212,7 +213,7 @@ class MemoryIOManager(IOManager):
         rows, schema = (None, kind.__name__) if kind in _SCALARS else describe(value)
         with _memory_lock:
             _memory_kept[key] = (location, value)
-        return StoredValue(location, version, self.name, rows, schema, None)
+        return from_values(StoredValue, (location, version, self.name, rows, schema, None))
 
     def load(self, location: str, *, config: Mapping[str, Any] = NO_CONFIG) -> object:
         """The value kept at ``location``; see :meth:`IOManager.load`."""
@@ -292,21 +293,21 @@ class _FileIOManager(IOManager):
         if config:
             self.check_config(config, parts[1] if len(parts) > 1 else location)
         decoder = decoder_for(parts[-1], location, self.name)
-        path, where = self._files.path(location), describe_location(location)
+        path = self._files.path(location)
         try:
             with self._files.open_read(location) as source:
                 return decoder(source)
         except FileNotFoundError as error:
             raise StoreError(
-                f"The stored value of {where} is missing at {path} (location "
-                f"{location!r}): it was deleted or moved outside flowstone_nb. The next "
-                "materialize will recompute it."
+                f"The stored value of {describe_location(location)} is missing at {path} "
+                f"(location {location!r}): it was deleted or moved outside flowstone_nb. The "
+                "next materialize will recompute it."
             ) from error
         except Exception as error:  # a decoder fails in its own way on bytes it cannot parse
             raise StoreError(
-                f"The stored value of {where} at {path} is corrupt or unreadable "
-                f"({type(error).__name__}: {error}). Materialize it with force=True to recompute "
-                "it."
+                f"The stored value of {describe_location(location)} at {path} is corrupt or "
+                f"unreadable ({type(error).__name__}: {error}). Materialize it with force=True to "
+                "recompute it."
             ) from error
 
     def exists(self, location: str) -> bool:
