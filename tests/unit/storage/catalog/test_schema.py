@@ -8,6 +8,7 @@ import pytest
 
 from flowstone_nb._core.errors import StoreError
 from flowstone_nb._storage.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog, MaterializationRow
+from flowstone_nb._storage.catalog.schema import EDGE_COLUMNS, ROW_COLUMNS, RUN_COLUMNS, columns
 from tests.unit.storage.catalog.shorthands import raw, row
 
 
@@ -87,3 +88,19 @@ def test_close_then_use_again_reopens(catalog: Catalog) -> None:
     catalog.close()
     assert catalog.get("m1") is not None
     assert "catalog.sqlite" in repr(catalog)
+
+
+def test_every_row_field_has_its_column_in_field_order(path: Path) -> None:
+    Catalog(path).close()
+    expected = {
+        "materializations": ROW_COLUMNS,
+        "lineage": EDGE_COLUMNS,
+        "runs": RUN_COLUMNS,
+    }
+    with raw(path) as conn:
+        for table, selected in expected.items():
+            stored = [info[1] for info in conn.execute(f"PRAGMA table_info({table})")]
+            assert selected.split(", ") == stored
+    assert columns(["id", "partition", "rows", "schema"], "m") == (
+        "m.id, m.partition_key, m.row_count, m.schema_summary"
+    )

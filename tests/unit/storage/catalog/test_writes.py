@@ -9,6 +9,7 @@ import time
 import pytest
 
 from flowstone_nb._core.errors import StoreError
+from flowstone_nb._core.states import RecordStatus
 from flowstone_nb._storage.catalog import Catalog, LineageEdge, MaterializationRow, RunRow
 from tests.unit.storage.catalog.shorthands import chain_catalog, edge, row
 
@@ -149,3 +150,46 @@ def test_forget_deletes_an_assets_rows_and_its_input_edges(catalog: Catalog) -> 
     assert catalog.upstream("report") == [(1, edge("report", "clean", "clean"))]
     assert catalog.get("raw") is not None
     assert catalog.forget("clean") == 0
+
+
+def test_rows_and_edges_built_by_field_name_are_recorded_now_or_later(catalog: Catalog) -> None:
+    run = catalog.new_run(kind="materialize", targets=["a"])
+    now = MaterializationRow(
+        id="m1",
+        run_id=run.run_id,
+        asset="a",
+        partition="",
+        status=RecordStatus.SUCCESS,
+        started_at=1.0,
+        ended_at=2.0,
+        duration=1.0,
+        code_version="c1",
+        data_version="v1",
+        io_manager="memory",
+        location="memory:a/_/v1",
+        rows=None,
+        schema="int",
+        error_type=None,
+        error_message=None,
+        traceback=None,
+    )
+    consumed = LineageEdge(
+        materialization_id="m1",
+        upstream_id="m0",
+        upstream_asset="up",
+        upstream_partition="",
+        upstream_data_version="v0",
+    )
+    catalog.record([now], [consumed], start=run)
+    later = now._replace(id="m2", started_at=3.0, data_version="v2")
+    catalog.record_later(
+        (row for row in [later]),
+        (edge for edge in [consumed._replace(materialization_id="m2")]),
+        end=(run.run_id, RecordStatus.SUCCESS),
+    )
+    assert catalog.get("m1") == now
+    assert catalog.get("m2") == later
+    assert catalog.inputs("m2") == [consumed._replace(materialization_id="m2")]
+    recorded = catalog.get_run(run.run_id)
+    assert recorded is not None
+    assert recorded.status == "success"
