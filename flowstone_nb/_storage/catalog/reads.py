@@ -23,6 +23,8 @@ from flowstone_nb._storage.catalog.rows import (
     PartitionState,
     candidates_from,
     check_status,
+    edges_at_distance,
+    states_from,
 )
 from flowstone_nb._storage.catalog.schema import EDGE_COLUMNS, ROW_COLUMNS, columns
 from flowstone_nb._storage.tuples import from_values
@@ -159,18 +161,7 @@ def current(
             return {}
         where = "WHERE asset IN (SELECT value FROM json_each(:names))"
         params = json.dumps(names)
-    last: dict[tuple[str, str], MaterializationRow] = {}
-    success: dict[tuple[str, str], MaterializationRow] = {}
-    for *values, is_last, is_success in connection.execute(
-        CURRENT.format(where=where), {"names": params}
-    ):
-        row = from_values(MaterializationRow, values)
-        key = (row.asset, row.partition)
-        if is_last:
-            last[key] = row
-        if is_success:
-            success[key] = row
-    return {key: PartitionState(success.get(key), row) for key, row in last.items()}
+    return states_from(connection.execute(CURRENT.format(where=where), {"names": params}))
 
 
 def history(
@@ -234,7 +225,7 @@ def walk(
                 "or None for all of them."
             )
         rows = connection.execute(BOUNDED_WALK.format(near=near, far=far), (start, depth))
-        found = [(level, from_values(LineageEdge, edge)) for level, *edge in rows]
+        found = edges_at_distance(rows)
     # (depth, materialization_id, upstream_id) is unique, so sorting never compares further.
     found.sort()
     return found

@@ -12,7 +12,8 @@ import contextlib
 import os
 import sqlite3
 import time
-from typing import NamedTuple
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
 
 from flowstone_nb._core.states import RecordStatus
 from flowstone_nb._storage.tuples import from_values
@@ -36,9 +37,10 @@ _MARK_ROW = (
 _MARK_RUN = "UPDATE runs SET status = 'interrupted' WHERE run_id = ? AND status = 'running'"
 
 
-class _Owner(NamedTuple):
-    """The run that owns an unfinished row, and the process that made it (when recorded)."""
+class _Unfinished(NamedTuple):
+    """A row or run left unfinished, and what is known of the process that made it."""
 
+    key: str  # the materialization id of a row, the run id of a run
     run_id: str
     started_at: float
     pid: int | None
@@ -75,18 +77,14 @@ def find_interrupted(
         Seconds after which a run that cannot be probed counts as gone.
     """
     now = time.time()
-    rows = connection.execute(_UNFINISHED_ROWS).fetchall()
-    runs = connection.execute(_RUNNING_RUNS).fetchall()
+    rows = _unfinished(connection.execute(_UNFINISHED_ROWS).fetchall())
+    runs = _unfinished(connection.execute(_RUNNING_RUNS).fetchall())
     failed = [
-        (f"Interrupted: {reason}", mat_id)
-        for mat_id, *owner in rows
-        if (reason := _gone(from_values(_Owner, owner), host, now, stale_after))
+        (f"Interrupted: {reason}", row.key)
+        for row in rows
+        if (reason := _gone(row, host, now, stale_after))
     ]
-    dead_runs = [
-        (run_id,)
-        for run_id, *owner in runs
-        if _gone(from_values(_Owner, owner), host, now, stale_after)
-    ]
+    dead_runs = [(run.key,) for run in runs if _gone(run, host, now, stale_after)]
     return Interrupted(failed, dead_runs)
 
 
@@ -101,7 +99,11 @@ def mark_interrupted(conn: sqlite3.Connection, interrupted: Interrupted) -> int:
     return marked
 
 
-def _gone(owner: _Owner, host: str, now: float, stale_after: float) -> str:
+def _unfinished(found: Iterable[Sequence[Any]]) -> list[_Unfinished]:
+    return [from_values(_Unfinished, values) for values in found]
+
+
+def _gone(owner: _Unfinished, host: str, now: float, stale_after: float) -> str:
     """Why the owner of a run is considered gone, or ``""`` when it may be alive."""
     rerun = "Nothing was stored for it; the next materialize recomputes it."
     pid = owner.pid

@@ -28,8 +28,10 @@ __all__ = [
     "RunRow",
     "candidates_from",
     "check_status",
+    "edges_at_distance",
     "run_from_values",
     "run_values",
+    "states_from",
 ]
 
 #: The text of every status a materialization may have (:class:`RecordStatus`, in its order).
@@ -173,6 +175,32 @@ def candidates_from(found: Iterable[Sequence[Any]]) -> dict[tuple[str, str], Can
         candidate = from_values(Candidate, (*fields, frozenset(inputs[mat_id])))
         candidates[candidate.asset, candidate.partition] = candidate
     return candidates
+
+
+def states_from(found: Iterable[Sequence[Any]]) -> dict[tuple[str, str], PartitionState]:
+    """Gather the state of each ``(asset, partition)`` from its newest attempt and success.
+
+    Parameters
+    ----------
+    found
+        Result tuples: the fields of a :class:`MaterializationRow`, then whether it is its
+        partition's newest attempt, then whether it is its newest success (a row may be both).
+    """
+    last: dict[tuple[str, str], MaterializationRow] = {}
+    success: dict[tuple[str, str], MaterializationRow] = {}
+    for *values, is_last, is_success in found:
+        row = from_values(MaterializationRow, values)
+        key = (row.asset, row.partition)
+        if is_last:
+            last[key] = row
+        if is_success:
+            success[key] = row
+    return {key: PartitionState(success.get(key), row) for key, row in last.items()}
+
+
+def edges_at_distance(found: Iterable[Sequence[Any]]) -> list[tuple[int, LineageEdge]]:
+    """``(distance, edge)`` pairs from result tuples of a distance, then an edge's fields."""
+    return [(values[0], from_values(LineageEdge, values[1:])) for values in found]
 
 
 def run_values(run: RunRow) -> tuple[Any, ...]:
