@@ -1,4 +1,4 @@
-"""The catalog's rows: what it records and returns, and the one way they are built from values.
+"""The catalog's rows: what it records and returns, and how query results become rows.
 
 This module owns the row types (:class:`MaterializationRow`, :class:`LineageEdge`,
 :class:`Candidate`, :class:`RunRow`, :class:`PartitionState`) and the statuses a materialization
@@ -20,7 +20,6 @@ from flowstone_nb._core.states import RecordStatus
 from flowstone_nb._storage.tuples import from_values
 
 __all__ = [
-    "RECORD_STATUSES",
     "Candidate",
     "LineageEdge",
     "MaterializationRow",
@@ -34,8 +33,9 @@ __all__ = [
     "states_from",
 ]
 
-#: The text of every status a materialization may have (:class:`RecordStatus`, in its order).
-RECORD_STATUSES: tuple[str, ...] = tuple(status.value for status in RecordStatus)
+# The text of every status a materialization may have, in RecordStatus's order (as text, so that
+# messages name them plainly).
+_STATUS_TEXTS: tuple[str, ...] = tuple(status.value for status in RecordStatus)
 
 
 class MaterializationRow(NamedTuple):
@@ -52,7 +52,7 @@ class MaterializationRow(NamedTuple):
     partition
         The encoded partition key, ``""`` when the asset is not partitioned.
     status
-        One of :data:`RECORD_STATUSES` (a :class:`~flowstone_nb._core.states.RecordStatus`).
+        A :class:`~flowstone_nb._core.states.RecordStatus` (or its text).
     started_at, ended_at
         UNIX seconds.
     duration
@@ -205,7 +205,9 @@ def edges_at_distance(found: Iterable[Sequence[Any]]) -> list[tuple[int, Lineage
 
 def run_values(run: RunRow) -> tuple[Any, ...]:
     """The values of ``run`` as its table stores them, in field order (targets as JSON)."""
-    return (*{**run._asdict(), "targets": json.dumps(list(run.targets))}.values(),)
+    stored: dict[str, Any] = run._asdict()
+    stored["targets"] = json.dumps(list(run.targets))
+    return tuple(stored.values())
 
 
 def run_from_values(values: Sequence[Any]) -> RunRow:
@@ -232,8 +234,8 @@ def check_status(status: str, where: str, *, consequence: str = "") -> None:
     StoreError
         Naming the known statuses and the closest ones.
     """
-    if status not in RECORD_STATUSES:
+    if status not in _STATUS_TEXTS:
         raise StoreError(
-            f"Status {status!r} {where} is not one of {', '.join(RECORD_STATUSES)}."
-            f"{did_you_mean(status, RECORD_STATUSES)}{consequence}"
+            f"Status {status!r} {where} is not one of {', '.join(_STATUS_TEXTS)}."
+            f"{did_you_mean(status, _STATUS_TEXTS)}{consequence}"
         )
