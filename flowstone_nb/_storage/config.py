@@ -2,7 +2,9 @@
 
 ``fs.configure(...)`` changes them; everything else reads :func:`settings`. The store home defaults
 to ``$FLOWSTONE_HOME`` or ``./.flowstone`` (resolved to an absolute path when first used, so a
-later ``os.chdir`` does not move the store). This module does no IO.
+later ``os.chdir`` does not move the store). A home is local (a folder, or a ``file://`` URL) or
+any other fsspec URL: :func:`is_local_home` is the one rule that tells them apart. This module
+does no IO.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from flowstone_nb._core.errors import FlowstoneError, did_you_mean
 from flowstone_nb._core.io_managers import known_io_manager_names
 
-__all__ = ["Settings", "configure", "settings"]
+__all__ = ["Settings", "configure", "is_local_home", "local_folder", "settings"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,16 @@ class Settings:
     default_io_manager: str = "filesystem"
     resources: Mapping[str, Any] = field(default_factory=dict)
     progress: bool | None = None
+
+
+def is_local_home(home: str) -> bool:
+    """True when ``home`` is a plain local path (or a ``file://`` URL)."""
+    return "://" not in home or home.startswith("file://")
+
+
+def local_folder(home: str) -> Path | None:
+    """The folder of a local home (the path, or a ``file://`` URL's); ``None`` for other URLs."""
+    return Path(home.removeprefix("file://")) if is_local_home(home) else None
 
 
 def _default_home() -> str:

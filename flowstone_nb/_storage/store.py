@@ -14,24 +14,21 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flowstone_nb._storage.config import settings
+from flowstone_nb._storage.config import is_local_home, local_folder, settings
 
 if TYPE_CHECKING:
     from flowstone_nb._storage.catalog import Catalog
     from flowstone_nb._storage.io import IOManager
 
+# is_local_home (config's) is re-exported: "where" questions are asked of this module.
 __all__ = ["Store", "catalog_path", "get_store", "is_local_home"]
-
-
-def is_local_home(home: str) -> bool:
-    """True when ``home`` is a plain local path (or a ``file://`` URL)."""
-    return "://" not in home or home.startswith("file://")
 
 
 def catalog_path(home: str) -> Path:
     """Where the catalog of ``home`` lives."""
-    if is_local_home(home):
-        return Path(home.removeprefix("file://")) / "catalog.sqlite"
+    folder = local_folder(home)
+    if folder is not None:
+        return folder / "catalog.sqlite"
     cache = Path(os.environ.get("FLOWSTONE_CATALOG_DIR", "~/.cache/flowstone_nb")).expanduser()
     digest = hashlib.blake2b(home.encode(), digest_size=8).hexdigest()
     return cache / digest / "catalog.sqlite"

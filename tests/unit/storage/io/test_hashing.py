@@ -22,8 +22,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from flowstone_nb._core.errors import StoreError
-from flowstone_nb._storage import io as _io
-from flowstone_nb._storage.io import FilesystemIOManager, StoredValue, atomic_write
+from flowstone_nb._storage.io import (
+    FilesystemIOManager,
+    StoredValue,
+    atomic_write,
+    formats,
+    hashing,
+)
 from tests.resources.store_files import files_under
 
 
@@ -31,7 +36,7 @@ from tests.resources.store_files import files_under
 def overlap(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Small payloads hashed in the encoding thread, or (threshold lowered) by the helper."""
     if request.param == "helper":
-        monkeypatch.setattr(_io, "_OVERLAP_FROM", 16)
+        monkeypatch.setattr(hashing, "_OVERLAP_FROM", 16)
     return str(request.param)
 
 
@@ -89,7 +94,7 @@ def test_a_large_frame_overlaps_and_round_trips(store_home: str) -> None:
     manager = FilesystemIOManager(store_home)
     stored = manager.store("sales", "2024-01-01", frame)
     payload = assert_stored(store_home, stored)
-    assert len(payload) > _io._OVERLAP_FROM
+    assert len(payload) > hashing._OVERLAP_FROM
     pd.testing.assert_frame_equal(manager.load(stored.location), frame)
 
 
@@ -100,7 +105,7 @@ def test_large_arrays_and_pickles_overlap_too(store_home: str) -> None:
     stored_array = manager.store("matrix", "all", array)
     stored_blob = manager.store("blob", "all", blob)
     assert stored_array.size_bytes is not None
-    assert stored_array.size_bytes > _io._OVERLAP_FROM
+    assert stored_array.size_bytes > hashing._OVERLAP_FROM
     assert stored_array.data_version == content_hash(
         stored_bytes(store_home, stored_array.location)
     )
@@ -127,13 +132,15 @@ def test_small_frames_convert_without_a_thread_pool_and_keep_their_version(
         def __getattr__(self, name: str) -> Any:
             return getattr(pa, name)
 
-    real_import = _io._import
+    real_import = formats.lazy_import
     monkeypatch.setattr(
-        _io, "_import", lambda module: SpyArrow() if module == "pyarrow" else real_import(module)
+        formats,
+        "lazy_import",
+        lambda module: SpyArrow() if module == "pyarrow" else real_import(module),
     )
     frame = big_frame(30_000)
     alone = FilesystemIOManager(tmp_path / "alone").store("sales", "all", frame)
-    monkeypatch.setattr(_io, "_THREADED_FROM_CELLS", frame.size - 1)
+    monkeypatch.setattr(formats, "_THREADED_FROM_CELLS", frame.size - 1)
     pooled = FilesystemIOManager(tmp_path / "pooled").store("sales", "all", frame)
     assert threads == [1, None]
     assert alone.data_version == pooled.data_version
@@ -174,13 +181,13 @@ def test_a_small_value_already_stored_is_not_written_at_all(
 ) -> None:
     spills: list[int] = []
 
-    class Counting(_io._HashingWriter):
+    class Counting(hashing.HashingWriter):
         def spill(self) -> None:
             spills.append(self.size)
             super().spill()
 
     manager = FilesystemIOManager(tmp_path)
-    monkeypatch.setattr(_io, "_HashingWriter", Counting)
+    monkeypatch.setattr(hashing, "HashingWriter", Counting)
     first = manager.store("config", "all", {"a": 1})
     assert spills == [first.size_bytes]
     assert manager.store("config", "all", {"a": 1}) == first
@@ -244,7 +251,7 @@ def test_an_os_error_of_the_value_itself_is_a_pickling_error(store_home: str) ->
     assert files_under(store_home) == []
 
 
-class FailingWriter(_io._HashingWriter):
+class FailingWriter(hashing.HashingWriter):
     """Writes ``room`` bytes, then fails like a full disk."""
 
     room = 1_000
@@ -280,7 +287,7 @@ class FailingWriter(_io._HashingWriter):
 def test_a_full_disk_names_the_asset_and_leaves_nothing(
     store_home: str, overlap: str, monkeypatch: pytest.MonkeyPatch, value: object
 ) -> None:
-    monkeypatch.setattr(_io, "_HashingWriter", FailingWriter)
+    monkeypatch.setattr(hashing, "HashingWriter", FailingWriter)
     manager = FilesystemIOManager(store_home)
     with pytest.raises(
         StoreError, match=r"asset 'sales' partition 'p1'.*No space left.*free space"
@@ -297,7 +304,7 @@ def test_a_full_disk_names_the_asset_and_leaves_nothing(
 def test_the_writer_hashes_and_forwards_every_chunk_in_order(
     monkeypatch: pytest.MonkeyPatch, threshold: int
 ) -> None:
-    monkeypatch.setattr(_io, "_OVERLAP_FROM", threshold)
+    monkeypatch.setattr(hashing, "_OVERLAP_FROM", threshold)
     received: list[bytes] = []
     opened: list[bool] = []
 
@@ -305,7 +312,7 @@ def test_the_writer_hashes_and_forwards_every_chunk_in_order(
         opened.append(True)
         return lambda data: received.append(bytes(data))
 
-    writer = _io._HashingWriter(open_out)
+    writer = hashing.HashingWriter(open_out)
     reused = bytearray(b"first")
     chunks: list[Any] = [b"a" * 7, reused, memoryview(b"view"), b"", b"z" * 3]
     try:
@@ -328,14 +335,14 @@ def test_the_writer_hashes_and_forwards_every_chunk_in_order(
 
 
 def test_a_helper_failure_stops_the_next_write(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_io, "_OVERLAP_FROM", 0)
+    monkeypatch.setattr(hashing, "_OVERLAP_FROM", 0)
     failed = threading.Event()
 
     def out(data: Any) -> None:
         failed.set()
         raise OSError(5, "Input/output error")
 
-    writer = _io._HashingWriter(lambda: out)
+    writer = hashing.HashingWriter(lambda: out)
     writer.write(b"one")
     assert failed.wait(10)
     writer.close()  # the helper has finished with the failure recorded
@@ -350,12 +357,12 @@ class Interrupted(BaseException):
 
 
 def test_the_helper_hands_over_even_base_exceptions(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_io, "_OVERLAP_FROM", 0)
+    monkeypatch.setattr(hashing, "_OVERLAP_FROM", 0)
 
     def out(data: Any) -> None:
         raise Interrupted
 
-    writer = _io._HashingWriter(lambda: out)
+    writer = hashing.HashingWriter(lambda: out)
     writer.write(b"one")
     writer.close()
     with pytest.raises(Interrupted):

@@ -1,0 +1,32 @@
+"""The catalog: runs, materializations and lineage of one store, in a SQLite file.
+
+The package owns the catalog's rows (:mod:`.rows`), tables and migrations (:mod:`.schema`),
+per-thread connections (:mod:`.connections`), background writer thread (:mod:`.writer`), read
+queries (:mod:`.reads`), recovery of interrupted runs (:mod:`.recovery`) and the
+:class:`Catalog` that ties them together (:mod:`.catalog`). It must not touch stored values or
+asset definitions: it records what the engine tells it.
+"""
+
+from __future__ import annotations
+
+from flowstone_nb._storage.catalog.catalog import Catalog, forget_connections_after_fork
+from flowstone_nb._storage.catalog.rows import (
+    Candidate,
+    LineageEdge,
+    MaterializationRow,
+    PartitionState,
+    RunRow,
+)
+from flowstone_nb._storage.catalog.schema import MIGRATIONS, SCHEMA_VERSION
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Candidate",
+    "Catalog",
+    "LineageEdge",
+    "MaterializationRow",
+    "PartitionState",
+    "RunRow",
+    "forget_connections_after_fork",
+]

@@ -1,0 +1,479 @@
+"""The catalog of one store: runs, materializations and lineage, in one SQLite file.
+
+This module owns the :class:`Catalog` (what the engine and the views call), its writes (runs,
+rows and edges in one transaction, now or on the writer thread), and what every open catalog of
+the process does when the process forks (open fresh connections) or exits (finish background
+writes). It must not touch stored values or asset definitions: it records what the engine tells
+it. The queries live in :mod:`.reads`, the tables in :mod:`.schema`, the rows in :mod:`.rows`.
+
+Concurrency: every write is one ``BEGIN IMMEDIATE`` transaction on the calling thread's own
+connection (see :mod:`.connections`), so several threads and several processes can write into
+one catalog at once without losing anything.
+
+Timestamps are UNIX seconds (UTC) stored as floats; views convert them for display. The partition
+column holds the encoded partition key, ``""`` for unpartitioned assets.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import socket
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from flowstone_nb._core.errors import StoreError
+from flowstone_nb._storage.catalog import reads
+from flowstone_nb._storage.catalog.connections import Connections, data_version
+from flowstone_nb._storage.catalog.recovery import (
+    DEFAULT_STALE_AFTER,
+    find_interrupted,
+    mark_interrupted,
+)
+from flowstone_nb._storage.catalog.rows import (
+    Candidate,
+    LineageEdge,
+    MaterializationRow,
+    PartitionState,
+    RunRow,
+    check_status,
+    run_from_values,
+    run_values,
+)
+from flowstone_nb._storage.catalog.schema import EDGE_COLUMNS, ROW_COLUMNS, RUN_COLUMNS, migrate
+from flowstone_nb._storage.catalog.writer import Writer
+
+__all__ = ["Catalog", "finish_background_writes", "forget_connections_after_fork"]
+
+_log = logging.getLogger("flowstone_nb.catalog")
+
+
+def _placeholders(fields: Sequence[str]) -> str:
+    return ", ".join("?" * len(fields))
+
+
+_INSERT_ROW = (
+    f"INSERT OR REPLACE INTO materializations ({ROW_COLUMNS}) "
+    f"VALUES ({_placeholders(MaterializationRow._fields)})"
+)
+_INSERT_EDGE = (
+    f"INSERT OR REPLACE INTO lineage ({EDGE_COLUMNS}) VALUES ({_placeholders(LineageEdge._fields)})"
+)
+_INSERT_RUN = f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({_placeholders(RunRow._fields)})"
+_END_RUN = "UPDATE runs SET ended_at = ?, status = ? WHERE run_id = ?"
+# Every materialize runs these; the writer thread compiles them on its connection when the
+# catalog opens (see reads.HOT_READS for why).
+_HOT_WRITES = (_INSERT_RUN, _INSERT_ROW, _INSERT_EDGE, _END_RUN)
+_RUN_BY_ID = f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?"
+_RUNS = f"SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC"
+_FORGET_EDGES = (
+    "DELETE FROM lineage WHERE materialization_id IN "
+    "(SELECT id FROM materializations WHERE asset = ?)"
+)
+_FORGET_ROWS = "DELETE FROM materializations WHERE asset = ?"
+
+
+class Catalog:
+    """Runs, materializations and lineage of one store, in one SQLite file.
+
+    Parameters
+    ----------
+    path
+        The catalog file; its folder is created, an older schema is migrated, and rows left
+        unfinished by processes that died are marked interrupted.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.host = socket.gethostname()
+        self._lock = threading.Lock()
+        self._connections = Connections(self.path)
+        self._writer: Writer | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(
+                f"The store cannot create the catalog at {self.path} ({error}): make sure its "
+                "folder can be created and written, or configure another home."
+            ) from error
+        _open_catalogs.add(self)
+        with self._connections.transaction("upgrade its schema") as conn:
+            migrate(conn, self.path)
+        self.recover_interrupted()
+        with self._lock:
+            self._start_writer()
+        self._prepare_reads()
+
+    def __repr__(self) -> str:
+        return f"Catalog({str(self.path)!r})"
+
+    def _reading(self) -> sqlite3.Connection:
+        """The calling thread's connection, once the background writes are in the file."""
+        writer = self._writer
+        if writer is not None and writer.pending:
+            self.wait_for_writes()
+        return self._connections.get()
+
+    def _forget_connections(self) -> None:
+        """In a forked child: fresh connections, and no writer thread (it is not in the child)."""
+        self._connections.forget()
+        self._lock = threading.Lock()
+        self._writer = None
+
+    def close(self) -> None:
+        """Wait for background writes, then close every connection.
+
+        Using the catalog again reopens them.
+
+        Raises
+        ------
+        StoreError
+            A background write failed (everything is closed all the same).
+        """
+        try:
+            self.wait_for_writes()
+        finally:
+            with self._lock:
+                writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.stop()
+            self._connections.close()
+
+    # --- runs -------------------------------------------------------------------------------------
+
+    def new_run(self, *, kind: str, targets: Sequence[str]) -> RunRow:
+        """A run that starts now in this process (an id of 32 random hex digits), not written yet.
+
+        :meth:`record` writes it, together with its first rows.
+        """
+        return RunRow(
+            run_id=os.urandom(16).hex(),  # as unique as a uuid4, without building a UUID object
+            started_at=time.time(),
+            ended_at=None,
+            status="running",
+            pid=os.getpid(),
+            host=self.host,
+            kind=kind,
+            targets=(*targets,),
+        )
+
+    def start_run(self, *, kind: str, targets: Sequence[str]) -> str:
+        """Record that a run starts now in this process; return its id (32 random hex digits)."""
+        run = self.new_run(kind=kind, targets=targets)
+        self.record(start=run, action="record a run")
+        return run.run_id
+
+    def end_run(self, run_id: str, status: str) -> None:
+        """Record that a run ended now with ``status`` (e.g. ``"success"`` or ``"failed"``)."""
+        self.record(end=(run_id, status), action="record the end of a run")
+
+    def get_run(self, run_id: str) -> RunRow | None:
+        """The run ``run_id``, or ``None``."""
+        values = self._reading().execute(_RUN_BY_ID, (run_id,)).fetchone()
+        return None if values is None else run_from_values(values)
+
+    def runs(self) -> list[RunRow]:
+        """Every run, newest first."""
+        return [run_from_values(values) for values in self._reading().execute(_RUNS)]
+
+    # --- writes -----------------------------------------------------------------------------------
+
+    def record(
+        self,
+        rows: Sequence[tuple[Any, ...]] = (),
+        edges: Sequence[tuple[Any, ...]] = (),
+        *,
+        start: RunRow | None = None,
+        end: tuple[str, str] | None = None,
+        action: str = "record a run and its materializations",
+    ) -> None:
+        """Write a run's start, rows, edges and end in one transaction.
+
+        Inserts the run ``start``, inserts or replaces ``rows`` and ``edges``, then ends the run
+        ``end = (run_id, status)``. Rows are :class:`MaterializationRow` and edges
+        :class:`LineageEdge` (or tuples of their values in field order); statuses are the
+        caller's to get right.
+
+        Raises
+        ------
+        StoreError
+            When the catalog cannot write, or ``end`` names a run it does not have; nothing is
+            written then.
+        """
+        self.wait_for_writes()
+        self._record(rows, edges, start=start, end=end, action=action)
+
+    def _record(
+        self,
+        rows: Iterable[tuple[Any, ...]],
+        edges: Iterable[tuple[Any, ...]],
+        *,
+        start: RunRow | None,
+        end: tuple[str, str] | None,
+        action: str,
+    ) -> None:
+        with self._connections.transaction(action) as conn:
+            if start is not None:
+                conn.execute(_INSERT_RUN, run_values(start))
+            if rows:
+                conn.executemany(_INSERT_ROW, rows)  # named tuples are in column order
+            if edges:
+                conn.executemany(_INSERT_EDGE, edges)
+            if end is not None:
+                run_id, status = end
+                changed = conn.execute(_END_RUN, (time.time(), status, run_id)).rowcount
+                if not changed:
+                    raise StoreError(
+                        f"The catalog {self.path} has no run {run_id!r} to end: pass an id "
+                        "returned by start_run on the same catalog. Nothing was written."
+                    )
+
+    def record_later(
+        self,
+        rows: Iterable[tuple[Any, ...]] = (),
+        edges: Iterable[tuple[Any, ...]] = (),
+        *,
+        start: RunRow | None = None,
+        end: tuple[str, str] | None = None,
+    ) -> None:
+        """Like :meth:`record`, but on the catalog's writer thread: returns at once.
+
+        ``rows`` and ``edges`` may be lazy (generators): they are read on the writer thread.
+
+        For rows whose values are kept in memory, which die with the process anyway. Every
+        other call on this catalog waits for these writes first, so this process always reads
+        its own writes; pending writes also finish before :meth:`close` returns and before the
+        interpreter exits. A failed write is raised by the next call.
+        """
+        run_id = start.run_id if start is not None else end[0] if end is not None else "?"
+        with self._lock:
+            writer = self._writer or self._start_writer()
+        writer.submit(self._record_in_background, run_id, rows, edges, start, end)
+
+    def _start_writer(self) -> Writer:
+        """Start the writer thread and open its connection (with ``self._lock`` held).
+
+        Done when the catalog opens, so that a materialize never waits for a thread to start.
+        """
+        self._writer = Writer()
+        self._writer.submit(self._prepare_writes, tracked=False)
+        return self._writer
+
+    def _prepare_writes(self) -> None:
+        """Open the writer thread's connection and compile its writes (see ``_HOT_WRITES``)."""
+        connection = self._connections.get()
+        for statement in _HOT_WRITES:
+            connection.executemany(statement, [])  # compiled and kept; nothing is written
+
+    def _record_in_background(
+        self,
+        run_id: str,
+        rows: Iterable[tuple[Any, ...]],
+        edges: Iterable[tuple[Any, ...]],
+        start: RunRow | None,
+        end: tuple[str, str] | None,
+    ) -> None:
+        try:
+            self._record(rows, edges, start=start, end=end, action="record a run in the background")
+        except StoreError as error:
+            raise StoreError(
+                f"{error} (written in the background for run {run_id!r}: its values kept in "
+                "memory now count as missing, and the next materialize recomputes them)"
+            ) from error
+
+    def wait_for_writes(self) -> None:
+        """Wait until every write handed to :meth:`record_later` is in the file.
+
+        Raises
+        ------
+        StoreError
+            The first of those writes that failed (the others are written all the same).
+        """
+        writer = self._writer
+        if writer is None or not writer.pending:
+            return
+        failures = writer.wait()
+        if failures:
+            raise failures[0]
+
+    def write(self, rows: Sequence[MaterializationRow], edges: Sequence[LineageEdge] = ()) -> None:
+        """Insert or replace ``rows`` (by id) and ``edges`` in one transaction.
+
+        Raises
+        ------
+        StoreError
+            For an unknown status, or when the catalog cannot write; nothing is written then.
+        """
+        for row in rows:
+            check_status(
+                row.status,
+                f"of materialization {row.id!r} (asset {row.asset!r}, partition {row.partition!r})",
+                consequence=" Nothing of this batch was written.",
+            )
+        if not rows and not edges:
+            return
+        action = f"write {len(rows)} materialization(s) and {len(edges)} lineage edge(s)"
+        self.record(rows, edges, action=action)
+
+    def forget(self, asset: str) -> int:
+        """Delete every materialization of ``asset`` and the edges to its inputs.
+
+        Edges of downstream materializations that consumed it stay: they are the downstream's
+        record. Returns the number of materializations deleted.
+        """
+        self.wait_for_writes()
+        with self._connections.transaction(f"forget asset {asset!r}") as conn:
+            conn.execute(_FORGET_EDGES, (asset,))
+            deleted: int = conn.execute(_FORGET_ROWS, (asset,)).rowcount
+        return deleted
+
+    # --- reads ------------------------------------------------------------------------------------
+
+    def _prepare_reads(self) -> None:
+        """Compile the engine's reads on this thread's connection (see ``reads.HOT_READS``).
+
+        Also notes whether no materialization is recorded yet, with the connection's data
+        version at that moment (one read transaction for both): while nothing is committed
+        since, :meth:`latest_successes` answers without a query.
+        """
+        connection = self._connections.get()
+        for statement in reads.HOT_READS:
+            connection.execute(statement, ("[]",)).fetchall()  # no keys: finds nothing
+        connection.execute("BEGIN")
+        try:
+            empty = connection.execute(reads.NOTHING_RECORDED).fetchone()[0]
+            version = data_version(connection)
+        finally:
+            connection.execute("COMMIT")
+        if empty:
+            self._connections.watch(connection, version)
+
+    def get(self, materialization_id: str) -> MaterializationRow | None:
+        """The materialization ``materialization_id``, or ``None``."""
+        return reads.get(self._reading(), materialization_id)
+
+    def latest_success(self, asset: str, partition: str) -> MaterializationRow | None:
+        """The newest successful materialization of one asset partition, or ``None``."""
+        return reads.latest_success(self._reading(), asset, partition)
+
+    def latest_successes(
+        self, keys: Sequence[tuple[str, str]] = (), *, assets: Sequence[str] = ()
+    ) -> dict[tuple[str, str], Candidate]:
+        """The newest success of each ``(asset, partition)`` in ``keys`` that has one.
+
+        Unpartitioned assets may also come as names alone, in ``assets`` (their keys are
+        ``(asset, "")``). Only what a reuse check reads, with the inputs it consumed. One query
+        for unpartitioned assets and one for partitions, whatever their number; none while
+        nothing was ever recorded.
+        """
+        if not (keys or assets):
+            return {}
+        connection = self._reading()
+        if self._connections.unchanged(connection):  # still nothing recorded
+            return {}
+        return reads.latest_successes(connection, keys, assets)
+
+    def current(self, assets: Iterable[str] | None = None) -> dict[tuple[str, str], PartitionState]:
+        """Latest success and latest attempt of every partition of ``assets`` (default: all).
+
+        Partitions never attempted are absent. One query, whatever the number of assets.
+        """
+        return reads.current(self._reading(), assets)
+
+    def history(
+        self,
+        asset: str | None = None,
+        partition: str | None = None,
+        *,
+        limit: int | None = None,
+        statuses: Sequence[str] | None = None,
+    ) -> list[MaterializationRow]:
+        """Materializations, newest first, optionally of one asset/partition/status set.
+
+        Parameters
+        ----------
+        asset, partition
+            Keep only these (``partition`` is the encoded key).
+        limit
+            At most this many rows.
+        statuses
+            Keep only rows with one of these statuses (:class:`RecordStatus` values).
+        """
+        return reads.history(self._reading(), asset, partition, limit=limit, statuses=statuses)
+
+    # --- lineage ----------------------------------------------------------------------------------
+
+    def inputs(self, materialization_id: str) -> list[LineageEdge]:
+        """The upstream materializations that ``materialization_id`` consumed."""
+        return reads.inputs(self._reading(), materialization_id)
+
+    def upstream(
+        self, materialization_id: str, depth: int | None = None
+    ) -> list[tuple[int, LineageEdge]]:
+        """Every edge upstream of a materialization, with its distance (1 = direct input).
+
+        Each edge appears once, at its shortest distance; cycles (which a healthy catalog never
+        has) cannot make the walk loop. ``depth`` limits the distance.
+        """
+        return reads.walk(self._reading(), materialization_id, depth, upstream=True)
+
+    def downstream(
+        self, materialization_id: str, depth: int | None = None
+    ) -> list[tuple[int, LineageEdge]]:
+        """Every edge downstream of a materialization (1 = direct consumer); see upstream."""
+        return reads.walk(self._reading(), materialization_id, depth, upstream=False)
+
+    # --- recovery ---------------------------------------------------------------------------------
+
+    def recover_interrupted(self, *, stale_after: float = DEFAULT_STALE_AFTER) -> int:
+        """Mark rows left ``running``/``pending`` by processes that are gone as failed.
+
+        A row's process is gone when its run was on this host and its pid is not alive, or
+        when its run was on another host (or is unknown) and started more than ``stale_after``
+        seconds ago. Rows of live processes, and of this process, are never touched. Their runs
+        are marked ``interrupted``. Returns how many materializations were marked.
+        """
+        found = find_interrupted(self._reading(), host=self.host, stale_after=stale_after)
+        if not found.materializations and not found.runs:
+            return 0
+        with self._connections.transaction("mark interrupted materializations") as conn:
+            return mark_interrupted(conn, found)
+
+
+# --- the process's open catalogs ------------------------------------------------------------------
+
+_open_catalogs: weakref.WeakSet[Catalog] = weakref.WeakSet()
+
+
+def forget_connections_after_fork() -> None:
+    """Make every catalog of this (forked) process open fresh connections.
+
+    The parent's connections are kept referenced but never used nor closed: closing them here
+    could checkpoint or unlock files the parent still relies on. Runs automatically in forked
+    children.
+    """
+    for catalog in list(_open_catalogs):
+        catalog._forget_connections()
+
+
+def finish_background_writes() -> None:
+    """Let every open catalog finish its background writes (runs at interpreter exit).
+
+    A failed write is logged: nobody is left to raise it to.
+    """
+    for catalog in list(_open_catalogs):
+        try:
+            catalog.wait_for_writes()
+        except StoreError as error:
+            _log.warning("%s", error)
+
+
+# Windows has no fork (and no register_at_fork).
+getattr(os, "register_at_fork", lambda **_: None)(after_in_child=forget_connections_after_fork)
+atexit.register(finish_background_writes)

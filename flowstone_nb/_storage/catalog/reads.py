@@ -1,0 +1,257 @@
+"""What the catalog answers: latest successes, current states, history and lineage walks.
+
+This module owns the read queries (each written so that SQLite seeks an index rather than scans
+or sorts; a test reads their plans) and turns their results into rows. Every function reads
+through the connection it is given and never writes. The engine's freshness check
+(:func:`latest_successes`) and the views' lineage walks are hot paths.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from flowstone_nb._core.errors import StoreError
+from flowstone_nb._core.states import RecordStatus
+from flowstone_nb._storage.catalog.rows import (
+    Candidate,
+    LineageEdge,
+    MaterializationRow,
+    PartitionState,
+    candidates_from,
+    check_status,
+    edges_at_distance,
+    states_from,
+)
+from flowstone_nb._storage.catalog.schema import EDGE_COLUMNS, ROW_COLUMNS, columns
+from flowstone_nb._storage.tuples import from_values
+
+__all__ = [
+    "BOUNDED_WALK",
+    "CLOSURE",
+    "CURRENT",
+    "HOT_READS",
+    "LATEST_SUCCESS",
+    "LATEST_SUCCESSES",
+    "LATEST_SUCCESSES_UNPARTITIONED",
+    "NOTHING_RECORDED",
+    "current",
+    "get",
+    "history",
+    "inputs",
+    "latest_success",
+    "latest_successes",
+    "walk",
+]
+
+_SUCCESS = f"status = '{RecordStatus.SUCCESS}'"  # the condition of the index ix_mat_success
+_NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC"
+
+LATEST_SUCCESS = (
+    f"SELECT {ROW_COLUMNS} FROM materializations WHERE asset = ? AND partition_key = ? "
+    f"AND {_SUCCESS} {_NEWEST_FIRST} LIMIT 1"
+)
+# The same for many partitions at once, given as a JSON list of [asset, partition] pairs: one
+# index seek each. Unpartitioned assets, the common case, skip the pairs' JSON parsing.
+_NEWEST_SUCCESS_OF = (
+    "SELECT rowid FROM materializations WHERE asset = {asset} AND partition_key = {partition} "
+    f"AND {_SUCCESS} {_NEWEST_FIRST} LIMIT 1"
+)
+# Each candidate comes once per input it consumed (with NULLs when it consumed none): the
+# layout candidates_from reads.
+_WITH_INPUTS = (
+    f"SELECT {columns(Candidate._fields[:-1], 'm')}, "
+    "l.upstream_asset, l.upstream_partition, l.upstream_data_version "
+    "FROM json_each(?) AS k JOIN materializations AS m ON m.rowid = ({newest}) "
+    "LEFT JOIN lineage AS l ON l.materialization_id = m.id"
+)
+LATEST_SUCCESSES = _WITH_INPUTS.format(
+    newest=_NEWEST_SUCCESS_OF.format(
+        asset="json_extract(k.value, '$[0]')", partition="json_extract(k.value, '$[1]')"
+    )
+)
+LATEST_SUCCESSES_UNPARTITIONED = _WITH_INPUTS.format(
+    newest=_NEWEST_SUCCESS_OF.format(asset="k.value", partition="''")
+)
+# Every materialize runs these. Compiling one costs a fresh connection up to 0.4 ms and a
+# compiled statement is kept per connection, so the catalog compiles them on the opening
+# thread's connection when it opens.
+HOT_READS = (LATEST_SUCCESSES_UNPARTITIONED, LATEST_SUCCESSES)
+NOTHING_RECORDED = "SELECT NOT EXISTS (SELECT 1 FROM materializations)"
+
+# Per partition, two index seeks find the newest attempt and the newest success; only those
+# rows are read in full. (Window functions would sort every row of the table instead.)
+_NEWEST_ATTEMPT = (
+    "SELECT m.rowid FROM materializations AS m WHERE m.asset = k.asset "
+    "AND m.partition_key = k.partition_key ORDER BY m.started_at DESC, m.rowid DESC LIMIT 1"
+)
+_NEWEST_SUCCESS = _NEWEST_ATTEMPT.replace(" ORDER BY", f" AND m.{_SUCCESS} ORDER BY")
+CURRENT = (
+    "WITH keys AS (SELECT DISTINCT asset, partition_key FROM materializations {where}), "
+    f"newest AS (SELECT ({_NEWEST_ATTEMPT}) AS last_rowid, ({_NEWEST_SUCCESS}) AS success_rowid "
+    "FROM keys AS k) "
+    f"SELECT {ROW_COLUMNS}, m.rowid = n.last_rowid, m.rowid = n.success_rowid "
+    "FROM newest AS n JOIN materializations AS m ON m.rowid IN (n.last_rowid, n.success_rowid)"
+)
+# Each walk follows edges from one side (``near``) to the other (``far``).
+CLOSURE = (
+    "WITH RECURSIVE reach(id) AS (VALUES (?) UNION SELECT l.{far} FROM lineage AS l "
+    "JOIN reach AS r ON l.{near} = r.id) "
+    f"SELECT {EDGE_COLUMNS} FROM lineage JOIN reach ON {{near}} = reach.id"
+)
+BOUNDED_WALK = (
+    f"WITH RECURSIVE walk(depth, {EDGE_COLUMNS}) AS ("
+    f"SELECT 1, {EDGE_COLUMNS} FROM lineage WHERE {{near}} = ? UNION "
+    f"SELECT w.depth + 1, {columns(LineageEdge._fields, 'l')} FROM walk AS w JOIN lineage AS l "
+    "ON l.{near} = w.{far} WHERE w.depth < ?) "
+    f"SELECT min(depth), {EDGE_COLUMNS} FROM walk GROUP BY materialization_id, upstream_id"
+)
+_INPUTS = (
+    f"SELECT {EDGE_COLUMNS} FROM lineage WHERE materialization_id = ? "
+    "ORDER BY upstream_asset, upstream_partition, upstream_id"
+)
+# The (near, far) fields of an edge when walking upstream; downstream walks swap them.
+_UPSTREAM_ENDS = ("materialization_id", "upstream_id")
+_GET = f"SELECT {ROW_COLUMNS} FROM materializations WHERE id = ?"
+
+
+def get(connection: sqlite3.Connection, materialization_id: str) -> MaterializationRow | None:
+    """The materialization ``materialization_id``, or ``None``."""
+    values = connection.execute(_GET, (materialization_id,)).fetchone()
+    return None if values is None else from_values(MaterializationRow, values)
+
+
+def latest_success(
+    connection: sqlite3.Connection, asset: str, partition: str
+) -> MaterializationRow | None:
+    """The newest successful materialization of one asset partition, or ``None``."""
+    values = connection.execute(LATEST_SUCCESS, (asset, partition)).fetchone()
+    return None if values is None else from_values(MaterializationRow, values)
+
+
+def latest_successes(
+    connection: sqlite3.Connection, keys: Sequence[tuple[str, str]], assets: Sequence[str]
+) -> dict[tuple[str, str], Candidate]:
+    """The newest success of each ``(asset, partition)`` in ``keys``, and of each of ``assets``.
+
+    One query for unpartitioned assets and one for partitions, whatever their number.
+    """
+    names = [asset for asset, partition in keys if not partition] if keys else []
+    names += assets
+    pairs = [key for key in keys if key[1]]
+    found: list[tuple[Any, ...]] = []
+    if names:
+        found += connection.execute(LATEST_SUCCESSES_UNPARTITIONED, (json.dumps(names),))
+    if pairs:
+        found += connection.execute(LATEST_SUCCESSES, (json.dumps(pairs),))
+    return candidates_from(found)
+
+
+def current(
+    connection: sqlite3.Connection, assets: Iterable[str] | None
+) -> dict[tuple[str, str], PartitionState]:
+    """Latest success and latest attempt of every partition of ``assets`` (``None``: all)."""
+    where, params = "", ""
+    if assets is not None:
+        names = list(assets)
+        if not names:
+            return {}
+        where = "WHERE asset IN (SELECT value FROM json_each(:names))"
+        params = json.dumps(names)
+    return states_from(connection.execute(CURRENT.format(where=where), {"names": params}))
+
+
+def history(
+    connection: sqlite3.Connection,
+    asset: str | None,
+    partition: str | None,
+    *,
+    limit: int | None,
+    statuses: Sequence[str] | None,
+) -> list[MaterializationRow]:
+    """Materializations, newest first, optionally of one asset/partition/status set."""
+    clauses: list[str] = []
+    params: list[object] = []
+    if asset is not None:
+        clauses.append("asset = ?")
+        params.append(asset)
+    if partition is not None:
+        clauses.append("partition_key = ?")
+        params.append(partition)
+    if statuses is not None:
+        for status in statuses:
+            check_status(status, "in history(statuses=...)")
+        clauses.append("status IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(list(statuses)))
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = f"SELECT {ROW_COLUMNS} FROM materializations {where} {_NEWEST_FIRST}"
+    if limit is not None:
+        if limit < 0:
+            raise StoreError(
+                f"history(limit={limit}) is not allowed: pass a positive number of rows, or "
+                "None for all of them."
+            )
+        sql += " LIMIT ?"
+        params.append(limit)
+    found = connection.execute(sql, params)
+    return [from_values(MaterializationRow, values) for values in found]
+
+
+def inputs(connection: sqlite3.Connection, materialization_id: str) -> list[LineageEdge]:
+    """The upstream materializations that ``materialization_id`` consumed."""
+    found = connection.execute(_INPUTS, (materialization_id,))
+    return [from_values(LineageEdge, values) for values in found]
+
+
+def walk(
+    connection: sqlite3.Connection, start: str, depth: int | None, *, upstream: bool
+) -> list[tuple[int, LineageEdge]]:
+    """Every edge on one side of ``start``, once, at its shortest distance (1 = adjacent).
+
+    ``upstream`` walks to inputs, else to consumers; ``depth`` limits the distance.
+    """
+    near, far = _UPSTREAM_ENDS if upstream else _UPSTREAM_ENDS[::-1]
+    found: list[tuple[int, LineageEdge]]
+    if depth is None:
+        edges = connection.execute(CLOSURE.format(near=near, far=far), (start,))
+        found = _shortest_depths(start, [from_values(LineageEdge, e) for e in edges], near, far)
+    else:
+        if depth < 1:
+            raise StoreError(
+                f"Lineage depth {depth} is not allowed: pass a positive number of levels, "
+                "or None for all of them."
+            )
+        rows = connection.execute(BOUNDED_WALK.format(near=near, far=far), (start, depth))
+        found = edges_at_distance(rows)
+    # (depth, materialization_id, upstream_id) is unique, so sorting never compares further.
+    found.sort()
+    return found
+
+
+def _shortest_depths(
+    start: str, edges: Sequence[LineageEdge], near: str, far: str
+) -> list[tuple[int, LineageEdge]]:
+    """Breadth-first over ``edges`` from ``start``, by fields ``near`` to ``far``: each once."""
+    near_end, far_end = operator.attrgetter(near), operator.attrgetter(far)
+    by_near: dict[str, list[LineageEdge]] = {}
+    for edge in edges:
+        by_near.setdefault(near_end(edge), []).append(edge)
+    found: list[tuple[int, LineageEdge]] = []
+    seen = {start}
+    frontier = [start]
+    level = 0
+    while frontier:
+        level += 1
+        following: list[str] = []
+        for node in frontier:
+            for edge in by_near.get(node, ()):
+                found.append((level, edge))
+                target = far_end(edge)
+                if target not in seen:
+                    seen.add(target)
+                    following.append(target)
+        frontier = following
+    return found

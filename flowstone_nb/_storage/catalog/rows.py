@@ -1,0 +1,241 @@
+"""The catalog's rows: what it records and returns, and how query results become rows.
+
+This module owns the row types (:class:`MaterializationRow`, :class:`LineageEdge`,
+:class:`Candidate`, :class:`RunRow`, :class:`PartitionState`) and the statuses a materialization
+row may have. Code outside this module reads rows by field name; a result tuple whose columns
+are a row's fields in order becomes a row through
+:func:`~flowstone_nb._storage.tuples.from_values`, any other is turned into rows here, and none
+is sliced by position elsewhere. It must not run SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from flowstone_nb._core.errors import StoreError, did_you_mean
+from flowstone_nb._core.states import RecordStatus
+from flowstone_nb._storage.tuples import from_values
+
+__all__ = [
+    "Candidate",
+    "LineageEdge",
+    "MaterializationRow",
+    "PartitionState",
+    "RunRow",
+    "candidates_from",
+    "check_status",
+    "edges_at_distance",
+    "run_from_values",
+    "run_values",
+    "states_from",
+]
+
+# The text of every status a materialization may have, in RecordStatus's order (as text, so that
+# messages name them plainly).
+_STATUS_TEXTS: tuple[str, ...] = tuple(status.value for status in RecordStatus)
+
+
+class MaterializationRow(NamedTuple):
+    """One attempt to compute and store one asset partition (an immutable named tuple).
+
+    Attributes
+    ----------
+    id
+        Chosen by the caller (32 random hex digits).
+    run_id
+        The run it belongs to.
+    asset
+        The asset name.
+    partition
+        The encoded partition key, ``""`` when the asset is not partitioned.
+    status
+        A :class:`~flowstone_nb._core.states.RecordStatus` (or its text).
+    started_at, ended_at
+        UNIX seconds.
+    duration
+        Seconds spent computing and storing.
+    code_version, data_version
+        The asset's code version, and the content version of the stored value.
+    io_manager, location
+        Which IO manager stored the value, and where.
+    rows, schema
+        Summary of the value.
+    error_type, error_message, traceback
+        What went wrong, for failed attempts.
+    """
+
+    id: str
+    run_id: str
+    asset: str
+    partition: str
+    status: str
+    started_at: float
+    ended_at: float | None = None
+    duration: float | None = None
+    code_version: str | None = None
+    data_version: str | None = None
+    io_manager: str | None = None
+    location: str | None = None
+    rows: int | None = None
+    schema: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    traceback: str | None = None
+
+
+class LineageEdge(NamedTuple):
+    """Materialization ``materialization_id`` consumed materialization ``upstream_id``."""
+
+    materialization_id: str
+    upstream_id: str
+    upstream_asset: str
+    upstream_partition: str
+    upstream_data_version: str | None
+
+
+class Candidate(NamedTuple):
+    """The newest success of one asset partition, as the engine checks it for reuse.
+
+    Attributes
+    ----------
+    id, asset, partition, code_version, data_version, io_manager, location
+        As in :class:`MaterializationRow`.
+    inputs
+        ``(asset, partition, data_version)`` of every input it consumed.
+    """
+
+    id: str
+    asset: str
+    partition: str
+    code_version: str | None
+    data_version: str | None
+    io_manager: str | None
+    location: str | None
+    inputs: frozenset[tuple[str, str, str | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionState:
+    """The catalog's view of one asset partition.
+
+    Attributes
+    ----------
+    success
+        The latest successful materialization, if any.
+    last
+        The latest attempt, whatever its status.
+    """
+
+    success: MaterializationRow | None
+    last: MaterializationRow
+
+
+class RunRow(NamedTuple):
+    """One call of materialize or backfill, and the process that made it (a named tuple)."""
+
+    run_id: str
+    started_at: float
+    ended_at: float | None
+    status: str
+    pid: int
+    host: str
+    kind: str
+    targets: tuple[str, ...]
+
+
+# Every field of a candidate but its inputs comes from the materialization itself.
+_CANDIDATE_OWN_FIELDS = len(Candidate._fields) - 1
+
+
+def candidates_from(found: Iterable[Sequence[Any]]) -> dict[tuple[str, str], Candidate]:
+    """Gather candidates, keyed by ``(asset, partition)``, from a join with their inputs.
+
+    Parameters
+    ----------
+    found
+        Result tuples: the fields of a :class:`Candidate` but ``inputs``, then the
+        ``(asset, partition, data_version)`` of one input it consumed (``NULL`` for none). A
+        candidate comes once per input.
+    """
+    own: dict[str, Sequence[Any]] = {}
+    inputs: dict[str, set[tuple[str, str, str | None]]] = {}
+    for values in found:
+        mat_id = values[0]
+        if mat_id not in own:
+            own[mat_id] = values[:_CANDIDATE_OWN_FIELDS]
+            inputs[mat_id] = set()
+        consumed = values[_CANDIDATE_OWN_FIELDS:]
+        if consumed[0] is not None:
+            inputs[mat_id].add(tuple(consumed))  # (a tuple's slice is a tuple: no copy)
+    candidates: dict[tuple[str, str], Candidate] = {}
+    for mat_id, fields in own.items():
+        candidate = from_values(Candidate, (*fields, frozenset(inputs[mat_id])))
+        candidates[candidate.asset, candidate.partition] = candidate
+    return candidates
+
+
+def states_from(found: Iterable[Sequence[Any]]) -> dict[tuple[str, str], PartitionState]:
+    """Gather the state of each ``(asset, partition)`` from its newest attempt and success.
+
+    Parameters
+    ----------
+    found
+        Result tuples: the fields of a :class:`MaterializationRow`, then whether it is its
+        partition's newest attempt, then whether it is its newest success (a row may be both).
+    """
+    last: dict[tuple[str, str], MaterializationRow] = {}
+    success: dict[tuple[str, str], MaterializationRow] = {}
+    for *values, is_last, is_success in found:
+        row = from_values(MaterializationRow, values)
+        key = (row.asset, row.partition)
+        if is_last:
+            last[key] = row
+        if is_success:
+            success[key] = row
+    return {key: PartitionState(success.get(key), row) for key, row in last.items()}
+
+
+def edges_at_distance(found: Iterable[Sequence[Any]]) -> list[tuple[int, LineageEdge]]:
+    """``(distance, edge)`` pairs from result tuples of a distance, then an edge's fields."""
+    return [(values[0], from_values(LineageEdge, values[1:])) for values in found]
+
+
+def run_values(run: RunRow) -> tuple[Any, ...]:
+    """The values of ``run`` as its table stores them, in field order (targets as JSON)."""
+    stored: dict[str, Any] = run._asdict()
+    stored["targets"] = json.dumps(list(run.targets))
+    return tuple(stored.values())
+
+
+def run_from_values(values: Sequence[Any]) -> RunRow:
+    """The run whose stored values (see :func:`run_values`) are ``values``."""
+    fields = dict(zip(RunRow._fields, values, strict=True))
+    fields["targets"] = tuple(json.loads(fields["targets"]))
+    return RunRow(**fields)
+
+
+def check_status(status: str, where: str, *, consequence: str = "") -> None:
+    """Raise unless ``status`` is a materialization status.
+
+    Parameters
+    ----------
+    status
+        The text to check.
+    where
+        Where it was found, for the message (``"in history(statuses=...)"``).
+    consequence
+        A sentence appended to the message (what was not done).
+
+    Raises
+    ------
+    StoreError
+        Naming the known statuses and the closest ones.
+    """
+    if status not in _STATUS_TEXTS:
+        raise StoreError(
+            f"Status {status!r} {where} is not one of {', '.join(_STATUS_TEXTS)}."
+            f"{did_you_mean(status, _STATUS_TEXTS)}{consequence}"
+        )

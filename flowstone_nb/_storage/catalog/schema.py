@@ -1,0 +1,124 @@
+"""The catalog's tables: their creation, their migrations, and how row fields map to columns.
+
+This module owns the schema (tables, indexes, :data:`MIGRATIONS`, :data:`SCHEMA_VERSION`) and the
+column list of each row type, derived from the row's fields so that a new field cannot misalign
+a query. It must not open connections nor hold the queries of reads and writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from flowstone_nb._core.errors import StoreError
+from flowstone_nb._storage.catalog.rows import LineageEdge, MaterializationRow, RunRow
+
+__all__ = [
+    "EDGE_COLUMNS",
+    "MIGRATIONS",
+    "ROW_COLUMNS",
+    "RUN_COLUMNS",
+    "SCHEMA_VERSION",
+    "columns",
+    "migrate",
+]
+
+# Migrations are history: what they create never changes, so their statuses are written out
+# rather than taken from RecordStatus.
+
+
+def _create_tables(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE runs (run_id TEXT PRIMARY KEY, started_at REAL NOT NULL, ended_at REAL, "
+        "status TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, kind TEXT NOT NULL, "
+        "targets TEXT NOT NULL)"
+    )
+    conn.execute(
+        "CREATE TABLE materializations (id TEXT PRIMARY KEY, run_id TEXT NOT NULL, "
+        "asset TEXT NOT NULL, partition_key TEXT NOT NULL, status TEXT NOT NULL, "
+        "started_at REAL NOT NULL, ended_at REAL, duration REAL, code_version TEXT, "
+        "data_version TEXT, io_manager TEXT, location TEXT, row_count INTEGER, "
+        "schema_summary TEXT, error_type TEXT, error_message TEXT, traceback TEXT)"
+    )
+    conn.execute(
+        "CREATE TABLE lineage (materialization_id TEXT NOT NULL, upstream_id TEXT NOT NULL, "
+        "upstream_asset TEXT NOT NULL, upstream_partition TEXT NOT NULL, "
+        "upstream_data_version TEXT, PRIMARY KEY (materialization_id, upstream_id)) WITHOUT ROWID"
+    )
+
+
+def _create_indexes(conn: sqlite3.Connection) -> None:
+    statements = (
+        # latest attempt per partition, and history of one partition, newest first
+        "CREATE INDEX ix_mat_partition ON materializations (asset, partition_key, started_at)",
+        # latest success per partition: the engine's hot path
+        (
+            "CREATE INDEX ix_mat_success ON materializations (asset, partition_key, started_at) "
+            "WHERE status = 'success'"
+        ),
+        "CREATE INDEX ix_mat_asset_time ON materializations (asset, started_at)",
+        "CREATE INDEX ix_mat_time ON materializations (started_at)",
+        (
+            "CREATE INDEX ix_mat_unfinished ON materializations (status) "
+            "WHERE status IN ('pending', 'running')"
+        ),
+        # downstream lineage (upstream lineage uses the primary key)
+        "CREATE INDEX ix_lineage_upstream ON lineage (upstream_id, materialization_id)",
+        "CREATE INDEX ix_runs_running ON runs (status) WHERE status = 'running'",
+    )
+    for statement in statements:
+        conn.execute(statement)
+
+
+#: Migration ``n`` brings a catalog from schema version ``n`` to ``n + 1``. Append, never edit.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_tables, _create_indexes)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# Row fields whose column is named otherwise (the columns came first).
+_COLUMN_OF_FIELD = {"partition": "partition_key", "rows": "row_count", "schema": "schema_summary"}
+
+
+def columns(fields: Iterable[str], table: str = "") -> str:
+    """The columns that hold ``fields`` of a row, comma-separated, optionally as ``table.column``.
+
+    Parameters
+    ----------
+    fields
+        Field names of a row type, in the order the query should give them.
+    table
+        An alias to qualify each column with (``"m"`` gives ``m.id, m.asset, ...``).
+    """
+    prefix = f"{table}." if table else ""
+    return ", ".join(prefix + _COLUMN_OF_FIELD.get(field, field) for field in fields)
+
+
+#: The columns of :class:`MaterializationRow`, :class:`LineageEdge` and :class:`RunRow`, in field
+#: order: selecting them gives values that :func:`~.rows.from_values` turns into rows.
+ROW_COLUMNS = columns(MaterializationRow._fields)
+EDGE_COLUMNS = columns(LineageEdge._fields)
+RUN_COLUMNS = columns(RunRow._fields)
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the catalog at ``path`` to :data:`SCHEMA_VERSION`, inside the caller's transaction.
+
+    Raises
+    ------
+    StoreError
+        When the catalog was written by a newer flowstone_nb.
+    """
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    found = conn.execute("SELECT version FROM schema_version").fetchone()
+    version = 0 if found is None else int(found[0])
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"The catalog {path} has schema version {version}, newer than this "
+            f"flowstone_nb understands ({SCHEMA_VERSION}): upgrade flowstone_nb, or "
+            "configure another home."
+        )
+    if version < SCHEMA_VERSION:
+        for migration in MIGRATIONS[version:]:
+            migration(conn)
+        conn.execute("DELETE FROM schema_version")
+        conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))

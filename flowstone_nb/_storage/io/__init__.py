@@ -1,0 +1,36 @@
+"""IO managers: how values are stored, versioned and loaded under a store home.
+
+The package owns the managers and their interface (:mod:`.managers`), value formats
+(:mod:`.formats`), value summaries (:mod:`.summaries`), data versions as content hashes
+(:mod:`.hashing`), files, their layout and atomic writes (:mod:`.files`), and the lazy import of
+pandas, pyarrow, numpy and fsspec (:mod:`.imports`): importing it stays fast. It must not touch
+the catalog: the engine decides what to store and records where it went.
+"""
+
+from __future__ import annotations
+
+from flowstone_nb._storage.io.files import MAX_SEGMENT_LENGTH, atomic_write, check_segment
+from flowstone_nb._storage.io.managers import (
+    NO_CONFIG,
+    FilesystemIOManager,
+    IOManager,
+    MemoryIOManager,
+    ParquetIOManager,
+    StoredValue,
+    make_io_manager,
+)
+from flowstone_nb._storage.io.summaries import describe
+
+__all__ = [
+    "MAX_SEGMENT_LENGTH",
+    "NO_CONFIG",
+    "FilesystemIOManager",
+    "IOManager",
+    "MemoryIOManager",
+    "ParquetIOManager",
+    "StoredValue",
+    "atomic_write",
+    "check_segment",
+    "describe",
+    "make_io_manager",
+]

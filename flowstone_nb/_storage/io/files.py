@@ -1,0 +1,300 @@
+"""Where stored bytes go: files under a home, written atomically, named by their data version.
+
+This module owns the layout under a home (a local folder or an fsspec URL such as ``memory://x``
+or ``s3://bucket/x``)::
+
+    <home>/data/<asset>/<partition_slug>/<data_version>.<ext>
+
+the names that may appear in it (each part stays inside the home), and atomic writes: a temp file
+in the same folder, then a rename. A version that already exists is not replaced (on a local home
+the new temp file is dropped; on other homes nothing is uploaded), and older versions stay
+loadable by their location. Local homes use plain ``os``/``pathlib`` calls; other URLs go through
+fsspec (where a rename is whatever the filesystem's ``mv`` offers: atomic on local disks and in
+memory, a copy and delete on object stores). Files are not fsynced: after an operating-system
+crash a value may be unreadable, and loading it says so. It must not know formats: encoders are
+handed in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO, NamedTuple
+
+from flowstone_nb._core.errors import StoreError
+from flowstone_nb._storage.config import local_folder
+from flowstone_nb._storage.io.formats import Encoder
+from flowstone_nb._storage.io.hashing import encode_into
+from flowstone_nb._storage.io.imports import lazy_import
+from flowstone_nb._storage.tuples import from_values
+
+__all__ = [
+    "MAX_SEGMENT_LENGTH",
+    "FsspecFiles",
+    "LocalFiles",
+    "StoredFile",
+    "atomic_write",
+    "check_location",
+    "check_segment",
+    "describe_location",
+    "files_for",
+    "value_folder",
+]
+
+#: Longest asset name or partition slug that still fits in a file name with room to spare.
+MAX_SEGMENT_LENGTH = 200
+
+
+# --- names that must stay inside the home ---------------------------------------------------------
+
+
+def _segment_problem(text: str) -> str | None:
+    if not text:
+        return "is empty"
+    if text in (".", ".."):
+        return "is a relative path"
+    if "/" in text or "\\" in text or "\0" in text:
+        return "contains '/', '\\' or a NUL character"
+    if len(text) > MAX_SEGMENT_LENGTH:
+        return f"has {len(text)} characters; at most {MAX_SEGMENT_LENGTH} fit in a file name"
+    return None
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def check_segment(kind: str, text: str) -> str:
+    """Return ``text`` when it is safe as one folder name under the home, else raise.
+
+    Parameters
+    ----------
+    kind
+        What the text is, for the message (``"asset name"``, ``"partition slug"``).
+    text
+        The name to check.
+
+    Raises
+    ------
+    StoreError
+        For empty names, ``.``/``..``, separators, NUL characters and names over
+        :data:`MAX_SEGMENT_LENGTH` characters.
+    """
+    problem = _segment_problem(text)
+    if problem is not None:
+        raise StoreError(
+            f"The {kind} {_shown(text)} {problem}: it cannot be used as a folder name in the "
+            "store. Use a name made of letters, digits, '_', '-' and '.'."
+        )
+    return text
+
+
+def check_location(location: str) -> list[str]:
+    """The ``/``-separated parts of ``location``, once each is known to stay inside the home.
+
+    Raises
+    ------
+    StoreError
+        For a part that is empty, relative, holds a separator or is too long.
+    """
+    parts = location.split("/")
+    for part in parts:
+        problem = _segment_problem(part)
+        if problem is not None:
+            raise StoreError(
+                f"Stored value location {_shown(location)} does not stay inside the store home: "
+                f"its part {_shown(part)} {problem}. Use a location returned by an IO manager "
+                "(fs.history shows them)."
+            )
+    return parts
+
+
+def value_folder(asset: str, partition_slug: str) -> str:
+    """The folder, relative to the home, that holds the versions of one asset partition."""
+    return f"data/{asset}/{partition_slug}"
+
+
+def describe_location(location: str) -> str:
+    """``asset 'a' partition 'p'`` for a location of the layout, else the location itself.
+
+    Memory locations (``memory:<asset>/<slug>/<version>``) follow the same layout.
+    """
+    parts = location.removeprefix("memory:").split("/")
+    if len(parts) >= 3:
+        return f"asset {parts[-3]!r} partition {parts[-2]!r}"
+    return f"location {location!r}"
+
+
+# --- where the bytes go ---------------------------------------------------------------------------
+
+
+class StoredFile(NamedTuple):
+    """A value written under the home: where, its data version, and its size in bytes."""
+
+    location: str
+    data_version: str
+    size: int
+
+
+def _temp_name(name: str) -> str:
+    return f".{name}.{secrets.token_hex(6)}.tmp"
+
+
+class LocalFiles:
+    """Files under a local folder, through plain ``pathlib`` calls (the fast path)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._root = str(root)
+
+    def path(self, location: str) -> str:
+        """The file's path."""
+        return os.path.join(self._root, *location.split("/"))  # noqa: PTH118  # hot, no pathlib
+
+    def exists(self, location: str) -> bool:
+        """Whether a file is at ``location``."""
+        return os.path.exists(self.path(location))  # noqa: PTH110  # hot path: no Path object
+
+    def open_read(self, location: str) -> BinaryIO:
+        """The file at ``location``, open for reading."""
+        return Path(self.path(location)).open("rb")
+
+    def store_new(self, folder: str, encoder: Encoder) -> StoredFile:
+        """Encode into a temp file in ``folder``, then rename it to ``<version>.<ext>``.
+
+        A large payload streams into the temp file while it is encoded; a small one is written
+        only when its version is new. When the version is already stored, the stored file stays
+        untouched.
+        """
+        directory = self.root.joinpath(*folder.split("/"))
+        temp = directory / _temp_name(encoder.ext)
+        opened: list[BinaryIO] = []
+
+        def open_temp() -> Callable[[Any], object]:
+            try:
+                out = temp.open("wb")
+            except FileNotFoundError:  # the first value of this asset partition
+                directory.mkdir(parents=True, exist_ok=True)
+                out = temp.open("wb")
+            opened.append(out)
+            return out.write
+
+        try:
+            try:
+                writer = encode_into(open_temp, encoder.write)
+                version = writer.version()
+                final = directory / f"{version}.{encoder.ext}"
+                new = not final.exists()
+                if new:
+                    writer.spill()
+            finally:
+                for out in opened:
+                    out.close()
+            if new:
+                temp.replace(final)
+            elif opened:
+                temp.unlink()
+        except BaseException:
+            if opened:
+                temp.unlink(missing_ok=True)
+            raise
+        return from_values(StoredFile, (f"{folder}/{version}.{encoder.ext}", version, writer.size))
+
+    def write_atomic(self, location: str, write: Callable[[BinaryIO], object]) -> None:
+        """Write the file at ``location`` through a temp file beside it (see atomic_write)."""
+        final = Path(self.path(location))
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temp = final.with_name(_temp_name(final.name))
+        try:
+            with temp.open("wb") as out:
+                write(out)
+            temp.replace(final)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+
+    def delete(self, location: str) -> None:
+        """Remove the file at ``location``, if any."""
+        Path(self.path(location)).unlink(missing_ok=True)
+
+
+class FsspecFiles:
+    """Files under an fsspec URL; the rename is the filesystem's ``mv``."""
+
+    def __init__(self, url: str) -> None:
+        self.fs, root = lazy_import("fsspec.core").url_to_fs(url)
+        self.root = str(root).rstrip("/")
+
+    def path(self, location: str) -> str:
+        """The file's path on the filesystem."""
+        return f"{self.root}/{location}"
+
+    def exists(self, location: str) -> bool:
+        """Whether a file is at ``location``."""
+        return bool(self.fs.exists(self.path(location)))
+
+    def open_read(self, location: str) -> BinaryIO:
+        """The file at ``location``, open for reading."""
+        opened: BinaryIO = self.fs.open(self.path(location), "rb")
+        return opened
+
+    def store_new(self, folder: str, encoder: Encoder) -> StoredFile:
+        """Encode into memory, then write ``<version>.<ext>`` unless that version is stored."""
+        buffer = io.BytesIO()
+        writer = encode_into(lambda: buffer.write, encoder.write)
+        writer.spill()
+        version = writer.version()
+        location = f"{folder}/{version}.{encoder.ext}"
+        if not self.exists(location):
+            payload = buffer.getbuffer()
+            self.write_atomic(location, lambda out: out.write(payload))
+        return from_values(StoredFile, (location, version, writer.size))
+
+    def write_atomic(self, location: str, write: Callable[[BinaryIO], object]) -> None:
+        """Write the file at ``location`` through a temp file beside it (see atomic_write)."""
+        final = self.path(location)
+        folder, name = final.rsplit("/", 1)
+        self.fs.makedirs(folder, exist_ok=True)
+        temp = f"{folder}/{_temp_name(name)}"
+        try:
+            with self.fs.open(temp, "wb") as out:
+                write(out)
+            self.fs.mv(temp, final)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm(temp)
+            raise
+
+    def delete(self, location: str) -> None:
+        """Remove the file at ``location``, if any."""
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm(self.path(location))
+
+
+def files_for(home: str) -> LocalFiles | FsspecFiles:
+    """The files under ``home``: plain calls for a local home, fsspec for other URLs."""
+    folder = local_folder(home)
+    return LocalFiles(folder) if folder is not None else FsspecFiles(home)
+
+
+def atomic_write(home: str, location: str, write: Callable[[BinaryIO], object]) -> None:
+    """Write a file under ``home`` so that no reader ever sees it half-written.
+
+    ``write`` receives a binary file in the same folder as the target; when it returns, the file
+    is renamed to ``location``. If anything raises, the temp file is removed and the target is
+    untouched.
+
+    Parameters
+    ----------
+    home
+        A local folder or an fsspec URL.
+    location
+        The target, relative to ``home`` (``/``-separated, no ``..``).
+    write
+        Writes the content into the file it is given.
+    """
+    files_for(home).write_atomic("/".join(check_location(location)), write)

@@ -1,0 +1,119 @@
+"""Files under a home: where values live, atomic writes, and names that would leave the home."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import pandas as pd
+import pytest
+
+from flowstone_nb._core.errors import StoreError
+from flowstone_nb._storage.io import (
+    FilesystemIOManager,
+    IOManager,
+    MemoryIOManager,
+    ParquetIOManager,
+    atomic_write,
+    check_segment,
+)
+from tests.resources.store_files import files_under
+from tests.unit.storage.io.values import Unpicklable, frame
+
+
+def test_local_files_live_at_the_location_under_the_home(tmp_path: Path) -> None:
+    stored = FilesystemIOManager(tmp_path).store("sales", "all", frame())
+    path = tmp_path / stored.location
+    assert path.is_file()
+    assert path.stat().st_size == stored.size_bytes
+    pd.testing.assert_frame_equal(pd.read_parquet(path), frame())
+
+
+def test_file_url_homes_are_local(tmp_path: Path) -> None:
+    manager = FilesystemIOManager(f"file://{tmp_path}")
+    stored = manager.store("numbers", "all", [1, 2, 3])
+    assert (tmp_path / stored.location).is_file()
+    assert manager.load(stored.location) == [1, 2, 3]
+
+
+# --- atomic writes --------------------------------------------------------------------------------
+
+
+def test_a_value_that_fails_to_serialize_leaves_no_file(store_home: str) -> None:
+    manager = FilesystemIOManager(store_home)
+    with pytest.raises(
+        StoreError, match=r"'broken'.*partition 'p1'.*Unpicklable.*on purpose"
+    ) as info:
+        manager.store("broken", "p1", Unpicklable())
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert files_under(store_home) == []
+
+
+def test_a_write_failing_half_way_leaves_neither_the_file_nor_a_temp_file(store_home: str) -> None:
+    target = "data/x/all/v.bin"
+
+    def half_then_fail(out: BinaryIO) -> None:
+        out.write(b"first half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(store_home, target, half_then_fail)
+    assert files_under(store_home) == []
+
+
+def test_readers_never_see_the_file_while_it_is_written(store_home: str) -> None:
+    target = "data/x/all/v.bin"
+    seen_while_writing: list[bool] = []
+    manager = FilesystemIOManager(store_home)
+
+    def write(out: BinaryIO) -> None:
+        out.write(b"part")
+        seen_while_writing.append(manager.exists(target))
+        out.write(b"rest")
+
+    atomic_write(store_home, target, write)
+    assert seen_while_writing == [False]
+    assert files_under(store_home) == [target]
+    assert manager.exists(target)
+
+
+def test_atomic_write_refuses_paths_outside_the_home(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"'\.\.'"):
+        atomic_write(str(tmp_path), "data/../../escape", lambda out: None)
+
+
+# --- names that would escape the home -------------------------------------------------------------
+
+
+def test_locations_that_escape_the_home_are_refused(tmp_path: Path) -> None:
+    manager = FilesystemIOManager(tmp_path / "home")
+    for location in ["../outside.json", "/etc/passwd", "data/../../x.json", "data//x.json"]:
+        with pytest.raises(StoreError, match="location"):
+            manager.load(location)
+        with pytest.raises(StoreError, match="location"):
+            manager.exists(location)
+
+
+BAD_SEGMENTS = ["", ".", "..", "a/b", "a\\b", "a\0b", "/abs", "x" * 201]
+
+
+@pytest.mark.parametrize("bad", BAD_SEGMENTS)
+@pytest.mark.parametrize("manager_type", [FilesystemIOManager, ParquetIOManager, MemoryIOManager])
+def test_asset_names_and_slugs_that_would_escape_are_refused(
+    tmp_path: Path, bad: str, manager_type: Callable[[str], IOManager]
+) -> None:
+    manager = manager_type(str(tmp_path))
+    with pytest.raises(StoreError, match="asset name"):
+        manager.store(bad, "all", frame())
+    with pytest.raises(StoreError, match="partition"):
+        manager.store("sales", bad, frame())
+    assert not any(tmp_path.iterdir())
+
+
+def test_check_segment_explains_the_fix() -> None:
+    with pytest.raises(StoreError, match=r"asset name '\.\.'.*cannot be used as a folder"):
+        check_segment("asset name", "..")
+    with pytest.raises(StoreError, match=r"201 characters.*at most 200"):
+        check_segment("partition", "x" * 201)
+    assert check_segment("asset name", "sales_2024") == "sales_2024"
