@@ -194,7 +194,7 @@ def _squeeze(text: str) -> str:
 
 
 def _asset_cell(plan: CellPlan) -> _AssetCell:
-    from flowstone_nb._notebook.magics.parse import parse_asset_line
+    from flowstone_nb._notebook.magic_lines import parse_asset_line
 
     first, _, _ = plan.cell.source.lstrip()[2:].partition("\n")
     line = first.partition(" ")[2]

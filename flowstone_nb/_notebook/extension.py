@@ -1,7 +1,7 @@
 """The IPython extension: ``%load_ext flowstone_nb``, and the views a kernel shows.
 
 Loading registers the ``%%asset`` and ``%flowstone`` magics (with their ``%config`` settings, see
-:class:`~flowstone_nb._notebook.magics.dispatch.FlowstoneMagics`), installs cell tracking, which
+:class:`~flowstone_nb._notebook.magics.FlowstoneMagics`), installs cell tracking, which
 records the front end's cell id before each execution so a re-run cell replaces its own assets,
 and installs the views (:func:`install_views`). Loading twice changes nothing. Unloading removes
 the magics and their settings object; cell tracking and the views stay, as ``@fs.asset`` cells
@@ -46,7 +46,7 @@ def load_ipython_extension(ip: Any) -> None:
     install_views(ip)
     if _MAGICS in ip.magics_manager.registry:
         return
-    from flowstone_nb._notebook.magics.dispatch import FlowstoneMagics
+    from flowstone_nb._notebook.magics import FlowstoneMagics
 
     # The Magics constructor adds the instance to ip.configurables (for %config) and reads the
     # shell's config, so `c.FlowstoneMagics.home = ...` in ipython_config.py applies too.

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from IPython.core.error import UsageError
 
-from flowstone_nb._notebook.magics.parse import (
+from flowstone_nb._notebook.magic_lines import (
     ASSET_PARSER,
     COMMAND_PARSERS,
     AssetArgs,

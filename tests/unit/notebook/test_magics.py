@@ -20,7 +20,7 @@ from traitlets.config import Config
 import flowstone_nb as fs
 from flowstone_nb._define import definition_site as _definition_site
 from flowstone_nb._notebook.extension import load_ipython_extension, unload_ipython_extension
-from flowstone_nb._notebook.magics.dispatch import AssetPreview, FlowstoneMagics
+from flowstone_nb._notebook.magics import AssetPreview, FlowstoneMagics
 from flowstone_nb._storage.config import settings
 from tests.resources.ipython_shell import fresh_shell
 

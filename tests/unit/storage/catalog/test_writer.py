@@ -61,7 +61,7 @@ run = catalog.new_run(kind="materialize", targets=["a"])
 rows = [tuple(materialization(f"m{{i}}", "a", run_id=run.run_id)) for i in range(200)]
 catalog.record_later(rows, start=run, end=(run.run_id, "success"))
 """
-    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).parents[3])
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).parents[4])
     with raw(path) as conn:
         assert conn.execute("SELECT count(*) FROM materializations").fetchone() == (200,)
         assert conn.execute("SELECT status FROM runs").fetchall() == [("success",)]

@@ -3,7 +3,7 @@
 This module owns the magics' grammar: it turns a line of text into an :class:`AssetArgs` or one of
 the ``%flowstone`` command objects, and turns every mistake into a one-line IPython ``UsageError``
 that names the option and the fix. It must not look at the registry, run anything or display
-anything. It imports IPython, so only the extension (``flowstone_nb._notebook.magics.dispatch``)
+anything. It imports IPython, so only the extension (``flowstone_nb._notebook.magics``)
 imports it, and only when IPython is running.
 """
 

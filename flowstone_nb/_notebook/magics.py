@@ -32,7 +32,7 @@ from flowstone_nb._define.cell_function import CELL_FILE_PREFIX, parse_cell
 from flowstone_nb._define.decorator import build_asset
 from flowstone_nb._define.definition_site import origin_of_cell
 from flowstone_nb._define.registry import get_registry
-from flowstone_nb._notebook.magics.parse import (
+from flowstone_nb._notebook.magic_lines import (
     ASSET_PARSER,
     AssetArgs,
     BackfillCommand,

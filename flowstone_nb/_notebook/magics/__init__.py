@@ -1,1 +1,0 @@
-"""The ``%%asset`` and ``%flowstone`` magics: line parsing and a thin dispatcher."""
