@@ -27,7 +27,17 @@ from . import _imports, _table
 from ._peers import LABELS, PEERS, PeerOutcome, PeerServer, default_python, run_peer
 from ._sizes import FULL, SMOKE, Sizes
 
-WORKLOADS = ("import", "chain", "wide", "partitions", "store_load", "trivial", "lineage", "dot")
+WORKLOADS = (
+    "import",
+    "chain",
+    "wide",
+    "partitions",
+    "store_load",
+    "trivial",
+    "lineage",
+    "dot",
+    "notebook",
+)
 #: Which workloads each peer has an idiomatic equivalent for.
 PEER_WORKLOADS = {
     "hamilton": ("import", "chain", "wide", "partitions", "dot"),

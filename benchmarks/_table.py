@@ -123,6 +123,12 @@ ROWS: tuple[Row, ...] = (
     Row("dot", "dot", "7. `fs.graph().source`, DOT text", Target("absolute", 0.100)),
     Row("dot", "dot_no_status", "7. `fs.graph(status=False).source`"),
     Row("dot", "topo", "7. graph build + topological order", Target("absolute", 0.5)),
+    Row(
+        "notebook",
+        "load",
+        "load a 30-cell notebook in definition mode (floor: its definitions as a module)",
+        Target("overhead", 1.0),
+    ),
 )
 
 

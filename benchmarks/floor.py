@@ -15,13 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import _data, _gen
+from . import _data, _gen, _notebook
 from ._measure import measure, timed
 from ._sizes import Sizes
 
 Samples = dict[str, list[float]]
 
 _folders = itertools.count()
+_variants = itertools.count()
 
 
 def _fresh(work: Path) -> Path:
@@ -121,6 +122,26 @@ def trivial_backfill(sizes: Sizes, work: Path) -> Samples:
     """The trivial asset's work alone: its value for every day."""
     keys = _data.days(sizes.trivial_partitions)
     return {"backfill": [timed(lambda: [int(k[-2:]) for k in keys]) for _ in range(sizes.repeat)]}
+
+
+def notebook(sizes: Sizes, work: Path) -> Samples:
+    """Issue 17's floor: the notebook's definitions as a plain module, executed into a fresh
+    module (a warm-bytecode import, no IPython): its imports, constants, helpers and
+    ``@fs.asset`` functions, into a fresh registry. The user's own definition-time work."""
+    from flowstone_nb._define.registry import Registry, set_registry
+
+    samples: Samples = {"load": []}
+    for _ in range(sizes.repeat):
+        source = _notebook.module_source(next(_variants))
+        module = _gen.GeneratedModule.write(_fresh(work), "plain_notebook", source)
+        code = module.compiled()
+        previous = set_registry(Registry())
+        try:
+            samples["load"].append(timed(module.load, code))
+        finally:
+            set_registry(previous)
+            module.unload()
+    return samples
 
 
 _UPSTREAM = (

@@ -1,9 +1,9 @@
 """``python -m benchmarks.profile CASE``: cProfile one of our timed calls, setup excluded.
 
 Cases: ``chain_define``, ``chain_run``, ``chain_again``, ``wide_define``, ``wide_run``,
-``backfill``, ``cache_hit``, ``load_ext``, ``history_all``, ``dot``. Prints the functions with the
-most own time and the most cumulative time (``--top`` lines each) at the issue's sizes, tasks
-run on thread pools (backfill workers) included;
+``backfill``, ``cache_hit``, ``load_ext``, ``history_all``, ``dot``, ``notebook``. Prints the
+functions with the most own time and the most cumulative time (``--top`` lines each) at the
+issue's sizes, tasks run on thread pools (backfill workers) included;
 ``--out FILE`` also keeps the raw stats for ``snakeviz``/``pstats``. A first, unprofiled run of
 the same case imports every module the call needs, so imports do not cloud the profile.
 """
@@ -95,6 +95,15 @@ def _dot(work: Path, sizes: Sizes) -> Prepared:
         yield lambda: fs.graph().source
 
 
+@contextmanager
+def _notebook(work: Path) -> Prepared:
+    from flowstone_nb._notebook.loader import load_definitions
+
+    path = ours.write_notebook(work)
+    with ours.isolated(work), ours.fresh_shell(work):
+        yield lambda: load_definitions(path)
+
+
 def _case(name: str, work: Path, sizes: Sizes) -> Any:
     chain = _gen.chain_parents(sizes.chain_assets)
     wide = _gen.wide_parents(sizes.wide_layers, sizes.wide_width)
@@ -109,6 +118,7 @@ def _case(name: str, work: Path, sizes: Sizes) -> Any:
         "load_ext": lambda: _load_ext(work),
         "history_all": lambda: _history(work, sizes),
         "dot": lambda: _dot(work, sizes),
+        "notebook": lambda: _notebook(work),
     }
     return cases[name]()
 
@@ -124,6 +134,7 @@ CASES = (
     "load_ext",
     "history_all",
     "dot",
+    "notebook",
 )
 
 

@@ -13,15 +13,16 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from benchmarks import _driver, _imports, _table, floor, ours, profile
+from benchmarks import _driver, _gen, _imports, _notebook, _table, floor, ours, profile
 from benchmarks._measure import Stat, measure, sample
 from benchmarks._peers import PEERS, PeerServer, default_python, run_peer
 from benchmarks._sizes import FULL, SMOKE, Sizes
 
-IN_PROCESS = ("chain", "wide", "partitions", "store_load", "trivial", "lineage", "dot")
+IN_PROCESS = ("chain", "wide", "partitions", "store_load", "trivial", "lineage", "dot", "notebook")
 
 
 def _metrics(workload: str) -> set[str]:
@@ -75,6 +76,46 @@ def test_the_lineage_catalog_holds_the_requested_materializations(tmp_path: Path
         assert len(fs.history()) == SMOKE.lineage_materializations
         found = fs.lineage("s02", "2024-01-04")
     assert [entry.asset for entry in found.upstream] == ["s01", "s00"]
+
+
+def _assets(registry: Any) -> dict[str, tuple[list[str], bool]]:
+    return {
+        a.name: (sorted(a.depends_on), a.partitioned_by is not None) for a in registry.list_all()
+    }
+
+
+def test_the_notebook_and_its_module_define_the_same_assets_and_values(tmp_path: Path) -> None:
+    import pandas as pd
+
+    import flowstone_nb as fs
+    from flowstone_nb._notebook.loader import Action, load_definitions
+
+    path = ours.write_notebook(tmp_path)
+    with ours.isolated(tmp_path), ours.fresh_shell(tmp_path):
+        loaded = load_definitions(path)
+        from_notebook = _assets(loaded.registry)
+        notebook_kpis = fs.materialize("kpis")
+    module = _gen.GeneratedModule.write(tmp_path, "plain_notebook", _notebook.module_source(1))
+    with ours.isolated(tmp_path) as (registry, _home):
+        module.load()
+        from_module = _assets(registry)
+        module_kpis = fs.materialize("kpis")
+    module.unload()
+
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    assert len(cells) == _notebook.CELLS == 30
+    actions = [plan.action for plan in loaded.cells]
+    assert (actions.count(Action.DEFINE), actions.count(Action.SKIP)) == (11, 7)
+    assert from_notebook == from_module
+    assert len(from_module) == 14
+    assert from_module["daily_visits"] == ([], True)
+    assert from_module["report"][0] == [
+        "order_lines",
+        "revenue_by_region",
+        "target_gap",
+        "top_customers",
+    ]
+    pd.testing.assert_frame_equal(notebook_kpis, module_kpis)
 
 
 def test_imports_are_timed_in_fresh_processes(tmp_path: Path) -> None:
@@ -244,7 +285,9 @@ def test_a_served_hamilton_answers_sample_after_sample(tmp_path: Path) -> None:
     assert (other.samples, other.error, other.missing) == ({}, "", "")
 
 
-@pytest.mark.parametrize("case", ["chain_again", "backfill", "cache_hit", "history_all", "dot"])
+@pytest.mark.parametrize(
+    "case", ["chain_again", "backfill", "cache_hit", "history_all", "dot", "notebook"]
+)
 def test_the_profiler_lists_where_the_time_goes(case: str, tmp_path: Path) -> None:
     out = tmp_path / "stats"
 
