@@ -18,13 +18,10 @@ from datetime import datetime
 from typing import Any
 
 from flowstone_nb._core.errors import PartitionError, did_you_mean
-from flowstone_nb._partitioning.definitions import (
-    FunctionPartitions,
-    MultiPartitions,
-    PartitionsDefinition,
-    StaticPartitions,
-    TimePartitions,
-)
+from flowstone_nb._partitioning.base import PartitionsDefinition
+from flowstone_nb._partitioning.function import FunctionPartitions
+from flowstone_nb._partitioning.static_multi import MultiPartitions, StaticPartitions
+from flowstone_nb._partitioning.time import TimePartitions
 
 __all__ = [
     "AllPartitionsMapping",

@@ -44,7 +44,7 @@ from flowstone_nb._notebook.magics.parse import (
     parse_asset_line,
     parse_flowstone_line,
 )
-from flowstone_nb._partitioning.definitions import parse_partition_spec
+from flowstone_nb._partitioning.spec import parse_partition_spec
 from flowstone_nb._storage.config import configure
 from flowstone_nb._storage.store import get_store
 

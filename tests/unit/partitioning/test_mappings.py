@@ -10,15 +10,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from flowstone_nb._core.errors import PartitionError
-from flowstone_nb._partitioning.definitions import (
-    DailyPartitions,
-    FunctionPartitions,
-    HourlyPartitions,
-    MonthlyPartitions,
-    MultiPartitions,
-    StaticPartitions,
-    WeeklyPartitions,
-)
+from flowstone_nb._partitioning.days import DailyPartitions, MonthlyPartitions, WeeklyPartitions
+from flowstone_nb._partitioning.function import FunctionPartitions
+from flowstone_nb._partitioning.hours import HourlyPartitions
 from flowstone_nb._partitioning.mappings import (
     AllPartitionsMapping,
     IdentityMapping,
@@ -30,6 +24,7 @@ from flowstone_nb._partitioning.mappings import (
     infer_mapping,
     mapping_issues,
 )
+from flowstone_nb._partitioning.static_multi import MultiPartitions, StaticPartitions
 
 NOW = datetime(2024, 3, 10, 12, tzinfo=UTC)
 DAYS = DailyPartitions("2024-01-01", "2024-12-31")

@@ -11,21 +11,21 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flowstone_nb._core.errors import FlowstoneError, PartitionError
-from flowstone_nb._partitioning.definitions import (
-    DailyPartitions,
-    FunctionPartitions,
-    HourlyPartitions,
-    MonthlyPartitions,
-    MultiPartitionKey,
-    MultiPartitions,
-    PartitionsDefinition,
-    StaticPartitions,
-    TimePartitions,
-    WeeklyPartitions,
+from flowstone_nb._partitioning.base import PartitionsDefinition
+from flowstone_nb._partitioning.days import DailyPartitions, MonthlyPartitions, WeeklyPartitions
+from flowstone_nb._partitioning.function import FunctionPartitions
+from flowstone_nb._partitioning.hours import HourlyPartitions
+from flowstone_nb._partitioning.spec import (
     parse_partition_spec,
     partition_spec_issues,
     resolve_partitions,
 )
+from flowstone_nb._partitioning.static_multi import (
+    MultiPartitionKey,
+    MultiPartitions,
+    StaticPartitions,
+)
+from flowstone_nb._partitioning.time import TimePartitions
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2024, 1, 10, 12, 30, tzinfo=UTC)

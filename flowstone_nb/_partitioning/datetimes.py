@@ -1,0 +1,136 @@
+"""Dates and times as partition keys: zones, fixed-offset instants, ISO text read and written.
+
+This module owns the time values every time-based definition shares: looking up an IANA zone,
+turning an aware datetime into one with a fixed offset, reading the ISO-like texts keys and bounds
+are written in, and writing a datetime back. It knows no definition and raises only
+:class:`~flowstone_nb._core.errors.PartitionError` (unknown zones) or
+:class:`~flowstone_nb._partitioning.base.UnreadableError` (unreadable values).
+
+Aware datetimes (hourly keys, time windows) carry a fixed UTC offset rather than the ``ZoneInfo``:
+Python compares and subtracts two datetimes of the same ``ZoneInfo`` by wall clock (PEP 495), so
+the two 02:00 hours of a day when clocks go back would be "equal" and a 23-hour day would last 24.
+With fixed offsets, keys compare, hash and subtract as instants; a definition's ``context_value``
+hands user code the datetime in its ``ZoneInfo``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import zoneinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+
+from flowstone_nb._core.errors import PartitionError, did_you_mean
+from flowstone_nb._partitioning.base import UnreadableError, got
+
+__all__ = [
+    "DAY_TEXT",
+    "EPOCH",
+    "aware_now",
+    "fixed_offset",
+    "format_datetime",
+    "offset_zone",
+    "plain_datetime",
+    "read_time_text",
+    "read_time_value",
+    "zone_named",
+]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def zone_named(name: object) -> tzinfo:
+    """The ``tzinfo`` for an IANA zone name (``"UTC"`` is the fast built-in one)."""
+    if name == "UTC":
+        return UTC
+    if isinstance(name, str) and name:
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    hint = did_you_mean(name, zoneinfo.available_timezones()) if isinstance(name, str) else ""
+    raise PartitionError(
+        f"Unknown time zone {name!r}.{hint} Use an IANA name such as 'Europe/Paris', or 'UTC'."
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def offset_zone(offset: timedelta) -> tzinfo:
+    """The fixed-offset zone for ``offset`` (UTC for none), shared between equal offsets."""
+    return UTC if offset == timedelta(0) else timezone(offset)
+
+
+def fixed_offset(value: datetime) -> datetime:
+    """The same instant and wall clock, with a fixed-offset zone (see the module docstring)."""
+    if value.tzinfo is UTC:
+        return value
+    offset = value.utcoffset()
+    assert offset is not None, "only called with aware datetimes"
+    return value.replace(tzinfo=offset_zone(offset), fold=0)
+
+
+def aware_now(now: datetime | None, zone: tzinfo) -> datetime:
+    """``now`` as an aware datetime (naive: in ``zone``), or the clock when it is ``None``."""
+    if now is None:
+        return datetime.now(UTC)
+    return now if now.tzinfo is not None else now.replace(tzinfo=zone)
+
+
+_MONTH_TEXT = re.compile(r"(\d{4})-(\d{2})")
+_WEEK_TEXT = re.compile(r"(\d{4})-?W(\d{2})")
+DAY_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}.*")
+
+
+def read_time_text(text: str, forms: frozenset[str]) -> date | None:
+    """Read ``text`` in one of ``forms`` ("month", "week", "day", "time"), or ``None``."""
+    try:
+        if "month" in forms and (match := _MONTH_TEXT.fullmatch(text)):
+            return date(int(match[1]), int(match[2]), 1)
+        if "week" in forms and (match := _WEEK_TEXT.fullmatch(text)):
+            return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        if "day" in forms and DAY_TEXT.fullmatch(text):
+            return date.fromisoformat(text)
+        if "time" in forms and _TIME_TEXT.fullmatch(text):
+            return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return None
+
+
+def read_time_value(raw: object, forms: frozenset[str], expected: str) -> date:
+    """A ``date`` or ``datetime`` from a raw key; raises :class:`UnreadableError`."""
+    if isinstance(raw, date):
+        return raw
+    if isinstance(raw, str):
+        value = read_time_text(raw.strip(), forms)
+        if value is not None:
+            return value
+    raise UnreadableError(f"expected {expected}, {got(raw)}")
+
+
+def format_datetime(value: datetime) -> str:
+    """ISO text without needless seconds; the offset only when it is not UTC's."""
+    timespec = "seconds" if value.second else "minutes"
+    timespec = "microseconds" if value.microsecond else timespec
+    text = value.replace(tzinfo=None).isoformat(timespec=timespec)
+    if value.utcoffset() == timedelta(0):
+        return text
+    return value.isoformat(timespec=timespec)
+
+
+def plain_datetime(value: datetime) -> datetime:
+    """A plain ``datetime`` from a subclass such as a pandas ``Timestamp``."""
+    if type(value) is datetime:
+        return value
+    return datetime(
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+        tzinfo=value.tzinfo,
+        fold=value.fold,
+    )
