@@ -40,6 +40,10 @@ class _DayBasedPartitions(TimePartitions):
         local = instant if instant.tzinfo is None else instant.astimezone(self.tzinfo)
         return self._date_index(local.date())[0]
 
+    def _format(self, key: date) -> str:
+        """The ISO date (months show only their year and month)."""
+        return key.isoformat()
+
     def window_at(self, index: int) -> tuple[datetime, datetime]:
         """From local midnight of the period's first day to that of the next period."""
         return (
@@ -73,9 +77,6 @@ class DailyPartitions(_DayBasedPartitions):
     def _keys_between(self, lo: int, hi: int) -> list[Any]:
         return list(map(date.fromordinal, range(lo, hi + 1)))
 
-    def _format(self, key: date) -> str:
-        return key.isoformat()
-
 
 class WeeklyPartitions(_DayBasedPartitions):
     """One partition per ISO week (Monday to Sunday); keys are the Monday ``date``."""
@@ -93,9 +94,6 @@ class WeeklyPartitions(_DayBasedPartitions):
     def key_at(self, index: int) -> date:
         """The Monday of the week with this index."""
         return date.fromordinal(index * 7 + 1)
-
-    def _format(self, key: date) -> str:
-        return key.isoformat()
 
 
 class MonthlyPartitions(_DayBasedPartitions):

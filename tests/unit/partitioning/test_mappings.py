@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import re
 import time
 from datetime import UTC, date, datetime
@@ -376,6 +377,26 @@ def test_mappings_are_frozen_hashable_values_with_a_repr() -> None:
         MultiToSingleDimension("day"),
     ):
         assert mapping.describe()
+
+
+def test_mappings_of_this_package_live_in_it_and_depend_on_the_definitions_alone() -> None:
+    class Mine(IdentityMapping):
+        """A mapping defined elsewhere, which may consult anything."""
+
+    for mapping in (
+        IdentityMapping(),
+        AllPartitionsMapping(),
+        TimeWindowMapping(),
+        TrailingWindow(3),
+        PreviousPartition(),
+        MultiToSingleDimension("day"),
+        MultiToSingleDimension("day", TimeWindowMapping()),
+    ):
+        assert mapping.depends_only_on_definitions, mapping
+        assert type(mapping).__module__ == "flowstone_nb._partitioning.mappings"
+        assert pickle.loads(pickle.dumps(mapping)) == mapping
+    assert not Mine().depends_only_on_definitions
+    assert not MultiToSingleDimension("day", Mine()).depends_only_on_definitions
 
 
 def test_a_year_of_monthly_on_daily_maps_quickly() -> None:
