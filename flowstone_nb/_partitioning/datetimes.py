@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import re
 import zoneinfo
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
 from flowstone_nb._core.errors import PartitionError, did_you_mean
 from flowstone_nb._partitioning.base import UnreadableError, got
@@ -27,8 +27,11 @@ __all__ = [
     "DAY_TEXT",
     "EPOCH",
     "aware_now",
+    "day_start",
     "fixed_offset",
     "format_datetime",
+    "offset_at",
+    "offset_change",
     "offset_zone",
     "plain_datetime",
     "read_time_text",
@@ -67,6 +70,44 @@ def fixed_offset(value: datetime) -> datetime:
     offset = value.utcoffset()
     assert offset is not None, "only called with aware datetimes"
     return value.replace(tzinfo=offset_zone(offset), fold=0)
+
+
+def offset_at(zone: tzinfo, instant: datetime) -> timedelta:
+    """The UTC offset of ``zone`` at ``instant`` (aware)."""
+    return instant.astimezone(zone).utcoffset() or timedelta(0)
+
+
+def offset_change(zone: tzinfo, before: datetime, after: datetime) -> datetime:
+    """The instant in ``(before, after]`` at which the UTC offset of ``zone`` changes.
+
+    ``before`` and ``after`` are aware, whole seconds apart, with different offsets in ``zone``
+    and one change between them (clocks are never changed twice within hours).
+    """
+    offset = offset_at(zone, before)
+    low, high = 0, int((after - before).total_seconds())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if offset_at(zone, before + timedelta(seconds=middle)) == offset:
+            low = middle
+        else:
+            high = middle
+    return before + timedelta(seconds=high)
+
+
+def day_start(day: date, zone: tzinfo) -> datetime:
+    """When a local day begins, with a fixed offset: its midnight, or the jump over it.
+
+    Where the clocks jump over midnight (``2018-11-04`` in ``America/Sao_Paulo`` starts at
+    01:00), the day begins at the instant they jump.
+    """
+    midnight = datetime.combine(day, time())
+    first = midnight.replace(tzinfo=zone).astimezone(UTC)
+    if first.astimezone(zone).replace(tzinfo=None) != midnight:
+        # PEP 495: a time the clocks jump over reads with the offset before the jump (fold=0,
+        # the later instant) or after it (fold=1, the earlier one); the jump lies between.
+        earlier = midnight.replace(tzinfo=zone, fold=1).astimezone(UTC)
+        first = offset_change(zone, earlier, first)
+    return fixed_offset(first.astimezone(zone))
 
 
 def aware_now(now: datetime | None, zone: tzinfo) -> datetime:

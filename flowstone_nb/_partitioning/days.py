@@ -13,7 +13,7 @@ from abc import abstractmethod
 from datetime import date, datetime, time
 from typing import Any
 
-from flowstone_nb._partitioning.datetimes import fixed_offset, read_time_value
+from flowstone_nb._partitioning.datetimes import day_start, read_time_value
 from flowstone_nb._partitioning.time import Point, TimePartitions
 
 __all__ = ["DailyPartitions", "MonthlyPartitions", "WeeklyPartitions"]
@@ -45,11 +45,9 @@ class _DayBasedPartitions(TimePartitions):
         return key.isoformat()
 
     def window_at(self, index: int) -> tuple[datetime, datetime]:
-        """From local midnight of the period's first day to that of the next period."""
-        return (
-            fixed_offset(datetime.combine(self.key_at(index), time(), tzinfo=self.tzinfo)),
-            fixed_offset(datetime.combine(self.key_at(index + 1), time(), tzinfo=self.tzinfo)),
-        )
+        """From the start of the period's first local day to that of the next period's."""
+        first, following = self.key_at(index), self.key_at(index + 1)
+        return day_start(first, self.tzinfo), day_start(following, self.tzinfo)
 
 
 class DailyPartitions(_DayBasedPartitions):

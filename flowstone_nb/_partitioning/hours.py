@@ -1,29 +1,48 @@
-"""Hourly partitions: one key per hour of absolute time, shown on the local clock of a zone.
+"""Hourly partitions: one key per local hour of a zone, counted along absolute time.
 
-This module owns :class:`HourlyPartitions`: a key is an aware ``datetime`` with a fixed offset (see
-:mod:`.datetimes`), an index counts hours from the epoch on the zone's grid of local hours, and
-naive values are read as wall-clock times in the zone. The shared index arithmetic is
-:class:`.TimePartitions`'; this module must not know day-based periods.
+This module owns :class:`HourlyPartitions`: a key is the instant a local hour starts, as an aware
+``datetime`` with a fixed offset (see :mod:`.datetimes`); index ``i`` is the local hour that starts
+within the ``i``-th hour of UTC since 1970; naive values are read as wall-clock times in the zone.
+The shared index arithmetic is :class:`.TimePartitions`'; this module must not know day-based
+periods.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flowstone_nb._partitioning.base import UnreadableError
-from flowstone_nb._partitioning.datetimes import EPOCH, fixed_offset, read_time_value
+from flowstone_nb._partitioning.datetimes import (
+    EPOCH,
+    day_start,
+    offset_at,
+    offset_change,
+    offset_zone,
+    read_time_value,
+)
 from flowstone_nb._partitioning.time import Point, TimePartitions
 
 __all__ = ["HourlyPartitions"]
 
 _HOUR = timedelta(hours=1)
+_LAST_SECOND = _HOUR - timedelta(seconds=1)
+
+
+def _key(start: datetime, offset: timedelta) -> datetime:
+    """The key for an hour starting at ``start`` (UTC): the same instant at its fixed offset."""
+    return start.astimezone(offset_zone(offset))
 
 
 class HourlyPartitions(TimePartitions):
-    """One partition per hour; keys are aware ``datetime`` values in the definition's zone.
+    """One partition per local hour; keys are aware ``datetime`` values in the definition's zone.
 
-    Hours are counted in absolute time, so a day when clocks jump forward has 23 keys and one
-    when they go back has 25 (two keys share a local hour and differ by their offset).
+    A key is the instant the zone's clocks show a whole hour, whatever the zone's offset (Kolkata
+    +05:30, Kathmandu +05:45, Chatham +12:45 or +13:45) and whatever the season. A day when
+    clocks jump forward an hour has 23 keys and one when they go back has 25 (two keys share a
+    local hour and differ by their offset). Where clocks move by half an hour (Lord Howe, 02:00 to
+    01:30 and 02:00 to 02:30), the hour before the change lasts 90 minutes when they go back, and
+    the hour 02 starts at 02:30 when they jump: each day keeps 24 keys.
     """
 
     kind = "hourly"
@@ -32,12 +51,6 @@ class HourlyPartitions(TimePartitions):
     expected = "an hour like '2024-01-31T05:00' (a datetime on the hour, optionally with an offset)"
     sample = "'2024-01-31T05:00'"
     _forms = frozenset({"day", "time"})
-    _grid: timedelta
-
-    def _setup(self) -> None:
-        # Zones such as Asia/Kolkata (+05:30) start their local hours at :30 UTC.
-        offset = self.tzinfo.utcoffset(datetime(2000, 1, 1)) or timedelta(0)
-        self._set(_grid=offset % _HOUR)
 
     def _instant(self, value: datetime) -> datetime:
         if value.tzinfo is not None:
@@ -49,26 +62,73 @@ class HourlyPartitions(TimePartitions):
             )
         return aware
 
+    def _hour_start(
+        self, start: datetime, offset: timedelta, following: timedelta
+    ) -> tuple[datetime, timedelta]:
+        """The first local hour start within the UTC hour from ``start``, and the offset then.
+
+        ``offset`` and ``following`` are the zone's offsets at ``start`` and an hour later. The
+        start is the instant the clocks show ``hh:00``, or in the hour where they jump over
+        ``hh:00`` by a fraction of an hour, the jump.
+        """
+        if offset == following:
+            return start + (-offset) % _HOUR, offset
+        zone = self.tzinfo
+        last = offset_at(zone, start + _LAST_SECOND)
+        for candidate in sorted({offset, last}, key=lambda each: (-each) % _HOUR):
+            mark = start + (-candidate) % _HOUR
+            if offset_at(zone, mark) == candidate:
+                return mark, candidate
+        return offset_change(zone, start, start + _HOUR), last
+
+    def _hour_at(self, index: int) -> tuple[datetime, timedelta]:
+        """The start of the local hour with this index (in UTC), and the offset then."""
+        start = EPOCH + index * _HOUR
+        zone = self.tzinfo
+        return self._hour_start(start, offset_at(zone, start), offset_at(zone, start + _HOUR))
+
+    def _locate(self, instant: datetime) -> tuple[int, bool]:
+        """The index of the hour containing ``instant``, and whether ``instant`` starts it."""
+        index: int = (instant - EPOCH) // _HOUR
+        start, _ = self._hour_at(index)
+        if start <= instant:
+            return index, start == instant
+        return index - 1, False
+
     def _point(self, raw: object) -> Point:
         value = read_time_value(raw, self._forms, self.expected)
         if not isinstance(value, datetime):
-            first = self.index_at(self._instant(datetime.combine(value, time())))
-            following = datetime.combine(value + timedelta(days=1), time())
-            return Point(first, self.index_at(self._instant(following)) - 1, False)
-        offset = self._instant(value) - EPOCH - self._grid
-        index = offset // _HOUR
-        return Point(index, index, offset % _HOUR == timedelta(0))
+            first = self._index_from(day_start(value, self.tzinfo))
+            following = self._index_from(day_start(value + timedelta(days=1), self.tzinfo))
+            return Point(first, following - 1, False)
+        index, aligned = self._locate(self._instant(value))
+        return Point(index, index, aligned)
+
+    def _index_from(self, instant: datetime) -> int:
+        """The index of the first key at or after ``instant``."""
+        index, aligned = self._locate(instant)
+        return index if aligned else index + 1
 
     def key_at(self, index: int) -> datetime:
-        """The start of the hour with this index, at the zone's offset then."""
-        return fixed_offset((EPOCH + self._grid + index * _HOUR).astimezone(self.tzinfo))
+        """The start of the local hour with this index, at the zone's offset then."""
+        return _key(*self._hour_at(index))
+
+    def _keys_between(self, lo: int, hi: int) -> list[Any]:
+        """The keys from ``lo`` to ``hi``: :meth:`key_at` each, reading each offset once."""
+        zone = self.tzinfo
+        starts = [EPOCH + index * _HOUR for index in range(lo, hi + 2)]
+        offsets = [offset_at(zone, start) for start in starts]
+        return [
+            _key(*self._hour_start(start, offset, following))
+            for start, offset, following in zip(starts, offsets, offsets[1:], strict=False)
+        ]
 
     def index_at(self, instant: datetime) -> int:
         """The index of the hour containing ``instant`` (naive: in this time zone)."""
-        return (self._instant(instant) - EPOCH - self._grid) // _HOUR
+        return self._locate(self._instant(instant))[0]
 
     def window_at(self, index: int) -> tuple[datetime, datetime]:
-        """One hour of absolute time."""
+        """From the start of this local hour to the start of the next."""
         return self.key_at(index), self.key_at(index + 1)
 
     def context_value(self, key: object) -> datetime:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from flowstone_nb._core.errors import PartitionError
+from flowstone_nb._partitioning.days import DailyPartitions
 from flowstone_nb._partitioning.hours import HourlyPartitions
-from tests.unit.partitioning.samples import NOW, utc
+from flowstone_nb._partitioning.mappings import TimeWindowMapping
+from tests.unit.partitioning.samples import NOW, d, utc
 
 
 # -- hourly -------------------------------------------------------------------------------------
@@ -98,3 +101,132 @@ def test_hourly_in_a_half_hour_zone_follows_its_local_hours() -> None:
     assert repr(hours) == (
         "HourlyPartitions('2024-01-01T00:00', '2024-01-01T23:00', timezone='Asia/Kolkata')"
     )
+
+
+# -- zones with :30 and :45 offsets, in every season ---------------------------------------------
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [
+        ("Asia/Kathmandu", "2024-01-15"),  # +05:45
+        ("Asia/Kathmandu", "2024-07-15"),
+        ("Pacific/Chatham", "2024-01-15"),  # +13:45 in its summer
+        ("Pacific/Chatham", "2024-07-15"),  # +12:45
+        ("Australia/Lord_Howe", "2024-01-15"),  # +11:00 in its summer
+        ("Australia/Lord_Howe", "2024-07-15"),  # +10:30
+        ("America/St_Johns", "2024-01-15"),  # -03:30
+        ("America/St_Johns", "2024-07-15"),  # -02:30
+        ("Asia/Kolkata", "2024-07-15"),  # +05:30
+    ],
+)
+def test_hourly_keys_fall_on_local_hours_in_every_zone_and_season(zone: str, day: str) -> None:
+    hours = HourlyPartitions(day, day, timezone=zone)
+    keys = hours.keys()
+    local = [key.astimezone(ZoneInfo(zone)) for key in keys]
+    assert [t.hour for t in local] == list(range(24))
+    assert all(t.minute == 0 and t.date().isoformat() == day for t in local)
+    texts = [hours.key_str(key) for key in keys]
+    assert texts[:2] == [f"{day}T00:00", f"{day}T01:00"]
+    assert [hours.parse_key(text) for text in texts] == keys
+    assert HourlyPartitions(f"{day}T00:00", f"{day}T02:00", timezone=zone).keys() == keys[:3]
+    assert all(hours.time_window(key)[1] - key == timedelta(hours=1) for key in keys)
+
+
+def test_a_kathmandu_day_consumes_its_24_hours() -> None:
+    zone = "Asia/Kathmandu"
+    days = DailyPartitions("2024-01-01", "2024-01-31", timezone=zone)
+    hours = HourlyPartitions("2024-01-01", "2024-01-31", timezone=zone)
+    consumed = TimeWindowMapping().upstream_keys(days, "2024-01-15", hours)
+    assert consumed == hours.select("2024-01-15..2024-01-15")
+    assert consumed is not None
+    assert len(consumed) == 24
+    assert TimeWindowMapping().downstream_keys(hours, consumed[0], days) == [d("2024-01-15")]
+    assert TimeWindowMapping().downstream_keys(hours, consumed[-1], days) == [d("2024-01-15")]
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "local_hours"),
+    [
+        # Chatham's clocks go back from 03:45 to 02:45 and forward from 02:45 to 03:45.
+        ("Pacific/Chatham", "2024-04-07", [0, 1, 2, 3, 3, *range(4, 24)]),
+        ("Pacific/Chatham", "2024-09-29", [0, 1, 2, *range(4, 24)]),
+        # St John's (-03:30) changes at 02:00, within an hour of UTC.
+        ("America/St_Johns", "2024-03-10", [0, 1, *range(3, 24)]),
+        ("America/St_Johns", "2024-11-03", [0, 1, 1, *range(2, 24)]),
+        # Lord Howe's go back from 02:00 to 01:30 (so 01:00 lasts 90 minutes) ...
+        ("Australia/Lord_Howe", "2024-04-07", list(range(24))),
+        # ... and forward from 02:00 to 02:30 (so the hour 02 starts at 02:30).
+        ("Australia/Lord_Howe", "2024-10-06", list(range(24))),
+    ],
+)
+def test_hourly_keys_on_dst_days_of_odd_offset_zones(
+    zone: str, day: str, local_hours: list[int]
+) -> None:
+    hours = HourlyPartitions(day, day, timezone=zone)
+    keys = hours.keys()
+    local = [key.astimezone(ZoneInfo(zone)) for key in keys]
+    assert [t.hour for t in local] == local_hours
+    texts = [hours.key_str(key) for key in keys]
+    assert len(set(texts)) == len(keys)
+    assert [hours.parse_key(text) for text in texts] == keys
+    windows = [hours.time_window(key) for key in keys]
+    assert all(end == following for (_, end), (following, _) in itertools.pairwise(windows))
+    midnight = datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(zone))
+    assert (windows[0][0], windows[-1][1]) == (midnight, midnight + timedelta(days=1))
+
+
+def test_lord_howe_hours_across_its_half_hour_shifts() -> None:
+    zone = "Australia/Lord_Howe"
+    autumn = HourlyPartitions("2024-04-07", "2024-04-07", timezone=zone)
+    one = autumn.parse_key("2024-04-07T01:00")
+    assert autumn.time_window(one)[1] - one == timedelta(minutes=90)
+    assert autumn.key_str(autumn.keys()[2]) == "2024-04-07T02:00"
+    spring = HourlyPartitions("2024-10-06", "2024-10-06", timezone=zone)
+    two = spring.keys()[2]
+    assert spring.key_str(two) == "2024-10-06T02:30"
+    assert spring.time_window(two)[1] - two == timedelta(minutes=30)
+    with pytest.raises(PartitionError, match=r"does not exist in Australia/Lord_Howe"):
+        spring.parse_key("2024-10-06T02:00")
+    with pytest.raises(
+        PartitionError, match=r"Nearest valid keys: '2024-10-06T01:00', '2024-10-06T02:30'"
+    ):
+        spring.parse_key("2024-10-06T01:30")
+    year = HourlyPartitions("2024-01-01", "2024-12-31", timezone=zone)
+    assert year.count() == len(set(year.keys())) == 366 * 24
+
+
+# -- a date bound is the whole local day, even when its midnight does not exist -------------------
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [
+        ("America/Sao_Paulo", "2018-11-04"),
+        ("America/Santiago", "2024-09-08"),
+        ("Asia/Beirut", "2024-03-31"),
+    ],
+)
+def test_a_day_without_a_midnight_is_its_23_hours_from_one(zone: str, day: str) -> None:
+    hours = HourlyPartitions(day, day, timezone=zone)
+    keys = hours.keys()
+    assert len(keys) == 23
+    assert [hours.key_str(k) for k in (keys[0], keys[-1])] == [f"{day}T01:00", f"{day}T23:00"]
+    wider = HourlyPartitions(None, timezone=zone)
+    assert wider.select(f"{day}..{day}") == keys
+    assert wider.select((day, day)) == keys
+    assert wider.select(slice(day, day)) == keys
+    days = DailyPartitions(day, day, timezone=zone)
+    start, end = days.time_window(day)
+    assert (start, end) == (keys[0], hours.time_window(keys[-1])[1])
+    assert (start.hour, start.minute) == (1, 0)
+    assert TimeWindowMapping().upstream_keys(days, day, hours) == keys
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Europe/Paris", "Asia/Kathmandu", "Australia/Lord_Howe", "America/St_Johns"]
+)
+def test_listing_hours_equals_reading_them_one_by_one(zone: str) -> None:
+    hours = HourlyPartitions("2024-01-01", "2024-12-31", timezone=zone)
+    lo, hi = hours.index_bounds()
+    assert lo is not None
+    assert hi is not None
+    keys = hours.keys()
+    assert keys == [hours.key_at(index) for index in range(lo, hi + 1)]
+    assert [hours.index_at(key) for key in keys] == list(range(lo, hi + 1))
