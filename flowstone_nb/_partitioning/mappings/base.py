@@ -31,6 +31,7 @@ __all__ = [
     "PartitionMapping",
     "Step",
     "Window",
+    "asset_label",
     "exported",
     "key_kind",
     "mapping_issues",
@@ -63,13 +64,21 @@ class Step(NamedTuple):
     """One question to a mapping, across a dependency with both sides partitioned.
 
     Which keys of ``target`` go with ``key`` (already parsed) of ``source``? Asked upstream,
-    ``source`` is the downstream definition; asked downstream, it is the upstream one.
+    ``source`` is the downstream definition; asked downstream, it is the upstream one. The asset
+    names, when the caller gives them, are for messages.
     """
 
     source: PartitionsDefinition
     key: Any
     target: PartitionsDefinition
     now: datetime | None
+    source_asset: str | None = None
+    target_asset: str | None = None
+
+
+def asset_label(name: str | None, fallback: str) -> str:
+    """An asset's quoted name for messages, or ``fallback`` (e.g. "the asset") without one."""
+    return repr(name) if name else fallback
 
 
 @exported
@@ -88,6 +97,8 @@ class PartitionMapping(ABC):
         up_def: Definition,
         *,
         now: datetime | None = None,
+        downstream: str | None = None,
+        upstream: str | None = None,
     ) -> list[Any] | None:
         """The upstream keys that downstream partition ``down_key`` consumes.
 
@@ -99,13 +110,16 @@ class PartitionMapping(ABC):
             The upstream definition, or ``None``.
         now
             The current time for definitions without an end (default: the clock).
+        downstream, upstream
+            The asset names, for messages.
         """
         self._check_sides(down_def, up_def)
         if up_def is None:
             return None
         if down_def is None:
             return self._for_unpartitioned(up_def, now)
-        return self._upstream(Step(down_def, down_def.parse_key(down_key, now=now), up_def, now))
+        key = down_def.parse_key(down_key, now=now)
+        return self._upstream(Step(down_def, key, up_def, now, downstream, upstream))
 
     def downstream_keys(
         self,

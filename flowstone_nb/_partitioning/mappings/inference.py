@@ -22,6 +22,7 @@ from flowstone_nb._partitioning.mappings.base import (
     IdentityMapping,
     PartitionMapping,
     Step,
+    asset_label,
     exported,
     key_kind,
     mapping_issues,
@@ -109,7 +110,17 @@ class MultiToSingleDimension(PartitionMapping):
     def _upstream(self, step: Step) -> list[Any]:
         sides = self._sides(step.source, step.target)
         key = step.key[sides.position] if sides.multi_is_down else step.key
-        values = self._inner(sides).upstream_keys(sides.down, key, sides.up, now=step.now) or []
+        values = (
+            self._inner(sides).upstream_keys(
+                sides.down,
+                key,
+                sides.up,
+                now=step.now,
+                downstream=step.source_asset,
+                upstream=step.target_asset,
+            )
+            or []
+        )
         return values if sides.multi_is_down else self._expand(sides.multi, values, step.now)
 
     def _downstream(self, step: Step) -> list[Any]:
@@ -202,8 +213,8 @@ def infer_mapping(
     found = _infer_between(down_def, up_def)
     if isinstance(found, PartitionMapping):
         return found
-    down_name = repr(downstream) if downstream else "the asset"
-    up_name = repr(upstream) if upstream else "its upstream"
+    down_name = asset_label(downstream, "the asset")
+    up_name = asset_label(upstream, "its upstream")
     key = repr(upstream) if upstream else "'upstream'"
     raise PartitionError(
         f"The partitions of {down_name} ({down_def!r}) cannot be mapped onto those of "

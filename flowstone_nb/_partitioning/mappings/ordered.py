@@ -104,7 +104,7 @@ class TrailingWindow(PartitionMapping):
 
     def _downstream(self, step: Step) -> list[Any]:
         """Across granularities, the downstream keys whose window reaches back to the key."""
-        up_def, key, down_def, now = step
+        up_def, key, down_def, now = step.source, step.key, step.target, step.now
         if isinstance(up_def, TimePartitions) and has_windows(down_def):
             first = up_def.index_of(key)
             start = up_def.window_at(first)[0]

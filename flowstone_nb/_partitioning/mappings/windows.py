@@ -14,13 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from flowstone_nb._core.errors import PartitionError
-from flowstone_nb._partitioning.base import PartitionsDefinition
+from flowstone_nb._partitioning.base import PartitionsDefinition, preview_keys
 from flowstone_nb._partitioning.mappings.base import (
     EXAMPLES,
     Definition,
     PartitionMapping,
     Step,
     Window,
+    asset_label,
     exported,
 )
 from flowstone_nb._partitioning.static_multi import MultiPartitions
@@ -90,9 +91,35 @@ class TimeWindowMapping(PartitionMapping):
     """Partitions consume the upstream partitions whose periods overlap their own.
 
     A month receives its days, a day its hours, a day the month it falls in. Periods are
-    compared as instants, so a Paris day overlaps two UTC days. Upstream keys outside the
-    upstream definition (before its start, after its end or now) are left out.
+    compared as instants, so a Paris day overlaps two UTC days.
+
+    By default a partition receives the upstream partitions that exist in its period: where the
+    upstream covers only part of a period (a month of a daily upstream that starts on the 15th,
+    or the current month of one that runs up to now), it gets that part, and nothing is said.
+    With ``allow_partial=False`` such a partition is an error that names the asset, the partition
+    and the missing upstream keys (:meth:`missing_upstream` lists them).
+
+    Parameters
+    ----------
+    allow_partial
+        Whether a partition may consume part of a period (default ``True``).
     """
+
+    allow_partial: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.allow_partial, bool):
+            raise PartitionError(
+                f"TimeWindowMapping's allow_partial takes True or False, got "
+                f"{type(self.allow_partial).__name__} {self.allow_partial!r}."
+            )
+
+    def __repr__(self) -> str:
+        return (
+            "TimeWindowMapping()"
+            if self.allow_partial
+            else "TimeWindowMapping(allow_partial=False)"
+        )
 
     def _overlapping(self, step: Step) -> list[Any]:
         """The keys of the target whose periods overlap the source key's (both checked)."""
@@ -103,8 +130,18 @@ class TimeWindowMapping(PartitionMapping):
 
     def _upstream(self, step: Step) -> list[Any]:
         found = self._overlapping(step)
+        start, end = window_of(step.source, step.key)
+        missing = [] if self.allow_partial else _missing(step, found)
+        if missing:
+            raise PartitionError(
+                f"Partition {step.source.key_str(step.key)!r} of "
+                f"{asset_label(step.source_asset, 'the asset')} covers {start.isoformat()} to "
+                f"{end.isoformat()}, but {asset_label(step.target_asset, 'its upstream')} "
+                f"({step.target!r}) has only part of it: missing {preview_keys(missing)}. "
+                f"{self!r} consumes whole periods: select partitions the upstream covers, widen "
+                "the upstream, or use TimeWindowMapping() to consume part of a period."
+            )
         if not found:
-            start, end = window_of(step.source, step.key)
             raise PartitionError(
                 f"No partitions of the upstream {step.target!r} overlap "
                 f"{step.source.key_str(step.key)!r} of {step.source!r} ({start.isoformat()} to "
@@ -114,6 +151,22 @@ class TimeWindowMapping(PartitionMapping):
         return found
 
     _downstream = _overlapping
+
+    def missing_upstream(
+        self,
+        down_def: PartitionsDefinition,
+        down_key: object,
+        up_def: PartitionsDefinition,
+        *,
+        now: datetime | None = None,
+    ) -> list[str]:
+        """What the upstream lacks of the period of ``down_key``; ``[]`` when it covers it all.
+
+        The texts of the missing upstream keys, or for an upstream that is not a time
+        partitioning (a ``partition_fn`` listing dates), the periods no key covers.
+        """
+        step = Step(down_def, down_def.parse_key(down_key, now=now), up_def, now)
+        return _missing(step, self._overlapping(step))
 
     def issues(self, down_def: Definition, up_def: Definition) -> list[str]:
         """Both partitioned sides must be time partitions."""
@@ -125,4 +178,30 @@ class TimeWindowMapping(PartitionMapping):
 
     def describe(self) -> str:
         """The phrase for time windows."""
-        return "the upstream partitions in the same period"
+        phrase = "the upstream partitions in the same period"
+        return phrase if self.allow_partial else f"{phrase}, all of them"
+
+
+def _missing(step: Step, found: list[Any]) -> list[str]:
+    """What ``step.target`` lacks of the period of ``step.key``, given the keys ``found`` in it."""
+    window = window_of(step.source, step.key)
+    target = step.target
+    if isinstance(target, TimePartitions):
+        first, last = overlap_range(target, window)
+        present = clip(target, first, last, step.now)
+        absent = (i for i in range(first, last + 1) if i not in present)
+        return [target.key_str(target.key_at(i)) for i in absent]
+    return [f"{a.isoformat()} to {b.isoformat()}" for a, b in _uncovered(window, target, found)]
+
+
+def _uncovered(window: Window, definition: PartitionsDefinition, keys: list[Any]) -> list[Window]:
+    """The parts of ``window`` that the periods of ``keys`` (of ``definition``) leave out."""
+    gaps = []
+    reached, end = window
+    for start, stop in sorted(window_of(definition, key) for key in keys):
+        if start > reached:
+            gaps.append((reached, start))
+        reached = max(reached, stop)
+    if reached < end:
+        gaps.append((reached, end))
+    return gaps
