@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+import flowstone_nb as fs
 from flowstone_nb._core.errors import PartitionError
 from flowstone_nb._partitioning.days import DailyPartitions, MonthlyPartitions, WeeklyPartitions
 from flowstone_nb._partitioning.function import FunctionPartitions
@@ -158,6 +159,24 @@ def test_whole_periods_only_make_an_incomplete_period_an_error_naming_what_is_mi
             downstream="regional",
             upstream="daily",
         )
+
+
+def test_materialize_refuses_a_month_its_daily_upstream_covers_in_part() -> None:
+    @fs.asset(partitioned_by=DailyPartitions("2024-01-15", "2024-12-31"), io_manager="memory")
+    def daily(context: fs.AssetContext) -> int:
+        return 1
+
+    @fs.asset(
+        partitioned_by=MONTHS,
+        io_manager="memory",
+        partition_mappings={"daily": TimeWindowMapping(allow_partial=False)},
+    )
+    def monthly(daily: dict[date, int]) -> int:
+        return sum(daily.values())
+
+    with pytest.raises(PartitionError, match=r"Partition '2024-01' of .*missing '2024-01-01'"):
+        fs.materialize("monthly", "2024-01")
+    assert fs.materialize("monthly", "2024-02") == 29
 
 
 def test_whole_periods_of_upstreams_that_are_not_time_partitions() -> None:
