@@ -26,6 +26,7 @@ from flowstone_nb._partitioning.base import UnreadableError, got
 __all__ = [
     "DAY_TEXT",
     "EPOCH",
+    "at_offset",
     "aware_now",
     "day_start",
     "fixed_offset",
@@ -40,6 +41,8 @@ __all__ = [
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NO_OFFSET = timedelta(0)
+_MIDNIGHT = time()
 
 
 def zone_named(name: object) -> tzinfo:
@@ -69,12 +72,19 @@ def fixed_offset(value: datetime) -> datetime:
         return value
     offset = value.utcoffset()
     assert offset is not None, "only called with aware datetimes"
-    return value.replace(tzinfo=offset_zone(offset), fold=0)
+    return at_offset(value, offset)
+
+
+def at_offset(instant: datetime, offset: timedelta) -> datetime:
+    """The same instant with the fixed-offset zone of ``offset`` (UTC for none)."""
+    return instant.astimezone(offset_zone(offset)) if offset else instant.astimezone(UTC)
 
 
 def offset_at(zone: tzinfo, instant: datetime) -> timedelta:
     """The UTC offset of ``zone`` at ``instant`` (aware)."""
-    return instant.astimezone(zone).utcoffset() or timedelta(0)
+    if zone is UTC:
+        return _NO_OFFSET
+    return instant.astimezone(zone).utcoffset() or _NO_OFFSET
 
 
 def offset_change(zone: tzinfo, before: datetime, after: datetime) -> datetime:
@@ -100,14 +110,16 @@ def day_start(day: date, zone: tzinfo) -> datetime:
     Where the clocks jump over midnight (``2018-11-04`` in ``America/Sao_Paulo`` starts at
     01:00), the day begins at the instant they jump.
     """
-    midnight = datetime.combine(day, time())
-    first = midnight.replace(tzinfo=zone).astimezone(UTC)
-    if first.astimezone(zone).replace(tzinfo=None) != midnight:
-        # PEP 495: a time the clocks jump over reads with the offset before the jump (fold=0,
-        # the later instant) or after it (fold=1, the earlier one); the jump lies between.
-        earlier = midnight.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    # PEP 495: a midnight the clocks jump over reads with the offset before the jump (fold=0,
+    # the later instant) or after it (fold=1, the earlier one); the jump lies between.
+    local = datetime.combine(day, _MIDNIGHT, tzinfo=zone)
+    offset = local.utcoffset() or _NO_OFFSET
+    first = datetime.combine(day, _MIDNIGHT, tzinfo=UTC) - offset
+    if offset_at(zone, first) != offset:
+        earlier = local.replace(fold=1).astimezone(UTC)
         first = offset_change(zone, earlier, first)
-    return fixed_offset(first.astimezone(zone))
+        offset = offset_at(zone, first)
+    return at_offset(first, offset)
 
 
 def aware_now(now: datetime | None, zone: tzinfo) -> datetime:

@@ -72,7 +72,8 @@ class DailyPartitions(_DayBasedPartitions):
         """The day with this ordinal."""
         return date.fromordinal(index)
 
-    def _keys_between(self, lo: int, hi: int) -> list[Any]:
+    def keys_between(self, lo: int, hi: int) -> list[Any]:
+        """The days with ordinals ``lo`` to ``hi``."""
         return list(map(date.fromordinal, range(lo, hi + 1)))
 
 

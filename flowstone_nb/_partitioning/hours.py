@@ -15,10 +15,10 @@ from typing import Any
 from flowstone_nb._partitioning.base import UnreadableError
 from flowstone_nb._partitioning.datetimes import (
     EPOCH,
+    at_offset,
     day_start,
     offset_at,
     offset_change,
-    offset_zone,
     read_time_value,
 )
 from flowstone_nb._partitioning.time import Point, TimePartitions
@@ -27,11 +27,6 @@ __all__ = ["HourlyPartitions"]
 
 _HOUR = timedelta(hours=1)
 _LAST_SECOND = _HOUR - timedelta(seconds=1)
-
-
-def _key(start: datetime, offset: timedelta) -> datetime:
-    """The key for an hour starting at ``start`` (UTC): the same instant at its fixed offset."""
-    return start.astimezone(offset_zone(offset))
 
 
 class HourlyPartitions(TimePartitions):
@@ -111,15 +106,15 @@ class HourlyPartitions(TimePartitions):
 
     def key_at(self, index: int) -> datetime:
         """The start of the local hour with this index, at the zone's offset then."""
-        return _key(*self._hour_at(index))
+        return at_offset(*self._hour_at(index))
 
-    def _keys_between(self, lo: int, hi: int) -> list[Any]:
+    def keys_between(self, lo: int, hi: int) -> list[Any]:
         """The keys from ``lo`` to ``hi``: :meth:`key_at` each, reading each offset once."""
         zone = self.tzinfo
         starts = [EPOCH + index * _HOUR for index in range(lo, hi + 2)]
         offsets = [offset_at(zone, start) for start in starts]
         return [
-            _key(*self._hour_start(start, offset, following))
+            at_offset(*self._hour_start(start, offset, following))
             for start, offset, following in zip(starts, offsets, offsets[1:], strict=False)
         ]
 

@@ -239,9 +239,10 @@ class TimePartitions(PartitionsDefinition):
         lo = self._require_start("list its keys")
         hi = self._hi_at(now)
         assert hi is not None
-        return self._keys_between(lo, hi)
+        return self.keys_between(lo, hi)
 
-    def _keys_between(self, lo: int, hi: int) -> list[Any]:
+    def keys_between(self, lo: int, hi: int) -> list[Any]:
+        """The keys with indexes ``lo`` to ``hi`` (inclusive; none when ``hi < lo``)."""
         return list(map(self.key_at, range(lo, hi + 1)))
 
     def count(self, *, now: datetime | None = None) -> int:
@@ -332,7 +333,7 @@ class TimePartitions(PartitionsDefinition):
                 f"The range {text} ends after the last key {self._text(hi_def)!r} of "
                 f"{self!r}{why}: end it at or before that key."
             )
-        return self._keys_between(lo, hi)
+        return self.keys_between(lo, hi)
 
     def _sorted(self, keys: list[Any], now: datetime | None) -> list[Any]:
         return sorted(keys, key=self.index_of)

@@ -31,7 +31,8 @@ def _by_index(
     definition: TimePartitions, key: Any, first: int, last: int, now: datetime | None
 ) -> list[Any]:
     index = definition.index_of(key)
-    return [definition.key_at(i) for i in clip(definition, index + first, index + last, now)]
+    indexes = clip(definition, index + first, index + last, now)
+    return definition.keys_between(indexes.start, indexes.stop - 1)
 
 
 def _by_position(

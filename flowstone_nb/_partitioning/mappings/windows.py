@@ -68,7 +68,7 @@ def overlapping(
     """The keys of ``definition`` whose periods overlap ``window``, within its bounds."""
     if isinstance(definition, TimePartitions):
         indexes = clip(definition, *overlap_range(definition, window), now)
-        return [definition.key_at(i) for i in indexes]
+        return definition.keys_between(indexes.start, indexes.stop - 1)
     start, end = window
     found = []
     for key in definition.keys(now=now):
