@@ -63,8 +63,9 @@ class HourlyPartitions(TimePartitions):
         """The first local hour start within the UTC hour from ``start``, and the offset then.
 
         ``offset`` and ``following`` are the zone's offsets at ``start`` and an hour later. The
-        start is the instant the clocks show ``hh:00``, or in the hour where they jump over
-        ``hh:00`` by a fraction of an hour, the jump.
+        start is the instant the clocks show ``hh:00``; in a UTC hour where they never do (they
+        jump over ``hh:00`` by part of an hour, as in Lord Howe, or before 1970 back across
+        it), it is the jump.
         """
         if offset == following:
             return start + (-offset) % _HOUR, offset
