@@ -134,7 +134,8 @@ class HourlyPartitions(TimePartitions):
 
     def _format(self, key: datetime) -> str:
         local = key.astimezone(self.tzinfo)
+        timespec = "seconds" if local.second else "minutes"  # an hour that starts at a jump
         twin = local.replace(fold=1 - local.fold)
         if twin.utcoffset() != local.utcoffset():
-            return local.isoformat(timespec="minutes")
-        return local.replace(tzinfo=None).isoformat(timespec="minutes")
+            return local.isoformat(timespec=timespec)
+        return local.replace(tzinfo=None).isoformat(timespec=timespec)

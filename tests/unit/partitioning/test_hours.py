@@ -230,3 +230,13 @@ def test_listing_hours_equals_reading_them_one_by_one(zone: str) -> None:
     keys = hours.keys()
     assert keys == [hours.key_at(index) for index in range(lo, hi + 1)]
     assert [hours.index_at(key) for key in keys] == list(range(lo, hi + 1))
+
+
+def test_an_hour_that_starts_at_a_jump_with_seconds_reads_back() -> None:
+    # Pago Pago left its local mean time (-11:22:48) for -11:00 at midnight 1911-01-01: the day,
+    # and its first hour, start when the clocks jump to 00:22:48.
+    hours = HourlyPartitions("1911-01-01", "1911-01-01", timezone="Pacific/Pago_Pago")
+    keys = hours.keys()
+    assert len(keys) == 24
+    assert [hours.key_str(key) for key in keys[:2]] == ["1911-01-01T00:22:48", "1911-01-01T01:00"]
+    assert [hours.parse_key(hours.key_str(key)) for key in keys] == keys
