@@ -276,7 +276,7 @@ def _lineage_step(context: Any, deps: Any) -> int:
 
 def fill_catalog(sizes: Sizes, home: str) -> None:
     """Write ``lineage_materializations`` successful rows with their lineage edges (untimed)."""
-    from flowstone_nb._partitioning.definitions import DailyPartitions
+    from flowstone_nb._partitioning.days import DailyPartitions
     from flowstone_nb._partitioning.keys import encode_key, key_slug
     from flowstone_nb._storage.catalog import LineageEdge, MaterializationRow
 

@@ -40,16 +40,10 @@ if TYPE_CHECKING:
     from flowstone_nb._notebook.graph.live import LiveGraph
     from flowstone_nb._notebook.graph.render import GraphView
     from flowstone_nb._notebook.graph.render import set_renderer as set_graph_renderer
-    from flowstone_nb._partitioning.definitions import (
-        DailyPartitions,
-        FunctionPartitions,
-        HourlyPartitions,
-        MonthlyPartitions,
-        MultiPartitions,
-        PartitionsDefinition,
-        StaticPartitions,
-        WeeklyPartitions,
-    )
+    from flowstone_nb._partitioning.base import PartitionsDefinition
+    from flowstone_nb._partitioning.days import DailyPartitions, MonthlyPartitions, WeeklyPartitions
+    from flowstone_nb._partitioning.function import FunctionPartitions
+    from flowstone_nb._partitioning.hours import HourlyPartitions
     from flowstone_nb._partitioning.mappings import (
         AllPartitionsMapping,
         IdentityMapping,
@@ -59,6 +53,7 @@ if TYPE_CHECKING:
         TimeWindowMapping,
         TrailingWindow,
     )
+    from flowstone_nb._partitioning.static_multi import MultiPartitions, StaticPartitions
     from flowstone_nb._query.api import forget, history, impact, lineage, status
     from flowstone_nb._query.lineage import Lineage
     from flowstone_nb._query.status import StatusReport
@@ -79,10 +74,10 @@ _LAZY: dict[str, str] = {
     "AssetContext": "._define.context",
     "BackfillResult": "._run.backfill",
     "DAG": "._graph.dag",
-    "DailyPartitions": "._partitioning.definitions",
-    "HourlyPartitions": "._partitioning.definitions",
+    "DailyPartitions": "._partitioning.days",
+    "HourlyPartitions": "._partitioning.hours",
     "FilesystemIOManager": "._storage.io",
-    "FunctionPartitions": "._partitioning.definitions",
+    "FunctionPartitions": "._partitioning.function",
     "MultiToSingleDimension": "._partitioning.mappings",
     "GraphView": "._notebook.graph.render",
     "IOManager": "._storage.io",
@@ -93,19 +88,19 @@ _LAZY: dict[str, str] = {
     "set_graph_renderer": "._notebook.graph.render:set_renderer",
     "IdentityMapping": "._partitioning.mappings",
     "Lineage": "._query.lineage",
-    "MonthlyPartitions": "._partitioning.definitions",
-    "MultiPartitions": "._partitioning.definitions",
+    "MonthlyPartitions": "._partitioning.days",
+    "MultiPartitions": "._partitioning.static_multi",
     "PartitionMapping": "._partitioning.mappings",
-    "PartitionsDefinition": "._partitioning.definitions",
+    "PartitionsDefinition": "._partitioning.base",
     "Pipeline": "._define.pipeline",
     "PreviousPartition": "._partitioning.mappings",
     "Registry": "._define.registry",
-    "StaticPartitions": "._partitioning.definitions",
+    "StaticPartitions": "._partitioning.static_multi",
     "StatusReport": "._query.status",
     "TimeWindowMapping": "._partitioning.mappings",
     "TrailingWindow": "._partitioning.mappings",
     "ValidationIssue": "._define.checks",
-    "WeeklyPartitions": "._partitioning.definitions",
+    "WeeklyPartitions": "._partitioning.days",
     "asset": "._define.decorator",
     "backfill": "._run.backfill",
     "configure": "._storage.config",

@@ -22,8 +22,9 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from flowstone_nb._core.errors import PartitionError
-from flowstone_nb._partitioning.definitions import PartitionsDefinition, resolve_partitions
+from flowstone_nb._partitioning.base import PartitionsDefinition
 from flowstone_nb._partitioning.mappings import PartitionMapping
+from flowstone_nb._partitioning.spec import resolve_partitions
 from flowstone_nb._versioning.self_contained import self_contained_code
 
 __all__ = [

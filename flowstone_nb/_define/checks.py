@@ -17,8 +17,8 @@ from keyword import iskeyword
 from flowstone_nb._core.errors import did_you_mean
 from flowstone_nb._core.io_managers import BUILTIN_IO_MANAGERS, known_io_manager_names
 from flowstone_nb._define.asset import CONTEXT, Asset, Signature
-from flowstone_nb._partitioning.definitions import partition_spec_issues
 from flowstone_nb._partitioning.mappings import PreviousPartition
+from flowstone_nb._partitioning.spec import partition_spec_issues
 
 __all__ = ["ValidationIssue", "asset_issues"]
 

@@ -19,7 +19,7 @@ from flowstone_nb._core.errors import AssetDefinitionError
 from flowstone_nb._define.asset import CONTEXT, Asset, KnownSignature, Signature
 from flowstone_nb._define.definition_site import origin_of_function
 from flowstone_nb._define.registry import Registry, get_registry
-from flowstone_nb._partitioning.definitions import PartitionsDefinition
+from flowstone_nb._partitioning.base import PartitionsDefinition
 from flowstone_nb._partitioning.mappings import PartitionMapping
 
 __all__ = ["asset", "build_asset", "translate_pydantic_error"]

@@ -27,7 +27,7 @@ from flowstone_nb._notebook.loader import (
     plan_cells,
     read_notebook,
 )
-from flowstone_nb._partitioning.definitions import parse_partition_spec
+from flowstone_nb._partitioning.spec import parse_partition_spec
 
 __all__ = ["ExportError", "export_notebook", "module_text"]
 

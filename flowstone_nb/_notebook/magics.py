@@ -48,7 +48,7 @@ from flowstone_nb._notebook.magic_lines import (
     parse_asset_line,
     parse_flowstone_line,
 )
-from flowstone_nb._partitioning.definitions import parse_partition_spec
+from flowstone_nb._partitioning.spec import parse_partition_spec
 from flowstone_nb._storage.config import configure
 from flowstone_nb._storage.store import get_store
 

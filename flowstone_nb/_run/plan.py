@@ -19,12 +19,7 @@ from typing import Any, NamedTuple
 from flowstone_nb._core.errors import AssetNotFoundError, PartitionError
 from flowstone_nb._define.asset import Asset, any_partitioned
 from flowstone_nb._define.registry import Registry
-from flowstone_nb._partitioning.definitions import (
-    MultiPartitions,
-    PartitionsDefinition,
-    StaticPartitions,
-    TimePartitions,
-)
+from flowstone_nb._partitioning.base import PartitionsDefinition
 from flowstone_nb._partitioning.keys import decode_key, encode_key
 from flowstone_nb._partitioning.mappings import (
     IdentityMapping,
@@ -32,6 +27,8 @@ from flowstone_nb._partitioning.mappings import (
     PreviousPartition,
     infer_mapping,
 )
+from flowstone_nb._partitioning.static_multi import MultiPartitions, StaticPartitions
+from flowstone_nb._partitioning.time import TimePartitions
 
 __all__ = [
     "Input",

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import re
 import time
 from datetime import UTC, date, datetime
 
 import pytest
 
+import flowstone_nb as fs
 from flowstone_nb._core.errors import PartitionError
-from flowstone_nb._partitioning.definitions import (
-    DailyPartitions,
-    FunctionPartitions,
-    HourlyPartitions,
-    MonthlyPartitions,
-    MultiPartitions,
-    StaticPartitions,
-    WeeklyPartitions,
-)
+from flowstone_nb._partitioning.days import DailyPartitions, MonthlyPartitions, WeeklyPartitions
+from flowstone_nb._partitioning.function import FunctionPartitions
+from flowstone_nb._partitioning.hours import HourlyPartitions
 from flowstone_nb._partitioning.mappings import (
     AllPartitionsMapping,
     IdentityMapping,
@@ -30,6 +26,7 @@ from flowstone_nb._partitioning.mappings import (
     infer_mapping,
     mapping_issues,
 )
+from flowstone_nb._partitioning.static_multi import MultiPartitions, StaticPartitions
 
 NOW = datetime(2024, 3, 10, 12, tzinfo=UTC)
 DAYS = DailyPartitions("2024-01-01", "2024-12-31")
@@ -124,6 +121,84 @@ def test_time_windows_are_clipped_to_the_upstream_definition() -> None:
     with pytest.raises(PartitionError, match=r"No partitions of the upstream.*'2024-01'"):
         mapping.upstream_keys(MONTHS, "2024-01", late_start)
     assert mapping.downstream_keys(DAYS, "2024-01-10", MonthlyPartitions("2024-06")) == []
+
+
+def test_time_windows_take_what_the_upstream_has_of_a_period_by_default() -> None:
+    from_15th = DailyPartitions("2024-01-15", "2024-12-31")
+    mapping = TimeWindowMapping()
+    assert mapping.upstream_keys(MONTHS, "2024-01", from_15th) == days("2024-01-15", "2024-01-31")
+    assert mapping.missing_upstream(MONTHS, "2024-01", from_15th) == [
+        f"2024-01-{day:02d}" for day in range(1, 15)
+    ]
+    assert mapping.missing_upstream(MONTHS, "2024-02", from_15th) == []
+    assert "part of a period" in (TimeWindowMapping.__doc__ or "")
+
+
+def test_whole_periods_only_make_an_incomplete_period_an_error_naming_what_is_missing() -> None:
+    strict = TimeWindowMapping(allow_partial=False)
+    from_15th = DailyPartitions("2024-01-15", "2024-12-31")
+    assert strict.upstream_keys(MONTHS, "2024-02", from_15th) == days("2024-02-01", "2024-02-29")
+    with pytest.raises(
+        PartitionError,
+        match=r"Partition '2024-01' of 'monthly'.* 'daily' .*'2024-01-01', '2024-01-02'.*14 keys",
+    ):
+        strict.upstream_keys(MONTHS, "2024-01", from_15th, downstream="monthly", upstream="daily")
+    with pytest.raises(PartitionError, match=r"of the asset .*its upstream"):
+        strict.upstream_keys(MONTHS, "2024-01", from_15th)
+    up_to_now = DailyPartitions("2024-01-01")  # the current month is incomplete until it ends
+    assert len(TimeWindowMapping().upstream_keys(MONTHS, "2024-03", up_to_now, now=NOW) or []) == 10
+    with pytest.raises(PartitionError, match=r"missing '2024-03-11', '2024-03-12'"):
+        strict.upstream_keys(MONTHS, "2024-03", up_to_now, now=NOW)
+    with pytest.raises(PartitionError, match=r"missing '2025-01'"):  # a coarser upstream
+        strict.upstream_keys(DailyPartitions("2025-01-01"), "2025-01-05", MONTHS)
+    with pytest.raises(PartitionError, match=r"Partition '2024-01' of 'regional'.*'daily'"):
+        MultiToSingleDimension("month", strict).upstream_keys(
+            MultiPartitions({"region": REGIONS, "month": MONTHS}),
+            ("eu", "2024-01"),
+            from_15th,
+            downstream="regional",
+            upstream="daily",
+        )
+
+
+def test_materialize_refuses_a_month_its_daily_upstream_covers_in_part() -> None:
+    @fs.asset(partitioned_by=DailyPartitions("2024-01-15", "2024-12-31"), io_manager="memory")
+    def daily(context: fs.AssetContext) -> int:
+        return 1
+
+    @fs.asset(
+        partitioned_by=MONTHS,
+        io_manager="memory",
+        partition_mappings={"daily": TimeWindowMapping(allow_partial=False)},
+    )
+    def monthly(daily: dict[date, int]) -> int:
+        return sum(daily.values())
+
+    with pytest.raises(PartitionError, match=r"Partition '2024-01' of .*missing '2024-01-01'"):
+        fs.materialize("monthly", "2024-01")
+    assert fs.materialize("monthly", "2024-02") == 29
+
+
+def test_whole_periods_of_upstreams_that_are_not_time_partitions() -> None:
+    listed = FunctionPartitions("date", lambda: ["2024-01-01", "2024-01-02", "2024-01-04"])
+    week = WeeklyPartitions("2024-01-01", "2024-01-07")
+    assert TimeWindowMapping(allow_partial=False).missing_upstream(week, "2024-01-01", listed) == [
+        "2024-01-03T00:00:00+00:00 to 2024-01-04T00:00:00+00:00",
+        "2024-01-05T00:00:00+00:00 to 2024-01-08T00:00:00+00:00",
+    ]
+    complete = FunctionPartitions("date", lambda: [f"2024-01-0{day}" for day in range(1, 8)])
+    assert TimeWindowMapping().missing_upstream(week, "2024-01-01", complete) == []
+
+
+def test_whole_periods_is_a_flag_of_the_mapping_value() -> None:
+    strict = TimeWindowMapping(allow_partial=False)
+    assert repr(strict) == "TimeWindowMapping(allow_partial=False)"
+    assert repr(TimeWindowMapping()) == "TimeWindowMapping()"
+    assert strict != TimeWindowMapping()
+    assert strict == TimeWindowMapping(allow_partial=False)
+    assert strict.describe() == "the upstream partitions in the same period, all of them"
+    with pytest.raises(PartitionError, match=r"allow_partial takes True or False, got str 'no'"):
+        TimeWindowMapping(allow_partial="no")  # type: ignore[arg-type]  # a wrong type on purpose
 
 
 def test_time_windows_with_open_and_function_definitions() -> None:
@@ -381,6 +456,26 @@ def test_mappings_are_frozen_hashable_values_with_a_repr() -> None:
         MultiToSingleDimension("day"),
     ):
         assert mapping.describe()
+
+
+def test_mappings_of_this_package_live_in_it_and_depend_on_the_definitions_alone() -> None:
+    class Mine(IdentityMapping):
+        """A mapping defined elsewhere, which may consult anything."""
+
+    for mapping in (
+        IdentityMapping(),
+        AllPartitionsMapping(),
+        TimeWindowMapping(),
+        TrailingWindow(3),
+        PreviousPartition(),
+        MultiToSingleDimension("day"),
+        MultiToSingleDimension("day", TimeWindowMapping()),
+    ):
+        assert mapping.depends_only_on_definitions, mapping
+        assert type(mapping).__module__ == "flowstone_nb._partitioning.mappings"
+        assert pickle.loads(pickle.dumps(mapping)) == mapping
+    assert not Mine().depends_only_on_definitions
+    assert not MultiToSingleDimension("day", Mine()).depends_only_on_definitions
 
 
 def test_a_year_of_monthly_on_daily_maps_quickly() -> None:

@@ -12,12 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowstone_nb._core.errors import PartitionError
-from flowstone_nb._partitioning.definitions import (
-    DailyPartitions,
-    HourlyPartitions,
-    MultiPartitions,
-)
+from flowstone_nb._partitioning.days import DailyPartitions
+from flowstone_nb._partitioning.hours import HourlyPartitions
 from flowstone_nb._partitioning.keys import decode_key, encode_key, key_slug
+from flowstone_nb._partitioning.static_multi import MultiPartitions
 
 PARIS = ZoneInfo("Europe/Paris")
 
