@@ -25,6 +25,14 @@ def registry() -> Iterator[Registry]:
 
 
 @pytest.fixture(autouse=True)
+def catalog_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Catalogs of remote homes (kept locally) go under this test's folder, not ~/.cache."""
+    folder = tmp_path / "catalogs"
+    monkeypatch.setenv("FLOWSTONE_CATALOG_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture(autouse=True)
 def home(tmp_path: Path) -> Iterator[Path]:
     """A fresh store home for each test; the previous settings come back afterwards."""
     before: Settings = settings()
