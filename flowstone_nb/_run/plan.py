@@ -38,6 +38,7 @@ __all__ = [
     "Node",
     "Plan",
     "build_plan",
+    "inputs_of",
     "make_node",
     "partition_text",
     "target_node",
@@ -196,12 +197,13 @@ def _mapping(asset: Asset, dep: Asset) -> PartitionMapping:
     return infer_mapping(asset.partitions, dep.partitions)
 
 
-def _inputs_of(
+def inputs_of(
     node: Node, asset: Asset, assets: Mapping[str, Asset], whole: dict[str, Input] | None = None
 ) -> tuple[Input, ...]:
-    """How each dependency feeds ``node``.
+    """How each dependency of ``asset`` feeds its ``node``, in ``depends_on`` order.
 
-    Inputs of unpartitioned dependencies are the same for every node: shared through ``whole``.
+    ``assets`` holds the definitions of the dependencies. Inputs of unpartitioned dependencies
+    are the same for every node: pass the same ``whole`` to share them between calls.
     """
     whole = {} if whole is None else whole
     inputs = []
@@ -289,7 +291,7 @@ def build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     PartitionError
         A partition key does not fit, or two partitionings cannot be mapped.
     """
-    generation = registry._generation
+    generation = registry.generation
     # types too: 1 and True (or 1.0) are equal keys of a dict, but not the same partition
     cache_key: Hashable = tuple((name, type(key), key) for name, key in targets)
     try:
@@ -334,7 +336,7 @@ def _build_partitioned_plan(
         node = pending.pop()
         if node in inputs:
             continue
-        node_inputs = _inputs_of(node, assets[node.asset], assets, whole)
+        node_inputs = inputs_of(node, assets[node.asset], assets, whole)
         inputs[node] = node_inputs
         pending.extend(n for item in node_inputs for n in item.nodes if n not in inputs)
     node_of = {node.asset: node for node in inputs}

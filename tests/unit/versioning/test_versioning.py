@@ -1003,7 +1003,7 @@ def test_code_versions_agrees_with_one_call_per_function(tmp_path: Path) -> None
 
 def test_a_helper_defined_after_its_asset_counts(tmp_path: Path) -> None:
     import flowstone_nb as fs
-    from flowstone_nb._run.engine import asset_code_version
+    from flowstone_nb._define.code_version import asset_code_version
 
     module = load(
         tmp_path,
