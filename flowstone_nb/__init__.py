@@ -57,8 +57,8 @@ if TYPE_CHECKING:
     from flowstone_nb._query.api import forget, history, impact, lineage, status
     from flowstone_nb._query.lineage import Lineage
     from flowstone_nb._query.status import StatusReport
+    from flowstone_nb._run.api import load, materialize
     from flowstone_nb._run.backfill import BackfillResult, backfill
-    from flowstone_nb._run.engine import load, materialize
     from flowstone_nb._storage.config import configure
     from flowstone_nb._storage.io import (
         FilesystemIOManager,
@@ -110,9 +110,9 @@ _LAZY: dict[str, str] = {
     "history": "._query.api",
     "impact": "._query.api",
     "lineage": "._query.api",
-    "load": "._run.engine",
+    "load": "._run.api",
     "load_ipython_extension": "._notebook.extension",
-    "materialize": "._run.engine",
+    "materialize": "._run.api",
     "register_io_manager": "._core.io_managers",
     "status": "._query.api",
     "unload_ipython_extension": "._notebook.extension",

@@ -57,6 +57,11 @@ class Registry:
         self._generation = 0
         self._dag: tuple[int, DAG] | None = None
 
+    @property
+    def generation(self) -> int:
+        """A number that changes whenever a definition is added, replaced or removed."""
+        return self._generation
+
     # -- registration -------------------------------------------------------------------------
     def register(
         self,

@@ -1,8 +1,8 @@
 """Freshness of every asset partition: missing, fresh, stale, failed or running — as plain data.
 
 :func:`compute_status` compares the catalog with the definitions as they are now: a partition is
-*fresh* when its latest success has the asset's current code version, consumed the upstream data
-versions that are current, its upstream partitions are fresh, and its value is still stored. The
+*fresh* when its latest success can be reused as it is, by the rule a run applies
+(:func:`~flowstone_nb._run.freshness.why_stale`), and its upstream partitions are fresh. The
 :class:`StatusReport` is plain data with a text and an HTML view; widgets render the same data.
 """
 
@@ -16,16 +16,18 @@ from typing import TYPE_CHECKING, Any
 from flowstone_nb._core.errors import FlowstoneError
 from flowstone_nb._core.html import badge, esc, html_table, text_table
 from flowstone_nb._define.asset import Asset
+from flowstone_nb._define.code_version import asset_code_version
 from flowstone_nb._define.registry import Registry
 from flowstone_nb._partitioning.keys import decode_key, encode_key
-from flowstone_nb._run.engine import asset_code_version
-from flowstone_nb._run.plan import Node, _inputs_of, make_node
+from flowstone_nb._run.freshness import why_stale
+from flowstone_nb._run.plan import Node, inputs_of, make_node
+from flowstone_nb._storage.catalog import Candidate
 from flowstone_nb._storage.store import Store
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from flowstone_nb._storage.catalog import PartitionState
+    from flowstone_nb._storage.catalog import MaterializationRow, PartitionState
 
 __all__ = ["PartitionStatus", "StatusReport", "compute_status"]
 
@@ -167,13 +169,14 @@ class _StatusComputation:
         self.catalog = store.catalog
         self.assets = {name: registry.get(name) for name in names}
         self.states: Mapping[tuple[str, str], PartitionState] = self.catalog.current(names)
-        self.fresh: dict[Node, bool] = {}
+        self.not_fresh: set[Node] = set()
         self.versions: dict[str, str] = {}
 
     def node_status(self, node: Node) -> PartitionStatus:
         state = self.states.get((node.asset, node.encoded))
         effective, reason = self._effective(node, state)
-        self.fresh[node] = effective
+        if not effective:
+            self.not_fresh.add(node)
         success = state.success if state else None
         status = "fresh" if effective else ("stale" if success else "missing")
         if state is not None and state.last.status in ("running", "failed"):
@@ -202,24 +205,40 @@ class _StatusComputation:
         version = self.versions.get(node.asset)
         if version is None:
             version = self.versions[node.asset] = asset_code_version(asset)
-        if success.code_version != version:
-            return False, "code changed"
-        consumed = {
-            (e.upstream_asset, e.upstream_partition): e.upstream_data_version
-            for e in self.catalog.inputs(success.id)
-        }
-        for item in _inputs_of(node, asset, self.assets):
-            for up in item.nodes:
-                if up in self.fresh and not self.fresh[up]:
-                    return False, f"upstream {up.describe()!r} is not fresh"
-                up_state = self.states.get((up.asset, up.encoded))
-                current = up_state.success.data_version if up_state and up_state.success else None
-                if consumed.get((up.asset, up.encoded)) != current:
-                    return False, f"upstream {up.describe()!r} changed"
-        manager = self.store.io_manager(str(success.io_manager))
-        if not manager.exists(str(success.location)):
-            return False, "stored value is gone"
-        return True, ""
+        upstream = [
+            (up, self._data_version(up))
+            for item in inputs_of(node, asset, self.assets)
+            for up in item.nodes
+        ]
+        reason = why_stale(
+            self._candidate(success), version, upstream, self._exists, self.not_fresh
+        )
+        return not reason, reason
+
+    def _data_version(self, node: Node) -> str | None:
+        """The data version of the node's latest success (``None``: it has none)."""
+        state = self.states.get((node.asset, node.encoded))
+        return state.success.data_version if state and state.success else None
+
+    def _candidate(self, success: MaterializationRow) -> Candidate:
+        """A success with the inputs it consumed, as a run checks it for reuse."""
+        inputs = frozenset(
+            (edge.upstream_asset, edge.upstream_partition, edge.upstream_data_version)
+            for edge in self.catalog.inputs(success.id)
+        )
+        return Candidate(
+            id=success.id,
+            asset=success.asset,
+            partition=success.partition,
+            code_version=success.code_version,
+            data_version=success.data_version,
+            io_manager=success.io_manager,
+            location=success.location,
+            inputs=inputs,
+        )
+
+    def _exists(self, io_manager: str, location: str) -> bool:
+        return self.store.io_manager(io_manager).exists(location)
 
 
 def compute_status(

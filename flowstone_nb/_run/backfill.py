@@ -21,8 +21,9 @@ from flowstone_nb._core.progress import reporting_backfill
 from flowstone_nb._core.states import strong_colour
 from flowstone_nb._define.asset import Asset
 from flowstone_nb._define.registry import Registry, resolve_registry
-from flowstone_nb._run.engine import ComputeBackend, execute_plan
+from flowstone_nb._run.api import execute_plan
 from flowstone_nb._run.plan import build_plan
+from flowstone_nb._run.remote import ComputeBackend
 from flowstone_nb._storage.config import settings
 from flowstone_nb._storage.store import get_store
 

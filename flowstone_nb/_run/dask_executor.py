@@ -1,6 +1,6 @@
 """Running backfill partitions elsewhere: on Dask workers or in worker processes.
 
-A backend ships a :class:`~flowstone_nb._run.engine.RemoteTask` (the definition, the partition, the
+A backend ships a :class:`~flowstone_nb._run.remote.RemoteTask` (the definition, the partition, the
 storage locations of its inputs) to a worker, which loads the inputs from the store home, runs the
 asset's code and stores the value there; the coordinating process records the catalog rows. So the
 store home must be reachable from the workers: a local folder for a local cluster, an fsspec URL
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flowstone_nb._core.errors import FlowstoneError
 
 if TYPE_CHECKING:
-    from flowstone_nb._run.engine import ComputeBackend, RemoteTask
+    from flowstone_nb._run.remote import ComputeBackend, RemoteTask
     from flowstone_nb._storage.io import StoredValue
 
 __all__ = ["DaskBackend", "ProcessBackend", "backend_for"]
@@ -37,7 +37,7 @@ class DaskBackend:
 
     def compute(self, task: RemoteTask) -> StoredValue:
         """Run the task on a worker and wait for its stored value."""
-        from flowstone_nb._run.engine import run_remote
+        from flowstone_nb._run.remote import run_remote
 
         future = self.client.submit(run_remote, task, pure=False)
         result: StoredValue = future.result()
@@ -47,7 +47,7 @@ class DaskBackend:
 def _run_pickled(blob: bytes) -> StoredValue:
     import cloudpickle
 
-    from flowstone_nb._run.engine import run_remote
+    from flowstone_nb._run.remote import run_remote
 
     return run_remote(cloudpickle.loads(blob))
 

@@ -35,6 +35,7 @@ __all__ = [
     "Node",
     "Plan",
     "build_plan",
+    "inputs_of",
     "make_node",
     "partition_text",
     "target_node",
@@ -193,12 +194,13 @@ def _mapping(asset: Asset, dep: Asset) -> PartitionMapping:
     return infer_mapping(asset.partitions, dep.partitions)
 
 
-def _inputs_of(
+def inputs_of(
     node: Node, asset: Asset, assets: Mapping[str, Asset], whole: dict[str, Input] | None = None
 ) -> tuple[Input, ...]:
-    """How each dependency feeds ``node``.
+    """How each dependency of ``asset`` feeds its ``node``, in ``depends_on`` order.
 
-    Inputs of unpartitioned dependencies are the same for every node: shared through ``whole``.
+    ``assets`` holds the definitions of the dependencies. Inputs of unpartitioned dependencies
+    are the same for every node: pass the same ``whole`` to share them between calls.
     """
     whole = {} if whole is None else whole
     inputs = []
@@ -212,7 +214,12 @@ def _inputs_of(
             inputs.append(item)
             continue
         mapping = _mapping(asset, dep)
-        keys = mapping.upstream_keys(asset.partitions, node.key, up_def) or []
+        keys = (
+            mapping.upstream_keys(
+                asset.partitions, node.key, up_def, downstream=str(asset.name), upstream=dep_name
+            )
+            or []
+        )
         nodes = tuple(make_node(dep_name, up_def, key) for key in keys)
         if isinstance(mapping, PreviousPartition):
             inputs.append(Input(dep_name, nodes, many=False))  # None before the first
@@ -250,7 +257,6 @@ _plans: weakref.WeakKeyDictionary[Registry, dict[Hashable, tuple[int, Plan]]] = 
     weakref.WeakKeyDictionary()
 )
 _MAX_PLANS = 32
-_MAPPINGS = IdentityMapping.__module__
 
 
 def _fixed(definition: PartitionsDefinition | None) -> bool:
@@ -260,7 +266,7 @@ def _fixed(definition: PartitionsDefinition | None) -> bool:
     if isinstance(definition, TimePartitions):
         return definition.end is not None
     if isinstance(definition, MultiPartitions):
-        return all(_fixed(part) for _, part in definition._dims)
+        return all(_fixed(part) for part in definition.dimensions.values())
     return False
 
 
@@ -269,7 +275,7 @@ def _reusable_plan(plan: Plan) -> bool:
         if not _fixed(asset.partitions):
             return False
         mappings = asset.partition_mappings
-        if mappings and any(type(m).__module__ != _MAPPINGS for m in mappings.values()):
+        if mappings and not all(m.depends_only_on_definitions for m in mappings.values()):
             return False
     return True
 
@@ -286,7 +292,7 @@ def build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     PartitionError
         A partition key does not fit, or two partitionings cannot be mapped.
     """
-    generation = registry._generation
+    generation = registry.generation
     # types too: 1 and True (or 1.0) are equal keys of a dict, but not the same partition
     cache_key: Hashable = tuple((name, type(key), key) for name, key in targets)
     try:
@@ -331,7 +337,7 @@ def _build_partitioned_plan(
         node = pending.pop()
         if node in inputs:
             continue
-        node_inputs = _inputs_of(node, assets[node.asset], assets, whole)
+        node_inputs = inputs_of(node, assets[node.asset], assets, whole)
         inputs[node] = node_inputs
         pending.extend(n for item in node_inputs for n in item.nodes if n not in inputs)
     node_of = {node.asset: node for node in inputs}

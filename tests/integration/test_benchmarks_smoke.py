@@ -301,7 +301,7 @@ def test_the_profiler_lists_where_the_time_goes(case: str, tmp_path: Path) -> No
 def test_the_profiler_follows_the_pool_threads_of_a_backfill() -> None:
     text = profile.profile("backfill", sizes=SMOKE, top=200)
 
-    assert re.search(r"engine\.py:\d+\(_call\)", text)  # runs on a backfill worker thread only
+    assert re.search(r"runner\.py:\d+\(_call\)", text)  # runs on a backfill worker thread only
 
 
 def _results(**cells: float) -> dict[str, dict[str, dict[str, list[float]]]]:

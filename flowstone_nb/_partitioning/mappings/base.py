@@ -40,16 +40,12 @@ __all__ = [
 Definition = PartitionsDefinition | None
 Window = tuple[datetime, datetime]
 
-#: The package the public mapping classes are imported from, and report as their module.
-_HOME = __name__.rpartition(".")[0]
-
 _Class = TypeVar("_Class", bound=type)
 _EXPORTED: set[type] = set()
 
 
 def exported(cls: _Class) -> _Class:
-    """Mark a public mapping class of this package, and give it its home as ``__module__``."""
-    cls.__module__ = _HOME
+    """Mark a public mapping class of this package (its keys depend on definitions alone)."""
     _EXPORTED.add(cls)
     return cls
 

@@ -11,8 +11,10 @@ import pytest
 
 import flowstone_nb as fs
 from flowstone_nb._core import events as _events
-from flowstone_nb._run.engine import RemoteTask, asset_code_version, execute_plan, run_remote
+from flowstone_nb._define.code_version import asset_code_version
+from flowstone_nb._run.api import execute_plan
 from flowstone_nb._run.plan import build_plan, make_node, partition_text
+from flowstone_nb._run.remote import RemoteTask, run_remote
 from flowstone_nb._storage.config import configure, settings
 from flowstone_nb._storage.io import MemoryIOManager
 from flowstone_nb._storage.store import Store, catalog_path, get_store, is_local_home
@@ -175,8 +177,8 @@ def test_catalog_of_a_remote_home_lives_in_a_local_cache(
 def test_a_plan_of_unpartitioned_assets_is_the_one_the_general_builder_makes(
     registry: fs.Registry,
 ) -> None:
-    from flowstone_nb._run import engine as _engine
     from flowstone_nb._run import plan as _plan
+    from flowstone_nb._run.prepare import make_step, prepare
 
     for name, deps in {"a": [], "b": ["a"], "c": ["a"], "d": ["c", "b"], "e": ["d", "a"]}.items():
         params = ", ".join(deps)
@@ -200,12 +202,12 @@ def test_a_plan_of_unpartitioned_assets_is_the_one_the_general_builder_makes(
         )
         assert fast.node_of == {node.asset: node for node in fast.order}
         # Its inputs and steps are made only when asked for, and are the general ones.
-        steps = _engine._prepare(fast).steps
+        steps = prepare(fast).steps
         assert len(steps) == 0
         assert fast.inputs == general.inputs
         assert list(fast.inputs) == list(fast.order)
         assert {node: steps[node] for node in fast.order} == {
-            node: _engine._step(general, node) for node in general.order
+            node: make_step(general, node) for node in general.order
         }
         assert list(steps) == list(fast.order)
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import flowstone_nb as fs
-from flowstone_nb._run import engine as _engine
 from flowstone_nb._run.plan import build_plan
+from flowstone_nb._run.prepare import prepare
 from flowstone_nb._storage.store import get_store
 from flowstone_nb._versioning import bytecode
 from flowstone_nb._versioning import code_versions as _code_versions
@@ -67,7 +67,7 @@ def test_a_run_mixing_memory_and_stored_values_records_every_row_and_edge(
     # Values kept in memory are computed straight from their definitions: the run made a step
     # (made per node, when asked for) only for the stored one.
     plan = build_plan(registry, [("fourth", None)])  # the plan that ran: kept until a change
-    assert list(_engine._prepare(plan).steps) == [plan.node_of["stored"]]
+    assert list(prepare(plan).steps) == [plan.node_of["stored"]]
 
 
 def test_an_error_in_a_memory_asset_is_recorded_and_raised_with_its_cause() -> None:

@@ -443,7 +443,7 @@ def test_decorated_helpers_are_unwrapped(tmp_path: Path) -> None:
 
 def test_a_helper_defined_after_its_asset_counts(tmp_path: Path) -> None:
     import flowstone_nb as fs
-    from flowstone_nb._run.engine import asset_code_version
+    from flowstone_nb._define.code_version import asset_code_version
 
     module = load(
         tmp_path,

@@ -1,0 +1,244 @@
+"""``fs.materialize``, ``fs.load`` and :func:`execute_plan`, the entry points of a run.
+
+:func:`materialize` plans the targets, runs the plan (:func:`execute_plan`) and returns the
+values; :func:`load` reads a stored value without computing anything. :func:`execute_plan` opens
+the run in the catalog, runs it in this thread (:class:`~flowstone_nb._run.runner.Runner`) or in
+parallel (:mod:`flowstone_nb._run.scheduler`), and ends it with its status. This module makes no
+decision about single nodes: the runner does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from flowstone_nb._core.errors import FlowstoneError, StoreError
+from flowstone_nb._core.states import Outcome, RecordStatus
+from flowstone_nb._define.asset import Asset
+from flowstone_nb._define.registry import Registry, resolve_registry
+from flowstone_nb._run.plan import Node, Plan, build_plan, target_node
+from flowstone_nb._run.prepare import check_resources
+from flowstone_nb._run.remote import ComputeBackend
+from flowstone_nb._run.results import RunResult
+from flowstone_nb._run.runner import Runner
+from flowstone_nb._run.scheduler import run_scheduled
+from flowstone_nb._storage.config import settings
+from flowstone_nb._storage.store import Store, get_store
+
+__all__ = ["execute_plan", "load", "materialize"]
+
+_log = logging.getLogger("flowstone_nb.engine")
+_SUCCEEDED = frozenset({Outcome.COMPUTED, Outcome.REUSED})
+
+
+def execute_plan(
+    plan: Plan,
+    store: Store,
+    *,
+    force: Iterable[Node] = (),
+    resources: Mapping[str, Any] | None = None,
+    kind: str = "materialize",
+    max_workers: int | None = None,
+    fail_fast: bool = True,
+    cancel: threading.Event | None = None,
+    backend: ComputeBackend | None = None,
+) -> RunResult:
+    """Run ``plan`` in ``store``: reuse fresh nodes, compute the rest, record everything.
+
+    With ``max_workers`` (or a ``backend``) nodes run in parallel as soon as their inputs are
+    done, a failure skips only its downstream (unless ``fail_fast``), and ``cancel`` stops new
+    nodes from starting. Without them, nodes run in order and the first failure raises.
+
+    Parameters
+    ----------
+    plan
+        What to run.
+    store
+        Where values and the catalog are.
+    force
+        Nodes to compute even when fresh.
+    resources
+        Resources for this run, on top of the configured ones.
+    kind
+        What the run is, as the catalog records it (``"materialize"``, ``"backfill"``).
+    max_workers
+        Run nodes in parallel on this many threads.
+    fail_fast
+        In parallel, a failure cancels every node not started yet.
+    cancel
+        In parallel, set it to start no new node.
+    backend
+        Compute nodes there (then nodes run in parallel).
+
+    Returns
+    -------
+    RunResult
+        One result per node.
+
+    Raises
+    ------
+    FlowstoneError
+        A required resource is not configured.
+    MaterializationError
+        Run in order, a node's code raised.
+    """
+    current = settings()
+    available = {**current.resources, **resources} if resources else current.resources
+    check_resources(plan, available)
+    run = store.catalog.new_run(kind=kind, targets=[n.describe() for n in plan.targets])
+    runner = Runner(
+        plan,
+        store,
+        run,
+        force=frozenset(force),
+        resources=available,
+        default_io_manager=current.default_io_manager,
+        backend=backend,
+    )
+    status = RecordStatus.FAILED
+    try:
+        if max_workers is None and backend is None:
+            result = runner.run()  # returns only when every node is computed or reused
+            status = RecordStatus.SUCCESS
+        else:
+            result = run_scheduled(
+                runner,
+                max_workers=max_workers or 1,
+                fail_fast=fail_fast,
+                cancel=cancel or threading.Event(),
+            )
+            ok = all(r.status in _SUCCEEDED for r in result.results.values())
+            status = RecordStatus.SUCCESS if ok else RecordStatus.FAILED
+    finally:
+        runner.recorder.flush(end=status)
+    return result
+
+
+def _target_names(assets: Asset | str | Sequence[Asset | str]) -> tuple[list[str], bool]:
+    if isinstance(assets, (Asset, str)):
+        return [_name_of(assets)], True
+    return [_name_of(a) for a in assets], False
+
+
+def _name_of(asset: Asset | str) -> str:
+    return str(asset.name) if isinstance(asset, Asset) else asset
+
+
+def materialize(
+    assets: Asset | str | Sequence[Asset | str],
+    partition: Any = None,
+    *,
+    force: bool = False,
+    resources: Mapping[str, Any] | None = None,
+    registry: Registry | None = None,
+    home: str | None = None,
+) -> Any:
+    """Compute (or reuse) an asset's value for one partition and return it.
+
+    Upstream partitions that are missing or stale are computed first, in dependency order; fresh
+    ones are loaded. Every computation is recorded with its code version, data version and the
+    upstream materializations it consumed. A second call with nothing changed computes nothing.
+
+    Parameters
+    ----------
+    assets
+        An asset (object or name), or several: then a ``{name: value}`` mapping is returned.
+    partition
+        The partition key for partitioned assets (e.g. ``"2024-01-31"``).
+    force
+        Recompute the target(s) even when fresh (upstream stays reused when fresh).
+    resources
+        Resources for this call, on top of ``fs.configure(resources=...)``.
+    registry
+        Where the assets are defined (default: the kernel registry).
+    home
+        The store home (default: the configured one).
+
+    Returns
+    -------
+    object or dict
+        The value, or ``{name: value}`` for several targets.
+
+    Raises
+    ------
+    MaterializationError
+        User code raised; the original exception is the ``__cause__``.
+    AssetNotFoundError
+        An asset or one of its dependencies is not defined.
+    PartitionError
+        The partition key does not fit the asset's partitioning.
+    """
+    names, single = _target_names(assets)
+    plan = build_plan(resolve_registry(registry), [(name, partition) for name in names])
+    result = execute_plan(
+        plan, get_store(home), force=plan.targets if force else (), resources=resources
+    )
+    try:
+        values = {node.asset: result.value(node) for node in plan.targets}
+    except StoreError:
+        # A stored value that cannot be read counts as missing: compute the targets again.
+        _log.warning("A stored value of %s is unreadable; recomputing.", names)
+        for node in plan.targets:
+            result.discard(node)
+        result = execute_plan(plan, get_store(home), force=plan.targets, resources=resources)
+        values = {node.asset: result.value(node) for node in plan.targets}
+    return values[names[0]] if single else values
+
+
+def load(
+    asset: Asset | str,
+    partition: Any = None,
+    *,
+    version: str | None = None,
+    registry: Registry | None = None,
+    home: str | None = None,
+) -> Any:
+    """Load a stored value without computing anything.
+
+    Parameters
+    ----------
+    asset
+        The asset (object or name).
+    partition
+        The partition key for partitioned assets.
+    version
+        A data version or materialization id (see ``fs.history``); default: the latest success.
+    registry
+        Where the asset is defined (default: the kernel registry).
+    home
+        The store home (default: the configured one).
+
+    Returns
+    -------
+    object
+        The stored value.
+
+    Raises
+    ------
+    FlowstoneError
+        Nothing (or no such version) is stored for it.
+    """
+    definition = resolve_registry(registry).get(_name_of(asset))
+    node = target_node(definition, partition)
+    catalog = get_store(home).catalog
+    if version is None:
+        row = catalog.latest_success(node.asset, node.encoded)
+    else:
+        row = next(
+            (
+                r
+                for r in catalog.history(node.asset, node.encoded, statuses=[RecordStatus.SUCCESS])
+                if version in (r.data_version, r.id)
+            ),
+            None,
+        )
+    if row is None:
+        what = f"version {version!r}" if version else "a successful materialization"
+        raise FlowstoneError(
+            f"Asset {node.describe()!r} has no {what} in the store {get_store(home).home!r}: "
+            "materialize it first (fs.materialize), or pick a version from fs.history()."
+        )
+    manager = get_store(home).io_manager(str(row.io_manager))
+    return manager.load(str(row.location), config=definition.io_config)

@@ -1,0 +1,77 @@
+"""The freshness verdict: whether an asset partition's latest success can be reused as it is.
+
+One rule, in :func:`why_stale`, for the runner (reuse the value, or compute it again) and for the
+status report (fresh or stale, and why). A partition with no success has nothing to reuse; its
+latest success is fresh when
+
+* it has the asset's code version now,
+* it consumed exactly the upstream values that are current now (the same partitions, with the
+  same data versions: none more, none less),
+* none of those upstream partitions is itself known not to be fresh (the status report's
+  prediction; a run knows the upstream values it just made or reused), and
+* its stored value still exists.
+
+This module decides only: it reads no catalog and no store itself. Its callers give it the latest
+success, the versions now, and a way to ask whether a stored value exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container, Iterable
+from typing import TYPE_CHECKING
+
+from flowstone_nb._run.plan import Node
+
+if TYPE_CHECKING:
+    from flowstone_nb._storage.catalog import Candidate
+
+__all__ = ["why_stale"]
+
+_NOTHING: frozenset[Node] = frozenset()
+
+
+def why_stale(
+    latest: Candidate,
+    code_version: str,
+    upstream: Iterable[tuple[Node, str | None]],
+    exists: Callable[[str, str], bool],
+    not_fresh: Container[Node] = _NOTHING,
+) -> str:
+    """Why the latest success of an asset partition cannot be reused now (``""``: it can).
+
+    Parameters
+    ----------
+    latest
+        Its latest successful materialization, with the inputs it consumed.
+    code_version
+        The asset's code version now.
+    upstream
+        Every upstream partition it consumes now, in input order, with the data version of
+        that partition's value now (``None``: it has none).
+    exists
+        ``exists(io_manager, location)``: whether a stored value is still there.
+    not_fresh
+        Upstream partitions known not to be fresh (whose values would be made again).
+
+    Returns
+    -------
+    str
+        ``""`` when fresh; otherwise the reason in a few words (e.g. ``"code changed"``,
+        ``"upstream 'raw' changed"``, ``"stored value is gone"``).
+    """
+    if latest.code_version != code_version:
+        return "code changed"
+    consumed = latest.inputs
+    now: set[tuple[str, str, str | None]] = set()
+    for node, data_version in upstream:
+        if node in not_fresh:
+            return f"upstream {node.describe()!r} is not fresh"
+        item = (node.asset, node.encoded, data_version)
+        if item not in consumed:
+            return f"upstream {node.describe()!r} changed"
+        now.add(item)
+    if len(now) != len(consumed):
+        return "an input was removed"
+    if not exists(str(latest.io_manager), str(latest.location)):
+        return "stored value is gone"
+    return ""
