@@ -460,9 +460,9 @@ def _load_notebook(path: Path, registry: Registry) -> tuple[Path, tuple[CellPlan
     cells = read_notebook(path)
     folder = path.resolve().parent
     shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "flowstone_nb")
     plans = plan_cells(cells, shell.transform_cell)
     with _working_directory(folder), capture_output():
+        shell.run_line_magic("load_ext", "flowstone_nb")  # says so when it already is
         for plan in plans:
             if plan.action is Action.SKIP:
                 continue

@@ -215,12 +215,11 @@ def _methods_of_globals_as_attributes(ops: bytes, args: bytearray) -> bytes:
     start = ops.find(_GLOBAL_METHOD)
     while start >= 0:
         method = start + len(_GLOBAL_METHOD) - 1
-        if not args[start] & 1:  # no NULL pushed: the method form
-            args[start] |= 1
-            marked[method] = dis.opmap["LOAD_ATTR"]
-            marked[method + 1 + attr_caches : method + 1 + method_caches] = bytes((_NOP,)) * (
-                method_caches - attr_caches
-            )
+        args[start] |= 1  # push the NULL, as the imported-name form does
+        marked[method] = dis.opmap["LOAD_ATTR"]
+        marked[method + 1 + attr_caches : method + 1 + method_caches] = bytes((_NOP,)) * (
+            method_caches - attr_caches
+        )
         start = ops.find(_GLOBAL_METHOD, method)
     return bytes(marked)
 

@@ -163,3 +163,20 @@ def test_the_export_magic_writes_the_module(
         unload_ipython_extension(shell)
     assert "def a(context):" in (tmp_path / "out.py").read_text(encoding="utf-8")
     assert "from the saved n.ipynb" in capsys.readouterr().out
+
+
+def test_repeated_imports_helpers_and_explicit_dependencies(tmp_path: Path) -> None:
+    text = module_text(
+        notebook(
+            tmp_path / "n.ipynb",
+            "import functools\nimport json\nimport flowstone_nb as fs",
+            "import json\nx = 1\n\n\n\n\ny = 2",
+            "@functools.cache\ndef helper():\n    return 2",
+            "%%asset a\n1",
+            "%%asset b --depends-on a helper\nhelper()",
+        )
+    )
+    assert text.count("import json") == 1
+    assert "x = 1" in text
+    assert "x = 1\n\n\ny = 2" in text  # blank runs shortened to two
+    assert "def b(context, a, helper):" in text

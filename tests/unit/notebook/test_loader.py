@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -263,3 +264,47 @@ def test_a_module_that_fails_to_import_names_the_error(
         load_definitions("fs_broken_case")
     with pytest.raises(SourceError, match=r"Loading 'fs_raising_case' failed: RuntimeError: boom"):
         load_definitions("fs_raising_case")
+
+
+def test_calls_of_other_shapes_run() -> None:
+    cells = plans(
+        FS,
+        "handlers = [print]\nhandlers[0]('x')",
+        "make = dict\nmake().keys()",
+        "get_ipython().run_cell('x = 1')",
+        "name = 'time'\nget_ipython().run_line_magic(name, 'x')",
+    )
+    assert [a for a, _ in cells] == [Action.RUN] * 5
+
+
+def test_lambda_defaults_read_when_defined() -> None:
+    cells = plans(FS, "value = fs.load('x')", "f = lambda v=value: v", "g = lambda: value")
+    assert [a for a, _ in cells] == [Action.RUN, Action.SKIP, Action.SKIP, Action.RUN]
+
+
+def test_an_asset_cell_without_a_name_is_left_for_the_magic_to_refuse() -> None:
+    assert plans("%%asset\n1") == [(Action.DEFINE, "%%asset --no-run\n1")]
+
+
+def test_a_file_loads_twice_and_a_module_is_found_from_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = tmp_path / "fs_twice_case.py"
+    module.write_text("import flowstone_nb as fs\n\n@fs.asset\ndef one():\n    return 1\n")
+    assert load_definitions(module).registry.names() == ["one"]
+    assert load_definitions(module).registry.names() == ["one"]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    assert load_definitions("fs_twice_case").registry.names() == ["one"]
+
+
+def test_a_module_with_a_bad_definition_raises_the_definition_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "fs_bad_case.py").write_text(
+        "import flowstone_nb as fs\n\n@fs.asset(depends_on=['x'], io_manager='nope')\n"
+        "def bad(x):\n    return x\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(fs.AssetDefinitionError, match="io_manager"):
+        load_definitions("fs_bad_case")
