@@ -21,13 +21,14 @@ from flowstone_nb._define.registry import Registry
 from flowstone_nb._partitioning.keys import decode_key, encode_key
 from flowstone_nb._run.freshness import why_stale
 from flowstone_nb._run.plan import Node, inputs_of, make_node
-from flowstone_nb._storage.catalog import Candidate
 from flowstone_nb._storage.store import Store
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pandas as pd
 
-    from flowstone_nb._storage.catalog import MaterializationRow, PartitionState
+    from flowstone_nb._storage.catalog import Catalog, MaterializationRow, PartitionState
 
 __all__ = ["PartitionStatus", "StatusReport", "compute_status"]
 
@@ -205,40 +206,39 @@ class _StatusComputation:
         version = self.versions.get(node.asset)
         if version is None:
             version = self.versions[node.asset] = asset_code_version(asset)
-        upstream = [
-            (up, self._data_version(up))
-            for item in inputs_of(node, asset, self.assets)
-            for up in item.nodes
-        ]
-        reason = why_stale(
-            self._candidate(success), version, upstream, self._exists, self.not_fresh
-        )
+        latest = _LatestSuccess(success, self.catalog)
+        upstream = self._upstream(node, asset)
+        reason = why_stale(latest, version, upstream, self._exists, self.not_fresh)
         return not reason, reason
 
-    def _data_version(self, node: Node) -> str | None:
-        """The data version of the node's latest success (``None``: it has none)."""
-        state = self.states.get((node.asset, node.encoded))
-        return state.success.data_version if state and state.success else None
-
-    def _candidate(self, success: MaterializationRow) -> Candidate:
-        """A success with the inputs it consumed, as a run checks it for reuse."""
-        inputs = frozenset(
-            (edge.upstream_asset, edge.upstream_partition, edge.upstream_data_version)
-            for edge in self.catalog.inputs(success.id)
-        )
-        return Candidate(
-            id=success.id,
-            asset=success.asset,
-            partition=success.partition,
-            code_version=success.code_version,
-            data_version=success.data_version,
-            io_manager=success.io_manager,
-            location=success.location,
-            inputs=inputs,
-        )
+    def _upstream(self, node: Node, asset: Asset) -> Iterator[tuple[Node, str | None]]:
+        """Each upstream partition of ``node`` with its data version now (read as asked)."""
+        for item in inputs_of(node, asset, self.assets):
+            for up in item.nodes:
+                state = self.states.get((up.asset, up.encoded))
+                yield up, state.success.data_version if state and state.success else None
 
     def _exists(self, io_manager: str, location: str) -> bool:
         return self.store.io_manager(io_manager).exists(location)
+
+
+class _LatestSuccess:
+    """A latest success as the freshness verdict reads it; its inputs are read when asked."""
+
+    def __init__(self, row: MaterializationRow, catalog: Catalog) -> None:
+        self.code_version = row.code_version
+        self.io_manager = row.io_manager
+        self.location = row.location
+        self._id = row.id
+        self._catalog = catalog
+
+    @functools.cached_property
+    def inputs(self) -> frozenset[tuple[str, str, str | None]]:
+        """What it consumed: one query, made only when the verdict gets that far."""
+        return frozenset(
+            (edge.upstream_asset, edge.upstream_partition, edge.upstream_data_version)
+            for edge in self._catalog.inputs(self._id)
+        )
 
 
 def compute_status(

@@ -12,26 +12,50 @@ latest success is fresh when
 * its stored value still exists.
 
 This module decides only: it reads no catalog and no store itself. Its callers give it the latest
-success, the versions now, and a way to ask whether a stored value exists.
+success, the versions now, and a way to ask whether a stored value exists; it reads each only when
+the checks before it passed (the inputs a success consumed, the upstream values now, the stored
+value), so a caller may give them lazily.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection, Container, Iterable
+from typing import Protocol
 
 from flowstone_nb._run.plan import Node
 
-if TYPE_CHECKING:
-    from flowstone_nb._storage.catalog import Candidate
+__all__ = ["LatestSuccess", "why_stale"]
 
-__all__ = ["why_stale"]
+
+class LatestSuccess(Protocol):
+    """What the verdict reads of a latest success (a catalog ``Candidate`` has all of it)."""
+
+    @property
+    def code_version(self) -> str | None:
+        """The code version it was made with."""
+        ...
+
+    @property
+    def inputs(self) -> Collection[tuple[str, str, str | None]]:
+        """``(asset, encoded partition, data version)`` of every upstream value it consumed."""
+        ...
+
+    @property
+    def io_manager(self) -> str | None:
+        """The IO manager that stored its value."""
+        ...
+
+    @property
+    def location(self) -> str | None:
+        """Where its value is stored."""
+        ...
+
 
 _NOTHING: frozenset[Node] = frozenset()
 
 
 def why_stale(
-    latest: Candidate,
+    latest: LatestSuccess,
     code_version: str,
     upstream: Iterable[tuple[Node, str | None]],
     exists: Callable[[str, str], bool],

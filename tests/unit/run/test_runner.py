@@ -261,3 +261,34 @@ def test_results_are_made_by_field_name() -> None:
     assert not_run(node, Outcome.CANCELLED, error) == NodeResult(
         node=node, status=Outcome.CANCELLED, error=error
     )
+
+
+@pytest.mark.parametrize("io_manager", ["filesystem", "memory"])
+def test_a_node_records_the_input_computed_again_when_its_stored_value_was_unreadable(
+    home: Path, io_manager: str
+) -> None:
+    # (The general path used to record the unreadable value it never consumed.)
+    @fs.asset
+    def table() -> list[int]:
+        return [1, 2]
+
+    @fs.asset(io_manager=io_manager)
+    def count(table: list[int]) -> int:
+        return len(table)
+
+    fs.materialize(count)
+    for path in (home / "data" / "table").rglob("*.*"):
+        path.write_bytes(b"not what was stored")
+    assert fs.materialize(count, force=True) == 2
+    catalog = get_store().catalog
+    catalog.wait_for_writes()
+    table_now = catalog.latest_success("table", "")
+    count_now = catalog.latest_success("count", "")
+    assert table_now is not None
+    assert count_now is not None
+    assert len(catalog.history("table")) == 2  # computed again
+    (edge,) = catalog.inputs(count_now.id)
+    assert (edge.upstream_id, edge.upstream_data_version) == (
+        table_now.id,
+        table_now.data_version,
+    )
