@@ -24,13 +24,13 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flowstone_nb._core.errors import StoreError
 from flowstone_nb._storage.catalog import reads
-from flowstone_nb._storage.catalog.connections import Connections, data_version
+from flowstone_nb._storage.catalog.connections import FAILURES, Connections
 from flowstone_nb._storage.catalog.recovery import (
     DEFAULT_STALE_AFTER,
     find_interrupted,
@@ -43,7 +43,6 @@ from flowstone_nb._storage.catalog.rows import (
     PartitionState,
     RunRow,
     check_status,
-    run_from_values,
     run_values,
 )
 from flowstone_nb._storage.catalog.schema import EDGE_COLUMNS, ROW_COLUMNS, RUN_COLUMNS, migrate
@@ -52,6 +51,7 @@ from flowstone_nb._storage.catalog.writer import Writer
 __all__ = ["Catalog", "finish_background_writes", "forget_connections_after_fork"]
 
 _log = logging.getLogger("flowstone_nb.catalog")
+_T = TypeVar("_T")
 
 
 def _placeholders(fields: Sequence[str]) -> str:
@@ -70,8 +70,6 @@ _END_RUN = "UPDATE runs SET ended_at = ?, status = ? WHERE run_id = ?"
 # Every materialize runs these; the writer thread compiles them on its connection when the
 # catalog opens (see reads.HOT_READS for why).
 _HOT_WRITES = (_INSERT_RUN, _INSERT_ROW, _INSERT_EDGE, _END_RUN)
-_RUN_BY_ID = f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?"
-_RUNS = f"SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC"
 _FORGET_EDGES = (
     "DELETE FROM lineage WHERE materialization_id IN "
     "(SELECT id FROM materializations WHERE asset = ?)"
@@ -113,12 +111,20 @@ class Catalog:
     def __repr__(self) -> str:
         return f"Catalog({str(self.path)!r})"
 
-    def _reading(self) -> sqlite3.Connection:
-        """The calling thread's connection, once the background writes are in the file."""
+    def _read(self, action: str, query: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """``query(connection, *args, **kwargs)`` on this thread's connection, after the writes.
+
+        A damaged file (or any SQLite error) becomes a StoreError saying the catalog could not do
+        ``action``.
+        """
         writer = self._writer
         if writer is not None and writer.pending:
             self.wait_for_writes()
-        return self._connections.get()
+        connection = self._connections.get()
+        try:
+            return query(connection, *args, **kwargs)
+        except FAILURES as error:
+            raise self._connections.error(action, error) from error
 
     def _forget_connections(self) -> None:
         """In a forked child: fresh connections, and no writer thread (it is not in the child)."""
@@ -175,12 +181,11 @@ class Catalog:
 
     def get_run(self, run_id: str) -> RunRow | None:
         """The run ``run_id``, or ``None``."""
-        values = self._reading().execute(_RUN_BY_ID, (run_id,)).fetchone()
-        return None if values is None else run_from_values(values)
+        return self._read(f"read run {run_id!r}", reads.run, run_id)
 
     def runs(self) -> list[RunRow]:
         """Every run, newest first."""
-        return [run_from_values(values) for values in self._reading().execute(_RUNS)]
+        return self._read("read its runs", reads.runs)
 
     # --- writes -----------------------------------------------------------------------------------
 
@@ -343,24 +348,20 @@ class Catalog:
         since, :meth:`latest_successes` answers without a query.
         """
         connection = self._connections.get()
-        for statement in reads.HOT_READS:
-            connection.execute(statement, ("[]",)).fetchall()  # no keys: finds nothing
-        connection.execute("BEGIN")
-        try:
-            empty = connection.execute(reads.NOTHING_RECORDED).fetchone()[0]
-            version = data_version(connection)
-        finally:
-            connection.execute("COMMIT")
+        empty, version = self._read("prepare its queries", reads.prepare)
         if empty:
             self._connections.watch(connection, version)
 
     def get(self, materialization_id: str) -> MaterializationRow | None:
         """The materialization ``materialization_id``, or ``None``."""
-        return reads.get(self._reading(), materialization_id)
+        what = f"read materialization {materialization_id!r}"
+        return self._read(what, reads.get, materialization_id)
 
     def latest_success(self, asset: str, partition: str) -> MaterializationRow | None:
         """The newest successful materialization of one asset partition, or ``None``."""
-        return reads.latest_success(self._reading(), asset, partition)
+        return self._read(
+            f"read the latest success of asset {asset!r}", reads.latest_success, asset, partition
+        )
 
     def latest_successes(
         self, keys: Sequence[tuple[str, str]] = (), *, assets: Sequence[str] = ()
@@ -374,7 +375,14 @@ class Catalog:
         """
         if not (keys or assets):
             return {}
-        connection = self._reading()
+        return self._read("read the latest successes", self._latest_successes, keys, assets)
+
+    def _latest_successes(
+        self,
+        connection: sqlite3.Connection,
+        keys: Sequence[tuple[str, str]],
+        assets: Sequence[str],
+    ) -> dict[tuple[str, str], Candidate]:
         if self._connections.unchanged(connection):  # still nothing recorded
             return {}
         return reads.latest_successes(connection, keys, assets)
@@ -384,7 +392,7 @@ class Catalog:
 
         Partitions never attempted are absent. One query, whatever the number of assets.
         """
-        return reads.current(self._reading(), assets)
+        return self._read("read the current states", reads.current, assets)
 
     def history(
         self,
@@ -405,13 +413,15 @@ class Catalog:
         statuses
             Keep only rows with one of these statuses (:class:`RecordStatus` values).
         """
-        return reads.history(self._reading(), asset, partition, limit=limit, statuses=statuses)
+        return self._read(
+            "read its history", reads.history, asset, partition, limit=limit, statuses=statuses
+        )
 
     # --- lineage ----------------------------------------------------------------------------------
 
     def inputs(self, materialization_id: str) -> list[LineageEdge]:
         """The upstream materializations that ``materialization_id`` consumed."""
-        return reads.inputs(self._reading(), materialization_id)
+        return self._read("read lineage", reads.inputs, materialization_id)
 
     def upstream(
         self, materialization_id: str, depth: int | None = None
@@ -421,13 +431,13 @@ class Catalog:
         Each edge appears once, at its shortest distance; cycles (which a healthy catalog never
         has) cannot make the walk loop. ``depth`` limits the distance.
         """
-        return reads.walk(self._reading(), materialization_id, depth, upstream=True)
+        return self._read("walk lineage", reads.walk, materialization_id, depth, upstream=True)
 
     def downstream(
         self, materialization_id: str, depth: int | None = None
     ) -> list[tuple[int, LineageEdge]]:
         """Every edge downstream of a materialization (1 = direct consumer); see upstream."""
-        return reads.walk(self._reading(), materialization_id, depth, upstream=False)
+        return self._read("walk lineage", reads.walk, materialization_id, depth, upstream=False)
 
     # --- recovery ---------------------------------------------------------------------------------
 
@@ -439,7 +449,9 @@ class Catalog:
         seconds ago. Rows of live processes, and of this process, are never touched. Their runs
         are marked ``interrupted``. Returns how many materializations were marked.
         """
-        found = find_interrupted(self._reading(), host=self.host, stale_after=stale_after)
+        found = self._read(
+            "look for interrupted runs", find_interrupted, host=self.host, stale_after=stale_after
+        )
         if not found.materializations and not found.runs:
             return 0
         with self._connections.transaction("mark interrupted materializations") as conn:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from flowstone_nb._core.errors import StoreError
+from flowstone_nb._storage.catalog.connections import damaged
 from flowstone_nb._storage.catalog.rows import LineageEdge, MaterializationRow, RunRow
 
 __all__ = [
@@ -106,11 +107,13 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
     Raises
     ------
     StoreError
-        When the catalog was written by a newer flowstone_nb.
+        When the catalog was written by a newer flowstone_nb, or its version is not a number.
     """
     conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     found = conn.execute("SELECT version FROM schema_version").fetchone()
-    version = 0 if found is None else int(found[0])
+    version = 0 if found is None else found[0]
+    if type(version) is not int:
+        raise damaged(path, "read its schema version", f"the version is {version!r}")
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"The catalog {path} has schema version {version}, newer than this "
