@@ -3,7 +3,9 @@
 A home is a local folder or an fsspec URL. Values live under the home; the SQLite catalog lives in
 the home when it is local, and in a local cache folder keyed by the URL otherwise (SQLite needs a
 local file). :func:`get_store` returns the store of the configured home, one per home per process.
-This module decides *where*; the IO managers and the catalog decide *how*.
+This module decides *where*, and refuses to open an empty catalog file beside the values it
+should know (a new catalog would silently forget their history); the IO managers and the catalog
+decide *how*.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from flowstone_nb._core.errors import StoreError
 from flowstone_nb._storage.config import is_local_home, local_folder, settings
 
 if TYPE_CHECKING:
@@ -60,7 +63,37 @@ class Store:
     def _open_catalog(self) -> Catalog:
         from flowstone_nb._storage.catalog import Catalog
 
-        return Catalog(catalog_path(self.home))
+        path = catalog_path(self.home)
+        self._refuse_lost_history(path)
+        return Catalog(path)
+
+    def _refuse_lost_history(self, path: Path) -> None:
+        """Raise when the catalog file is empty although the home shows it had a history.
+
+        SQLite turns an empty file into a new catalog (and ignores its log): the history of the
+        values under the home would be gone without a word.
+        """
+        try:
+            if path.stat().st_size:
+                return
+        except OSError:  # no file yet (or not a file: opening it says so)
+            return
+        from flowstone_nb._storage.catalog.connections import LOST_CATALOG_ADVICE
+
+        log = path.with_name(f"{path.name}-wal")
+        log_size = log.stat().st_size if log.exists() else 0
+        if log_size:
+            lost = f"its log {log} holds {log_size} bytes, which SQLite would discard"
+        else:
+            from flowstone_nb._storage.io.files import files_for
+
+            if not files_for(self.home).holds_values():
+                return
+            lost = f"the home {self.home} holds stored values"
+        raise StoreError(
+            f"The catalog {path} is empty (0 bytes), but {lost}: its history was lost (the file "
+            f"was truncated or replaced), and nothing was changed: {LOST_CATALOG_ADVICE}"
+        )
 
     def io_manager(self, name: str) -> IOManager:
         """The IO manager called ``name`` for this home."""

@@ -20,7 +20,14 @@ from pathlib import Path
 
 from flowstone_nb._core.errors import StoreError
 
-__all__ = ["FAILURES", "Connections", "damaged", "data_version"]
+__all__ = ["FAILURES", "LOST_CATALOG_ADVICE", "Connections", "damaged", "data_version"]
+
+#: What to do with a catalog file that cannot serve: every error about one ends with it.
+LOST_CATALOG_ADVICE = (
+    "restore it from a backup, or move it away (rename it aside, with its -wal and -shm files "
+    "if any) to start a new, empty catalog. Stored values stay where they are; the next "
+    "materialize recomputes what the new catalog does not know."
+)
 
 #: What using a catalog file may raise: SQLite's errors, and the ``ValueError`` of text or JSON
 #: that a damaged file holds (a ``UnicodeDecodeError`` is one). Turn them into a StoreError with
@@ -186,9 +193,7 @@ def damaged(path: Path, action: str, found: str) -> StoreError:
     """
     return StoreError(
         f"The catalog {path} is damaged, not a readable SQLite database ({found}), so it could "
-        f"not {action}: restore it from a backup, or move it away (rename it aside, with its -wal "
-        "and -shm files if any) to start a new, empty catalog. Stored values stay where they "
-        "are; the next materialize recomputes what the new catalog does not know."
+        f"not {action}: {LOST_CATALOG_ADVICE}"
     )
 
 

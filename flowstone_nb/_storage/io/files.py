@@ -113,9 +113,12 @@ def check_location(location: str) -> list[str]:
     return parts
 
 
+_DATA = "data"  # the folder, under the home, of every stored value
+
+
 def value_folder(asset: str, partition_slug: str) -> str:
     """The folder, relative to the home, that holds the versions of one asset partition."""
-    return f"data/{asset}/{partition_slug}"
+    return f"{_DATA}/{asset}/{partition_slug}"
 
 
 def describe_location(location: str) -> str:
@@ -142,6 +145,10 @@ class StoredFile(NamedTuple):
 
 def _temp_name(name: str) -> str:
     return f".{name}.{secrets.token_hex(6)}.tmp"
+
+
+def _is_temp(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".tmp")
 
 
 class LocalFiles:
@@ -221,6 +228,13 @@ class LocalFiles:
         """Remove the file at ``location``, if any."""
         Path(self.path(location)).unlink(missing_ok=True)
 
+    def holds_values(self) -> bool:
+        """Whether any value is stored under the home (temp files do not count)."""
+        for _, _, names in os.walk(self.path(_DATA)):
+            if any(not _is_temp(name) for name in names):
+                return True
+        return False
+
 
 class FsspecFiles:
     """Files under an fsspec URL; the rename is the filesystem's ``mv``."""
@@ -273,6 +287,11 @@ class FsspecFiles:
         """Remove the file at ``location``, if any."""
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm(self.path(location))
+
+    def holds_values(self) -> bool:
+        """Whether any value is stored under the home (temp files do not count)."""
+        found: list[str] = self.fs.find(self.path(_DATA))
+        return any(not _is_temp(path.rsplit("/", 1)[-1]) for path in found)
 
 
 def files_for(home: str) -> LocalFiles | FsspecFiles:
