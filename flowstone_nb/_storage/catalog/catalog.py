@@ -48,7 +48,7 @@ from flowstone_nb._storage.catalog.rows import (
 from flowstone_nb._storage.catalog.schema import EDGE_COLUMNS, ROW_COLUMNS, RUN_COLUMNS, migrate
 from flowstone_nb._storage.catalog.writer import Writer
 
-__all__ = ["Catalog", "finish_background_writes", "forget_connections_after_fork"]
+__all__ = ["Catalog", "close_every_catalog", "forget_connections_after_fork"]
 
 _log = logging.getLogger("flowstone_nb.catalog")
 _T = TypeVar("_T")
@@ -133,9 +133,10 @@ class Catalog:
         self._writer = None
 
     def close(self) -> None:
-        """Wait for background writes, then close every connection.
+        """Wait for background writes, fold the log into the file, close every connection.
 
-        Using the catalog again reopens them.
+        The file alone then holds everything (a copy of it is a whole catalog), whether or not
+        other connections (other processes) still use it. Using the catalog again reopens it.
 
         Raises
         ------
@@ -474,18 +475,20 @@ def forget_connections_after_fork() -> None:
         catalog._forget_connections()
 
 
-def finish_background_writes() -> None:
-    """Let every open catalog finish its background writes (runs at interpreter exit).
+def close_every_catalog() -> None:
+    """Close every open catalog of this process (runs at interpreter exit).
 
-    A failed write is logged: nobody is left to raise it to.
+    Each finishes its background writes and folds its log into its file (see
+    :meth:`Catalog.close`), so that a store left by a process that exited is one file. A failed
+    write is logged: nobody is left to raise it to.
     """
     for catalog in list(_open_catalogs):
         try:
-            catalog.wait_for_writes()
+            catalog.close()
         except StoreError as error:
             _log.warning("%s", error)
 
 
 # Windows has no fork (and no register_at_fork).
 getattr(os, "register_at_fork", lambda **_: None)(after_in_child=forget_connections_after_fork)
-atexit.register(finish_background_writes)
+atexit.register(close_every_catalog)

@@ -11,6 +11,7 @@ know the tables.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -39,6 +40,7 @@ _DAMAGE_NAMES = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
 _DAMAGE_TEXTS = ("malformed", "no such table", "no such column")
 
 _BUSY_TIMEOUT = 30.0
+_FOLD_LOG = "PRAGMA wal_checkpoint(PASSIVE)"
 _DATA_VERSION = "PRAGMA data_version"
 
 # Connections of a parent process, kept referenced in a forked child but never used nor closed:
@@ -161,12 +163,20 @@ class Connections:
         return False
 
     def close(self) -> None:
-        """Close every connection; using them again opens new ones."""
+        """Fold the log into the file, then close every connection; using them reopens them.
+
+        The log's pages are copied into the file without waiting for anyone (a ``PASSIVE``
+        checkpoint): what this process wrote is then in the file, whoever else still reads it.
+        When these were the file's last connections, SQLite also removes the log.
+        """
         with self._lock:
             connections = list(self._open.values())
             self._open.clear()
             self._local = threading.local()
             self._watched = None
+        if connections:
+            with contextlib.suppress(*FAILURES):  # best effort: the file stays correct anyway
+                connections[0].execute(_FOLD_LOG)
         for connection in connections:
             connection.close()
 
