@@ -19,7 +19,6 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -47,6 +46,7 @@ from flowstone_nb._storage.catalog.rows import (
 )
 from flowstone_nb._storage.catalog.schema import EDGE_COLUMNS, ROW_COLUMNS, RUN_COLUMNS, migrate
 from flowstone_nb._storage.catalog.writer import Writer
+from flowstone_nb._storage.processes import host_name, own_mark
 
 __all__ = ["Catalog", "close_every_catalog", "forget_connections_after_fork"]
 
@@ -89,7 +89,7 @@ class Catalog:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.host = socket.gethostname()
+        self.host = host_name()
         self._lock = threading.Lock()
         self._connections = Connections(self.path)
         self._writer: Writer | None = None
@@ -168,6 +168,7 @@ class Catalog:
             host=self.host,
             kind=kind,
             targets=(*targets,),
+            process_mark=own_mark(),
         )
 
     def start_run(self, *, kind: str, targets: Sequence[str]) -> str:
@@ -445,10 +446,11 @@ class Catalog:
     def recover_interrupted(self, *, stale_after: float = DEFAULT_STALE_AFTER) -> int:
         """Mark rows left ``running``/``pending`` by processes that are gone as failed.
 
-        A row's process is gone when its run was on this host and its pid is not alive, or
-        when its run was on another host (or is unknown) and started more than ``stale_after``
-        seconds ago. Rows of live processes, and of this process, are never touched. Their runs
-        are marked ``interrupted``. Returns how many materializations were marked.
+        A row's process is gone when its run was on this host and no process with its pid and
+        mark runs (a pid taken over by another process does not count), or when its run was on
+        another host (or is unknown) and started more than ``stale_after`` seconds ago. Rows of
+        live processes, and of this process, are never touched. Their runs are marked
+        ``interrupted``. Returns how many materializations were marked.
         """
         found = self._read(
             "look for interrupted runs", find_interrupted, host=self.host, stale_after=stale_after

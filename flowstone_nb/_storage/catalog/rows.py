@@ -134,7 +134,15 @@ class PartitionState:
 
 
 class RunRow(NamedTuple):
-    """One call of materialize or backfill, and the process that made it (a named tuple)."""
+    """One call of materialize or backfill, and the process that made it (a named tuple).
+
+    Attributes
+    ----------
+    pid, host, process_mark
+        The process that made it: its pid on ``host``, and its mark (see
+        :mod:`flowstone_nb._storage.processes`), which tells it from a later process with the
+        same pid; ``None`` where the system has no mark, or in catalogs older than marks.
+    """
 
     run_id: str
     started_at: float
@@ -144,6 +152,7 @@ class RunRow(NamedTuple):
     host: str
     kind: str
     targets: tuple[str, ...]
+    process_mark: str | None = None
 
 
 # Every field of a candidate but its inputs comes from the materialization itself.

@@ -72,8 +72,17 @@ def _create_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _record_process_marks(conn: sqlite3.Connection) -> None:
+    # Beside the pid, what tells the process that ran a run from a later one with its pid.
+    conn.execute("ALTER TABLE runs ADD COLUMN process_mark TEXT")
+
+
 #: Migration ``n`` brings a catalog from schema version ``n`` to ``n + 1``. Append, never edit.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_tables, _create_indexes)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _create_tables,
+    _create_indexes,
+    _record_process_marks,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Row fields whose column is named otherwise (the columns came first).
