@@ -11,6 +11,7 @@ decide *how*.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from pathlib import Path
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 # is_local_home (config's) is re-exported: "where" questions are asked of this module.
 __all__ = ["Store", "catalog_path", "get_store", "is_local_home"]
+
+_log = logging.getLogger("flowstone_nb.store")
 
 
 def catalog_path(home: str) -> Path:
@@ -65,7 +68,15 @@ class Store:
 
         path = catalog_path(self.home)
         self._refuse_lost_history(path)
-        return Catalog(path)
+        catalog = Catalog(path)
+        folder = local_folder(self.home)
+        if folder is not None:  # (remote homes are written by workers of other hosts)
+            from flowstone_nb._storage.io.files import LocalFiles
+
+            removed = LocalFiles(folder).remove_stale_temp_files()
+            if removed:
+                _log.info("Removed %d temp file(s) of writers that died: %s", len(removed), removed)
+        return catalog
 
     def _refuse_lost_history(self, path: Path) -> None:
         """Raise when the catalog file is empty although the home shows it had a history.

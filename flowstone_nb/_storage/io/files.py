@@ -6,13 +6,15 @@ or ``s3://bucket/x``)::
     <home>/data/<asset>/<partition_slug>/<data_version>.<ext>
 
 the names that may appear in it (each part stays inside the home), and atomic writes: a temp file
-in the same folder, then a rename. A version that already exists is not replaced (on a local home
-the new temp file is dropped; on other homes nothing is uploaded), and older versions stay
-loadable by their location. Local homes use plain ``os``/``pathlib`` calls; other URLs go through
-fsspec (where a rename is whatever the filesystem's ``mv`` offers: atomic on local disks and in
-memory, a copy and delete on object stores). Files are not fsynced: after an operating-system
-crash a value may be unreadable, and loading it says so. It must not know formats: encoders are
-handed in.
+in the same folder, then a rename. A temp file's name carries its writer (host, pid and mark), so
+that the temp files of writers killed half-way can be told from those being written, and removed
+(:meth:`LocalFiles.remove_stale_temp_files`). A version that already exists is not replaced (on a
+local home the new temp file is dropped; on other homes nothing is uploaded), and older versions
+stay loadable by their location. Local homes use plain ``os``/``pathlib`` calls; other URLs go
+through fsspec (where a rename is whatever the filesystem's ``mv`` offers: atomic on local disks
+and in memory, a copy and delete on object stores). Files are not fsynced: after an operating-
+system crash a value may be unreadable, and loading it says so. It must not know formats: encoders
+are handed in.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +33,7 @@ from flowstone_nb._storage.config import local_folder
 from flowstone_nb._storage.io.formats import Encoder
 from flowstone_nb._storage.io.hashing import encode_into
 from flowstone_nb._storage.io.imports import lazy_import
+from flowstone_nb._storage.processes import host_name, host_token, own_mark, writer_alive
 from flowstone_nb._storage.tuples import from_values
 
 __all__ = [
@@ -143,12 +147,27 @@ class StoredFile(NamedTuple):
     size: int
 
 
+# A temp file is named after its target and its writer: ".<name>.<host>-<pid>-<mark>.<random>.tmp"
+# (the mark is "x" where processes have none; see flowstone_nb._storage.processes).
+_TEMP_NAME = re.compile(r"\..+\.([0-9a-f]{8})-([0-9]+)-([0-9a-f]{8}|x)\.[0-9a-f]{12}\.tmp")
+_HOST = host_token(host_name())
+
+
 def _temp_name(name: str) -> str:
-    return f".{name}.{secrets.token_hex(6)}.tmp"
+    return f".{name}.{_HOST}-{os.getpid()}-{own_mark() or 'x'}.{secrets.token_hex(6)}.tmp"
 
 
 def _is_temp(name: str) -> bool:
     return name.startswith(".") and name.endswith(".tmp")
+
+
+def _writer_gone(name: str) -> bool:
+    """Whether ``name`` is a temp file whose writer is known to be gone (on this host)."""
+    writer = _TEMP_NAME.fullmatch(name)
+    if writer is None or writer[1] != _HOST:  # not ours to judge: another host, an older form
+        return False
+    pid, mark = writer[2], writer[3]
+    return not writer_alive(int(pid), None if mark == "x" else mark)
 
 
 class LocalFiles:
@@ -234,6 +253,22 @@ class LocalFiles:
             if any(not _is_temp(name) for name in names):
                 return True
         return False
+
+    def remove_stale_temp_files(self) -> list[str]:
+        """Remove the temp files that writers now gone left under the home; return where.
+
+        A writer killed half-way (``kill -9``, a crash, a full disk) leaves its temp file
+        behind. Only files whose name shows a writer of this host that no longer runs are
+        removed; those of live writers, of other hosts and in older forms stay.
+        """
+        removed: list[str] = []
+        for folder, _, names in os.walk(self.path(_DATA)):
+            for name in names:
+                if _writer_gone(name):
+                    path = Path(folder, name)
+                    path.unlink(missing_ok=True)  # (another process may sweep at once)
+                    removed.append(path.relative_to(self.root).as_posix())
+        return removed
 
 
 class FsspecFiles:
