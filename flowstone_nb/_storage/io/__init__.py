@@ -9,7 +9,7 @@ the catalog: the engine decides what to store and records where it went.
 
 from __future__ import annotations
 
-from flowstone_nb._storage.io.files import MAX_SEGMENT_LENGTH, atomic_write, check_segment
+from flowstone_nb._storage.io.files import MAX_NAME_BYTES, atomic_write, check_segment
 from flowstone_nb._storage.io.managers import (
     NO_CONFIG,
     FilesystemIOManager,
@@ -22,7 +22,7 @@ from flowstone_nb._storage.io.managers import (
 from flowstone_nb._storage.io.summaries import describe
 
 __all__ = [
-    "MAX_SEGMENT_LENGTH",
+    "MAX_NAME_BYTES",
     "NO_CONFIG",
     "FilesystemIOManager",
     "IOManager",

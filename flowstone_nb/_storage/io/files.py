@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from flowstone_nb._core.errors import StoreError
+from flowstone_nb._core.io_managers import MAX_NAME_BYTES
 from flowstone_nb._storage.config import local_folder
 from flowstone_nb._storage.io.formats import Encoder
 from flowstone_nb._storage.io.hashing import encode_into
@@ -37,7 +38,7 @@ from flowstone_nb._storage.processes import host_name, host_token, own_mark, wri
 from flowstone_nb._storage.tuples import from_values
 
 __all__ = [
-    "MAX_SEGMENT_LENGTH",
+    "MAX_NAME_BYTES",
     "FsspecFiles",
     "LocalFiles",
     "StoredFile",
@@ -49,8 +50,6 @@ __all__ = [
     "value_folder",
 ]
 
-#: Longest asset name or partition slug that still fits in a file name with room to spare.
-MAX_SEGMENT_LENGTH = 200
 
 
 # --- names that must stay inside the home ---------------------------------------------------------
@@ -63,8 +62,12 @@ def _segment_problem(text: str) -> str | None:
         return "is a relative path"
     if "/" in text or "\\" in text or "\0" in text:
         return "contains '/', '\\' or a NUL character"
-    if len(text) > MAX_SEGMENT_LENGTH:
-        return f"has {len(text)} characters; at most {MAX_SEGMENT_LENGTH} fit in a file name"
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        return (
+            f"has {len(text)} characters ({size} bytes in UTF-8); at most {MAX_NAME_BYTES} bytes "
+            "fit in a file name"
+        )
     return None
 
 
@@ -86,7 +89,7 @@ def check_segment(kind: str, text: str) -> str:
     ------
     StoreError
         For empty names, ``.``/``..``, separators, NUL characters and names over
-        :data:`MAX_SEGMENT_LENGTH` characters.
+        :data:`MAX_NAME_BYTES` bytes in UTF-8.
     """
     problem = _segment_problem(text)
     if problem is not None:

@@ -118,6 +118,8 @@ def test_check_segment_explains_the_fix() -> None:
     with pytest.raises(StoreError, match=r"201 characters.*at most 200"):
         check_segment("partition", "x" * 201)
     assert check_segment("asset name", "sales_2024") == "sales_2024"
+    with pytest.raises(StoreError, match=r"67 characters \(201 bytes.*at most 200 bytes"):
+        check_segment("asset name", "漢" * 67)
 
 
 def test_a_home_holds_values_once_one_is_stored_temp_files_aside(store_home: str) -> None:
