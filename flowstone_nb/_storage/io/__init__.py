@@ -2,7 +2,8 @@
 
 The package owns the managers and their interface (:mod:`.managers`), value formats
 (:mod:`.formats`), value summaries (:mod:`.summaries`), data versions as content hashes
-(:mod:`.hashing`), files, their layout and atomic writes (:mod:`.files`), and the lazy import of
+(:mod:`.hashing`), the stamp a value is stored with and checked against before it loads
+(:mod:`.stamps`), files, their layout and atomic writes (:mod:`.files`), and the lazy import of
 pandas, pyarrow, numpy and fsspec (:mod:`.imports`): importing it stays fast. It must not touch
 the catalog: the engine decides what to store and records where it went.
 """
@@ -19,16 +20,19 @@ from flowstone_nb._storage.io.managers import (
     StoredValue,
     make_io_manager,
 )
+from flowstone_nb._storage.io.stamps import ChangedValueError, ValueStamp
 from flowstone_nb._storage.io.summaries import describe
 
 __all__ = [
     "MAX_NAME_BYTES",
     "NO_CONFIG",
+    "ChangedValueError",
     "FilesystemIOManager",
     "IOManager",
     "MemoryIOManager",
     "ParquetIOManager",
     "StoredValue",
+    "ValueStamp",
     "atomic_write",
     "check_segment",
     "describe",

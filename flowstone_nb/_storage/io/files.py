@@ -39,6 +39,7 @@ from flowstone_nb._storage.tuples import from_values
 
 __all__ = [
     "MAX_NAME_BYTES",
+    "FileStat",
     "FsspecFiles",
     "LocalFiles",
     "StoredFile",
@@ -47,9 +48,9 @@ __all__ = [
     "check_segment",
     "describe_location",
     "files_for",
+    "location_owner",
     "value_folder",
 ]
-
 
 
 # --- names that must stay inside the home ---------------------------------------------------------
@@ -128,14 +129,20 @@ def value_folder(asset: str, partition_slug: str) -> str:
     return f"{_DATA}/{asset}/{partition_slug}"
 
 
-def describe_location(location: str) -> str:
-    """``asset 'a' partition 'p'`` for a location of the layout, else the location itself.
+def location_owner(location: str) -> tuple[str, str] | None:
+    """The ``(asset, partition_slug)`` whose value a location of the layout holds, else ``None``.
 
     Memory locations (``memory:<asset>/<slug>/<version>``) follow the same layout.
     """
     parts = location.removeprefix("memory:").split("/")
-    if len(parts) >= 3:
-        return f"asset {parts[-3]!r} partition {parts[-2]!r}"
+    return (parts[-3], parts[-2]) if len(parts) >= 3 else None
+
+
+def describe_location(location: str) -> str:
+    """``asset 'a' partition 'p'`` for a location of the layout, else the location itself."""
+    owner = location_owner(location)
+    if owner is not None:
+        return f"asset {owner[0]!r} partition {owner[1]!r}"
     return f"location {location!r}"
 
 
@@ -143,11 +150,29 @@ def describe_location(location: str) -> str:
 
 
 class StoredFile(NamedTuple):
-    """A value written under the home: where, its data version, and its size in bytes."""
+    """A value written under the home: where, its data version, its size and modification time.
+
+    The time (in nanoseconds) is ``None`` on homes that are not local.
+    """
 
     location: str
     data_version: str
     size: int
+    modified_ns: int | None
+
+
+class FileStat(NamedTuple):
+    """A stored file's size, and its modification time in nanoseconds (``None``: not kept)."""
+
+    size: int
+    modified_ns: int | None
+
+
+def _local_stat(path: str | Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)  # noqa: PTH116  # hot path: no Path object
+    except FileNotFoundError:
+        return None
 
 
 # A temp file is named after its target and its writer: ".<name>.<host>-<pid>-<mark>.<random>.tmp"
@@ -217,7 +242,9 @@ class LocalFiles:
                 writer = encode_into(open_temp, encoder.write)
                 version = writer.version()
                 final = directory / f"{version}.{encoder.ext}"
-                new = not final.exists()
+                kept = _local_stat(final)
+                # A stored version of another size was cut short (or added to): write it again.
+                new = kept is None or kept.st_size != writer.size
                 if new:
                     writer.spill()
             finally:
@@ -225,13 +252,21 @@ class LocalFiles:
                     out.close()
             if new:
                 temp.replace(final)
+                kept = os.stat(final)  # noqa: PTH116  # hot path: no Path object
             elif opened:
                 temp.unlink()
         except BaseException:
             if opened:
                 temp.unlink(missing_ok=True)
             raise
-        return from_values(StoredFile, (f"{folder}/{version}.{encoder.ext}", version, writer.size))
+        assert kept is not None  # stored now, or before
+        location = f"{folder}/{version}.{encoder.ext}"
+        return from_values(StoredFile, (location, version, writer.size, kept.st_mtime_ns))
+
+    def stat(self, location: str) -> FileStat | None:
+        """The size and modification time of the file at ``location``, or ``None`` if missing."""
+        found = _local_stat(self.path(location))
+        return None if found is None else from_values(FileStat, (found.st_size, found.st_mtime_ns))
 
     def write_atomic(self, location: str, write: Callable[[BinaryIO], object]) -> None:
         """Write the file at ``location`` through a temp file beside it (see atomic_write)."""
@@ -301,10 +336,19 @@ class FsspecFiles:
         writer.spill()
         version = writer.version()
         location = f"{folder}/{version}.{encoder.ext}"
-        if not self.exists(location):
+        kept = self.stat(location)
+        if kept is None or kept.size != writer.size:  # (see LocalFiles.store_new)
             payload = buffer.getbuffer()
             self.write_atomic(location, lambda out: out.write(payload))
-        return from_values(StoredFile, (location, version, writer.size))
+        return from_values(StoredFile, (location, version, writer.size, None))
+
+    def stat(self, location: str) -> FileStat | None:
+        """The size of the file at ``location`` (no time: object stores keep none to compare)."""
+        try:
+            info = self.fs.info(self.path(location))
+        except FileNotFoundError:
+            return None
+        return FileStat(int(info["size"]), None)
 
     def write_atomic(self, location: str, write: Callable[[BinaryIO], object]) -> None:
         """Write the file at ``location`` through a temp file beside it (see atomic_write)."""
