@@ -43,6 +43,7 @@ from flowstone_nb._storage.catalog.rows import (
     RunRow,
     check_status,
     run_values,
+    whole_rows,
 )
 from flowstone_nb._storage.catalog.schema import EDGE_COLUMNS, ROW_COLUMNS, RUN_COLUMNS, migrate
 from flowstone_nb._storage.catalog.writer import Writer
@@ -204,8 +205,8 @@ class Catalog:
 
         Inserts the run ``start``, inserts or replaces ``rows`` and ``edges``, then ends the run
         ``end = (run_id, status)``. Rows are :class:`MaterializationRow` and edges
-        :class:`LineageEdge` (or tuples of their values in field order); statuses are the
-        caller's to get right.
+        :class:`LineageEdge` (or tuples of their values in field order; a row's may stop before
+        its stamp, see :func:`~.rows.whole_rows`); statuses are the caller's to get right.
 
         Raises
         ------
@@ -229,7 +230,7 @@ class Catalog:
             if start is not None:
                 conn.execute(_INSERT_RUN, run_values(start))
             if rows:
-                conn.executemany(_INSERT_ROW, rows)  # named tuples are in column order
+                conn.executemany(_INSERT_ROW, whole_rows(rows))  # (in column order)
             if edges:
                 conn.executemany(_INSERT_EDGE, edges)
             if end is not None:

@@ -77,11 +77,18 @@ def _record_process_marks(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE runs ADD COLUMN process_mark TEXT")
 
 
+def _record_value_stamps(conn: sqlite3.Connection) -> None:
+    # What a stored value's file looked like when it was stored, checked before it is loaded.
+    conn.execute("ALTER TABLE materializations ADD COLUMN size_bytes INTEGER")
+    conn.execute("ALTER TABLE materializations ADD COLUMN modified_ns INTEGER")
+
+
 #: Migration ``n`` brings a catalog from schema version ``n`` to ``n + 1``. Append, never edit.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_tables,
     _create_indexes,
     _record_process_marks,
+    _record_value_stamps,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
