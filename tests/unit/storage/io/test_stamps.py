@@ -251,3 +251,17 @@ def test_a_value_that_cannot_be_read_again_says_so(
 
     monkeypatch.setattr(LocalFiles, "open_read", vanish)
     assert manager.check(stored.location, stamp(stored)) == "is missing"
+
+
+class Checking(Plain):
+    """A custom manager with a check of its own."""
+
+    def check(self, location: str, stamp: ValueStamp, *, rehash: bool = False) -> str | None:
+        return "was replaced by hand" if location == "data/edited/p1/v.bin" else None
+
+
+def test_a_custom_check_refuses_a_value_naming_its_location() -> None:
+    manager = Checking()
+    with pytest.raises(ChangedValueError, match=r"asset 'edited' partition 'p1'.*by hand") as info:
+        manager.load_checked("data/edited/p1/v.bin", ValueStamp("v", None, None))
+    assert info.value.path == "data/edited/p1/v.bin"
