@@ -1,10 +1,11 @@
 """The catalog of one store: runs, materializations and lineage, in one SQLite file.
 
-This module owns the :class:`Catalog` (what the engine and the views call), its writes (runs,
-rows and edges in one transaction, now or on the writer thread), and what every open catalog of
-the process does when the process forks (open fresh connections) or exits (finish background
-writes). It must not touch stored values or asset definitions: it records what the engine tells
-it. The queries live in :mod:`.reads`, the tables in :mod:`.schema`, the rows in :mod:`.rows`.
+This module owns the :class:`Catalog` (what the engine and the views call), its writes (runs, rows
+and edges in one transaction, now or on the writer thread), and what every open catalog of the
+process does when the process forks (open fresh connections) or exits (finish background writes,
+fold the log into the file). It must not touch stored values or asset definitions: it records what
+the engine tells it. The queries live in :mod:`.reads`, the tables in :mod:`.schema`, the rows in
+:mod:`.rows`.
 
 Concurrency: every write is one ``BEGIN IMMEDIATE`` transaction on the calling thread's own
 connection (see :mod:`.connections`), so several threads and several processes can write into
@@ -113,7 +114,7 @@ class Catalog:
         return f"Catalog({str(self.path)!r})"
 
     def _read(self, action: str, query: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
-        """``query(connection, *args, **kwargs)`` on this thread's connection, after the writes.
+        """``query(connection, *args, **kwargs)`` on this thread's connection, writes all in.
 
         A damaged file (or any SQLite error) becomes a StoreError saying the catalog could not do
         ``action``.
