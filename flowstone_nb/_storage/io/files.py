@@ -304,7 +304,10 @@ class LocalFiles:
             for name in names:
                 if _writer_gone(name):
                     path = Path(folder, name)
-                    path.unlink(missing_ok=True)  # (another process may sweep at once)
+                    try:
+                        path.unlink(missing_ok=True)  # (another process may sweep at once)
+                    except OSError:  # not ours to remove after all (another user's, read-only)
+                        continue
                     removed.append(path.relative_to(self.root).as_posix())
         return removed
 

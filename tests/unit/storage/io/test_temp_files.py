@@ -113,3 +113,17 @@ def test_temp_files_carry_their_writers_pid_and_mark(tmp_path: Path) -> None:
     files_for(str(tmp_path)).write_atomic("data/v.bin", look)
     [name] = seen
     assert name.startswith(f".v.bin.{host_token(host_name())}-{os.getpid()}-{own_mark() or 'x'}.")
+
+
+def test_a_temp_file_that_cannot_be_removed_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "data" / "a" / "all"
+    folder.mkdir(parents=True)
+    (folder / temp_name(ended_pid(), None)).write_bytes(b"x")
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(str(self))
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    assert LocalFiles(tmp_path).remove_stale_temp_files() == []
