@@ -17,6 +17,7 @@ from flowstone_nb._core.errors import FlowstoneError, did_you_mean
 
 __all__ = [
     "BUILTIN_IO_MANAGERS",
+    "MAX_NAME_BYTES",
     "get_io_manager_factory",
     "known_io_manager_names",
     "register_io_manager",
@@ -31,6 +32,10 @@ BUILTIN_IO_MANAGERS: dict[str, str] = {
     "memory": "flowstone_nb._storage.io:MemoryIOManager",
     "parquet": "flowstone_nb._storage.io:ParquetIOManager",
 }
+
+#: The longest asset name (or partition slug), in UTF-8 bytes, that the managers can give a folder:
+#: a file name may take 255 bytes, and a temp file's name adds about 45 to it.
+MAX_NAME_BYTES = 200
 
 _custom: dict[str, IOManagerFactory] = {}
 _lock = threading.Lock()

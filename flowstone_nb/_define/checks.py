@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from keyword import iskeyword
 
 from flowstone_nb._core.errors import did_you_mean
-from flowstone_nb._core.io_managers import BUILTIN_IO_MANAGERS, known_io_manager_names
+from flowstone_nb._core.io_managers import (
+    BUILTIN_IO_MANAGERS,
+    MAX_NAME_BYTES,
+    known_io_manager_names,
+)
 from flowstone_nb._define.asset import CONTEXT, Asset, Signature
 from flowstone_nb._partitioning.mappings import PreviousPartition
 from flowstone_nb._partitioning.spec import partition_spec_issues
@@ -89,6 +93,15 @@ def _check_name(asset: Asset, issues: list[ValidationIssue]) -> None:
             ValidationIssue(
                 "name",
                 "'context' is reserved for the AssetContext parameter: choose another asset name.",
+            )
+        )
+    elif len(name.encode()) > MAX_NAME_BYTES:
+        issues.append(
+            ValidationIssue(
+                "name",
+                f"The asset name {name[:20]!r}... takes {len(name.encode())} bytes in UTF-8 "
+                f"({len(name)} characters); at most {MAX_NAME_BYTES} bytes fit, since the store "
+                "names a folder after it: use a shorter name.",
             )
         )
 

@@ -1,10 +1,12 @@
 """Per-kernel settings: where the store lives, the default IO manager, resources.
 
 ``fs.configure(...)`` changes them; everything else reads :func:`settings`. The store home defaults
-to ``$FLOWSTONE_HOME`` or ``./.flowstone`` (resolved to an absolute path when first used, so a
-later ``os.chdir`` does not move the store). A home is local (a folder, or a ``file://`` URL) or
-any other fsspec URL: :func:`is_local_home` is the one rule that tells them apart. This module
-does no IO.
+to ``$FLOWSTONE_HOME`` or ``./.flowstone``. A home is local (a folder, or a ``file://`` URL) or
+any other fsspec URL: :func:`is_local_home` is the one rule that tells them apart. A home is
+checked when it is configured (or first used, for the default): a local one becomes an absolute
+folder (so a later ``os.chdir`` does not move the store, and a ``file://`` URL is its folder),
+a URL's protocols must be ones fsspec can open, and a home no store can live in (empty, with a
+NUL, a file) is refused, saying why. This module does no other IO.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from flowstone_nb._core.errors import FlowstoneError, did_you_mean
+from flowstone_nb._core.errors import FlowstoneError, StoreError, did_you_mean
 from flowstone_nb._core.io_managers import known_io_manager_names
 
 __all__ = ["Settings", "configure", "is_local_home", "local_folder", "settings"]
@@ -59,10 +61,55 @@ def _default_home() -> str:
 
 
 def _normalise_home(home: str | os.PathLike[str]) -> str:
+    """The one form of ``home``: an absolute folder, or a URL without a trailing ``/``.
+
+    A ``file://`` URL is its folder. Raises a StoreError, saying what is wrong, for a home no
+    store can live in.
+    """
     text = os.fspath(home)
-    if "://" in text:
-        return text.rstrip("/")
-    return str(Path(text).expanduser().resolve())
+    if not text:
+        raise StoreError(
+            "The store home is empty: give a folder such as '.flowstone', or a URL such as "
+            "'s3://bucket/flowstone'."
+        )
+    if "\0" in text:
+        raise StoreError(
+            f"The store home {text!r} holds a NUL character, which no file or URL may hold: "
+            "remove it."
+        )
+    if "://" in text and not text.startswith("file://"):
+        _check_protocols(text)
+        protocol, _, path = text.partition("://")
+        return f"{protocol}://{path.rstrip('/')}"
+    folder = Path(text.removeprefix("file://")).expanduser().resolve()
+    if folder.is_file():
+        raise StoreError(
+            f"The store home {str(folder)!r} is a file: the store needs a folder (it is created "
+            "when missing). Configure another home."
+        )
+    return str(folder)
+
+
+def _check_protocols(url: str) -> None:
+    """Raise unless fsspec can open every protocol of ``url`` (``a::b://x`` chains two)."""
+    import fsspec  # only for homes that are URLs
+
+    for part in url.split("::"):
+        protocol = part.partition("://")[0]
+        try:
+            fsspec.get_filesystem_class(protocol)
+        except ValueError as error:  # fsspec's "Protocol not known"
+            known = fsspec.available_protocols()
+            raise StoreError(
+                f"The store home {url!r} uses the protocol {protocol!r}, which is not known."
+                f"{did_you_mean(protocol, known)} Use a folder, a file:// URL or a URL of a "
+                "filesystem fsspec knows (memory://, s3://, gcs://, abfs://, ...)."
+            ) from error
+        except ImportError as error:
+            raise StoreError(
+                f"The store home {url!r} needs the {protocol!r} filesystem, which cannot be "
+                f"imported ({error}): install its package, or configure another home."
+            ) from error
 
 
 _lock = threading.Lock()

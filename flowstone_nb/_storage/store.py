@@ -3,17 +3,21 @@
 A home is a local folder or an fsspec URL. Values live under the home; the SQLite catalog lives in
 the home when it is local, and in a local cache folder keyed by the URL otherwise (SQLite needs a
 local file). :func:`get_store` returns the store of the configured home, one per home per process.
-This module decides *where*; the IO managers and the catalog decide *how*.
+This module decides *where*, and refuses to open an empty catalog file beside the values it
+should know (a new catalog would silently forget their history); the IO managers and the catalog
+decide *how*.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from flowstone_nb._core.errors import StoreError
 from flowstone_nb._storage.config import is_local_home, local_folder, settings
 
 if TYPE_CHECKING:
@@ -22,6 +26,8 @@ if TYPE_CHECKING:
 
 # is_local_home (config's) is re-exported: "where" questions are asked of this module.
 __all__ = ["Store", "catalog_path", "get_store", "is_local_home"]
+
+_log = logging.getLogger("flowstone_nb.store")
 
 
 def catalog_path(home: str) -> Path:
@@ -60,7 +66,45 @@ class Store:
     def _open_catalog(self) -> Catalog:
         from flowstone_nb._storage.catalog import Catalog
 
-        return Catalog(catalog_path(self.home))
+        path = catalog_path(self.home)
+        self._refuse_lost_history(path)
+        catalog = Catalog(path)
+        folder = local_folder(self.home)
+        if folder is not None:  # (remote homes are written by workers of other hosts)
+            from flowstone_nb._storage.io.files import LocalFiles
+
+            removed = LocalFiles(folder).remove_stale_temp_files()
+            if removed:
+                _log.info("Removed %d temp file(s) of writers that died: %s", len(removed), removed)
+        return catalog
+
+    def _refuse_lost_history(self, path: Path) -> None:
+        """Raise when the catalog file is empty although the home shows it had a history.
+
+        SQLite turns an empty file into a new catalog (and ignores its log): the history of the
+        values under the home would be gone without a word.
+        """
+        try:
+            if path.stat().st_size:
+                return
+        except OSError:  # no file yet (or not a file: opening it says so)
+            return
+        from flowstone_nb._storage.catalog.connections import LOST_CATALOG_ADVICE
+
+        log = path.with_name(f"{path.name}-wal")
+        log_size = log.stat().st_size if log.exists() else 0
+        if log_size:
+            lost = f"its log {log} holds {log_size} bytes, which SQLite would discard"
+        else:
+            from flowstone_nb._storage.io.files import files_for
+
+            if not files_for(self.home).holds_values():
+                return
+            lost = f"the home {self.home} holds stored values"
+        raise StoreError(
+            f"The catalog {path} is empty (0 bytes), but {lost}: its history was lost (the file "
+            f"was truncated or replaced), and nothing was changed: {LOST_CATALOG_ADVICE}"
+        )
 
     def io_manager(self, name: str) -> IOManager:
         """The IO manager called ``name`` for this home."""

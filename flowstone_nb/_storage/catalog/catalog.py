@@ -1,10 +1,11 @@
 """The catalog of one store: runs, materializations and lineage, in one SQLite file.
 
-This module owns the :class:`Catalog` (what the engine and the views call), its writes (runs,
-rows and edges in one transaction, now or on the writer thread), and what every open catalog of
-the process does when the process forks (open fresh connections) or exits (finish background
-writes). It must not touch stored values or asset definitions: it records what the engine tells
-it. The queries live in :mod:`.reads`, the tables in :mod:`.schema`, the rows in :mod:`.rows`.
+This module owns the :class:`Catalog` (what the engine and the views call), its writes (runs, rows
+and edges in one transaction, now or on the writer thread), and what every open catalog of the
+process does when the process forks (open fresh connections) or exits (finish background writes,
+fold the log into the file). It must not touch stored values or asset definitions: it records what
+the engine tells it. The queries live in :mod:`.reads`, the tables in :mod:`.schema`, the rows in
+:mod:`.rows`.
 
 Concurrency: every write is one ``BEGIN IMMEDIATE`` transaction on the calling thread's own
 connection (see :mod:`.connections`), so several threads and several processes can write into
@@ -19,18 +20,17 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import socket
 import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flowstone_nb._core.errors import StoreError
 from flowstone_nb._storage.catalog import reads
-from flowstone_nb._storage.catalog.connections import Connections, data_version
+from flowstone_nb._storage.catalog.connections import FAILURES, Connections
 from flowstone_nb._storage.catalog.recovery import (
     DEFAULT_STALE_AFTER,
     find_interrupted,
@@ -43,15 +43,17 @@ from flowstone_nb._storage.catalog.rows import (
     PartitionState,
     RunRow,
     check_status,
-    run_from_values,
     run_values,
+    whole_rows,
 )
 from flowstone_nb._storage.catalog.schema import EDGE_COLUMNS, ROW_COLUMNS, RUN_COLUMNS, migrate
 from flowstone_nb._storage.catalog.writer import Writer
+from flowstone_nb._storage.processes import host_name, own_mark
 
-__all__ = ["Catalog", "finish_background_writes", "forget_connections_after_fork"]
+__all__ = ["Catalog", "close_every_catalog", "forget_connections_after_fork"]
 
 _log = logging.getLogger("flowstone_nb.catalog")
+_T = TypeVar("_T")
 
 
 def _placeholders(fields: Sequence[str]) -> str:
@@ -70,8 +72,6 @@ _END_RUN = "UPDATE runs SET ended_at = ?, status = ? WHERE run_id = ?"
 # Every materialize runs these; the writer thread compiles them on its connection when the
 # catalog opens (see reads.HOT_READS for why).
 _HOT_WRITES = (_INSERT_RUN, _INSERT_ROW, _INSERT_EDGE, _END_RUN)
-_RUN_BY_ID = f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?"
-_RUNS = f"SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC"
 _FORGET_EDGES = (
     "DELETE FROM lineage WHERE materialization_id IN "
     "(SELECT id FROM materializations WHERE asset = ?)"
@@ -91,7 +91,7 @@ class Catalog:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.host = socket.gethostname()
+        self.host = host_name()
         self._lock = threading.Lock()
         self._connections = Connections(self.path)
         self._writer: Writer | None = None
@@ -113,12 +113,20 @@ class Catalog:
     def __repr__(self) -> str:
         return f"Catalog({str(self.path)!r})"
 
-    def _reading(self) -> sqlite3.Connection:
-        """The calling thread's connection, once the background writes are in the file."""
+    def _read(self, action: str, query: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """``query(connection, *args, **kwargs)`` on this thread's connection, writes all in.
+
+        A damaged file (or any SQLite error) becomes a StoreError saying the catalog could not do
+        ``action``.
+        """
         writer = self._writer
         if writer is not None and writer.pending:
             self.wait_for_writes()
-        return self._connections.get()
+        connection = self._connections.get()
+        try:
+            return query(connection, *args, **kwargs)
+        except FAILURES as error:
+            raise self._connections.error(action, error) from error
 
     def _forget_connections(self) -> None:
         """In a forked child: fresh connections, and no writer thread (it is not in the child)."""
@@ -127,9 +135,10 @@ class Catalog:
         self._writer = None
 
     def close(self) -> None:
-        """Wait for background writes, then close every connection.
+        """Wait for background writes, fold the log into the file, close every connection.
 
-        Using the catalog again reopens them.
+        The file alone then holds everything (a copy of it is a whole catalog), whether or not
+        other connections (other processes) still use it. Using the catalog again reopens it.
 
         Raises
         ------
@@ -161,6 +170,7 @@ class Catalog:
             host=self.host,
             kind=kind,
             targets=(*targets,),
+            process_mark=own_mark(),
         )
 
     def start_run(self, *, kind: str, targets: Sequence[str]) -> str:
@@ -175,12 +185,11 @@ class Catalog:
 
     def get_run(self, run_id: str) -> RunRow | None:
         """The run ``run_id``, or ``None``."""
-        values = self._reading().execute(_RUN_BY_ID, (run_id,)).fetchone()
-        return None if values is None else run_from_values(values)
+        return self._read(f"read run {run_id!r}", reads.run, run_id)
 
     def runs(self) -> list[RunRow]:
         """Every run, newest first."""
-        return [run_from_values(values) for values in self._reading().execute(_RUNS)]
+        return self._read("read its runs", reads.runs)
 
     # --- writes -----------------------------------------------------------------------------------
 
@@ -197,8 +206,8 @@ class Catalog:
 
         Inserts the run ``start``, inserts or replaces ``rows`` and ``edges``, then ends the run
         ``end = (run_id, status)``. Rows are :class:`MaterializationRow` and edges
-        :class:`LineageEdge` (or tuples of their values in field order); statuses are the
-        caller's to get right.
+        :class:`LineageEdge` (or tuples of their values in field order; a row's may stop before
+        its stamp, see :func:`~.rows.whole_rows`); statuses are the caller's to get right.
 
         Raises
         ------
@@ -222,7 +231,7 @@ class Catalog:
             if start is not None:
                 conn.execute(_INSERT_RUN, run_values(start))
             if rows:
-                conn.executemany(_INSERT_ROW, rows)  # named tuples are in column order
+                conn.executemany(_INSERT_ROW, whole_rows(rows))  # (in column order)
             if edges:
                 conn.executemany(_INSERT_EDGE, edges)
             if end is not None:
@@ -343,24 +352,20 @@ class Catalog:
         since, :meth:`latest_successes` answers without a query.
         """
         connection = self._connections.get()
-        for statement in reads.HOT_READS:
-            connection.execute(statement, ("[]",)).fetchall()  # no keys: finds nothing
-        connection.execute("BEGIN")
-        try:
-            empty = connection.execute(reads.NOTHING_RECORDED).fetchone()[0]
-            version = data_version(connection)
-        finally:
-            connection.execute("COMMIT")
+        empty, version = self._read("prepare its queries", reads.prepare)
         if empty:
             self._connections.watch(connection, version)
 
     def get(self, materialization_id: str) -> MaterializationRow | None:
         """The materialization ``materialization_id``, or ``None``."""
-        return reads.get(self._reading(), materialization_id)
+        what = f"read materialization {materialization_id!r}"
+        return self._read(what, reads.get, materialization_id)
 
     def latest_success(self, asset: str, partition: str) -> MaterializationRow | None:
         """The newest successful materialization of one asset partition, or ``None``."""
-        return reads.latest_success(self._reading(), asset, partition)
+        return self._read(
+            f"read the latest success of asset {asset!r}", reads.latest_success, asset, partition
+        )
 
     def latest_successes(
         self, keys: Sequence[tuple[str, str]] = (), *, assets: Sequence[str] = ()
@@ -374,7 +379,14 @@ class Catalog:
         """
         if not (keys or assets):
             return {}
-        connection = self._reading()
+        return self._read("read the latest successes", self._latest_successes, keys, assets)
+
+    def _latest_successes(
+        self,
+        connection: sqlite3.Connection,
+        keys: Sequence[tuple[str, str]],
+        assets: Sequence[str],
+    ) -> dict[tuple[str, str], Candidate]:
         if self._connections.unchanged(connection):  # still nothing recorded
             return {}
         return reads.latest_successes(connection, keys, assets)
@@ -384,7 +396,7 @@ class Catalog:
 
         Partitions never attempted are absent. One query, whatever the number of assets.
         """
-        return reads.current(self._reading(), assets)
+        return self._read("read the current states", reads.current, assets)
 
     def history(
         self,
@@ -405,13 +417,15 @@ class Catalog:
         statuses
             Keep only rows with one of these statuses (:class:`RecordStatus` values).
         """
-        return reads.history(self._reading(), asset, partition, limit=limit, statuses=statuses)
+        return self._read(
+            "read its history", reads.history, asset, partition, limit=limit, statuses=statuses
+        )
 
     # --- lineage ----------------------------------------------------------------------------------
 
     def inputs(self, materialization_id: str) -> list[LineageEdge]:
         """The upstream materializations that ``materialization_id`` consumed."""
-        return reads.inputs(self._reading(), materialization_id)
+        return self._read("read lineage", reads.inputs, materialization_id)
 
     def upstream(
         self, materialization_id: str, depth: int | None = None
@@ -421,25 +435,28 @@ class Catalog:
         Each edge appears once, at its shortest distance; cycles (which a healthy catalog never
         has) cannot make the walk loop. ``depth`` limits the distance.
         """
-        return reads.walk(self._reading(), materialization_id, depth, upstream=True)
+        return self._read("walk lineage", reads.walk, materialization_id, depth, upstream=True)
 
     def downstream(
         self, materialization_id: str, depth: int | None = None
     ) -> list[tuple[int, LineageEdge]]:
         """Every edge downstream of a materialization (1 = direct consumer); see upstream."""
-        return reads.walk(self._reading(), materialization_id, depth, upstream=False)
+        return self._read("walk lineage", reads.walk, materialization_id, depth, upstream=False)
 
     # --- recovery ---------------------------------------------------------------------------------
 
     def recover_interrupted(self, *, stale_after: float = DEFAULT_STALE_AFTER) -> int:
         """Mark rows left ``running``/``pending`` by processes that are gone as failed.
 
-        A row's process is gone when its run was on this host and its pid is not alive, or
-        when its run was on another host (or is unknown) and started more than ``stale_after``
-        seconds ago. Rows of live processes, and of this process, are never touched. Their runs
-        are marked ``interrupted``. Returns how many materializations were marked.
+        A row's process is gone when its run was on this host and no process with its pid and
+        mark runs (a pid taken over by another process does not count), or when its run was on
+        another host (or is unknown) and started more than ``stale_after`` seconds ago. Rows of
+        live processes, and of this process, are never touched. Their runs are marked
+        ``interrupted``. Returns how many materializations were marked.
         """
-        found = find_interrupted(self._reading(), host=self.host, stale_after=stale_after)
+        found = self._read(
+            "look for interrupted runs", find_interrupted, host=self.host, stale_after=stale_after
+        )
         if not found.materializations and not found.runs:
             return 0
         with self._connections.transaction("mark interrupted materializations") as conn:
@@ -462,18 +479,20 @@ def forget_connections_after_fork() -> None:
         catalog._forget_connections()
 
 
-def finish_background_writes() -> None:
-    """Let every open catalog finish its background writes (runs at interpreter exit).
+def close_every_catalog() -> None:
+    """Close every open catalog of this process (runs at interpreter exit).
 
-    A failed write is logged: nobody is left to raise it to.
+    Each finishes its background writes and folds its log into its file (see
+    :meth:`Catalog.close`), so that a store left by a process that exited is one file. A failed
+    write is logged: nobody is left to raise it to.
     """
     for catalog in list(_open_catalogs):
         try:
-            catalog.wait_for_writes()
+            catalog.close()
         except StoreError as error:
             _log.warning("%s", error)
 
 
 # Windows has no fork (and no register_at_fork).
 getattr(os, "register_at_fork", lambda **_: None)(after_in_child=forget_connections_after_fork)
-atexit.register(finish_background_writes)
+atexit.register(close_every_catalog)

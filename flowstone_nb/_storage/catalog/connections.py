@@ -3,13 +3,16 @@
 This module owns how the catalog file is opened (WAL mode, ``synchronous=NORMAL``, a 30 s busy
 timeout), which connection each thread uses (opened on first use; connections of finished
 threads are closed when a new thread opens one), the ``BEGIN IMMEDIATE`` transaction every write
-runs in, how SQLite errors read to the user, and SQLite's data version, which tells a connection
-whether anyone has committed since it last looked. A forked child never touches its parent's
-connections: it opens its own. It must not know the tables.
+runs in, how SQLite errors read to the user (a damaged file says so, naming the file and what to
+do), and SQLite's data version, which tells a connection whether anyone has committed since it
+last looked. A forked child never touches its parent's connections: it opens its own. It must not
+know the tables.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -18,9 +21,26 @@ from pathlib import Path
 
 from flowstone_nb._core.errors import StoreError
 
-__all__ = ["Connections", "data_version"]
+__all__ = ["FAILURES", "LOST_CATALOG_ADVICE", "Connections", "damaged", "data_version"]
+
+#: What to do with a catalog file that cannot serve: every error about one ends with it.
+LOST_CATALOG_ADVICE = (
+    "restore it from a backup, or move it away (rename it aside, with its -wal and -shm files "
+    "if any) to start a new, empty catalog. Stored values stay where they are; the next "
+    "materialize recomputes what the new catalog does not know."
+)
+
+#: What using a catalog file may raise: SQLite's errors, and the ``ValueError`` of text or JSON
+#: that a damaged file holds (a ``UnicodeDecodeError`` is one). Turn them into a StoreError with
+#: :meth:`Connections.error`.
+FAILURES = (sqlite3.Error, ValueError)
+
+# SQLite's names of the errors a damaged file gives, and the texts of those it gives no name.
+_DAMAGE_NAMES = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
+_DAMAGE_TEXTS = ("malformed", "no such table", "no such column")
 
 _BUSY_TIMEOUT = 30.0
+_FOLD_LOG = "PRAGMA wal_checkpoint(PASSIVE)"
 _DATA_VERSION = "PRAGMA data_version"
 
 # Connections of a parent process, kept referenced in a forked child but never used nor closed:
@@ -75,25 +95,25 @@ class Connections:
                 check_same_thread=False,
                 cached_statements=256,
             )
-        except sqlite3.Error as error:
+        except FAILURES as error:
             raise self.error("open", error) from error
         try:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT * 1000)}")
-        except sqlite3.Error as error:
+        except FAILURES as error:
             connection.close()
             raise self.error("open", error) from error
         return connection
 
-    def error(self, action: str, error: sqlite3.Error) -> StoreError:
-        """The error to raise when the catalog could not do ``action`` (``"open"``, ...)."""
-        if getattr(error, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
-            return StoreError(
-                f"The catalog {self.path} is not a readable SQLite database ({error}): move it "
-                "away (a new, empty catalog is then created; stored values stay where they "
-                "are) or configure another home with fs.configure(home=...)."
-            )
+    def error(self, action: str, error: Exception) -> StoreError:
+        """The error to raise when the catalog could not do ``action`` (``"open"``, ...).
+
+        ``error`` is one of :data:`FAILURES`. A damaged file says so and what to do about it;
+        anything else (a lock held too long, a full disk) says that nothing was changed.
+        """
+        if _is_damage(error):
+            return damaged(self.path, action, f"{type(error).__name__}: {error}")
         return StoreError(
             f"The catalog {self.path} could not {action} ({type(error).__name__}: {error}); "
             "nothing was changed. If another process keeps it locked, let it finish; if the "
@@ -113,7 +133,7 @@ class Connections:
             connection.execute("BEGIN IMMEDIATE")
             yield connection
             connection.execute("COMMIT")
-        except sqlite3.Error as error:
+        except FAILURES as error:
             connection.rollback()
             raise self.error(action, error) from error
         except BaseException:
@@ -143,12 +163,20 @@ class Connections:
         return False
 
     def close(self) -> None:
-        """Close every connection; using them again opens new ones."""
+        """Fold the log into the file, then close every connection; using them reopens them.
+
+        The log's pages are copied into the file without waiting for anyone (a ``PASSIVE``
+        checkpoint): what this process wrote is then in the file, whoever else still reads it.
+        When these were the file's last connections, SQLite also removes the log.
+        """
         with self._lock:
             connections = list(self._open.values())
             self._open.clear()
             self._local = threading.local()
             self._watched = None
+        if connections:
+            with contextlib.suppress(*FAILURES):  # best effort: the file stays correct anyway
+                connections[0].execute(_FOLD_LOG)
         for connection in connections:
             connection.close()
 
@@ -159,6 +187,33 @@ class Connections:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._watched = None
+
+
+def damaged(path: Path, action: str, found: str) -> StoreError:
+    """The error of a catalog file at ``path`` that is damaged: it could not do ``action``.
+
+    Parameters
+    ----------
+    path
+        The catalog file.
+    action
+        What it could not do (``"read its history"``).
+    found
+        What was found instead, for the message.
+    """
+    return StoreError(
+        f"The catalog {path} is damaged, not a readable SQLite database ({found}), so it could "
+        f"not {action}: {LOST_CATALOG_ADVICE}"
+    )
+
+
+def _is_damage(error: Exception) -> bool:
+    if not isinstance(error, sqlite3.Error):  # text or JSON the file holds cannot be read
+        return isinstance(error, (UnicodeDecodeError, json.JSONDecodeError))
+    if getattr(error, "sqlite_errorname", "") in _DAMAGE_NAMES:
+        return True
+    text = str(error)
+    return text.startswith("Could not decode") or any(part in text for part in _DAMAGE_TEXTS)
 
 
 def data_version(connection: sqlite3.Connection) -> int:

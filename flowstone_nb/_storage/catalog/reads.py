@@ -16,17 +16,20 @@ from typing import Any
 
 from flowstone_nb._core.errors import StoreError
 from flowstone_nb._core.states import RecordStatus
+from flowstone_nb._storage.catalog.connections import data_version
 from flowstone_nb._storage.catalog.rows import (
     Candidate,
     LineageEdge,
     MaterializationRow,
     PartitionState,
+    RunRow,
     candidates_from,
     check_status,
     edges_at_distance,
+    run_from_values,
     states_from,
 )
-from flowstone_nb._storage.catalog.schema import EDGE_COLUMNS, ROW_COLUMNS, columns
+from flowstone_nb._storage.catalog.schema import EDGE_COLUMNS, ROW_COLUMNS, RUN_COLUMNS, columns
 from flowstone_nb._storage.tuples import from_values
 
 __all__ = [
@@ -44,6 +47,9 @@ __all__ = [
     "inputs",
     "latest_success",
     "latest_successes",
+    "prepare",
+    "run",
+    "runs",
     "walk",
 ]
 
@@ -116,6 +122,36 @@ _INPUTS = (
 # The (near, far) fields of an edge when walking upstream; downstream walks swap them.
 _UPSTREAM_ENDS = ("materialization_id", "upstream_id")
 _GET = f"SELECT {ROW_COLUMNS} FROM materializations WHERE id = ?"
+_RUN_BY_ID = f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?"
+_RUNS = f"SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC"
+
+
+def prepare(connection: sqlite3.Connection) -> tuple[bool, int]:
+    """Compile :data:`HOT_READS` on ``connection``; tell whether nothing is recorded yet.
+
+    Returns whether no materialization is recorded, and the connection's data version (see
+    :func:`~.connections.data_version`) at that moment: one read transaction for both.
+    """
+    for statement in HOT_READS:
+        connection.execute(statement, ("[]",)).fetchall()  # no keys: finds nothing
+    connection.execute("BEGIN")
+    try:
+        empty = bool(connection.execute(NOTHING_RECORDED).fetchone()[0])
+        version = data_version(connection)
+    finally:
+        connection.execute("COMMIT")
+    return empty, version
+
+
+def run(connection: sqlite3.Connection, run_id: str) -> RunRow | None:
+    """The run ``run_id``, or ``None``."""
+    values = connection.execute(_RUN_BY_ID, (run_id,)).fetchone()
+    return None if values is None else run_from_values(values)
+
+
+def runs(connection: sqlite3.Connection) -> list[RunRow]:
+    """Every run, newest first."""
+    return [run_from_values(values) for values in connection.execute(_RUNS)]
 
 
 def get(connection: sqlite3.Connection, materialization_id: str) -> MaterializationRow | None:

@@ -1,21 +1,21 @@
 """Recovery: rows and runs left unfinished by processes that are gone are marked interrupted.
 
 This module owns the rule that tells a gone process from a live one (a process on this host is
-probed by its pid; one on another host, or without a run record, counts as gone once its run is
-older than ``stale_after``) and the messages that say why. It must not touch rows of live
-processes, nor of this one.
+probed by its pid and mark, see :func:`~flowstone_nb._storage.processes.writer_alive`; one on
+another host, or without a run record, counts as gone once its run is older than
+``stale_after``) and the messages that say why. It must not touch rows of live processes, nor of
+this one.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from flowstone_nb._core.states import RecordStatus
+from flowstone_nb._storage.processes import writer_alive
 from flowstone_nb._storage.tuples import from_values
 
 __all__ = ["DEFAULT_STALE_AFTER", "Interrupted", "find_interrupted", "mark_interrupted"]
@@ -26,10 +26,12 @@ DEFAULT_STALE_AFTER = 24 * 3600.0
 # The condition of the index ix_mat_unfinished.
 _UNFINISHED = f"status IN ('{RecordStatus.PENDING}', '{RecordStatus.RUNNING}')"
 _UNFINISHED_ROWS = (
-    "SELECT m.id, m.run_id, coalesce(r.started_at, m.started_at), r.pid, r.host "
+    "SELECT m.id, m.run_id, coalesce(r.started_at, m.started_at), r.pid, r.host, r.process_mark "
     f"FROM materializations AS m LEFT JOIN runs AS r ON r.run_id = m.run_id WHERE m.{_UNFINISHED}"
 )
-_RUNNING_RUNS = "SELECT run_id, run_id, started_at, pid, host FROM runs WHERE status = 'running'"
+_RUNNING_RUNS = (
+    "SELECT run_id, run_id, started_at, pid, host, process_mark FROM runs WHERE status = 'running'"
+)
 _MARK_ROW = (
     f"UPDATE materializations SET status = '{RecordStatus.FAILED}', error_type = 'Interrupted', "
     f"error_message = ? WHERE id = ? AND {_UNFINISHED}"
@@ -45,6 +47,7 @@ class _Unfinished(NamedTuple):
     started_at: float
     pid: int | None
     host: str | None
+    mark: str | None
 
 
 class Interrupted(NamedTuple):
@@ -108,7 +111,7 @@ def _gone(owner: _Unfinished, host: str, now: float, stale_after: float) -> str:
     rerun = "Nothing was stored for it; the next materialize recomputes it."
     pid = owner.pid
     if owner.host == host and pid is not None:
-        if pid != os.getpid() and os.name == "posix" and not _pid_alive(pid):
+        if not writer_alive(pid, owner.mark):
             return (
                 f"the process that ran it (pid {pid} on {host}) ended before it finished. " + rerun
             )
@@ -121,15 +124,6 @@ def _gone(owner: _Unfinished, host: str, now: float, stale_after: float) -> str:
         f"run {owner.run_id} {where} started {_age(age)} ago and never finished; unfinished runs "
         f"that cannot be probed count as interrupted after {_age(stale_after)}. " + rerun
     )
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        with contextlib.suppress(PermissionError):  # it exists, under another user
-            os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _age(seconds: float) -> str:

@@ -11,7 +11,7 @@ is sliced by position elsewhere. It must not run SQL.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -31,6 +31,7 @@ __all__ = [
     "run_from_values",
     "run_values",
     "states_from",
+    "whole_rows",
 ]
 
 # The text of every status a materialization may have, in RecordStatus's order (as text, so that
@@ -65,6 +66,10 @@ class MaterializationRow(NamedTuple):
         Summary of the value.
     error_type, error_message, traceback
         What went wrong, for failed attempts.
+    size_bytes, modified_ns
+        The stored value's size, and its file's modification time in nanoseconds, when it was
+        stored: its stamp, with ``data_version`` (``None`` when unknown: in memory, on homes
+        that keep no time, in rows recorded before stamps were).
     """
 
     id: str
@@ -84,6 +89,8 @@ class MaterializationRow(NamedTuple):
     error_type: str | None = None
     error_message: str | None = None
     traceback: str | None = None
+    size_bytes: int | None = None
+    modified_ns: int | None = None
 
 
 class LineageEdge(NamedTuple):
@@ -103,6 +110,9 @@ class Candidate(NamedTuple):
     ----------
     id, asset, partition, code_version, data_version, io_manager, location
         As in :class:`MaterializationRow`.
+    size_bytes, modified_ns
+        As in :class:`MaterializationRow`: with ``data_version``, what the value is checked
+        against before it is reused or loaded.
     inputs
         ``(asset, partition, data_version)`` of every input it consumed.
     """
@@ -114,6 +124,8 @@ class Candidate(NamedTuple):
     data_version: str | None
     io_manager: str | None
     location: str | None
+    size_bytes: int | None
+    modified_ns: int | None
     inputs: frozenset[tuple[str, str, str | None]]
 
 
@@ -134,7 +146,15 @@ class PartitionState:
 
 
 class RunRow(NamedTuple):
-    """One call of materialize or backfill, and the process that made it (a named tuple)."""
+    """One call of materialize or backfill, and the process that made it (a named tuple).
+
+    Attributes
+    ----------
+    pid, host, process_mark
+        The process that made it: its pid on ``host``, and its mark (see
+        :mod:`flowstone_nb._storage.processes`), which tells it from a later process with the
+        same pid; ``None`` where the system has no mark, or in catalogs older than marks.
+    """
 
     run_id: str
     started_at: float
@@ -144,6 +164,22 @@ class RunRow(NamedTuple):
     host: str
     kind: str
     targets: tuple[str, ...]
+    process_mark: str | None = None
+
+
+# Rows may be given without the fields of their stamp, which then are unknown (see whole_rows).
+_ROW_WIDTH = len(MaterializationRow._fields)
+_STAMPLESS_WIDTH = MaterializationRow._fields.index("size_bytes")
+
+
+def whole_rows(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """``rows`` (materialization rows, or tuples of their values in field order) with every field.
+
+    A tuple may stop before ``size_bytes``: callers that know no stamp give rows so. Their
+    stamp is recorded as unknown (``None``).
+    """
+    for row in rows:
+        yield row if len(row) == _ROW_WIDTH else (*row, *(None,) * (_ROW_WIDTH - len(row)))
 
 
 # Every field of a candidate but its inputs comes from the materialization itself.

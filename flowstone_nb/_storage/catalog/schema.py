@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from flowstone_nb._core.errors import StoreError
+from flowstone_nb._storage.catalog.connections import damaged
 from flowstone_nb._storage.catalog.rows import LineageEdge, MaterializationRow, RunRow
 
 __all__ = [
@@ -71,8 +72,24 @@ def _create_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _record_process_marks(conn: sqlite3.Connection) -> None:
+    # Beside the pid, what tells the process that ran a run from a later one with its pid.
+    conn.execute("ALTER TABLE runs ADD COLUMN process_mark TEXT")
+
+
+def _record_value_stamps(conn: sqlite3.Connection) -> None:
+    # What a stored value's file looked like when it was stored, checked before it is loaded.
+    conn.execute("ALTER TABLE materializations ADD COLUMN size_bytes INTEGER")
+    conn.execute("ALTER TABLE materializations ADD COLUMN modified_ns INTEGER")
+
+
 #: Migration ``n`` brings a catalog from schema version ``n`` to ``n + 1``. Append, never edit.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_tables, _create_indexes)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _create_tables,
+    _create_indexes,
+    _record_process_marks,
+    _record_value_stamps,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Row fields whose column is named otherwise (the columns came first).
@@ -106,11 +123,13 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
     Raises
     ------
     StoreError
-        When the catalog was written by a newer flowstone_nb.
+        When the catalog was written by a newer flowstone_nb, or its version is not a number.
     """
     conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     found = conn.execute("SELECT version FROM schema_version").fetchone()
-    version = 0 if found is None else int(found[0])
+    version = 0 if found is None else found[0]
+    if type(version) is not int:
+        raise damaged(path, "read its schema version", f"the version is {version!r}")
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"The catalog {path} has schema version {version}, newer than this "

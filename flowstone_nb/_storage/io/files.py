@@ -6,13 +6,15 @@ or ``s3://bucket/x``)::
     <home>/data/<asset>/<partition_slug>/<data_version>.<ext>
 
 the names that may appear in it (each part stays inside the home), and atomic writes: a temp file
-in the same folder, then a rename. A version that already exists is not replaced (on a local home
-the new temp file is dropped; on other homes nothing is uploaded), and older versions stay
-loadable by their location. Local homes use plain ``os``/``pathlib`` calls; other URLs go through
-fsspec (where a rename is whatever the filesystem's ``mv`` offers: atomic on local disks and in
-memory, a copy and delete on object stores). Files are not fsynced: after an operating-system
-crash a value may be unreadable, and loading it says so. It must not know formats: encoders are
-handed in.
+in the same folder, then a rename. A temp file's name carries its writer (host, pid and mark), so
+that the temp files of writers killed half-way can be told from those being written, and removed
+(:meth:`LocalFiles.remove_stale_temp_files`). A version that already exists is not replaced (on a
+local home the new temp file is dropped; on other homes nothing is uploaded), and older versions
+stay loadable by their location. Local homes use plain ``os``/``pathlib`` calls; other URLs go
+through fsspec (where a rename is whatever the filesystem's ``mv`` offers: atomic on local disks
+and in memory, a copy and delete on object stores). Files are not fsynced: after an operating-
+system crash a value may be unreadable, and loading it says so. It must not know formats: encoders
+are handed in.
 """
 
 from __future__ import annotations
@@ -20,20 +22,24 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from flowstone_nb._core.errors import StoreError
+from flowstone_nb._core.io_managers import MAX_NAME_BYTES
 from flowstone_nb._storage.config import local_folder
 from flowstone_nb._storage.io.formats import Encoder
 from flowstone_nb._storage.io.hashing import encode_into
 from flowstone_nb._storage.io.imports import lazy_import
+from flowstone_nb._storage.processes import host_name, host_token, own_mark, writer_alive
 from flowstone_nb._storage.tuples import from_values
 
 __all__ = [
-    "MAX_SEGMENT_LENGTH",
+    "MAX_NAME_BYTES",
+    "FileStat",
     "FsspecFiles",
     "LocalFiles",
     "StoredFile",
@@ -42,11 +48,9 @@ __all__ = [
     "check_segment",
     "describe_location",
     "files_for",
+    "location_owner",
     "value_folder",
 ]
-
-#: Longest asset name or partition slug that still fits in a file name with room to spare.
-MAX_SEGMENT_LENGTH = 200
 
 
 # --- names that must stay inside the home ---------------------------------------------------------
@@ -59,8 +63,12 @@ def _segment_problem(text: str) -> str | None:
         return "is a relative path"
     if "/" in text or "\\" in text or "\0" in text:
         return "contains '/', '\\' or a NUL character"
-    if len(text) > MAX_SEGMENT_LENGTH:
-        return f"has {len(text)} characters; at most {MAX_SEGMENT_LENGTH} fit in a file name"
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        return (
+            f"has {len(text)} characters ({size} bytes in UTF-8); at most {MAX_NAME_BYTES} bytes "
+            "fit in a file name"
+        )
     return None
 
 
@@ -82,7 +90,7 @@ def check_segment(kind: str, text: str) -> str:
     ------
     StoreError
         For empty names, ``.``/``..``, separators, NUL characters and names over
-        :data:`MAX_SEGMENT_LENGTH` characters.
+        :data:`MAX_NAME_BYTES` bytes in UTF-8.
     """
     problem = _segment_problem(text)
     if problem is not None:
@@ -113,19 +121,28 @@ def check_location(location: str) -> list[str]:
     return parts
 
 
+_DATA = "data"  # the folder, under the home, of every stored value
+
+
 def value_folder(asset: str, partition_slug: str) -> str:
     """The folder, relative to the home, that holds the versions of one asset partition."""
-    return f"data/{asset}/{partition_slug}"
+    return f"{_DATA}/{asset}/{partition_slug}"
 
 
-def describe_location(location: str) -> str:
-    """``asset 'a' partition 'p'`` for a location of the layout, else the location itself.
+def location_owner(location: str) -> tuple[str, str] | None:
+    """The ``(asset, partition_slug)`` whose value a location of the layout holds, else ``None``.
 
     Memory locations (``memory:<asset>/<slug>/<version>``) follow the same layout.
     """
     parts = location.removeprefix("memory:").split("/")
-    if len(parts) >= 3:
-        return f"asset {parts[-3]!r} partition {parts[-2]!r}"
+    return (parts[-3], parts[-2]) if len(parts) >= 3 else None
+
+
+def describe_location(location: str) -> str:
+    """``asset 'a' partition 'p'`` for a location of the layout, else the location itself."""
+    owner = location_owner(location)
+    if owner is not None:
+        return f"asset {owner[0]!r} partition {owner[1]!r}"
     return f"location {location!r}"
 
 
@@ -133,15 +150,52 @@ def describe_location(location: str) -> str:
 
 
 class StoredFile(NamedTuple):
-    """A value written under the home: where, its data version, and its size in bytes."""
+    """A value written under the home: where, its data version, its size and modification time.
+
+    The time (in nanoseconds) is ``None`` on homes that are not local.
+    """
 
     location: str
     data_version: str
     size: int
+    modified_ns: int | None
+
+
+class FileStat(NamedTuple):
+    """A stored file's size, and its modification time in nanoseconds (``None``: not kept)."""
+
+    size: int
+    modified_ns: int | None
+
+
+def _local_stat(path: str | Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)  # noqa: PTH116  # hot path: no Path object
+    except FileNotFoundError:
+        return None
+
+
+# A temp file is named after its target and its writer: ".<name>.<host>-<pid>-<mark>.<random>.tmp"
+# (the mark is "x" where processes have none; see flowstone_nb._storage.processes).
+_TEMP_NAME = re.compile(r"\..+\.([0-9a-f]{8})-([0-9]+)-([0-9a-f]{8}|x)\.[0-9a-f]{12}\.tmp")
+_HOST = host_token(host_name())
 
 
 def _temp_name(name: str) -> str:
-    return f".{name}.{secrets.token_hex(6)}.tmp"
+    return f".{name}.{_HOST}-{os.getpid()}-{own_mark() or 'x'}.{secrets.token_hex(6)}.tmp"
+
+
+def _is_temp(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def _writer_gone(name: str) -> bool:
+    """Whether ``name`` is a temp file whose writer is known to be gone (on this host)."""
+    writer = _TEMP_NAME.fullmatch(name)
+    if writer is None or writer[1] != _HOST:  # not ours to judge: another host, an older form
+        return False
+    pid, mark = writer[2], writer[3]
+    return not writer_alive(int(pid), None if mark == "x" else mark)
 
 
 class LocalFiles:
@@ -188,7 +242,9 @@ class LocalFiles:
                 writer = encode_into(open_temp, encoder.write)
                 version = writer.version()
                 final = directory / f"{version}.{encoder.ext}"
-                new = not final.exists()
+                kept = _local_stat(final)
+                # A stored version of another size was cut short (or added to): write it again.
+                new = kept is None or kept.st_size != writer.size
                 if new:
                     writer.spill()
             finally:
@@ -196,13 +252,21 @@ class LocalFiles:
                     out.close()
             if new:
                 temp.replace(final)
+                kept = os.stat(final)  # noqa: PTH116  # hot path: no Path object
             elif opened:
                 temp.unlink()
         except BaseException:
             if opened:
                 temp.unlink(missing_ok=True)
             raise
-        return from_values(StoredFile, (f"{folder}/{version}.{encoder.ext}", version, writer.size))
+        assert kept is not None  # stored now, or before
+        location = f"{folder}/{version}.{encoder.ext}"
+        return from_values(StoredFile, (location, version, writer.size, kept.st_mtime_ns))
+
+    def stat(self, location: str) -> FileStat | None:
+        """The size and modification time of the file at ``location``, or ``None`` if missing."""
+        found = _local_stat(self.path(location))
+        return None if found is None else from_values(FileStat, (found.st_size, found.st_mtime_ns))
 
     def write_atomic(self, location: str, write: Callable[[BinaryIO], object]) -> None:
         """Write the file at ``location`` through a temp file beside it (see atomic_write)."""
@@ -220,6 +284,32 @@ class LocalFiles:
     def delete(self, location: str) -> None:
         """Remove the file at ``location``, if any."""
         Path(self.path(location)).unlink(missing_ok=True)
+
+    def holds_values(self) -> bool:
+        """Whether any value is stored under the home (temp files do not count)."""
+        for _, _, names in os.walk(self.path(_DATA)):
+            if any(not _is_temp(name) for name in names):
+                return True
+        return False
+
+    def remove_stale_temp_files(self) -> list[str]:
+        """Remove the temp files that writers now gone left under the home; return where.
+
+        A writer killed half-way (``kill -9``, a crash, a full disk) leaves its temp file
+        behind. Only files whose name shows a writer of this host that no longer runs are
+        removed; those of live writers, of other hosts and in older forms stay.
+        """
+        removed: list[str] = []
+        for folder, _, names in os.walk(self.path(_DATA)):
+            for name in names:
+                if _writer_gone(name):
+                    path = Path(folder, name)
+                    try:
+                        path.unlink(missing_ok=True)  # (another process may sweep at once)
+                    except OSError:  # not ours to remove after all (another user's, read-only)
+                        continue
+                    removed.append(path.relative_to(self.root).as_posix())
+        return removed
 
 
 class FsspecFiles:
@@ -249,10 +339,19 @@ class FsspecFiles:
         writer.spill()
         version = writer.version()
         location = f"{folder}/{version}.{encoder.ext}"
-        if not self.exists(location):
+        kept = self.stat(location)
+        if kept is None or kept.size != writer.size:  # (see LocalFiles.store_new)
             payload = buffer.getbuffer()
             self.write_atomic(location, lambda out: out.write(payload))
-        return from_values(StoredFile, (location, version, writer.size))
+        return from_values(StoredFile, (location, version, writer.size, None))
+
+    def stat(self, location: str) -> FileStat | None:
+        """The size of the file at ``location`` (no time: object stores keep none to compare)."""
+        try:
+            info = self.fs.info(self.path(location))
+        except FileNotFoundError:
+            return None
+        return FileStat(int(info["size"]), None)
 
     def write_atomic(self, location: str, write: Callable[[BinaryIO], object]) -> None:
         """Write the file at ``location`` through a temp file beside it (see atomic_write)."""
@@ -273,6 +372,11 @@ class FsspecFiles:
         """Remove the file at ``location``, if any."""
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm(self.path(location))
+
+    def holds_values(self) -> bool:
+        """Whether any value is stored under the home (temp files do not count)."""
+        found: list[str] = self.fs.find(self.path(_DATA))
+        return any(not _is_temp(path.rsplit("/", 1)[-1]) for path in found)
 
 
 def files_for(home: str) -> LocalFiles | FsspecFiles:

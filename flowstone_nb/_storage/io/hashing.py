@@ -13,12 +13,30 @@ import hashlib
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO
 
-__all__ = ["HashingWriter", "encode_into"]
+__all__ = ["HashingWriter", "content_version", "encode_into"]
 
 #: Bytes of a payload hashed in the encoding thread; what follows goes to a helper thread.
 _OVERLAP_FROM = 64 * 1024
+#: Bytes read at a time when a stored file is hashed again.
+_READ_CHUNK = 1024 * 1024
+
+
+def _new_hash() -> hashlib.blake2b:
+    """The hash of a data version (blake2b, 16 bytes): written values and re-read files alike."""
+    return hashlib.blake2b(digest_size=16)
+
+
+def content_version(source: BinaryIO) -> str:
+    """The data version of the bytes ``source`` holds from where it is to its end.
+
+    The version a value got when it was written, as long as its file is unchanged.
+    """
+    digest = _new_hash()
+    while chunk := source.read(_READ_CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 class HashingWriter:
@@ -49,7 +67,7 @@ class HashingWriter:
         self._open_out = open_out
         self._out: Callable[[Any], object] | None = None
         self._head: list[bytes] = []
-        self._hash = hashlib.blake2b(digest_size=16)
+        self._hash = _new_hash()
         self._chunks: queue.SimpleQueue[bytes | None] | None = None
         self._helper: threading.Thread | None = None
         #: Bytes written so far.

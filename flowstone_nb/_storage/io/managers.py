@@ -23,11 +23,13 @@ from typing import Any, ClassVar, NamedTuple
 
 from flowstone_nb._core.errors import StoreError, did_you_mean
 from flowstone_nb._core.io_managers import IOManagerFactory, get_io_manager_factory
+from flowstone_nb._partitioning.keys import NO_PARTITION_SLUG
 from flowstone_nb._storage.io.files import (
     check_location,
     check_segment,
     describe_location,
     files_for,
+    location_owner,
     value_folder,
 )
 from flowstone_nb._storage.io.formats import (
@@ -36,6 +38,8 @@ from flowstone_nb._storage.io.formats import (
     encoder_by_type,
     parquet_encoder,
 )
+from flowstone_nb._storage.io.hashing import content_version
+from flowstone_nb._storage.io.stamps import MISSING, ChangedValueError, ValueStamp, stamp_problem
 from flowstone_nb._storage.io.summaries import describe
 from flowstone_nb._storage.tuples import from_values
 
@@ -71,6 +75,10 @@ class StoredValue(NamedTuple):
         A short summary such as ``"a:int64, b:float64"`` or ``"ndarray float64 (3, 4)"``.
     size_bytes
         Bytes written, or ``None`` for values kept in memory.
+    modified_ns
+        The modification time of its file, in nanoseconds, or ``None`` (in memory, on homes that
+        are not local). With ``data_version`` and ``size_bytes``, what a
+        :class:`~flowstone_nb._storage.io.stamps.ValueStamp` holds.
     """
 
     location: str
@@ -79,6 +87,7 @@ class StoredValue(NamedTuple):
     rows: int | None
     schema: str | None
     size_bytes: int | None
+    modified_ns: int | None = None
 
 
 # --- managers -------------------------------------------------------------------------------------
@@ -141,6 +150,68 @@ class IOManager(ABC):
     @abstractmethod
     def delete(self, location: str) -> None:
         """Remove the value at ``location`` (nothing happens when it is already gone)."""
+
+    def check(self, location: str, stamp: ValueStamp, *, rehash: bool = False) -> str | None:
+        """How the value at ``location`` differs from the one stored with ``stamp``, or ``None``.
+
+        Managers that write files compare the file's size and modification time to the stamp
+        (and hash the file again when only the time differs); this one, for managers that
+        record no stamp, only knows whether the value exists.
+
+        Parameters
+        ----------
+        location
+            Where the value is.
+        stamp
+            What was recorded when it was stored.
+        rehash
+            Hash the stored bytes again whatever their size and time (a full verification).
+
+        Returns
+        -------
+        str or None
+            ``"is missing"``, or what changed (for a message: ``"<file> <problem>"``).
+        """
+        return None if self.exists(location) else MISSING
+
+    def load_checked(
+        self,
+        location: str,
+        stamp: ValueStamp,
+        *,
+        config: Mapping[str, Any] = NO_CONFIG,
+        partition: str | None = None,
+    ) -> object:
+        """Load the value at ``location`` once :meth:`check` finds it unchanged since stored.
+
+        Parameters
+        ----------
+        location, config
+            As for :meth:`load`.
+        stamp
+            What was recorded when the value was stored.
+        partition
+            The partition as the user names it, for the message (default: the folder's name;
+            none for an unpartitioned asset).
+
+        Raises
+        ------
+        ChangedValueError
+            The value changed since it was stored: it is not loaded.
+        StoreError
+            It is missing or cannot be read.
+        """
+        problem = self.check(location, stamp)
+        if problem is not None and problem != MISSING:  # (a missing value: load says so)
+            asset, slug = location_owner(location) or (location, NO_PARTITION_SLUG)
+            if partition is None and slug != NO_PARTITION_SLUG:
+                partition = slug
+            raise ChangedValueError(asset, partition, self.where(location), problem)
+        return self.load(location, config=config)
+
+    def where(self, location: str) -> str:
+        """Where the value at ``location`` is, for messages (a file's path, or the location)."""
+        return location
 
     def metadata(self, value: object) -> dict[str, Any]:
         """Rows, schema summary and type name of ``value``, without storing it."""
@@ -213,7 +284,7 @@ class MemoryIOManager(IOManager):
         rows, schema = (None, kind.__name__) if kind in _SCALARS else describe(value)
         with _memory_lock:
             _memory_kept[key] = (location, value)
-        return from_values(StoredValue, (location, version, self.name, rows, schema, None))
+        return from_values(StoredValue, (location, version, self.name, rows, schema, None, None))
 
     def load(self, location: str, *, config: Mapping[str, Any] = NO_CONFIG) -> object:
         """The value kept at ``location``; see :meth:`IOManager.load`."""
@@ -284,8 +355,41 @@ class _FileIOManager(IOManager):
             ) from error
         rows, schema = describe(value)
         return StoredValue(
-            stored.location, stored.data_version, self.name, rows, schema, stored.size
+            stored.location,
+            stored.data_version,
+            self.name,
+            rows,
+            schema,
+            stored.size,
+            stored.modified_ns,
         )
+
+    def check(self, location: str, stamp: ValueStamp, *, rehash: bool = False) -> str | None:
+        """Compare the file's size, time and (when needed) content; see :meth:`IOManager.check`."""
+        check_location(location)
+        found = self._files.stat(location)
+        if found is None:
+            return MISSING
+        try:
+            return stamp_problem(
+                stamp,
+                found.size,
+                found.modified_ns,
+                lambda: self._content_version(location),
+                always_rehash=rehash,
+            )
+        except FileNotFoundError:  # removed while it was read
+            return MISSING
+        except OSError as error:
+            return f"cannot be read ({type(error).__name__}: {error})"
+
+    def _content_version(self, location: str) -> str:
+        with self._files.open_read(location) as source:
+            return content_version(source)
+
+    def where(self, location: str) -> str:
+        """The path of the file at ``location``."""
+        return self._files.path(location)
 
     def load(self, location: str, *, config: Mapping[str, Any] = NO_CONFIG) -> object:
         """Read the value at ``location``; see :meth:`IOManager.load`."""

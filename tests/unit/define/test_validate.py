@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -65,6 +66,27 @@ def test_bad_names(name: str, needle: str) -> None:
     issues = fs.validate(fs.Asset(name=name, execute_fn=lambda: 1))
     assert [i.field for i in issues] == ["name"]
     assert needle in issues[0].message
+
+
+def test_a_name_longer_than_a_file_name_may_be_is_reported() -> None:
+    name = "漢" * 100  # 100 characters, 300 bytes in UTF-8
+    issues = fs.validate(fs.Asset(name=name, execute_fn=lambda: 1))
+    assert [i.field for i in issues] == ["name"]
+    assert re.search(r"300 bytes.*at most 200 bytes", issues[0].message)
+    assert fs.validate(fs.Asset(name="漢" * 66, execute_fn=lambda: 1)) == []  # 198 bytes
+
+
+def test_a_name_too_long_fails_when_it_is_defined_not_after_computing() -> None:
+    computed: list[int] = []
+
+    def body() -> int:
+        computed.append(1)
+        return 1
+
+    body.__name__ = "x" * 201
+    with pytest.raises(fs.AssetDefinitionError, match=r"name:.*201 bytes.*at most 200"):
+        fs.asset(body)
+    assert computed == []
 
 
 # -- dependencies ------------------------------------------------------------------------------

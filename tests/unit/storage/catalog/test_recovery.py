@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 from flowstone_nb._storage.catalog import Catalog
 from tests.resources.catalog_workers import hold_running_row
+from tests.resources.processes import ended_pid
 from tests.unit.storage.catalog.shorthands import raw, row, spawn
 
 
@@ -124,3 +126,40 @@ def test_runs_of_dead_processes_without_rows_are_closed(path: Path) -> None:
     runs = catalog.runs()
     assert [r.status for r in runs] == ["interrupted"]
     catalog.close()
+
+
+def test_a_run_whose_pid_now_belongs_to_another_process_is_interrupted(
+    catalog: Catalog, path: Path
+) -> None:
+    # A restarted container gives the new kernel the pid of the one that died: the pid is alive,
+    # but the process that recorded the run is not.
+    reused = catalog.start_run(kind="materialize", targets=["a"])
+    mine = catalog.start_run(kind="materialize", targets=["b"])
+    catalog.write(
+        [
+            row("theirs", status="running", run_id=reused),
+            row("mine", "b", status="running", run_id=mine),
+        ]
+    )
+    with raw(path) as conn:  # what the dead process recorded: this pid, its own start
+        conn.execute("UPDATE runs SET process_mark = '00000000' WHERE run_id = ?", (reused,))
+    assert catalog.recover_interrupted() == 1
+    recovered = catalog.get("theirs")
+    assert recovered is not None
+    assert recovered.status == "failed"
+    assert f"pid {os.getpid()}" in str(recovered.error_message)
+    assert catalog.get_run(reused).status == "interrupted"  # type: ignore[union-attr]
+    assert catalog.get("mine").status == "running"  # type: ignore[union-attr]
+    assert catalog.get_run(mine).status == "running"  # type: ignore[union-attr]
+
+
+def test_runs_recorded_without_a_mark_are_told_by_their_pid(catalog: Catalog, path: Path) -> None:
+    # Catalogs written before marks were recorded: a live pid still counts as the writer.
+    run_id = catalog.start_run(kind="materialize", targets=["a"])
+    catalog.write([row("old", status="running", run_id=run_id)])
+    with raw(path) as conn:
+        conn.execute("UPDATE runs SET process_mark = NULL")
+    assert catalog.recover_interrupted() == 0
+    with raw(path) as conn:
+        conn.execute("UPDATE runs SET pid = ?", (ended_pid(),))
+    assert catalog.recover_interrupted() == 1

@@ -104,3 +104,26 @@ def test_every_row_field_has_its_column_in_field_order(path: Path) -> None:
     assert columns(["id", "partition", "rows", "schema"], "m") == (
         "m.id, m.partition_key, m.row_count, m.schema_summary"
     )
+
+
+def test_a_catalog_from_before_stamps_and_marks_is_upgraded_and_keeps_its_rows(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    with raw(path) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        MIGRATIONS[0](conn)
+        MIGRATIONS[1](conn)
+        conn.execute("INSERT INTO schema_version VALUES (2)")
+        conn.execute(
+            "INSERT INTO materializations (id, run_id, asset, partition_key, status, started_at) "
+            "VALUES ('old', 'r', 'sales', '', 'success', 1.0)"
+        )
+        conn.execute(
+            "INSERT INTO runs VALUES ('r', 1.0, 2.0, 'success', 1, 'host', 'materialize', '[]')"
+        )
+    catalog = Catalog(path)
+    old = catalog.get("old")
+    assert old is not None
+    assert (old.size_bytes, old.modified_ns) == (None, None)
+    [run] = catalog.runs()
+    assert run.process_mark is None
+    catalog.close()

@@ -11,7 +11,7 @@ import pytest
 
 from flowstone_nb._core.errors import StoreError
 from flowstone_nb._storage.catalog import Catalog
-from flowstone_nb._storage.catalog.catalog import finish_background_writes
+from flowstone_nb._storage.catalog.catalog import close_every_catalog
 from tests.unit.storage.catalog.shorthands import raw, row
 
 
@@ -47,7 +47,7 @@ def test_at_exit_pending_writes_are_finished_and_a_failed_one_is_logged(
     catalog.record_later([tuple(row("kept"))])
     catalog.record_later([tuple(row("lost"))], end=("nope", "success"))
     with caplog.at_level("WARNING", logger="flowstone_nb.catalog"):
-        finish_background_writes()  # what the interpreter runs as it exits
+        close_every_catalog()  # what the interpreter runs as it exits
     assert "run 'nope'" in caplog.text
     assert [r.id for r in catalog.history()] == ["kept"]
 

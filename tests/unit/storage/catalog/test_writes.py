@@ -193,3 +193,24 @@ def test_rows_and_edges_built_by_field_name_are_recorded_now_or_later(catalog: C
     recorded = catalog.get_run(run.run_id)
     assert recorded is not None
     assert recorded.status == "success"
+
+
+def test_a_values_size_and_modification_time_are_recorded_with_it(catalog: Catalog) -> None:
+    stamped = row("m1", size_bytes=1234, modified_ns=1_700_000_000_123_456_789)
+    catalog.write([stamped])
+    assert catalog.get("m1") == stamped
+    [candidate] = catalog.latest_successes(assets=["a"]).values()
+    assert (candidate.size_bytes, candidate.modified_ns) == (1234, 1_700_000_000_123_456_789)
+    assert catalog.history()[0].modified_ns == 1_700_000_000_123_456_789
+
+
+def test_rows_given_without_their_stamp_record_it_as_unknown(catalog: Catalog) -> None:
+    # Rows as tuples of the fields before the stamp (as callers that do not know it give them).
+    run = catalog.new_run(kind="materialize", targets=["a"])
+    short = tuple(row("m1", run_id=run.run_id))[: MaterializationRow._fields.index("size_bytes")]
+    catalog.record([short], start=run)
+    catalog.record_later([("m2", *short[1:])], end=(run.run_id, "success"))
+    for mat_id in ("m1", "m2"):
+        recorded = catalog.get(mat_id)
+        assert recorded is not None
+        assert (recorded.size_bytes, recorded.modified_ns) == (None, None)

@@ -18,6 +18,7 @@ from flowstone_nb._storage.io import (
     atomic_write,
     check_segment,
 )
+from flowstone_nb._storage.io.files import files_for
 from tests.resources.store_files import files_under
 from tests.unit.storage.io.values import Unpicklable, frame
 
@@ -117,3 +118,14 @@ def test_check_segment_explains_the_fix() -> None:
     with pytest.raises(StoreError, match=r"201 characters.*at most 200"):
         check_segment("partition", "x" * 201)
     assert check_segment("asset name", "sales_2024") == "sales_2024"
+    with pytest.raises(StoreError, match=r"67 characters \(201 bytes.*at most 200 bytes"):
+        check_segment("asset name", "漢" * 67)
+
+
+def test_a_home_holds_values_once_one_is_stored_temp_files_aside(store_home: str) -> None:
+    files = files_for(store_home)
+    assert not files.holds_values()
+    atomic_write(store_home, "data/sales/all/.v.json.0123456789ab.tmp", lambda out: out.write(b"x"))
+    assert not files.holds_values()  # a temp file left behind is no value
+    FilesystemIOManager(store_home).store("sales", "all", [1])
+    assert files.holds_values()
