@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,11 +26,22 @@ def registry() -> Iterator[Registry]:
 
 
 @pytest.fixture(autouse=True)
-def catalog_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Catalogs of remote homes (kept locally) go under this test's folder, not ~/.cache."""
+def catalog_dir(tmp_path: Path) -> Iterator[Path]:
+    """Catalogs of remote homes (kept locally) go under this test's folder, not ~/.cache.
+
+    (Not through ``monkeypatch``: a test's own patches must be undone before the store
+    fixtures below tear down.)
+    """
     folder = tmp_path / "catalogs"
-    monkeypatch.setenv("FLOWSTONE_CATALOG_DIR", str(folder))
-    return folder
+    before = os.environ.get("FLOWSTONE_CATALOG_DIR")
+    os.environ["FLOWSTONE_CATALOG_DIR"] = str(folder)
+    try:
+        yield folder
+    finally:
+        if before is None:
+            del os.environ["FLOWSTONE_CATALOG_DIR"]
+        else:
+            os.environ["FLOWSTONE_CATALOG_DIR"] = before
 
 
 @pytest.fixture(autouse=True)

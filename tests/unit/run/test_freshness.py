@@ -26,6 +26,8 @@ def latest(
         data_version="d-clean",
         io_manager="filesystem",
         location="data/clean",
+        size_bytes=None,
+        modified_ns=None,
         inputs=inputs,
     )
 

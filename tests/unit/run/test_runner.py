@@ -247,6 +247,8 @@ def test_results_are_made_by_field_name() -> None:
         data_version="d2",
         io_manager="filesystem",
         location="data/a",
+        size_bytes=None,
+        modified_ns=None,
         inputs=frozenset(),
     )
     assert reused(node, latest) == NodeResult(
