@@ -84,15 +84,12 @@ class Store:
         SQLite turns an empty file into a new catalog (and ignores its log): the history of the
         values under the home would be gone without a word.
         """
-        try:
-            if path.stat().st_size:
-                return
-        except OSError:  # no file yet (or not a file: opening it says so)
+        if _size(path) != 0:  # a catalog, or none yet (or not a file: opening it says so)
             return
         from flowstone_nb._storage.catalog.connections import LOST_CATALOG_ADVICE
 
         log = path.with_name(f"{path.name}-wal")
-        log_size = log.stat().st_size if log.exists() else 0
+        log_size = _size(log) or 0
         if log_size:
             lost = f"its log {log} holds {log_size} bytes, which SQLite would discard"
         else:
@@ -125,6 +122,14 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store(home={self.home!r})"
+
+
+def _size(path: Path) -> int | None:
+    """The size of the file at ``path``, or ``None`` when there is none."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 _stores: dict[str, Store] = {}
