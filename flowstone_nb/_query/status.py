@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from flowstone_nb._storage.catalog import Catalog, MaterializationRow, PartitionState
+    from flowstone_nb._storage.io import ValueStamp
 
 __all__ = ["PartitionStatus", "StatusReport", "compute_status"]
 
@@ -208,7 +209,7 @@ class _StatusComputation:
             version = self.versions[node.asset] = asset_code_version(asset)
         latest = _LatestSuccess(success, self.catalog)
         upstream = self._upstream(node, asset)
-        reason = why_stale(latest, version, upstream, self._exists, self.not_fresh)
+        reason = why_stale(latest, version, upstream, self._check, self.not_fresh)
         return not reason, reason
 
     def _upstream(self, node: Node, asset: Asset) -> Iterator[tuple[Node, str | None]]:
@@ -218,8 +219,8 @@ class _StatusComputation:
                 state = self.states.get((up.asset, up.encoded))
                 yield up, state.success.data_version if state and state.success else None
 
-    def _exists(self, io_manager: str, location: str) -> bool:
-        return self.store.io_manager(io_manager).exists(location)
+    def _check(self, io_manager: str, location: str, stamp: ValueStamp) -> str | None:
+        return self.store.io_manager(io_manager).check(location, stamp)
 
 
 class _LatestSuccess:
@@ -229,6 +230,10 @@ class _LatestSuccess:
         self.code_version = row.code_version
         self.io_manager = row.io_manager
         self.location = row.location
+        self.data_version = row.data_version
+        self.size_bytes = row.size_bytes
+        self.modified_ns = row.modified_ns
+        self.value_problem = row.value_problem
         self._id = row.id
         self._catalog = catalog
 

@@ -25,6 +25,7 @@ from flowstone_nb._run.results import RunResult
 from flowstone_nb._run.runner import Runner
 from flowstone_nb._run.scheduler import run_scheduled
 from flowstone_nb._storage.config import settings
+from flowstone_nb._storage.io.stamps import stamp_of
 from flowstone_nb._storage.store import Store, get_store
 
 __all__ = ["execute_plan", "load", "materialize"]
@@ -241,4 +242,10 @@ def load(
             "materialize it first (fs.materialize), or pick a version from fs.history()."
         )
     manager = get_store(home).io_manager(str(row.io_manager))
-    return manager.load(str(row.location), config=definition.io_config)
+    return manager.load_checked(
+        str(row.location),
+        stamp_of(row),
+        config=definition.io_config,
+        partition=node.text or None,
+        known_problem=row.value_problem,
+    )

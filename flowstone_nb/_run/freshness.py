@@ -9,12 +9,14 @@ latest success is fresh when
   same data versions: none more, none less),
 * none of those upstream partitions is itself known not to be fresh (the status report's
   prediction; a run knows the upstream values it just made or reused), and
-* its stored value still exists.
+* its stored value is still the one stored: it exists, nothing known is wrong with it (a
+  verification's finding), and it agrees with its stamp (see
+  :mod:`flowstone_nb._storage.io.stamps`).
 
 This module decides only: it reads no catalog and no store itself. Its callers give it the latest
-success, the versions now, and a way to ask whether a stored value exists; it reads each only when
-the checks before it passed (the inputs a success consumed, the upstream values now, the stored
-value), so a caller may give them lazily.
+success, the versions now, and a way to check a stored value; it reads each only when the checks
+before it passed (the inputs a success consumed, the upstream values now, the stored value), so a
+caller may give them lazily.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Callable, Collection, Container, Iterable
 from typing import Protocol
 
 from flowstone_nb._run.plan import Node
+from flowstone_nb._storage.io.stamps import MISSING, ValueStamp, stamp_of
 
 __all__ = ["LatestSuccess", "why_stale"]
 
@@ -50,6 +53,26 @@ class LatestSuccess(Protocol):
         """Where its value is stored."""
         ...
 
+    @property
+    def data_version(self) -> str | None:
+        """The hash of its stored value's bytes."""
+        ...
+
+    @property
+    def size_bytes(self) -> int | None:
+        """Its stored value's size when stored."""
+        ...
+
+    @property
+    def modified_ns(self) -> int | None:
+        """Its stored value's modification time when stored."""
+        ...
+
+    @property
+    def value_problem(self) -> str | None:
+        """What a verification found wrong with its stored value (``None``: nothing)."""
+        ...
+
 
 _NOTHING: frozenset[Node] = frozenset()
 
@@ -58,7 +81,7 @@ def why_stale(
     latest: LatestSuccess,
     code_version: str,
     upstream: Iterable[tuple[Node, str | None]],
-    exists: Callable[[str, str], bool],
+    check: Callable[[str, str, ValueStamp], str | None],
     not_fresh: Container[Node] = _NOTHING,
 ) -> str:
     """Why the latest success of an asset partition cannot be reused now (``""``: it can).
@@ -72,8 +95,9 @@ def why_stale(
     upstream
         Every upstream partition it consumes now, in input order, with the data version of
         that partition's value now (``None``: it has none).
-    exists
-        ``exists(io_manager, location)``: whether a stored value is still there.
+    check
+        ``check(io_manager, location, stamp)``: what differs in a stored value from its stamp
+        (``None``: nothing; see ``IOManager.check``).
     not_fresh
         Upstream partitions known not to be fresh (whose values would be made again).
 
@@ -81,7 +105,8 @@ def why_stale(
     -------
     str
         ``""`` when fresh; otherwise the reason in a few words (e.g. ``"code changed"``,
-        ``"upstream 'raw' changed"``, ``"stored value is gone"``).
+        ``"upstream 'raw' changed"``, ``"stored value is gone"``, ``"stored value changed on
+        disk (has 3 bytes, not the 5 recorded)"``).
     """
     if latest.code_version != code_version:
         return "code changed"
@@ -96,6 +121,13 @@ def why_stale(
         now.add(item)
     if len(now) != len(consumed):
         return "an input was removed"
-    if not exists(str(latest.io_manager), str(latest.location)):
-        return "stored value is gone"
-    return ""
+    problem = latest.value_problem or check(
+        str(latest.io_manager), str(latest.location), stamp_of(latest)
+    )
+    if problem is None:
+        return ""
+    return (
+        "stored value is gone"
+        if problem == MISSING
+        else f"stored value changed on disk ({problem})"
+    )

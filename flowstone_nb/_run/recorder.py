@@ -66,6 +66,8 @@ def success_row(result: NodeResult, run_id: str) -> MaterializationRow:
         location=result.location,
         rows=result.rows,
         schema=result.schema,
+        size_bytes=result.size_bytes,
+        modified_ns=result.modified_ns,
     )
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flowstone_nb._core.states import Outcome
 from flowstone_nb._run.plan import Node, Plan
+from flowstone_nb._storage.io.stamps import stamp_of
 
 if TYPE_CHECKING:
     from flowstone_nb._storage.catalog import Candidate
@@ -58,6 +59,9 @@ class NodeResult(NamedTuple):
         A summary of a computed node's value.
     consumed
         The results of the upstream values a computed node consumed, in input order.
+    size_bytes, modified_ns
+        The stamp of the stored value (with ``data_version``): what it is checked against
+        before it is loaded (see :mod:`flowstone_nb._storage.io.stamps`).
     """
 
     node: Node
@@ -73,6 +77,8 @@ class NodeResult(NamedTuple):
     rows: int | None = None
     schema: str | None = None
     consumed: tuple[NodeResult, ...] = ()
+    size_bytes: int | None = None
+    modified_ns: int | None = None
 
 
 # computed() is called once per computed node: its result is made from a tuple, without
@@ -125,6 +131,8 @@ def computed(  # noqa: PLR0917  # positional: called once per computed node
             stored.rows,
             stored.schema,
             consumed,
+            stored.size_bytes,
+            stored.modified_ns,
         ),
     )
 
@@ -146,6 +154,8 @@ def reused(node: Node, latest: Candidate) -> NodeResult:
         data_version=latest.data_version,
         location=latest.location,
         io_manager=latest.io_manager,
+        size_bytes=latest.size_bytes,
+        modified_ns=latest.modified_ns,
     )
 
 
@@ -181,7 +191,12 @@ class RunResult:
             result = self.results[node]
             manager = self.store.io_manager(str(result.io_manager))
             asset = self.plan.assets[node.asset]
-            value = manager.load(str(result.location), config=asset.io_config)
+            value = manager.load_checked(
+                str(result.location),
+                stamp_of(result),
+                config=asset.io_config,
+                partition=node.text or None,
+            )
             self.values[node] = value
         return value
 

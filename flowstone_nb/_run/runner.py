@@ -40,6 +40,7 @@ from flowstone_nb._versioning.code_versions import PendingVersion
 
 if TYPE_CHECKING:
     from flowstone_nb._storage.catalog import Candidate, RunRow
+    from flowstone_nb._storage.io import ValueStamp
 
 __all__ = ["Runner"]
 
@@ -209,12 +210,12 @@ class Runner:
     def _reusable(self, latest: Candidate, version: str, upstream: Sequence[Node]) -> bool:
         """Whether ``latest`` is fresh, given the values its node consumes now."""
         consumed = map(_node_and_version, map(self._result_of, upstream))
-        return not why_stale(latest, version, consumed, self._exists)
+        return not why_stale(latest, version, consumed, self._check)
 
-    def _exists(self, io_manager: str, location: str) -> bool:
-        """Whether a stored value is still there."""
+    def _check(self, io_manager: str, location: str, stamp: ValueStamp) -> str | None:
+        """What differs in a stored value from its stamp (``None``: it is the stored one)."""
         manager = self._managers.get(io_manager) or self.store.io_manager(io_manager)
-        return manager.exists(location)
+        return manager.check(location, stamp)
 
     def value_of(self, node: Node) -> Any:
         """The value of a finished node; a reused value that cannot be read is recomputed."""

@@ -213,10 +213,6 @@ def test_a_damaged_value_is_never_loaded_as_good(tmp_path: Path, damage: str, se
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the engine does not record value stamps nor load with them yet (issue 15, item 1)",
-)
 def test_fs_load_refuses_a_value_edited_on_disk(home: Path, registry: fs.Registry) -> None:
     @fs.asset(registry=registry)
     def answer() -> int:

@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -77,6 +77,7 @@ _FORGET_EDGES = (
     "(SELECT id FROM materializations WHERE asset = ?)"
 )
 _FORGET_ROWS = "DELETE FROM materializations WHERE asset = ?"
+_MARK_VALUE = "UPDATE materializations SET value_problem = ? WHERE id = ?"
 
 
 class Catalog:
@@ -342,6 +343,23 @@ class Catalog:
             deleted: int = conn.execute(_FORGET_ROWS, (asset,)).rowcount
         return deleted
 
+    def mark_value_problems(self, problems: Mapping[str, str | None]) -> None:
+        """Record what is known wrong with the stored value of each materialization id.
+
+        Parameters
+        ----------
+        problems
+            Materialization id -> what is wrong with its value (``"was modified: ..."``), or
+            ``None`` to clear what was recorded (the value was found good again). One
+            transaction; ids not in the catalog are ignored.
+        """
+        if not problems:
+            return
+        self.wait_for_writes()
+        action = f"record the state of {len(problems)} stored value(s)"
+        with self._connections.transaction(action) as conn:
+            conn.executemany(_MARK_VALUE, [(problem, id_) for id_, problem in problems.items()])
+
     # --- reads ------------------------------------------------------------------------------------
 
     def _prepare_reads(self) -> None:
@@ -420,6 +438,26 @@ class Catalog:
         return self._read(
             "read its history", reads.history, asset, partition, limit=limit, statuses=statuses
         )
+
+    def prunable(
+        self, assets: Sequence[str] | None = None, *, keep: int = 1, pruned: str
+    ) -> list[MaterializationRow]:
+        """The successes whose stored values no kept materialization needs.
+
+        Kept are the ``keep`` newest successes of each partition, and every materialization
+        they consumed, upstream all the way (their lineage must stay loadable). Rows whose value
+        problem is ``pruned`` are left out (their values are gone already).
+
+        Parameters
+        ----------
+        assets
+            Only rows of these assets (default: every asset).
+        keep
+            How many successes of each partition to keep (at least 1).
+        pruned
+            The value problem that marks a pruned row.
+        """
+        return self._read("find values to prune", reads.prunable, assets, keep, pruned)
 
     # --- lineage ----------------------------------------------------------------------------------
 

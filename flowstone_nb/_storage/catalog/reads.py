@@ -41,6 +41,7 @@ __all__ = [
     "LATEST_SUCCESSES",
     "LATEST_SUCCESSES_UNPARTITIONED",
     "NOTHING_RECORDED",
+    "PRUNABLE",
     "current",
     "get",
     "history",
@@ -48,6 +49,7 @@ __all__ = [
     "latest_success",
     "latest_successes",
     "prepare",
+    "prunable",
     "run",
     "runs",
     "walk",
@@ -291,3 +293,42 @@ def _shortest_depths(
                     following.append(target)
         frontier = following
     return found
+
+
+# The values no kept materialization needs: kept are the newest ``keep`` successes of each
+# partition and, transitively, every materialization they consumed; a value is needed when any
+# of them points at its file (equal content is stored once, so rows may share a file).
+PRUNABLE = (
+    "WITH RECURSIVE needed(id) AS ("
+    "SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY asset, partition_key "
+    f"ORDER BY started_at DESC, rowid DESC) AS n FROM materializations WHERE {_SUCCESS}) "
+    "WHERE n <= :keep "
+    "UNION SELECT l.upstream_id FROM lineage AS l JOIN needed ON l.materialization_id = needed.id"
+    "), kept AS (SELECT DISTINCT io_manager, location FROM materializations "
+    "WHERE id IN (SELECT id FROM needed) AND location IS NOT NULL) "
+    f"SELECT {ROW_COLUMNS} FROM materializations AS m WHERE {_SUCCESS} "
+    "AND m.location IS NOT NULL AND m.value_problem IS NOT :pruned {where}"
+    "AND m.id NOT IN (SELECT id FROM needed) AND NOT EXISTS (SELECT 1 FROM kept AS k "
+    "WHERE k.io_manager = m.io_manager AND k.location = m.location) "
+    "ORDER BY m.asset, m.partition_key, m.started_at"
+)
+
+
+def prunable(
+    connection: sqlite3.Connection, assets: Sequence[str] | None, keep: int, pruned: str
+) -> list[MaterializationRow]:
+    """The successes whose stored values no kept materialization needs (see :data:`PRUNABLE`).
+
+    Parameters
+    ----------
+    assets
+        Only rows of these assets (default: every asset); what is kept is judged over all.
+    keep
+        How many of the newest successes of each partition are kept.
+    pruned
+        The value problem of rows whose value was pruned already (they are left out).
+    """
+    where = "" if assets is None else "AND m.asset IN (SELECT value FROM json_each(:names)) "
+    params = {"keep": keep, "pruned": pruned, "names": json.dumps(list(assets or ()))}
+    found = connection.execute(PRUNABLE.format(where=where), params)
+    return [from_values(MaterializationRow, values) for values in found]

@@ -70,6 +70,9 @@ class MaterializationRow(NamedTuple):
         The stored value's size, and its file's modification time in nanoseconds, when it was
         stored: its stamp, with ``data_version`` (``None`` when unknown: in memory, on homes
         that keep no time, in rows recorded before stamps were).
+    value_problem
+        What a verification (``fs.verify``) or ``fs.prune`` found wrong with the stored value
+        since (``"was modified: ..."``, ``"was pruned"``); ``None`` when nothing is known.
     """
 
     id: str
@@ -91,6 +94,7 @@ class MaterializationRow(NamedTuple):
     traceback: str | None = None
     size_bytes: int | None = None
     modified_ns: int | None = None
+    value_problem: str | None = None
 
 
 class LineageEdge(NamedTuple):
@@ -110,7 +114,7 @@ class Candidate(NamedTuple):
     ----------
     id, asset, partition, code_version, data_version, io_manager, location
         As in :class:`MaterializationRow`.
-    size_bytes, modified_ns
+    size_bytes, modified_ns, value_problem
         As in :class:`MaterializationRow`: with ``data_version``, what the value is checked
         against before it is reused or loaded.
     inputs
@@ -126,6 +130,7 @@ class Candidate(NamedTuple):
     location: str | None
     size_bytes: int | None
     modified_ns: int | None
+    value_problem: str | None
     inputs: frozenset[tuple[str, str, str | None]]
 
 
@@ -176,7 +181,7 @@ def whole_rows(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
     """``rows`` (materialization rows, or tuples of their values in field order) with every field.
 
     A tuple may stop before ``size_bytes``: callers that know no stamp give rows so. Their
-    stamp is recorded as unknown (``None``).
+    stamp is recorded as unknown (``None``), and no problem is known of their value.
     """
     for row in rows:
         yield row if len(row) == _ROW_WIDTH else (*row, *(None,) * (_ROW_WIDTH - len(row)))

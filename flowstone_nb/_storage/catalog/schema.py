@@ -83,12 +83,18 @@ def _record_value_stamps(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE materializations ADD COLUMN modified_ns INTEGER")
 
 
+def _record_value_problems(conn: sqlite3.Connection) -> None:
+    # What a verification found wrong with a stored value (NULL: nothing known).
+    conn.execute("ALTER TABLE materializations ADD COLUMN value_problem TEXT")
+
+
 #: Migration ``n`` brings a catalog from schema version ``n`` to ``n + 1``. Append, never edit.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_tables,
     _create_indexes,
     _record_process_marks,
     _record_value_stamps,
+    _record_value_problems,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -8,8 +8,9 @@ or ``s3://bucket/x``)::
 the names that may appear in it (each part stays inside the home), and atomic writes: a temp file
 in the same folder, then a rename. A temp file's name carries its writer (host, pid and mark), so
 that the temp files of writers killed half-way can be told from those being written, and removed
-(:meth:`LocalFiles.remove_stale_temp_files`). A version that already exists is not replaced (on a
-local home the new temp file is dropped; on other homes nothing is uploaded), and older versions
+(:meth:`LocalFiles.remove_stale_temp_files`). A version that already exists is not replaced when
+its file still holds that version (on a local home the new temp file is dropped; on other homes
+nothing is uploaded); a file of that name that was damaged since is written again. Older versions
 stay loadable by their location. Local homes use plain ``os``/``pathlib`` calls; other URLs go
 through fsspec (where a rename is whatever the filesystem's ``mv`` offers: atomic on local disks
 and in memory, a copy and delete on object stores). Files are not fsynced: after an operating-
@@ -32,7 +33,7 @@ from flowstone_nb._core.errors import StoreError
 from flowstone_nb._core.io_managers import MAX_NAME_BYTES
 from flowstone_nb._storage.config import local_folder
 from flowstone_nb._storage.io.formats import Encoder
-from flowstone_nb._storage.io.hashing import encode_into
+from flowstone_nb._storage.io.hashing import HashingWriter, content_version, encode_into
 from flowstone_nb._storage.io.imports import lazy_import
 from flowstone_nb._storage.processes import host_name, host_token, own_mark, writer_alive
 from flowstone_nb._storage.tuples import from_values
@@ -185,6 +186,24 @@ def _temp_name(name: str) -> str:
     return f".{name}.{_HOST}-{os.getpid()}-{own_mark() or 'x'}.{secrets.token_hex(6)}.tmp"
 
 
+def _holds(
+    open_read: Callable[[str], BinaryIO], size: int, writer: HashingWriter, location: str
+) -> bool:
+    """Whether the file at ``location`` (of ``size`` bytes) holds what ``writer`` wrote.
+
+    A stored version whose size differs was cut short or added to; one of the same size may
+    have been edited in place: its bytes are hashed again, so that storing a value again always
+    leaves a good file (what a forced materialize relies on to repair a damaged value).
+    """
+    if size != writer.size:
+        return False
+    try:
+        with open_read(location) as source:
+            return content_version(source) == writer.version()
+    except FileNotFoundError:  # removed meanwhile: write it
+        return False
+
+
 def _is_temp(name: str) -> bool:
     return name.startswith(".") and name.endswith(".tmp")
 
@@ -243,8 +262,8 @@ class LocalFiles:
                 version = writer.version()
                 final = directory / f"{version}.{encoder.ext}"
                 kept = _local_stat(final)
-                # A stored version of another size was cut short (or added to): write it again.
-                new = kept is None or kept.st_size != writer.size
+                location = f"{folder}/{version}.{encoder.ext}"
+                new = kept is None or not _holds(self.open_read, kept.st_size, writer, location)
                 if new:
                     writer.spill()
             finally:
@@ -260,7 +279,6 @@ class LocalFiles:
                 temp.unlink(missing_ok=True)
             raise
         assert kept is not None  # stored now, or before
-        location = f"{folder}/{version}.{encoder.ext}"
         return from_values(StoredFile, (location, version, writer.size, kept.st_mtime_ns))
 
     def stat(self, location: str) -> FileStat | None:
@@ -340,7 +358,7 @@ class FsspecFiles:
         version = writer.version()
         location = f"{folder}/{version}.{encoder.ext}"
         kept = self.stat(location)
-        if kept is None or kept.size != writer.size:  # (see LocalFiles.store_new)
+        if kept is None or not _holds(self.open_read, kept.size, writer, location):
             payload = buffer.getbuffer()
             self.write_atomic(location, lambda out: out.write(payload))
         return from_values(StoredFile, (location, version, writer.size, None))

@@ -181,6 +181,7 @@ class IOManager(ABC):
         *,
         config: Mapping[str, Any] = NO_CONFIG,
         partition: str | None = None,
+        known_problem: str | None = None,
     ) -> object:
         """Load the value at ``location`` once :meth:`check` finds it unchanged since stored.
 
@@ -193,6 +194,8 @@ class IOManager(ABC):
         partition
             The partition as the user names it, for the message (default: the folder's name;
             none for an unpartitioned asset).
+        known_problem
+            What a verification recorded wrong with the value (it is then not loaded).
 
         Raises
         ------
@@ -201,7 +204,7 @@ class IOManager(ABC):
         StoreError
             It is missing or cannot be read.
         """
-        problem = self.check(location, stamp)
+        problem = known_problem or self.check(location, stamp)
         if problem is not None and problem != MISSING:  # (a missing value: load says so)
             asset, slug = location_owner(location) or (location, NO_PARTITION_SLUG)
             if partition is None and slug != NO_PARTITION_SLUG:

@@ -13,14 +13,24 @@ where files live nor read them itself: the IO managers hand in what they found.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from flowstone_nb._core.errors import StoreError
 
-__all__ = ["MISSING", "ChangedValueError", "ValueStamp", "stamp_problem"]
+__all__ = [
+    "MISSING",
+    "PRUNED",
+    "ChangedValueError",
+    "Stamped",
+    "ValueStamp",
+    "stamp_of",
+    "stamp_problem",
+]
 
 #: What :func:`stamp_problem` says of a value whose file is gone.
 MISSING = "is missing"
+#: What is recorded of a value that ``fs.prune`` removed (no kept materialization needed it).
+PRUNED = "was removed by fs.prune()"
 _REHASHED = "was modified: its content no longer gives its data version"
 
 
@@ -40,6 +50,30 @@ class ValueStamp(NamedTuple):
     data_version: str | None
     size_bytes: int | None
     modified_ns: int | None
+
+
+class Stamped(Protocol):
+    """What records a stored value (a catalog row, a candidate, a run's result)."""
+
+    @property
+    def data_version(self) -> str | None:
+        """The hash of its bytes."""
+        ...
+
+    @property
+    def size_bytes(self) -> int | None:
+        """Its size when stored."""
+        ...
+
+    @property
+    def modified_ns(self) -> int | None:
+        """Its file's modification time when stored."""
+        ...
+
+
+def stamp_of(record: Stamped) -> ValueStamp:
+    """The stamp ``record`` holds of its stored value."""
+    return ValueStamp(record.data_version, record.size_bytes, record.modified_ns)
 
 
 def stamp_problem(
@@ -96,8 +130,15 @@ class ChangedValueError(StoreError):
         where = (
             f"asset {asset!r}" if partition is None else f"asset {asset!r} partition {partition!r}"
         )
-        super().__init__(
-            f"The stored value of {where} changed on disk since it was stored: {path} {problem}. "
-            "It was not loaded: materialize it again with force=True, or run fs.verify() to "
-            "check every stored value."
-        )
+        if problem == PRUNED:
+            message = (
+                f"The stored value of {where} ({path}) {problem}: no kept materialization "
+                "needed it. Pick a kept version from fs.history(), or materialize it again."
+            )
+        else:
+            message = (
+                f"The stored value of {where} changed on disk since it was stored: {path} "
+                f"{problem}. It was not loaded: materialize it again with force=True, or run "
+                "fs.verify() to check every stored value."
+            )
+        super().__init__(message)

@@ -10,6 +10,7 @@ import flowstone_nb as fs
 from flowstone_nb._run.freshness import why_stale
 from flowstone_nb._run.plan import Node, make_node
 from flowstone_nb._storage.catalog import Candidate
+from flowstone_nb._storage.io import ValueStamp
 
 RAW = make_node("raw", None, None)
 DAY = Node("daily", "2024-01-01", '"2024-01-01"', "2024-01-01")
@@ -28,12 +29,13 @@ def latest(
         location="data/clean",
         size_bytes=None,
         modified_ns=None,
+        value_problem=None,
         inputs=inputs,
     )
 
 
-def always(io_manager: str, location: str) -> bool:
-    return True
+def always(io_manager: str, location: str, stamp: ValueStamp) -> str | None:
+    return None
 
 
 CONSUMED = frozenset({("raw", "", "d1"), ("daily", '"2024-01-01"', "d2")})
@@ -64,14 +66,38 @@ def test_each_change_is_named(
 def test_a_value_no_longer_stored_is_stale_and_asked_for_last() -> None:
     asked: list[tuple[str, str]] = []
 
-    def gone(io_manager: str, location: str) -> bool:
+    def gone(io_manager: str, location: str, stamp: ValueStamp) -> str | None:
         asked.append((io_manager, location))
-        return False
+        return "is missing"
 
     assert why_stale(latest(inputs=CONSUMED), "v1", NOW, gone) == "stored value is gone"
     assert asked == [("filesystem", "data/clean")]
     assert why_stale(latest(code_version="v2"), "v1", [], gone) == "code changed"
     assert asked == [("filesystem", "data/clean")]  # not asked when the code changed
+
+
+def test_a_value_that_differs_from_its_stamp_is_stale_and_says_how() -> None:
+    seen: list[ValueStamp] = []
+
+    def edited(io_manager: str, location: str, stamp: ValueStamp) -> str | None:
+        seen.append(stamp)
+        return "has 3 bytes, not the 5 recorded"
+
+    stamped = latest(inputs=CONSUMED)._replace(size_bytes=5, modified_ns=7)
+    assert why_stale(stamped, "v1", NOW, edited) == (
+        "stored value changed on disk (has 3 bytes, not the 5 recorded)"
+    )
+    assert seen == [ValueStamp("d-clean", 5, 7)]
+
+
+def test_a_value_a_verification_found_damaged_is_stale_without_looking_again() -> None:
+    def never(io_manager: str, location: str, stamp: ValueStamp) -> str | None:
+        raise AssertionError("the recorded finding is enough")
+
+    damaged = latest(inputs=CONSUMED)._replace(value_problem="was modified: it is not ours")
+    assert why_stale(damaged, "v1", NOW, never) == (
+        "stored value changed on disk (was modified: it is not ours)"
+    )
 
 
 def test_an_upstream_known_not_fresh_makes_its_consumers_stale_in_input_order() -> None:

@@ -98,6 +98,7 @@ def outcome(home: Path, target: str = "last") -> dict[str, Any]:
                 duration=row.duration is not None,
                 data_version=name,
                 location=row.io_manager,
+                modified_ns=row.modified_ns is not None,
             )
             for name, row in rows.items()
         },
@@ -249,6 +250,7 @@ def test_results_are_made_by_field_name() -> None:
         location="data/a",
         size_bytes=None,
         modified_ns=None,
+        value_problem=None,
         inputs=frozenset(),
     )
     assert reused(node, latest) == NodeResult(

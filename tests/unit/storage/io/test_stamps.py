@@ -265,3 +265,31 @@ def test_a_custom_check_refuses_a_value_naming_its_location() -> None:
     with pytest.raises(ChangedValueError, match=r"asset 'edited' partition 'p1'.*by hand") as info:
         manager.load_checked("data/edited/p1/v.bin", ValueStamp("v", None, None))
     assert info.value.path == "data/edited/p1/v.bin"
+
+
+# --- storing a version again repairs its file ------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [list(range(100)), np.arange(50_000.0)], ids=["small", "large"])
+def test_storing_a_version_again_repairs_its_damaged_file(tmp_path: Path, value: object) -> None:
+    manager = FilesystemIOManager(tmp_path)
+    stored = stored_long_ago(manager, tmp_path, value, "grid", "__all__")
+    path = tmp_path / stored.location
+    data = bytearray(path.read_bytes())
+    data[-4:] = b"\xff" * 4  # same size, other content
+    path.write_bytes(bytes(data))
+    again = manager.store("grid", "__all__", value)
+    assert again.location == stored.location
+    assert manager.check(again.location, stamp(again), rehash=True) is None
+    loaded = manager.load_checked(again.location, stamp(again))
+    np.testing.assert_array_equal(np.asarray(loaded), np.asarray(value))
+
+
+def test_storing_a_version_again_repairs_it_on_a_remote_home(store_home: str) -> None:
+    manager = FilesystemIOManager(store_home)
+    stored = manager.store("sales", "p", [1, 2, 3])
+    with fsspec.open(f"{store_home}/{stored.location}", "wb") as out:
+        out.write(b"[9,9,9]")  # same size, other content
+    again = manager.store("sales", "p", [1, 2, 3])
+    assert manager.check(again.location, stamp(again), rehash=True) is None
+    assert manager.load(again.location) == [1, 2, 3]

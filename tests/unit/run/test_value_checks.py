@@ -1,0 +1,103 @@
+"""A stored value changed on disk is never used as good: not loaded, not reused, not called fresh.
+
+Values are checked against the stamp recorded with them (size, modification time, data version)
+when they are loaded or reused; a forced materialize always leaves a good value behind.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import flowstone_nb as fs
+from flowstone_nb._storage.io import ChangedValueError
+from flowstone_nb._storage.store import get_store
+
+# A modification time long past (a file edited right after it was stored may keep its time).
+LONG_AGO = 1_600_000_000 * 10**9
+
+
+def value_path(home: Path, asset: str, partition: str = "") -> Path:
+    row = get_store().catalog.latest_success(asset, partition)
+    assert row is not None
+    return home / str(row.location)
+
+
+def pipeline(calls: Counter[str]) -> None:
+    @fs.asset
+    def answer() -> int:
+        calls["answer"] += 1
+        return 100
+
+    @fs.asset
+    def doubled(answer: int) -> int:
+        calls["doubled"] += 1
+        return answer * 2
+
+
+def test_fs_load_refuses_a_value_edited_on_disk(home: Path) -> None:
+    pipeline(Counter())
+    fs.materialize("answer")
+    value_path(home, "answer").write_text("999")
+    with pytest.raises(ChangedValueError, match=r"asset 'answer'.*changed on disk") as info:
+        fs.load("answer")
+    assert str(value_path(home, "answer")) in str(info.value)
+
+
+def test_an_edited_value_is_not_fresh_and_the_next_materialize_recomputes_it(home: Path) -> None:
+    calls: Counter[str] = Counter()
+    pipeline(calls)
+    fs.materialize("doubled")
+    value_path(home, "answer").write_text("999")
+    row = fs.status("answer").for_asset("answer")[0]
+    assert row.status == "stale"
+    assert "changed on disk" in row.reason
+    assert fs.materialize("doubled") == 200  # the downstream never sees 999
+    assert calls == {"answer": 2, "doubled": 1}  # doubled consumed the same version again
+    assert fs.load("answer") == 100
+    assert fs.status()["answer"] == "fresh"
+
+
+def test_a_downstream_value_is_never_computed_from_an_edited_upstream(home: Path) -> None:
+    calls: Counter[str] = Counter()
+    pipeline(calls)
+    fs.materialize("answer")
+    value_path(home, "answer").write_text("999")
+    assert fs.materialize("doubled") == 200
+    assert calls == {"answer": 2, "doubled": 1}
+
+
+def test_force_repairs_a_damaged_value_of_the_same_version(home: Path) -> None:
+    pipeline(Counter())
+    fs.materialize("answer")
+    path = value_path(home, "answer")
+    path.write_text("999")
+    with pytest.raises(ChangedValueError, match="force=True"):
+        fs.load("answer")
+    assert fs.materialize("answer", force=True) == 100
+    assert path.read_text() == "100"
+    assert fs.load("answer") == 100
+
+
+def test_a_partitioned_value_edited_on_disk_is_named_by_its_key(home: Path) -> None:
+    @fs.asset(partitioned_by=fs.DailyPartitions("2024-01-01", "2024-01-03"))
+    def sales(context: fs.AssetContext) -> pd.DataFrame:
+        return pd.DataFrame({"day": [context.partition_key], "n": [1]})
+
+    fs.backfill("sales")
+    path = value_path(home, "sales", get_store().catalog.history("sales")[0].partition)
+    pd.DataFrame({"day": ["x"], "n": [2]}).to_parquet(path)
+    os.utime(path, ns=(LONG_AGO, LONG_AGO))
+    problems = [
+        row for row in fs.status("sales").for_asset("sales") if "changed on disk" in row.reason
+    ]
+    assert [row.status for row in problems] == ["stale"]
+    with pytest.raises(ChangedValueError, match=rf"partition '{problems[0].partition}'"):
+        fs.load("sales", partition=problems[0].partition)
+    result = fs.backfill("sales")
+    assert result.counts().get("computed") == 1
+    assert fs.load("sales", partition=problems[0].partition).day.tolist() == [problems[0].partition]
