@@ -267,7 +267,7 @@ def test_a_custom_check_refuses_a_value_naming_its_location() -> None:
     assert info.value.path == "data/edited/p1/v.bin"
 
 
-# --- storing a version again repairs its file ---------------------------------------------
+# --- storing a version again repairs its file -----------------------------------------------------
 
 
 @pytest.mark.parametrize("value", [list(range(100)), np.arange(50_000.0)], ids=["small", "large"])
