@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from flowstone_nb._query.api import forget, history, impact, lineage, status
     from flowstone_nb._query.lineage import Lineage
     from flowstone_nb._query.status import StatusReport
+    from flowstone_nb._query.upkeep import PruneReport, VerifyReport, prune, verify
     from flowstone_nb._run.api import load, materialize
     from flowstone_nb._run.backfill import BackfillResult, backfill
     from flowstone_nb._storage.config import configure
@@ -94,12 +95,14 @@ _LAZY: dict[str, str] = {
     "PartitionsDefinition": "._partitioning.base",
     "Pipeline": "._define.pipeline",
     "PreviousPartition": "._partitioning.mappings",
+    "PruneReport": "._query.upkeep",
     "Registry": "._define.registry",
     "StaticPartitions": "._partitioning.static_multi",
     "StatusReport": "._query.status",
     "TimeWindowMapping": "._partitioning.mappings",
     "TrailingWindow": "._partitioning.mappings",
     "ValidationIssue": "._define.checks",
+    "VerifyReport": "._query.upkeep",
     "WeeklyPartitions": "._partitioning.days",
     "asset": "._define.decorator",
     "backfill": "._run.backfill",
@@ -113,10 +116,12 @@ _LAZY: dict[str, str] = {
     "load": "._run.api",
     "load_ipython_extension": "._notebook.extension",
     "materialize": "._run.api",
+    "prune": "._query.upkeep",
     "register_io_manager": "._core.io_managers",
     "status": "._query.api",
     "unload_ipython_extension": "._notebook.extension",
     "validate": "._define.validate",
+    "verify": "._query.upkeep",
 }
 
 
@@ -176,6 +181,7 @@ __all__ = [
     "PartitionsDefinition",
     "Pipeline",
     "PreviousPartition",
+    "PruneReport",
     "Registry",
     "StaticPartitions",
     "StatusReport",
@@ -184,6 +190,7 @@ __all__ = [
     "TimeWindowMapping",
     "TrailingWindow",
     "ValidationIssue",
+    "VerifyReport",
     "WeeklyPartitions",
     "asset",
     "backfill",
@@ -197,9 +204,11 @@ __all__ = [
     "load",
     "load_ipython_extension",
     "materialize",
+    "prune",
     "register_io_manager",
     "set_graph_renderer",
     "status",
     "unload_ipython_extension",
     "validate",
+    "verify",
 ]

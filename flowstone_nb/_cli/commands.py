@@ -11,6 +11,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,18 @@ from flowstone_nb._core.events import Event, subscribe
 from flowstone_nb._core.states import EventKind
 from flowstone_nb._notebook.loader import LoadedSource, load_definitions
 
-__all__ = ["backfill", "export", "graph", "history", "lineage", "materialize", "prepare", "status"]
+__all__ = [
+    "backfill",
+    "export",
+    "graph",
+    "history",
+    "lineage",
+    "materialize",
+    "prepare",
+    "prune",
+    "status",
+    "verify",
+]
 
 EXIT_OK, EXIT_FAILED = 0, 1
 _ENDS = frozenset(
@@ -183,12 +195,17 @@ def lineage(args: argparse.Namespace, reporter: Reporter) -> int:
     return EXIT_OK
 
 
-def history(args: argparse.Namespace, reporter: Reporter) -> int:
-    """``flowstone history``: materializations, newest first (the source is optional)."""
+def _prepare_optional(args: argparse.Namespace) -> None:
+    """Load the source when one is given; else only point the store at the home."""
     if args.source:
         prepare(args.source, args.home)
     else:
         fs.configure(home=store_home(args.home, None), progress=False)
+
+
+def history(args: argparse.Namespace, reporter: Reporter) -> int:
+    """``flowstone history``: materializations, newest first (the source is optional)."""
+    _prepare_optional(args)
     frame = fs.history(args.asset, limit=args.limit)
     records = frame.to_dict(orient="records")
     rows = [
@@ -211,6 +228,37 @@ def _seconds(value: Any) -> str:
         return f"{float(value):.2f} s"
     except (TypeError, ValueError):
         return ""
+
+
+def verify(args: argparse.Namespace, reporter: Reporter) -> int:
+    """``flowstone verify``: re-hash stored values; exit 1 when one is damaged."""
+    _prepare_optional(args)
+    report = fs.verify(args.asset)
+    for damaged in report.damaged:
+        where = f"{damaged.asset}[{damaged.partition}]" if damaged.partition else damaged.asset
+        reporter.error(f"{where} is damaged: {damaged.path} {damaged.problem}")
+    if reporter.json_output:
+        reporter.document(
+            {
+                "home": report.home,
+                "checked": report.checked,
+                "damaged": [asdict(damaged) for damaged in report.damaged],
+            }
+        )
+    else:
+        reporter.text(repr(report))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def prune(args: argparse.Namespace, reporter: Reporter) -> int:
+    """``flowstone prune``: remove stored values that nothing kept needs."""
+    _prepare_optional(args)
+    report = fs.prune(args.asset, keep=args.keep)
+    if reporter.json_output:
+        reporter.document(asdict(report))
+    else:
+        reporter.text(repr(report))
+    return EXIT_OK
 
 
 def graph(args: argparse.Namespace, reporter: Reporter) -> int:

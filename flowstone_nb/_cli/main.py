@@ -56,6 +56,24 @@ def _running(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--executor", metavar="KIND", help=f"where partitions run: {_EXECUTORS}")
 
 
+def _add_upkeep(sub: Any) -> None:
+    """The commands that look after the stored values: ``verify`` and ``prune``."""
+    verify = sub.add_parser("verify", help="re-hash stored values; name the damaged ones")
+    _source(verify, optional=True)
+    verify.add_argument("asset", nargs="?", metavar="ASSET", help="one asset (default: all)")
+    _home(verify)
+    _json(verify)
+
+    prune = sub.add_parser("prune", help="remove stored values that nothing kept needs")
+    _source(prune, optional=True)
+    prune.add_argument("asset", nargs="?", metavar="ASSET", help="one asset (default: all)")
+    prune.add_argument(
+        "--keep", type=int, default=1, metavar="N", help="successes kept per partition (default 1)"
+    )
+    _home(prune)
+    _json(prune)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command."""
     parser = argparse.ArgumentParser(
@@ -112,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _home(graph)
 
+    _add_upkeep(sub)
+
     export = sub.add_parser("export", help="write a notebook's definitions as a Python module")
     export.add_argument("notebook", metavar="NOTEBOOK", help="the notebook (.ipynb)")
     export.add_argument("-o", "--output", required=True, metavar="MODULE.py")
@@ -125,6 +145,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Reporter], int]] = {
     "lineage": commands.lineage,
     "history": commands.history,
     "graph": commands.graph,
+    "verify": commands.verify,
+    "prune": commands.prune,
     "export": commands.export,
 }
 

@@ -191,3 +191,34 @@ def test_interrupts_and_the_entry_points(
     with pytest.raises(SystemExit) as exit_:
         runpy.run_module("flowstone_nb", run_name="__main__")
     assert exit_.value.code == 0
+
+
+def test_verify_and_prune(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    nb = str(write(tmp_path / "p"))
+    assert run(capsys, "materialize", nb)[0] == 0
+    code, out, _ = run(capsys, "verify", nb, "--json")
+    assert code == 0
+    home = str(tmp_path / "p" / ".flowstone")
+    assert json.loads(out) == {"home": home, "checked": 3, "damaged": []}
+    stored = next((tmp_path / "p" / ".flowstone" / "data" / "base").rglob("*.json"))
+    stored.write_text("[1, 2, 3, 4]")
+    code, out, err = run(capsys, "verify", nb)
+    assert code == 1
+    assert "1 damaged" in out
+    assert stored.name in out
+    assert "base is damaged" in err
+    code, out, _ = run(capsys, "verify", nb, "total", "--json")
+    assert (code, json.loads(out)["checked"]) == (0, 1)
+
+    assert run(capsys, "verify", "--home", home)[0] == 1  # no source: the home alone
+    assert run(capsys, "materialize", nb, "base")[0] == 0  # written again: good again
+    code, out, _ = run(capsys, "prune", nb, "--json")
+    assert code == 0
+    pruned = json.loads(out)
+    assert (pruned["removed"], pruned["keep"]) == (0, 1)  # the same content: one shared file
+    code, out, _ = run(capsys, "prune", nb, "base", "--keep", "2")
+    assert code == 0
+    assert "nothing to remove" in out
+    code, _, err = run(capsys, "prune", nb, "--keep", "0")
+    assert code == 2
+    assert "keep=0" in err
