@@ -112,8 +112,10 @@ def execute_plan(
             )
             ok = all(r.status in _SUCCEEDED for r in result.results.values())
             status = RecordStatus.SUCCESS if ok else RecordStatus.FAILED
-    finally:
-        runner.recorder.flush(end=status)
+    except BaseException:
+        runner.recorder.flush(end=status, quiet=True)  # what is raised says what went wrong
+        raise
+    runner.recorder.flush(end=status)
     return result
 
 

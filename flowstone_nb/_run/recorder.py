@@ -10,6 +10,7 @@ what runs: the runner tells it.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import traceback
 from collections.abc import Iterable, Iterator
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Recorder", "lineage_edges", "success_row"]
 
+_log = logging.getLogger("flowstone_nb.run")
 _MEMORY = MemoryIOManager.name  # values kept in this process: their rows may be written later
 # A row's status as the text of its state: SQLite binds a plain str as it is, where it first
 # tries to adapt a str subclass (and reading a module constant costs less than an enum member).
@@ -111,7 +113,8 @@ class Recorder:
         # sequential runner (the only thread of its run) when nobody listens. Its row may be
         # built later, and a pending code version worked out then.
         self.keep_success = self._successes.append
-        self._written = False  # the run row is in the catalog
+        self._written = False  # the run row is in the catalog (or handed to its writer)
+        self._failed = False  # a write of this run failed: the rest is written in the caller
         # Materialization ids are f"{run_id}-{next(ids)}": unique to this run, and through the
         # run id everywhere.
         self.ids = itertools.count()
@@ -197,12 +200,39 @@ class Recorder:
         self.flush()
         self._announce(EventKind.FAILED, node, error=str(error), error_type=type(error).__name__)
 
-    def flush(self, end: RecordStatus | None = None) -> None:
+    def flush(self, end: RecordStatus | None = None, *, quiet: bool = False) -> None:
         """Write everything buffered (and the run, the first time) in one transaction.
 
         With ``end``, the run also ends with that status. A run that has nothing to write
-        writes nothing.
+        writes nothing. A write that fails raises here and leaves what it held buffered (the
+        run too, if it was not written yet): no row is ever recorded without its run. Once a
+        write failed, only the run's end tries again, with everything left, in this call (not
+        in the background, so that a catalog that still cannot write never fails the next,
+        unrelated call).
+
+        Parameters
+        ----------
+        end
+            End the run with this status.
+        quiet
+            Log a failure to write instead of raising it (the run is already failing with
+            the error that matters).
         """
+        if self._failed and end is None:
+            return  # the write that failed raised already: the run's end tries again
+        try:
+            self._flush(end)
+        except Exception as error:
+            if not quiet:
+                raise
+            _log.warning(
+                "Run %s could not be recorded in the catalog (%s); its values stay stored, "
+                "unrecorded, and the next materialize computes them again.",
+                self._run_id,
+                error,
+            )
+
+    def _flush(self, end: RecordStatus | None) -> None:
         run_id = self._run_id
         # Under the lock to the end: the write that carries the run is handed in first.
         with self._lock:
@@ -212,20 +242,32 @@ class Recorder:
             self._rows = []
             self._successes.clear()
             start = None if self._written else self.run
+            try:
+                if end is None:
+                    made = [*rows, *(success_row(success, run_id) for success in successes)]
+                    edges = [edge for success in successes for edge in lineage_edges(success)]
+                    self._catalog.record(list(_plain(made)), list(_plain(edges)), start=start)
+                elif self._failed:
+                    made = [*rows, *(success_row(done, run_id) for done in successes)]
+                    edges = [edge for done in successes for edge in lineage_edges(done)]
+                    self._catalog.record(
+                        list(_plain(made)), list(_plain(edges)), start=start, end=(run_id, end)
+                    )
+                else:  # only values kept in memory are still buffered: their rows are built later
+                    self._catalog.record_later(
+                        _plain(
+                            itertools.chain(rows, (success_row(done, run_id) for done in successes))
+                        ),
+                        _plain(edge for done in successes for edge in lineage_edges(done)),
+                        start=start,
+                        end=(run_id, end),
+                    )
+            except BaseException:
+                self._rows[:0] = rows  # kept for the next flush, in order
+                self._successes[:0] = successes
+                self._failed = True
+                raise
             self._written = True
-            if end is None:
-                rows += [success_row(success, run_id) for success in successes]
-                edges = [edge for success in successes for edge in lineage_edges(success)]
-                self._catalog.record(list(_plain(rows)), list(_plain(edges)), start=start)
-            else:  # only values kept in memory are still buffered: their rows are built later
-                self._catalog.record_later(
-                    _plain(
-                        itertools.chain(rows, (success_row(done, run_id) for done in successes))
-                    ),
-                    _plain(edge for done in successes for edge in lineage_edges(done)),
-                    start=start,
-                    end=(run_id, end),
-                )
 
 
 def _plain(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:

@@ -306,3 +306,58 @@ def test_a_lock_held_past_the_timeout_is_a_store_error_and_poisons_nothing(
 
 def fault_row(mat_id: str) -> MaterializationRow:
     return MaterializationRow(mat_id, "run", "events", "", "success", 1.0)
+
+
+def test_a_materialize_blocked_by_a_held_lock_fails_once_and_poisons_no_later_call(
+    home: Path, registry: fs.Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @fs.asset(registry=registry)
+    def answer() -> int:
+        return 100
+
+    @fs.asset(registry=registry, io_manager="memory")
+    def scratch() -> int:
+        return 1
+
+    monkeypatch.setattr(connections, "_BUSY_TIMEOUT", 0.05)  # (before the catalog opens)
+    catalog = get_store().catalog
+    holder = connections.Connections(catalog.path).connect()  # another process, as it were
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match=r"locked"):
+            fs.materialize("answer")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    # The cause is gone: the next calls, related or not, work and see a whole catalog.
+    assert fs.status()["answer"] in ("missing", "failed")
+    assert fs.materialize("scratch") == 1
+    assert fs.materialize("answer") == 100
+    assert fs.status()["answer"] == "fresh"
+    runs = {run.run_id for run in catalog.runs()}
+    assert all(row.run_id in runs for row in catalog.history())  # no row without its run
+
+
+def test_a_memory_run_whose_last_write_fails_says_so_in_that_call(
+    home: Path, registry: fs.Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @fs.asset(registry=registry, io_manager="memory")
+    def scratch() -> int:
+        return 1
+
+    monkeypatch.setattr(connections, "_BUSY_TIMEOUT", 0.05)  # (before the catalog opens)
+    catalog = get_store().catalog
+    assert fs.materialize("scratch") == 1
+    catalog.wait_for_writes()  # (its rows are written in the background)
+    holder = connections.Connections(catalog.path).connect()
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        error = error_of(lambda: fs.materialize("scratch", force=True))
+        error = error or error_of(catalog.wait_for_writes)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert isinstance(error, StoreError)
+    assert "locked" in str(error)
+    assert fs.status()["scratch"] in ("fresh", "stale")  # the next call is not poisoned
+    assert fs.materialize("scratch") == 1
