@@ -10,6 +10,7 @@ decide *how*.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -48,6 +49,7 @@ class Store:
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
         self._managers: dict[str, IOManager] = {}
+        self._identity: tuple[int, int] | None = None  # the open catalog file's (device, inode)
 
     @property
     def catalog(self) -> Catalog:
@@ -69,6 +71,7 @@ class Store:
         path = catalog_path(self.home)
         self._refuse_lost_history(path)
         catalog = Catalog(path)
+        self._identity = _identity(path)
         folder = local_folder(self.home)
         if folder is not None:  # (remote homes are written by workers of other hosts)
             from flowstone_nb._storage.io.files import LocalFiles
@@ -103,6 +106,30 @@ class Store:
             f"was truncated or replaced), and nothing was changed: {LOST_CATALOG_ADVICE}"
         )
 
+    def check_current(self) -> None:
+        """Start again when the open catalog's file was removed or replaced since it was opened.
+
+        A home deleted in a running kernel (``rm -rf .flowstone``, ``shutil.rmtree``), or a
+        catalog restored from a backup, must not be written through connections to the old
+        file, which nobody will read again: the catalog (and the IO managers, whose memory
+        values belonged to the old catalog) are dropped, and the file that is there now is
+        opened on next use. One ``stat`` call; done on every :func:`get_store`.
+        """
+        if self._catalog is None or _identity(catalog_path(self.home)) == self._identity:
+            return
+        with self._lock:
+            catalog, self._catalog = self._catalog, None
+            self._managers = {}
+        if catalog is not None:
+            _log.warning(
+                "The catalog %s was removed or replaced since it was opened: the store of %s "
+                "starts again with the file there now.",
+                catalog.path,
+                self.home,
+            )
+            with contextlib.suppress(StoreError):  # (its file is gone: nothing to keep)
+                catalog.close()
+
     def io_manager(self, name: str) -> IOManager:
         """The IO manager called ``name`` for this home."""
         manager = self._managers.get(name)
@@ -124,6 +151,15 @@ class Store:
         return f"Store(home={self.home!r})"
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The device and inode of the file at ``path`` (``None``: there is none)."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 def _size(path: Path) -> int | None:
     """The size of the file at ``path``, or ``None`` when there is none."""
     try:
@@ -143,4 +179,6 @@ def get_store(home: str | None = None) -> Store:
     if store is None:
         with _stores_lock:
             store = _stores.setdefault(key, Store(key))
+    else:
+        store.check_current()
     return store

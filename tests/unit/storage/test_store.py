@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -85,3 +86,54 @@ def test_a_zero_length_catalog_whose_log_is_not_empty_is_refused_and_kept(tmp_pa
         _ = Store(str(home)).catalog
     assert path.stat().st_size == 0
     assert log.read_bytes() == saved
+
+
+# --- a home removed or replaced while the store is open -------------------------------------------
+
+
+def test_a_home_removed_under_an_open_store_starts_again_cleanly(home: Path) -> None:
+    import flowstone_nb as fs
+
+    calls: list[int] = []
+
+    @fs.asset
+    def answer() -> int:
+        calls.append(1)
+        return 100
+
+    @fs.asset(partitioned_by=fs.DailyPartitions("2024-01-01", "2024-01-03"))
+    def days(context: fs.AssetContext) -> int:
+        return 1
+
+    fs.materialize("answer")
+    fs.backfill("days")
+    assert fs.status()["answer"] == "fresh"
+    shutil.rmtree(home)  # as `rm -rf .flowstone` in a terminal
+    fs.configure(home=str(home))
+    assert fs.status()["answer"] == "missing"
+    assert fs.materialize("answer") == 100
+    assert len(calls) == 2  # computed again: the old catalog is gone
+    assert fs.backfill("days").counts() == {"computed": 3}
+    assert catalog_path(str(home)).exists()
+    fresh = Catalog(catalog_path(str(home)))  # what another process sees: the new catalog
+    assert {row.asset for row in fresh.history()} == {"answer", "days"}
+    fresh.close()
+
+
+def test_a_catalog_replaced_by_another_file_is_noticed_without_configure(
+    home: Path, tmp_path: Path
+) -> None:
+    import flowstone_nb as fs
+
+    @fs.asset
+    def answer() -> int:
+        return 100
+
+    fs.materialize("answer")
+    other = Catalog(tmp_path / "other" / "catalog.sqlite")  # an empty catalog, elsewhere
+    other.close()
+    path = catalog_path(str(home))
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    (tmp_path / "other" / "catalog.sqlite").replace(path)  # as a restore from a backup would
+    assert fs.status()["answer"] == "missing"  # the store reads the file that is there now
