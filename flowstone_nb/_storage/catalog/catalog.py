@@ -289,12 +289,19 @@ class Catalog:
         start: RunRow | None,
         end: tuple[str, str] | None,
     ) -> None:
+        rows = list(rows)
         try:
             self._record(rows, edges, start=start, end=end, action="record a run in the background")
         except StoreError as error:
+            if rows:
+                lost = (
+                    f"its {len(rows)} value(s) kept in memory now count as missing, and the next "
+                    "materialize recomputes them"
+                )
+            else:
+                lost = "its end was not recorded; the next store to open marks it interrupted"
             raise StoreError(
-                f"{error} (written in the background for run {run_id!r}: its values kept in "
-                "memory now count as missing, and the next materialize recomputes them)"
+                f"{error} (written in the background for run {run_id!r}: {lost})"
             ) from error
 
     def wait_for_writes(self) -> None:

@@ -41,6 +41,19 @@ def test_a_failed_background_write_is_raised_by_the_next_call_and_loses_nothing_
     assert [r.id for r in catalog.history()] == ["kept"]
 
 
+def test_a_failed_background_write_speaks_of_values_kept_in_memory_only_when_it_had_some(
+    catalog: Catalog,
+) -> None:
+    catalog.record_later(end=("nope", "success"))  # the end of a run, no row
+    with pytest.raises(StoreError, match=r"run 'nope'") as info:
+        catalog.history()
+    assert "in memory" not in str(info.value)
+    assert "its end was not recorded" in str(info.value)
+    catalog.record_later([tuple(row("a")), tuple(row("b"))], end=("nope", "success"))
+    with pytest.raises(StoreError, match=r"its 2 value\(s\) kept in memory now count as missing"):
+        catalog.history()
+
+
 def test_at_exit_pending_writes_are_finished_and_a_failed_one_is_logged(
     catalog: Catalog, caplog: pytest.LogCaptureFixture
 ) -> None:
