@@ -25,6 +25,8 @@ Results = Mapping[str, Mapping[str, Mapping[str, Sequence[float]]]]
 
 #: Contenders that take one sample per round, in turns with ours (the driver's rounds).
 INTERLEAVED = ("floor", "hamilton")
+#: Metrics only ours has (a part of ours' own work, measured alone): the floor has none.
+OURS_ONLY = frozenset({"freshness", "check"})
 #: Workloads whose ratios to those contenders are paired round by round.
 PAIRED_WORKLOADS = ("chain", "wide", "store_load")
 
@@ -113,6 +115,18 @@ ROWS: tuple[Row, ...] = (
         "store_load", "store", "store a 100k-row frame (floor: `to_parquet`)", Target("floor", 1.1)
     ),
     Row("store_load", "load", "load it (floor: `read_parquet`)", Target("floor", 1.1)),
+    Row(
+        "store_load",
+        "load_checked",
+        "load it checked against its stamp, as `fs.load` does",
+        Target("floor", 1.1),
+    ),
+    Row(
+        "store_load",
+        "check",
+        "its stamp check alone (≤ 2 % of the load)",
+        Target("absolute", 0.0002),
+    ),
     Row("trivial", "backfill", "backfill of trivial daily partitions", Target("overhead", 1.0)),
     Row("lineage", "upstream", "6. `fs.lineage` upstream", _20MS),
     Row("lineage", "downstream", "6. `fs.lineage` downstream", _20MS),

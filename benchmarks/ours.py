@@ -22,6 +22,7 @@ from typing import Any
 import flowstone_nb as fs
 from flowstone_nb._define.registry import Registry, set_registry
 from flowstone_nb._storage.config import configure, settings
+from flowstone_nb._storage.io import ValueStamp
 from flowstone_nb._storage.store import get_store
 
 from . import _data, _gen, _notebook
@@ -163,13 +164,17 @@ def cache_hit(sizes: Sizes, work: Path) -> Samples:
 def store_load(sizes: Sizes, work: Path) -> Samples:
     """Store and load one 100k-row frame through the default (filesystem) IO manager."""
     frame = _data.partition_frame(_data.days(1)[0], sizes.rows)
-    samples: Samples = {"store": [], "load": []}
+    samples: Samples = {"store": [], "load": [], "load_checked": [], "check": []}
     with isolated(work) as (_registry, home):
         manager = get_store(home).io_manager("filesystem")
         for index in range(sizes.cache_hits):
             seconds, stored = measure(manager.store, f"frame{index}", "_", frame)
             samples["store"].append(seconds)
             samples["load"].append(timed(manager.load, stored.location))
+            # What fs.load does: compare the file with its stamp first (issue 15).
+            stamp = ValueStamp(stored.data_version, stored.size_bytes, stored.modified_ns)
+            samples["load_checked"].append(timed(manager.load_checked, stored.location, stamp))
+            samples["check"].append(timed(manager.check, stored.location, stamp))
     return samples
 
 

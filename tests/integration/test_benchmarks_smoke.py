@@ -45,7 +45,7 @@ def test_each_workload_yields_every_metric_for_ours_and_the_floor(
     assert peers == {}
 
     _check(results["ours"], _metrics(workload))
-    expected_floor = _metrics(workload) - {"freshness"}
+    expected_floor = _metrics(workload) - _table.OURS_ONLY
     _check(results["floor"], expected_floor)
 
 
