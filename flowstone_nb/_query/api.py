@@ -11,15 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._define.asset import Asset
 from flowstone_nb._define.registry import Registry, resolve_registry
+from flowstone_nb._query.impact import Impact, compute_impact
 from flowstone_nb._query.lineage import (
-    Impact,
     Lineage,
-    compute_impact,
     compute_lineage,
     history_frame,
+    resolve_partition,
 )
 from flowstone_nb._query.status import StatusReport, compute_status
-from flowstone_nb._run.plan import target_node
 from flowstone_nb._storage.store import get_store
 
 if TYPE_CHECKING:
@@ -92,8 +91,12 @@ def lineage(
 def impact(
     asset: Asset | str, partition: Any = None, *, registry: Registry | None = None
 ) -> Impact:
-    """What would become stale if ``asset`` (at ``partition``) changed."""
-    return compute_impact(resolve_registry(registry), _name(asset), partition)
+    """What would become stale if ``asset`` (at ``partition``) changed.
+
+    Without the asset's definition (after a restart), what consumed its latest value, as the
+    catalog recorded it.
+    """
+    return compute_impact(resolve_registry(registry), _name(asset), partition, store=get_store())
 
 
 def history(
@@ -106,11 +109,10 @@ def history(
 ) -> pd.DataFrame:
     """Materializations (successes and failures), newest first, as a pandas DataFrame."""
     encoded = None
+    catalog = get_store(home).catalog
     if asset is not None and partition is not None:
-        encoded = target_node(resolve_registry(registry).get(_name(asset)), partition).encoded
-    rows = get_store(home).catalog.history(
-        None if asset is None else _name(asset), encoded, limit=limit
-    )
+        encoded, _ = resolve_partition(resolve_registry(registry), catalog, _name(asset), partition)
+    rows = catalog.history(None if asset is None else _name(asset), encoded, limit=limit)
     return history_frame(resolve_registry(registry), rows)
 
 

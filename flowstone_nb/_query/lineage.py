@@ -1,40 +1,42 @@
-"""Lineage, impact and history as plain data: where a value came from and where it went.
+"""Lineage and history as plain data: where a value came from and where it went.
 
 :func:`compute_lineage` walks the catalog's lineage edges from one materialization, upstream
-and/or downstream, to a bounded depth. :func:`compute_impact` walks the *definitions* to list what
-would become stale if a partition changed. :func:`history_frame` lists materializations newest
-first. Each result has a text and an HTML view (``__repr__``, ``_repr_html_``) built from its data;
-which widget shows it in a notebook is the notebook layer's choice, never this module's.
+and/or downstream, to a bounded depth, in a few queries whatever the number of entries; the
+entries are sorted by asset and partition key, and runs of one asset and status form
+:class:`LineageGroup` rows in the views (expandable, a page of entries each). Both answer from the
+catalog alone when the asset is not defined (:func:`resolve_partition`). :func:`history_frame`
+lists materializations newest first. Each result has a text and an HTML view (``__repr__``,
+``_repr_html_``) built from its data; which widget shows it in a notebook is the notebook layer's
+choice, never this module's.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flowstone_nb._core.errors import FlowstoneError
+from flowstone_nb._core.errors import FlowstoneError, did_you_mean
 from flowstone_nb._core.html import esc, html_table, subject, text_table, when
 from flowstone_nb._core.states import FORGOTTEN
 from flowstone_nb._define.registry import Registry
-from flowstone_nb._partitioning.mappings import infer_mapping
-from flowstone_nb._run.plan import Node, make_node, partition_text, target_node
+from flowstone_nb._run.plan import partition_text, target_node
 from flowstone_nb._storage.store import Store
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from flowstone_nb._storage.catalog import MaterializationRow
+    from flowstone_nb._storage.catalog import Catalog, LineageEdge, MaterializationRow
 
 __all__ = [
     "HISTORY_COLUMNS",
-    "Impact",
     "Lineage",
     "LineageEntry",
-    "compute_impact",
+    "LineageGroup",
     "compute_lineage",
     "history_frame",
+    "resolve_partition",
 ]
 
 DIRECTIONS = ("upstream", "downstream", "both")
@@ -80,17 +82,87 @@ class LineageEntry:
     via: str
 
 
+#: Runs of at least this many entries of one asset and status collapse into one row.
+COLLAPSE_FROM = 3
+#: Entries listed inside one collapsed row of the HTML view (the rest are counted).
+PAGE = 100
+
+
+@dataclass(frozen=True)
+class LineageGroup:
+    """Consecutive entries of one asset with one status, as a view shows them in one row.
+
+    Attributes
+    ----------
+    direction
+        ``"upstream"`` or ``"downstream"``.
+    asset
+        Their asset.
+    status
+        Their status in the catalog.
+    entries
+        The entries, sorted by partition key.
+    """
+
+    direction: str
+    asset: str
+    status: str
+    entries: tuple[LineageEntry, ...]
+
+    @property
+    def first(self) -> str:
+        """The first partition key (text)."""
+        return self.entries[0].partition
+
+    @property
+    def last(self) -> str:
+        """The last partition key (text)."""
+        return self.entries[-1].partition
+
+    @property
+    def count(self) -> int:
+        """How many entries it holds."""
+        return len(self.entries)
+
+    @property
+    def collapsed(self) -> bool:
+        """Whether a view shows it as one row (see :data:`COLLAPSE_FROM`)."""
+        return self.count >= COLLAPSE_FROM
+
+    @property
+    def summary(self) -> str:
+        """``"2024-01-01 … 2024-01-31 · 31 · success"``."""
+        return f"{self.first} … {self.last} · {self.count:,} · {self.status}"
+
+    @property
+    def depths(self) -> str:
+        """The depth of its entries: ``"1"``, or ``"1-3"`` when they differ."""
+        low = min(e.depth for e in self.entries)
+        high = max(e.depth for e in self.entries)
+        return str(low) if low == high else f"{low}-{high}"
+
+
 @dataclass(frozen=True)
 class Lineage:
-    """The lineage of one materialization."""
+    """The lineage of one materialization (or of an asset partition never materialized).
+
+    Entries are sorted by direction (upstream first), asset, then partition key, always.
+    ``materialization_id`` is ``None`` when the asset partition was never materialized
+    (:attr:`missing`).
+    """
 
     asset: str
     partition: str
-    materialization_id: str
+    materialization_id: str | None
     data_version: str | None
     entries: tuple[LineageEntry, ...]
     direction: str = "upstream"
     depth: int | None = None
+
+    @property
+    def missing(self) -> bool:
+        """Whether the asset partition was never materialized (nothing to trace)."""
+        return self.materialization_id is None
 
     @property
     def upstream(self) -> list[LineageEntry]:
@@ -107,6 +179,36 @@ class Lineage:
         pairs = [("upstream", self.upstream), ("downstream", self.downstream)]
         return [(label, entries) for label, entries in pairs if entries]
 
+    def groups(self, direction: str) -> list[LineageGroup]:
+        """The entries of one direction as runs of one asset and one status, in order."""
+        found: list[LineageGroup] = []
+        run: list[LineageEntry] = []
+        for entry in [e for e in self.entries if e.direction == direction]:
+            if run and (entry.asset, entry.status) != (run[0].asset, run[0].status):
+                found.append(LineageGroup(direction, run[0].asset, run[0].status, tuple(run)))
+                run = []
+            run.append(entry)
+        if run:
+            found.append(LineageGroup(direction, run[0].asset, run[0].status, tuple(run)))
+        return found
+
+    @property
+    def empty_text(self) -> str:
+        """What the views say when no entry was found, in this lineage's direction."""
+        if self.missing:
+            return (
+                "missing: never materialized (nothing to trace yet: materialize it with "
+                "fs.materialize(...))"
+            )
+        if self.direction == "upstream":
+            return (
+                f"(no recorded inputs: {self.asset} consumed no other asset's value; "
+                "direction='downstream' shows what consumed it)"
+            )
+        if self.direction == "downstream":
+            return "(no recorded consumers yet)"
+        return "(no recorded inputs or consumers)"
+
     def to_frame(self) -> pd.DataFrame:
         """The entries as a pandas DataFrame."""
         import pandas as pd
@@ -117,49 +219,116 @@ class Lineage:
 
     @property
     def title(self) -> str:
-        """``asset[partition] @ data version``."""
+        """``asset[partition] @ data version`` (no version when missing)."""
+        if self.missing:
+            return subject(self.asset, self.partition)
         return f"{subject(self.asset, self.partition)} @ {(self.data_version or '')[:12]}"
 
-    def _rows(self, entries: Sequence[LineageEntry]) -> list[list[object]]:
-        return [
-            [
-                e.depth,
-                e.asset,
-                e.partition or "—",
-                (e.data_version or "")[:12],
-                when(e.finished_at),
-                "" if e.rows is None else e.rows,
-            ]
-            for e in entries
-        ]
+    def _text_rows(self, direction: str) -> list[list[object]]:
+        rows: list[list[object]] = []
+        for group in self.groups(direction):
+            if group.collapsed:
+                rows.append([group.depths, group.asset, group.summary, "", "", ""])
+            else:
+                rows.extend(_cells(e) for e in group.entries)
+        return rows
 
     def __repr__(self) -> str:
         parts = [f"Lineage of {self.title}"]
-        for label, entries in self.directions():
-            parts.append(f"{label}:\n{text_table(_HEADERS, self._rows(entries))}")
+        for label, _entries in self.directions():
+            parts.append(f"{label}:\n{text_table(_HEADERS, self._text_rows(label))}")
         if len(parts) == 1:
-            parts.append("(no recorded inputs or consumers)")
+            parts.append(self.empty_text)
         return "\n".join(parts)
 
     def _repr_html_(self) -> str:
         sections = [f"<h4 class='fs-lineage-title'>Lineage of {esc(self.title)}</h4>"]
-        for label, entries in self.directions():
+        for label, _entries in self.directions():
             sections.append(f"<b>{esc(label)}</b>")
-            sections.append(html_table(_HEADERS, self._rows(entries), css_class="fs-lineage"))
+            sections.extend(_html_blocks(self.groups(label)))
+        if len(sections) == 1:
+            sections.append(f"<p class='fs-lineage-empty'><i>{esc(self.empty_text)}</i></p>")
         return "<div class='fs-lineage'>" + "".join(sections) + "</div>"
 
 
-def _resolve_start(
-    registry: Registry, store: Store, asset: str, partition: Any
-) -> MaterializationRow:
-    node = target_node(registry.get(asset), partition)
-    row = store.catalog.latest_success(node.asset, node.encoded)
-    if row is None:
-        raise FlowstoneError(
-            f"Asset {node.describe()!r} has no successful materialization to trace: "
-            "materialize it first with fs.materialize(...)."
+def _cells(entry: LineageEntry) -> list[object]:
+    return [
+        entry.depth,
+        entry.asset,
+        entry.partition or "—",
+        (entry.data_version or "")[:12],
+        when(entry.finished_at),
+        "" if entry.rows is None else entry.rows,
+    ]
+
+
+def _html_blocks(groups: Sequence[LineageGroup]) -> list[str]:
+    """Single entries as tables; each collapsed run as an expandable block with a page of rows."""
+    blocks: list[str] = []
+    loose: list[list[object]] = []
+    for group in groups:
+        if not group.collapsed:
+            loose.extend(_cells(e) for e in group.entries)
+            continue
+        if loose:
+            blocks.append(html_table(_HEADERS, loose, css_class="fs-lineage"))
+            loose = []
+        shown = [_cells(e) for e in group.entries[:PAGE]]
+        rest = group.count - len(shown)
+        more = (
+            f"<p class='fs-lineage-more'>… and {rest:,} more (lineage.to_frame() lists "
+            "them all)</p>"
+            if rest
+            else ""
         )
-    return row
+        blocks.append(
+            "<details class='fs-lineage-group'><summary>"
+            f"{esc(group.asset)} {esc(group.summary)}</summary>"
+            f"{html_table(_HEADERS, shown, css_class='fs-lineage')}{more}</details>"
+        )
+    if loose:
+        blocks.append(html_table(_HEADERS, loose, css_class="fs-lineage"))
+    return blocks
+
+
+def resolve_partition(
+    registry: Registry, catalog: Catalog, asset: str, partition: Any
+) -> tuple[str, str]:
+    """The encoded and shown key of ``asset`` at ``partition``, with or without its definition.
+
+    A defined asset parses the key as its partitions do. An asset that is not defined (after a
+    restart, before its cell ran) is looked up in the catalog: the key is the recorded one that
+    reads as ``partition``.
+
+    Raises
+    ------
+    FlowstoneError
+        The asset is neither defined nor recorded, or has no such partition recorded.
+    """
+    if asset in registry:
+        node = target_node(registry.get(asset), partition)
+        return node.encoded, node.text
+    keys = catalog.partitions(asset)
+    if not keys:
+        raise FlowstoneError(
+            f"Asset {asset!r} is not defined and has nothing recorded in the catalog "
+            f"{catalog.path}: check the name, or run the cell that defines it."
+            f"{did_you_mean(asset, catalog.assets())}"
+        )
+    shown = {partition_text(None, key): key for key in keys}
+    wanted = "" if partition is None else str(partition)
+    if wanted in shown:
+        return shown[wanted], wanted
+    if wanted:
+        texts = [text for text in shown if text]
+        raise FlowstoneError(
+            f"Asset {asset!r} has no partition {wanted!r} recorded (it is not defined in this "
+            f"kernel, so only recorded partitions are known: {len(texts)} of them)."
+            f"{did_you_mean(wanted, texts)}"
+        )
+    raise FlowstoneError(
+        f"Asset {asset!r} is partitioned: pass a partition key (one of the {len(shown)} recorded)."
+    )
 
 
 def compute_lineage(
@@ -172,7 +341,12 @@ def compute_lineage(
     depth: int | None = None,
     materialization_id: str | None = None,
 ) -> Lineage:
-    """Walk the recorded lineage of an asset partition's latest success (or a given row)."""
+    """Walk the recorded lineage of an asset partition's latest success (or a given row).
+
+    Answers from the catalog alone when the asset is not defined (see
+    :func:`resolve_partition`); an asset partition never materialized gives a lineage that
+    says it is missing.
+    """
     if direction not in DIRECTIONS:
         raise FlowstoneError(f"direction={direction!r} is not one of {', '.join(DIRECTIONS)}.")
     catalog = store.catalog
@@ -181,50 +355,66 @@ def compute_lineage(
         if start is None:
             raise FlowstoneError(f"No materialization with id {materialization_id!r}.")
     else:
-        start = _resolve_start(registry, store, asset, partition)
-    entries: list[LineageEntry] = []
+        encoded, text = resolve_partition(registry, catalog, asset, partition)
+        found = catalog.latest_success(asset, encoded)
+        if found is None:
+            return Lineage(asset, text, None, None, (), direction, depth)
+        start = found
+    walked: list[tuple[str, int, LineageEdge]] = []
     if direction in ("upstream", "both"):
-        for level, edge in catalog.upstream(start.id, depth):
-            row = catalog.get(edge.upstream_id)
-            entries.append(
-                _entry(
-                    "upstream",
-                    level,
-                    edge.upstream_id,
-                    row,
-                    via=edge.materialization_id,
-                    asset=edge.upstream_asset,
-                    partition=edge.upstream_partition,
-                    data_version=edge.upstream_data_version,
-                )
-            )
+        walked += [("upstream", level, edge) for level, edge in catalog.upstream(start.id, depth)]
     if direction in ("downstream", "both"):
-        for level, edge in catalog.downstream(start.id, depth):
-            row = catalog.get(edge.materialization_id)
-            asset_name = row.asset if row else "?"
-            part = row.partition if row else ""
-            entries.append(
-                _entry(
-                    "downstream",
-                    level,
-                    edge.materialization_id,
-                    row,
-                    via=edge.upstream_id,
-                    asset=asset_name,
-                    partition=part,
-                    data_version=row.data_version if row else None,
-                )
-            )
-    shown = tuple(replace(e, partition=_text(registry, e.asset, e.partition)) for e in entries)
+        walked += [
+            ("downstream", level, edge) for level, edge in catalog.downstream(start.id, depth)
+        ]
+    rows = catalog.get_many(
+        edge.upstream_id if side == "upstream" else edge.materialization_id
+        for side, _, edge in walked
+    )
+    made = [_entry(registry, side, level, edge, rows) for side, level, edge in walked]
+    made.sort(key=lambda pair: pair[0])
     return Lineage(
         start.asset,
         _text(registry, start.asset, start.partition),
         start.id,
         start.data_version,
-        shown,
+        tuple(entry for _, entry in made),
         direction,
         depth,
     )
+
+
+def _entry(
+    registry: Registry,
+    side: str,
+    level: int,
+    edge: LineageEdge,
+    rows: Mapping[str, MaterializationRow],
+) -> tuple[tuple[bool, str, str, int, str], LineageEntry]:
+    """The entry an edge reaches, with its sort key (direction, asset, key, depth, id)."""
+    if side == "upstream":
+        mat_id, via = edge.upstream_id, edge.materialization_id
+        row = rows.get(mat_id)
+        asset, encoded = edge.upstream_asset, edge.upstream_partition
+        version = edge.upstream_data_version
+    else:
+        mat_id, via = edge.materialization_id, edge.upstream_id
+        row = rows.get(mat_id)
+        asset, encoded = (row.asset, row.partition) if row else ("?", "")
+        version = row.data_version if row else None
+    entry = LineageEntry(
+        direction=side,
+        depth=level,
+        asset=asset,
+        partition=_text(registry, asset, encoded),
+        materialization_id=mat_id,
+        data_version=version,
+        finished_at=row.ended_at if row else None,
+        rows=row.rows if row else None,
+        status=row.status if row else FORGOTTEN,
+        via=via,
+    )
+    return (side != "upstream", asset, encoded, level, mat_id), entry
 
 
 def _text(registry: Registry, asset: str, encoded: str) -> str:
@@ -236,88 +426,6 @@ def _text(registry: Registry, asset: str, encoded: str) -> str:
 def _partition_text(definition: Any, encoded: str) -> str:
     # Histories repeat the same keys many times; definitions are immutable and hashable.
     return partition_text(definition, encoded)
-
-
-def _entry(
-    direction: str,
-    level: int,
-    mat_id: str,
-    row: MaterializationRow | None,
-    *,
-    via: str,
-    asset: str,
-    partition: str,
-    data_version: str | None,
-) -> LineageEntry:
-    return LineageEntry(
-        direction=direction,
-        depth=level,
-        asset=asset,
-        partition=partition,
-        materialization_id=mat_id,
-        data_version=data_version,
-        finished_at=row.ended_at if row else None,
-        rows=row.rows if row else None,
-        status=row.status if row else FORGOTTEN,
-        via=via,
-    )
-
-
-@dataclass(frozen=True)
-class Impact:
-    """What would become stale if one asset partition changed."""
-
-    asset: str
-    partition: str
-    affected: tuple[tuple[str, str], ...]
-
-    def __iter__(self) -> Any:
-        return iter(self.affected)
-
-    def __len__(self) -> int:
-        return len(self.affected)
-
-    def __repr__(self) -> str:
-        start = subject(self.asset, self.partition)
-        if not self.affected:
-            return f"Impact of {start}: nothing downstream"
-        listed = "\n".join(f"  {subject(a, p)}" for a, p in self.affected)
-        return f"Impact of {start}: {len(self.affected)} partition(s)\n{listed}"
-
-    def _repr_html_(self) -> str:
-        rows = [[a, p or "—"] for a, p in self.affected]
-        return html_table(["asset", "partition"], rows, css_class="fs-impact")
-
-
-def compute_impact(registry: Registry, asset: str, partition: Any = None) -> Impact:
-    """Every downstream asset partition whose inputs include ``asset[partition]``."""
-    start = target_node(registry.get(asset), partition)
-    dag = registry.dag()
-    affected: dict[Node, None] = {}
-    frontier = [start]
-    while frontier:
-        node = frontier.pop()
-        up_def = registry.get(node.asset).partitions
-        itself = node.asset in registry.get(node.asset).depends_on  # its next partition
-        for child_name in [*dag.children(node.asset), *([node.asset] if itself else [])]:
-            child = registry.get(child_name)
-            down_def = child.partitions
-            if down_def is None:
-                children = [make_node(child_name, None, None)]
-            else:
-                mapping = child.partition_mappings.get(node.asset) or infer_mapping(
-                    down_def, up_def
-                )
-                keys = mapping.downstream_keys(up_def, node.key, down_def) if up_def else None
-                keys = down_def.keys() if keys is None else keys
-                children = [make_node(child_name, down_def, k) for k in keys]
-            for child_node in children:
-                if child_node not in affected:
-                    affected[child_node] = None
-                    frontier.append(child_node)
-    rank = {n: i for i, n in enumerate(dag.topological_order())}
-    ordered = sorted(affected, key=lambda n: (rank[n.asset], n.encoded))
-    return Impact(start.asset, start.text, tuple((n.asset, n.text) for n in ordered))
 
 
 HISTORY_COLUMNS = [

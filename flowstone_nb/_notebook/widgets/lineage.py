@@ -26,7 +26,6 @@ __all__ = ["LineageWidget", "Navigate", "navigator_for", "store_navigator"]
 Navigate = Callable[["LineageEntry"], "Lineage"]
 
 HEADERS = ("materialization", "depth", "data version", "finished", "rows", "status")
-NOTHING = "(no recorded inputs or consumers)"
 
 
 def store_navigator(
@@ -184,7 +183,7 @@ class LineageWidget(WidgetView):
             children.append(self._grid(entries))
             children.extend(self._more(entries))
         if not children:
-            children.append(self._widgets.HTML(f"<i>{esc(NOTHING)}</i>"))
+            children.append(self._widgets.HTML(f"<i>{esc(self.lineage.empty_text)}</i>"))
         self.sections.children = tuple(children)
 
     def _trail_html(self) -> str:
@@ -240,7 +239,7 @@ class LineageWidget(WidgetView):
             parts.append(f"<b>{esc(label)}</b>")
             parts.append(html_table(HEADERS, rows, raw_columns=range(6), css_class="fs-lineage"))
         if len(parts) == 1 + bool(self.trail):
-            parts.append(f"<i>{esc(NOTHING)}</i>")
+            parts.append(f"<i>{esc(self.lineage.empty_text)}</i>")
         return '<div class="fs-lineage">' + "".join(parts) + "</div>"
 
     def to_text(self) -> str:
@@ -253,5 +252,5 @@ class LineageWidget(WidgetView):
             rows = [[_label(e), *_facts(e)] for e in entries]
             lines.append(f"{label}:\n{text_table(HEADERS, rows)}")
         if len(lines) == 1 + bool(self.trail):
-            lines.append(NOTHING)
+            lines.append(self.lineage.empty_text)
         return "\n".join(lines)

@@ -386,6 +386,18 @@ class Catalog:
         what = f"read materialization {materialization_id!r}"
         return self._read(what, reads.get, materialization_id)
 
+    def assets(self) -> list[str]:
+        """Every asset with a recorded materialization, sorted (definitions or not)."""
+        return self._read("list its assets", reads.assets)
+
+    def partitions(self, asset: str) -> list[str]:
+        """The encoded partition keys of ``asset`` with a recorded materialization, sorted."""
+        return self._read(f"list the partitions of asset {asset!r}", reads.partitions, asset)
+
+    def get_many(self, materialization_ids: Iterable[str]) -> dict[str, MaterializationRow]:
+        """The materializations of ``materialization_ids`` that exist, by id (one query)."""
+        return self._read("read materializations", reads.get_many, materialization_ids)
+
     def latest_success(self, asset: str, partition: str) -> MaterializationRow | None:
         """The newest successful materialization of one asset partition, or ``None``."""
         return self._read(

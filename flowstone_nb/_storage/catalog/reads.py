@@ -42,12 +42,15 @@ __all__ = [
     "LATEST_SUCCESSES_UNPARTITIONED",
     "NOTHING_RECORDED",
     "PRUNABLE",
+    "assets",
     "current",
     "get",
+    "get_many",
     "history",
     "inputs",
     "latest_success",
     "latest_successes",
+    "partitions",
     "prepare",
     "prunable",
     "run",
@@ -160,6 +163,36 @@ def get(connection: sqlite3.Connection, materialization_id: str) -> Materializat
     """The materialization ``materialization_id``, or ``None``."""
     values = connection.execute(_GET, (materialization_id,)).fetchone()
     return None if values is None else from_values(MaterializationRow, values)
+
+
+_GET_MANY = (
+    f"SELECT {ROW_COLUMNS} FROM materializations WHERE id IN (SELECT value FROM json_each(?))"
+)
+
+
+def get_many(
+    connection: sqlite3.Connection, materialization_ids: Iterable[str]
+) -> dict[str, MaterializationRow]:
+    """The materializations of ``materialization_ids`` that exist, by id (one query)."""
+    found = connection.execute(_GET_MANY, (json.dumps(list(materialization_ids)),))
+    rows = (from_values(MaterializationRow, values) for values in found)
+    return {row.id: row for row in rows}
+
+
+_ASSETS = "SELECT DISTINCT asset FROM materializations ORDER BY asset"
+_PARTITIONS = (
+    "SELECT DISTINCT partition_key FROM materializations WHERE asset = ? ORDER BY partition_key"
+)
+
+
+def assets(connection: sqlite3.Connection) -> list[str]:
+    """Every asset with a recorded materialization, sorted."""
+    return [name for (name,) in connection.execute(_ASSETS)]
+
+
+def partitions(connection: sqlite3.Connection, asset: str) -> list[str]:
+    """The encoded partition keys of ``asset`` with a recorded materialization, sorted."""
+    return [key for (key,) in connection.execute(_PARTITIONS, (asset,))]
 
 
 def latest_success(

@@ -167,9 +167,9 @@ def test_without_navigation_or_for_forgotten_rows_buttons_are_disabled() -> None
 def test_lineage_without_entries_says_so() -> None:
     widget = LineageWidget(lineage_of("alone", "m-alone"))
     assert widget.row_buttons == []
-    assert "no recorded inputs or consumers" in html_of(widget.widget)
-    assert "no recorded inputs or consumers" in widget.to_text()
-    assert "no recorded inputs or consumers" in widget.to_html()
+    assert "no recorded inputs: alone consumed no other" in html_of(widget.widget)
+    assert "no recorded inputs: alone consumed no other" in widget.to_text()
+    assert "no recorded inputs: alone consumed no other" in widget.to_html()
 
 
 def test_lineage_fallbacks_show_the_same_facts() -> None:

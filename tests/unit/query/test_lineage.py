@@ -58,12 +58,115 @@ def test_downstream_and_both() -> None:
         fs.lineage("left", direction="sideways")
 
 
-def test_lineage_of_something_never_materialized() -> None:
+def test_lineage_of_something_never_materialized_says_it_is_missing() -> None:
     diamond()
-    with pytest.raises(fs.FlowstoneError, match="no successful materialization to trace"):
-        fs.lineage("top")
-    fs.materialize("raw")
-    assert "(no recorded inputs or consumers)" in repr(fs.lineage("raw"))
+    missing = fs.lineage("top")
+    assert missing.missing
+    assert (missing.asset, missing.materialization_id, missing.entries) == ("top", None, ())
+    assert "missing: never materialized" in repr(missing)
+    assert "missing: never materialized" in missing._repr_html_()
+    assert "no recorded" not in repr(missing)
+
+
+def test_a_root_has_no_recorded_inputs_and_the_message_points_downstream() -> None:
+    diamond()
+    fs.materialize("top")
+    text = repr(fs.lineage("raw"))
+    assert "(no recorded inputs: raw consumed no other asset" in text
+    assert "direction='downstream'" in text
+    assert "consumers" not in text
+    assert "(no recorded consumers yet)" in repr(fs.lineage("top", direction="downstream"))
+    assert "downstream:" in repr(fs.lineage("raw", direction="both"))
+
+
+def test_entries_are_sorted_by_asset_then_partition_key_and_runs_collapse() -> None:
+    days = fs.DailyPartitions("2024-01-01", "2024-01-31")
+
+    @fs.asset(partitioned_by=days)
+    def daily(context: Any) -> int:
+        return int(context.partition_key[-2:])
+
+    @fs.asset(partitioned_by=fs.MonthlyPartitions("2024-01", "2024-01"))
+    def monthly(daily: dict[Any, int]) -> int:
+        return sum(daily.values())
+
+    order = ["2024-01-15", "2024-01-01", "2024-01-02", "2024-01-11"]
+    for day in order:  # materialized out of order
+        fs.materialize("daily", partition=day)
+    fs.backfill("daily")
+    fs.materialize("monthly", partition="2024-01")
+    lineage = fs.lineage("monthly", "2024-01")
+    keys = [e.partition for e in lineage.upstream]
+    assert keys == [f"2024-01-{d:02d}" for d in range(1, 32)]
+    assert [e.partition for e in fs.lineage("monthly", "2024-01").upstream] == keys  # always
+    text = repr(lineage)
+    assert "2024-01-01 … 2024-01-31 · 31 · success" in text
+    assert "2024-01-15" not in text  # collapsed
+    groups = lineage.groups("upstream")
+    assert [(g.asset, g.first, g.last, g.count, g.status) for g in groups] == [
+        ("daily", "2024-01-01", "2024-01-31", 31, "success")
+    ]
+    page = lineage._repr_html_()
+    assert "<details" in page
+    assert "2024-01-15" in page  # expandable: the entries are inside
+
+
+def test_lineage_history_and_impact_answer_after_a_restart_without_definitions() -> None:
+    days = fs.DailyPartitions("2024-01-01", "2024-01-03")
+
+    @fs.asset(partitioned_by=days)
+    def daily(context: Any) -> int:
+        return 1
+
+    @fs.asset
+    def total(daily: dict[Any, int]) -> int:
+        return sum(daily.values())
+
+    fs.backfill("daily")
+    fs.materialize("total")
+    _fresh_registry()  # a kernel restart: nothing is defined
+    assert [e.partition for e in fs.lineage("total").upstream] == [
+        "2024-01-01",
+        "2024-01-02",
+        "2024-01-03",
+    ]
+    down = fs.lineage("daily", "2024-01-02", direction="downstream")
+    assert [(e.asset, e.partition) for e in down.downstream] == [("total", "")]
+    assert list(fs.impact("daily", "2024-01-02")) == [("total", "")]
+    assert len(fs.history("daily")) == 3
+    assert set(fs.history("daily", "2024-01-02").partition) == {"2024-01-02"}
+    with pytest.raises(fs.FlowstoneError, match=r"'totl'.*nothing recorded.*'total'"):
+        fs.lineage("totl")
+    with pytest.raises(fs.FlowstoneError, match=r"'daily' has no partition '2024-02-30'"):
+        fs.lineage("daily", "2024-02-30")
+
+
+def _fresh_registry() -> None:
+    from flowstone_nb._define.registry import Registry, set_registry
+
+    set_registry(Registry())
+
+
+def test_lineage_of_a_root_consumed_20000_times_stays_short_to_show() -> None:
+    from flowstone_nb._storage.catalog import LineageEdge, MaterializationRow
+    from flowstone_nb._storage.store import get_store
+
+    catalog = get_store().catalog
+    run = catalog.start_run(kind="backfill", targets=["daily"])
+    rows = [MaterializationRow("root", run, "root", "", "success", 1.0, 2.0, 1.0, "c", "dv")]
+    edges = []
+    for i in range(20_000):
+        rows.append(
+            MaterializationRow(f"m{i}", run, "daily", f"i:{i}", "success", 3.0 + i, 4.0 + i)
+        )
+        edges.append(LineageEdge(f"m{i}", "root", "root", "", "dv"))
+    catalog.write(rows, edges)
+    lineage = fs.lineage("root", direction="downstream")
+    assert len(lineage.downstream) == 20_000
+    assert [g.count for g in lineage.groups("downstream")] == [20_000]
+    assert len(repr(lineage)) < 2_000
+    assert len(lineage._repr_html_()) < 100_000  # a page of rows, and a count of the rest
+    assert "19,900 more" in lineage._repr_html_()
 
 
 def test_impact_lists_what_would_become_stale() -> None:
