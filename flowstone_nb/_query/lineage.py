@@ -18,8 +18,9 @@ from flowstone_nb._core.errors import FlowstoneError
 from flowstone_nb._core.html import esc, html_table, subject, text_table, when
 from flowstone_nb._core.states import FORGOTTEN
 from flowstone_nb._define.registry import Registry
+from flowstone_nb._partitioning.display import stored_key_text
 from flowstone_nb._partitioning.mappings import infer_mapping
-from flowstone_nb._run.plan import Node, make_node, partition_text, target_node
+from flowstone_nb._run.plan import Node, make_node, target_node
 from flowstone_nb._storage.store import Store
 
 if TYPE_CHECKING:
@@ -235,7 +236,7 @@ def _text(registry: Registry, asset: str, encoded: str) -> str:
 @functools.lru_cache(maxsize=65536)
 def _partition_text(definition: Any, encoded: str) -> str:
     # Histories repeat the same keys many times; definitions are immutable and hashable.
-    return partition_text(definition, encoded)
+    return stored_key_text(definition, encoded)
 
 
 def _entry(

@@ -12,7 +12,6 @@ import operator
 import weakref
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from itertools import repeat
 from typing import Any, NamedTuple
 
@@ -20,7 +19,8 @@ from flowstone_nb._core.errors import AssetNotFoundError, PartitionError
 from flowstone_nb._define.asset import Asset, any_partitioned
 from flowstone_nb._define.registry import Registry
 from flowstone_nb._partitioning.base import PartitionsDefinition
-from flowstone_nb._partitioning.keys import decode_key, encode_key
+from flowstone_nb._partitioning.display import key_text
+from flowstone_nb._partitioning.keys import encode_key
 from flowstone_nb._partitioning.mappings import (
     IdentityMapping,
     PartitionMapping,
@@ -37,7 +37,6 @@ __all__ = [
     "build_plan",
     "inputs_of",
     "make_node",
-    "partition_text",
     "target_node",
 ]
 
@@ -55,7 +54,8 @@ class Node(NamedTuple):
         The key's stored form (``""`` when unpartitioned).
     text
         How the key reads to a person (``""`` when unpartitioned); made by :func:`make_node`
-        from the key, so equal keys always have equal texts.
+        from the key (:func:`~flowstone_nb._partitioning.display.key_text`), so equal keys
+        always have equal texts. Messages name a partition by it, never by ``encoded``.
     """
 
     asset: str
@@ -65,38 +65,14 @@ class Node(NamedTuple):
 
     def describe(self) -> str:
         """``asset`` or ``asset[partition]`` for messages."""
-        return f"{self.asset}[{self.text or self.encoded}]" if self.encoded else self.asset
+        return f"{self.asset}[{self.text}]" if self.encoded else self.asset
 
 
 def make_node(asset: str, definition: PartitionsDefinition | None, key: Any) -> Node:
     """The node of ``asset`` at ``key`` (``None``: unpartitioned), with its stored and shown key."""
     if key is None:
         return Node(asset, None, "")
-    text = definition.key_str(key) if definition is not None else str(key)
-    return Node(asset, key, encode_key(key), text)
-
-
-def partition_text(definition: PartitionsDefinition | None, encoded: str) -> str:
-    """How a stored partition key reads to a person (``""`` when unpartitioned)."""
-    if not encoded:
-        return ""
-    key = decode_key(encoded)
-    if definition is not None:
-        try:
-            return definition.key_str(definition.parse_key(key))
-        except PartitionError:
-            pass  # the definition changed since: fall back to the generic form
-    return _generic_text(key)
-
-
-def _generic_text(key: Any) -> str:
-    if isinstance(key, tuple):
-        return "|".join(_generic_text(part) for part in key)
-    if isinstance(key, datetime):
-        return key.isoformat(timespec="minutes")
-    if isinstance(key, date):
-        return key.isoformat()
-    return str(key)
+    return Node(asset, key, encode_key(key), key_text(definition, key))
 
 
 _new_tuple = tuple.__new__
