@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from flowstone_nb._core.errors import AssetNotFoundError, PartitionError
 from flowstone_nb._define.asset import Asset, any_partitioned
+from flowstone_nb._define.dependency_checks import check_dependencies
 from flowstone_nb._define.registry import Registry
 from flowstone_nb._partitioning.base import PartitionsDefinition
 from flowstone_nb._partitioning.display import key_text
@@ -266,7 +267,8 @@ def build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     AssetNotFoundError
         A target or a dependency is not defined.
     PartitionError
-        A partition key does not fit, or two partitionings cannot be mapped.
+        A partition key does not fit, or two partitionings cannot be mapped (then a
+        ``PartitionMappingError``, which is also an ``AssetDefinitionError``).
     """
     generation = registry.generation
     # types too: 1 and True (or 1.0) are equal keys of a dict, but not the same partition
@@ -287,12 +289,32 @@ def build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     return plan
 
 
+_MAPPINGS = operator.attrgetter("partition_mappings")
+
+
+def _check_mappings(registry: Registry, assets: Mapping[str, Asset], partitioned: bool) -> None:
+    """Refuse, before anything runs, mappings that cannot work with their upstream's partitions.
+
+    (Definitions are checked when they are registered; this finds an upstream defined, or
+    redefined, after its downstream.) Without partitions, only explicit mappings can be wrong.
+    """
+    checked = assets.values() if partitioned else filter(_MAPPINGS, assets.values())
+    check_dependencies(
+        checked,
+        assets,
+        lambda name: registry.origin(name).label,
+        note="Nothing was run: fix the mapping, or the partitions of the upstream.",
+    )
+
+
 def _build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     assets = _check_closure(registry, [name for name, _ in targets])
+    partitioned = any_partitioned(assets.values())
+    _check_mappings(registry, assets, partitioned)
     target_nodes = tuple(target_node(assets[name], partition) for name, partition in targets)
     dag = registry.dag()
     names = dag.topological_order(None if len(assets) == len(dag) else assets)
-    if not any_partitioned(assets.values()):
+    if not partitioned:
         # Nothing partitioned (the common case): one node per asset, in the graph's order;
         # its inputs are made when asked for (see Plan). (Nodes made by C-level calls.)
         fields = zip(names, repeat(None), repeat(""), repeat(""))
