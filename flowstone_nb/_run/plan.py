@@ -161,7 +161,7 @@ def _latest_hint(definition: PartitionsDefinition) -> str:
         latest = definition.latest()
     except PartitionError:
         return "<key>"
-    return definition.key_str(latest) if latest is not None else "<key>"
+    return key_text(definition, latest) if latest is not None else "<key>"
 
 
 def _mapping(asset: Asset, dep: Asset) -> PartitionMapping:

@@ -6,12 +6,15 @@ may reach a person.
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import flowstone_nb as fs
+from flowstone_nb._cli import main as cli
 from flowstone_nb._core.events import Event, subscribe
 
 DAYS = fs.DailyPartitions("2013-01-01", "2013-02-28")
@@ -126,3 +129,30 @@ def test_history_and_lineage_rows_name_multi_and_hourly_keys_as_written() -> Non
     assert fs.lineage(hourly, "2013-01-05T09:00").partition == "2013-01-05T09:00"
     assert fs.load(regional, "eu|2013-01-05") == "eu|2013-01-05"
     assert untagged(history.to_string(), fs.status())
+
+
+MONTHLY_SOURCE = """
+import flowstone_nb as fs
+
+
+@fs.asset(partitioned_by=fs.MonthlyPartitions("2013-01", "2013-02"))
+def monthly(context):
+    if context.partition_key == "2013-01":
+        raise RuntimeError("the month is closed")
+    return 1
+"""
+
+
+def test_the_command_line_names_a_failing_month_as_a_month(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "months.py"
+    source.write_text(MONTHLY_SOURCE, encoding="utf-8")
+    home = str(tmp_path / "cli-home")
+    assert cli.main(["backfill", str(source), "monthly", "--home", home]) == 1
+    out, err = capsys.readouterr()
+    assert "monthly[2013-01] failed: the month is closed" in err
+    assert cli.main(["history", "--home", home, "--json"]) == 0
+    out, _ = capsys.readouterr()
+    assert sorted(row["partition"] for row in json.loads(out)) == ["2013-01", "2013-02"]
+    assert untagged(out, err)
