@@ -18,6 +18,7 @@ __all__ = [
     "FlowstoneWarning",
     "MaterializationError",
     "PartitionError",
+    "PartitionMappingError",
     "StoreError",
     "did_you_mean",
 ]
@@ -140,6 +141,15 @@ class MaterializationError(FlowstoneError):
 
 class PartitionError(FlowstoneError, ValueError):
     """A partition key, range or definition that does not fit."""
+
+
+class PartitionMappingError(AssetDefinitionError, PartitionError):
+    """A dependency whose partitions cannot be mapped: a bad definition, about partitions.
+
+    Raised when the asset is defined, or before anything runs when its upstream was defined
+    (or changed) after it. It is both an :class:`AssetDefinitionError` and a
+    :class:`PartitionError`, so either catches it.
+    """
 
 
 class StoreError(FlowstoneError):

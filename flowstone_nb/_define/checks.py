@@ -2,15 +2,17 @@
 
 They are the Validator of docs/adr/0001-asset-first-orchestration.md. :func:`asset_issues` looks at
 a single :class:`~flowstone_nb.Asset` and returns every problem it finds, each a
-:class:`ValidationIssue` naming the field and what to do. Checks that need other assets (unknown
-dependencies, cycles, partition mappings) belong to the registry; looking an asset up by name
-belongs to :func:`flowstone_nb.validate`. This module never raises for a bad asset.
+:class:`ValidationIssue` naming the field and what to do (and :func:`format_issues` writes them
+as one message). Checks that need other assets belong elsewhere: unknown dependencies and cycles
+to the registry, partition mappings to :mod:`~flowstone_nb._define.dependency_checks`; looking an
+asset up by name belongs to :func:`flowstone_nb.validate`. This module never raises for a bad
+asset.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from keyword import iskeyword
 
@@ -24,7 +26,7 @@ from flowstone_nb._define.asset import CONTEXT, Asset, Signature
 from flowstone_nb._partitioning.mappings import PreviousPartition
 from flowstone_nb._partitioning.spec import partition_spec_issues
 
-__all__ = ["ValidationIssue", "asset_issues"]
+__all__ = ["ValidationIssue", "asset_issues", "format_issues"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,14 @@ class ValidationIssue:
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
+
+
+def format_issues(name: object, issues: Sequence[ValidationIssue], where: str = "") -> str:
+    """One message listing every issue of a definition."""
+    place = f" ({where})" if where else ""
+    lines = "\n".join(f"  - {issue}" for issue in issues)
+    label = repr(name) if isinstance(name, str) and name else "<unnamed>"
+    return f"Invalid asset {label}{place}:\n{lines}"
 
 
 def _suggest_identifier(text: str) -> str:

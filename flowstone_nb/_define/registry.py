@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections import defaultdict
+from collections import ChainMap, defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
@@ -21,8 +21,13 @@ from flowstone_nb._core.errors import (
     FlowstoneWarning,
 )
 from flowstone_nb._define.asset import Asset
-from flowstone_nb._define.checks import ValidationIssue, asset_issues
+from flowstone_nb._define.checks import ValidationIssue, asset_issues, format_issues
 from flowstone_nb._define.definition_site import Origin, origin_of_cell, origin_of_function
+from flowstone_nb._define.dependency_checks import (
+    check_dependencies,
+    dependency_issues,
+    may_have_dependency_issues,
+)
 from flowstone_nb._graph.dag import DAG
 
 __all__ = ["Registry", "get_registry", "resolve_registry", "set_registry"]
@@ -31,14 +36,6 @@ UnknownPolicy = Literal["warn", "error", "ignore"]
 #: A definition on its way in: name, asset, origin (``None``: its function's module, worked out
 #: when needed) and upstream names.
 _Entry = tuple[str, Asset, Origin | None, list[str]]
-
-
-def format_issues(name: object, issues: Sequence[ValidationIssue], where: str = "") -> str:
-    """One message listing every issue of a definition."""
-    place = f" ({where})" if where else ""
-    lines = "\n".join(f"  - {issue}" for issue in issues)
-    label = repr(name) if isinstance(name, str) and name else "<unnamed>"
-    return f"Invalid asset {label}{place}:\n{lines}"
 
 
 class Registry:
@@ -106,7 +103,9 @@ class Registry:
         """Register several definitions at once: all of them, or none when one is refused.
 
         ``validated=True`` says the caller has just validated every definition (a pipeline's
-        class statement does): they are not validated again.
+        class statement does): they are not validated again. Otherwise each definition's
+        partition mappings are checked against the upstream definitions known now (those given
+        together included); one whose upstream comes later is checked before it runs.
         """
         entries: list[_Entry] = []
         for asset, given in items:
@@ -126,6 +125,8 @@ class Registry:
             ]
             self._check_cycles(entries)
             self._check_unknown(entries, unknown)
+            if not validated:
+                self._check_dependencies(entries)
             for entry in entries:
                 self._put(*entry)
         for message in warned:
@@ -174,6 +175,25 @@ class Registry:
             unknown = [d for d in upstream if d not in registered]
             if unknown:
                 self._report_unknown(name, upstream, unknown, entries, policy)
+
+    def _check_dependencies(self, entries: Sequence[_Entry]) -> None:
+        """Refuse a definition whose partition mappings cannot work with its known upstreams."""
+        checked = [entry[1] for entry in entries if may_have_dependency_issues(entry[1])]
+        if not checked:
+            return
+        new = {name: (asset, origin) for name, asset, origin, _ in entries}
+
+        def where(name: str) -> str:
+            asset, origin = new[name]
+            return (origin or _module_origin(asset)).label
+
+        known = ChainMap({name: asset for name, (asset, _) in new.items()}, self._assets)
+        check_dependencies(checked, known, where)
+
+    def dependency_issues(self, asset: Asset) -> list[ValidationIssue]:
+        """Why ``asset``'s partition mappings cannot work with the upstreams registered here."""
+        with self._lock:
+            return dependency_issues(asset, self._assets)
 
     def _report_unknown(
         self,

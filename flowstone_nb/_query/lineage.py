@@ -21,7 +21,8 @@ from flowstone_nb._core.errors import FlowstoneError, did_you_mean
 from flowstone_nb._core.html import esc, html_table, subject, text_table, when
 from flowstone_nb._core.states import FORGOTTEN
 from flowstone_nb._define.registry import Registry
-from flowstone_nb._run.plan import partition_text, target_node
+from flowstone_nb._partitioning.display import stored_key_text
+from flowstone_nb._run.plan import target_node
 from flowstone_nb._storage.store import Store
 
 if TYPE_CHECKING:
@@ -315,7 +316,7 @@ def resolve_partition(
             f"{catalog.path}: check the name, or run the cell that defines it."
             f"{did_you_mean(asset, catalog.assets())}"
         )
-    shown = {partition_text(None, key): key for key in keys}
+    shown = {stored_key_text(None, key): key for key in keys}
     wanted = "" if partition is None else str(partition)
     if wanted in shown:
         return shown[wanted], wanted
@@ -419,13 +420,13 @@ def _entry(
 
 def _text(registry: Registry, asset: str, encoded: str) -> str:
     definition = registry.get(asset).partitions if asset in registry else None
-    return _partition_text(definition, encoded)
+    return _stored_key_text(definition, encoded)
 
 
 @functools.lru_cache(maxsize=65536)
-def _partition_text(definition: Any, encoded: str) -> str:
+def _stored_key_text(definition: Any, encoded: str) -> str:
     # Histories repeat the same keys many times; definitions are immutable and hashable.
-    return partition_text(definition, encoded)
+    return stored_key_text(definition, encoded)
 
 
 HISTORY_COLUMNS = [

@@ -23,7 +23,7 @@ from flowstone_nb._core.html import esc, html_table, subject, text_table
 from flowstone_nb._core.states import RecordStatus
 from flowstone_nb._define.asset import Asset
 from flowstone_nb._define.registry import Registry, resolve_registry
-from flowstone_nb._run.plan import partition_text
+from flowstone_nb._partitioning.display import stored_key_text
 from flowstone_nb._storage.io.stamps import PRUNED, stamp_of
 from flowstone_nb._storage.store import Store, get_store
 
@@ -242,7 +242,7 @@ def _damaged(
 
 def _shown(definitions: Registry, asset: str, encoded: str) -> str:
     definition = definitions.get(asset).partitions if asset in definitions else None
-    return partition_text(definition, encoded)
+    return stored_key_text(definition, encoded)
 
 
 def prune(

@@ -238,7 +238,7 @@ def load(
             None,
         )
     if row is None:
-        what = f"version {version!r}" if version else "a successful materialization"
+        what = f"version {version!r}" if version else "successful materialization"
         raise FlowstoneError(
             f"Asset {node.describe()!r} has no {what} in the store {get_store(home).home!r}: "
             "materialize it first (fs.materialize), or pick a version from fs.history()."

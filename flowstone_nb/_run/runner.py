@@ -391,7 +391,7 @@ class Runner:
 
 
 def _wrap(node: Node, error: Exception) -> MaterializationError:
-    where = f" partition {node.encoded!r}" if node.encoded else ""
+    where = f" partition {node.text!r}" if node.encoded else ""
     return MaterializationError(
         f"Asset {node.asset!r}{where} failed: {type(error).__name__}: {error}. The error and its "
         "traceback are recorded (fs.history); the last good value stays loadable (fs.load). "
