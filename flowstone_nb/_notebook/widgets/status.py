@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from flowstone_nb._core.html import badge, esc, subject
+from flowstone_nb._core.html import badge, esc, square, subject, tooltip
 from flowstone_nb._core.states import Freshness, strong_colour
-from flowstone_nb._notebook.widgets.base import WidgetView, square, tooltip
+from flowstone_nb._notebook.widgets.base import WidgetView
 
 if TYPE_CHECKING:
     from flowstone_nb._query.status import PartitionStatus, StatusReport
