@@ -428,7 +428,22 @@ def test_status_grid_has_a_coloured_cell_per_partition() -> None:
     assert "<th" in html
     assert "2024-01-03" in html
     assert "fs-status-grid" in grid.widget._dom_classes
-    assert 'colspan="4"' in html  # the unpartitioned asset spans every partition column
+
+
+def test_an_unpartitioned_asset_is_one_cell_in_a_column_of_its_own() -> None:
+    html = StatusGrid(REPORT).to_html()
+    rows = re.findall(r"<tr>(.*?)</tr>", html)
+    head, raw, daily, _monthly = rows
+    assert "colspan" not in html
+    assert head.count("<th") == 2 + 1 + 4  # asset, status, the keyless column, four keys
+    assert re.findall(r'<td class="fs-cell[^"]*"', raw) == ['<td class="fs-cell fs-cell-fresh"']
+    assert raw.count("<td></td>") == 4  # nothing under the partition keys
+    assert daily.split("<td")[2] == "></td>"  # partitioned rows leave the keyless column empty
+    assert raw.count(">fresh<") == 1  # the status is written once, in the status column
+    assert re.search(r'class="fs-cell[^>]*>\s*\w', html) is None  # no text inside a cell
+    assert "white-space:nowrap" in raw
+    keys_only = StatusGrid(report(("d", "k1", "fresh", ""))).to_html()
+    assert 'title="unpartitioned"' not in keys_only
 
 
 def test_status_grid_goes_compact_for_many_partitions() -> None:
@@ -447,20 +462,34 @@ def test_status_grid_goes_compact_for_many_partitions() -> None:
     assert StatusGrid(REPORT, compact=True).compact
 
 
-def test_status_grid_text_is_a_strip_per_asset() -> None:
+def test_more_partitions_than_fit_show_as_runs_of_keys() -> None:
+    rows = [("daily", f"2024-01-{d:02}", "fresh", "") for d in range(1, 32)]
+    rows += [("daily", f"2024-02-{d:02}", "missing", "never materialized") for d in range(1, 30)]
+    grid = StatusGrid(report(("raw", "", "fresh", ""), *rows), squares_up_to=30)
+    html = grid.grid.value
+    assert "fs-square fs-square-" in html  # the unpartitioned asset: one square
+    assert html.count("fs-square ") == 1
+    runs = re.findall(r'class="fs-run fs-run-(\w+)" data-count="(\d+)"[^>]*width:([\d.]+)%', html)
+    assert runs == [("fresh", "31", "51.67"), ("missing", "29", "48.33")]
+    assert 'title="daily[2024-01-01..2024-01-31 fresh (31)]"' in html
+    assert "2024-02-01..2024-02-29 (29)" in html  # the ranges, as the text view writes them
+    assert "2024-01-15" not in html
+
+
+def test_status_grid_text_is_the_compact_report() -> None:
     text = StatusGrid(REPORT).to_text()
+    assert text == repr(REPORT)
     lines = text.splitlines()
     assert lines[0].split() == ["raw", "fresh"]
-    assert lines[1].startswith("daily")
-    assert lines[1].endswith("#~x")
-    assert "legend" in lines[-1]
+    assert lines[1].split() == ["daily", "1/3", "fresh,", "1", "stale,", "1", "failed"]
+    assert "2024-01-02 stale — code changed" in lines[2]
     assert repr(StatusGrid(REPORT)) == text
 
 
 def test_an_unknown_status_still_renders() -> None:
     grid = StatusGrid(report(("a", "k", "weird", "")))
     assert "background:#616161" in grid.grid.value
-    assert grid.to_text().splitlines()[0].endswith("?")
+    assert grid.to_text().splitlines()[1].split() == ["k", "weird"]
 
 
 def test_empty_status_report() -> None:
