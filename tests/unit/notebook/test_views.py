@@ -257,3 +257,18 @@ def test_without_a_handle_the_widget_is_shown_once(in_kernel: None) -> None:
         unsubscribe()
     assert len(shown.handle.shown) == 1
     assert presenter.shown == {}
+
+
+def test_history_of_one_asset_shows_its_filter_set_to_it(
+    kernel_shell: InteractiveShell,
+) -> None:
+    chain()
+    load_ipython_extension(kernel_shell)
+    try:
+        widget = kernel_shell.run_line_magic("flowstone", "history doubled")
+        everything = kernel_shell.run_line_magic("flowstone", "history")
+    finally:
+        unload_ipython_extension(kernel_shell)
+    assert widget.asset_filter.value == "doubled"
+    assert widget.asset_filter.label == "doubled"
+    assert everything.asset_filter.label == "all assets"

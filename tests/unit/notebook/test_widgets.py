@@ -310,7 +310,7 @@ def test_history_widget_lists_everything_and_filters() -> None:
     assert widget.asset_filter.options == (("all assets", ""), ("clean", "clean"), ("raw", "raw"))
     assert [v for _, v in widget.status_filter.options] == ["", "failed", "success"]
     assert "2023-11-14 22:13:20" in widget.table.value
-    assert "0.123" in widget.table.value
+    assert "0.12 s" in widget.table.value
     assert "0123456789ab" in widget.table.value
     assert "0123456789abc" not in widget.table.value
     widget.asset_filter.value = "clean"
@@ -323,6 +323,53 @@ def test_history_widget_lists_everything_and_filters() -> None:
     assert table_rows(widget) == 0
     assert "no materializations match" in widget.table.value
     assert len(widget.filtered()) == 0
+
+
+def test_history_widget_has_human_headers_and_numbers_aligned_right() -> None:
+    widget = HistoryWidget(FRAME)
+    html = widget.to_html()
+    headers = re.findall(r'<th style="text-align:(\w+);padding:[^"]*">([^<]*)</th>', html)
+    assert headers == [
+        ("left", "asset"),
+        ("left", "partition"),
+        ("left", "status"),
+        ("left", "finished"),
+        ("right", "duration"),
+        ("right", "rows"),
+        ("left", "data version"),
+        ("left", "run"),
+        ("left", "error"),
+    ]
+    assert re.search(r'<td style="text-align:right;padding:[^"]*">0\.12 s</td>', html)
+    assert re.search(r'<td style="text-align:right;padding:[^"]*">3</td>', html)
+    text = widget.to_text().splitlines()
+    assert text[0].split() == [
+        "asset",
+        "partition",
+        "status",
+        "finished",
+        "duration",
+        "rows",
+        "data",
+        "version",
+        "run",
+        "error",
+    ]
+    duration_end = text[0].index("duration") + len("duration")
+    assert text[2][:duration_end].endswith("0.12 s")  # right-aligned under its header
+    assert "duration_s" not in html + widget.to_text()
+
+
+def test_the_asset_filter_shows_the_asset_asked_for() -> None:
+    one = FRAME[FRAME.asset == "clean"]
+    assert HistoryWidget(one).asset_filter.value == "clean"  # what fs.history("clean") returns
+    assert HistoryWidget(FRAME).asset_filter.value == ""
+    chosen = HistoryWidget(FRAME, asset="raw")
+    assert chosen.asset_filter.value == "raw"
+    assert table_rows(chosen) == 1
+    unknown = HistoryWidget(FRAME, asset="gone")
+    assert unknown.asset_filter.value == "gone"
+    assert "no materializations match" in unknown.table.value
 
 
 def test_history_widget_caps_the_rows_it_shows() -> None:
