@@ -49,10 +49,10 @@ class Settings:
         # What fs.configure(...) echoes in a notebook: where the store is, briefly; resource
         # values (clients, keys) are never printed.
         resources = ", ".join(self.resources) or "none"
-        progress = {None: "automatic", True: "on", False: "off"}[self.progress]
+        progress = {None: "auto", True: "on", False: "off"}[self.progress]
         return (
-            f"flowstone_nb settings: store {self.home} · default IO manager "
-            f"{self.default_io_manager} · resources {resources} · progress {progress}"
+            f"flowstone_nb: store {self.home} · IO manager {self.default_io_manager} · "
+            f"resources {resources} · progress {progress}"
         )
 
 
