@@ -19,7 +19,7 @@ from flowstone_nb._core.states import strong_colour
 from flowstone_nb._notebook.widgets.base import WidgetView
 
 if TYPE_CHECKING:
-    from flowstone_nb._query.status import PartitionStatus, StatusReport
+    from flowstone_nb._query.status import PartitionStatus, StatusReport, StatusRun
 
 __all__ = ["StatusGrid"]
 
@@ -31,6 +31,11 @@ NOWRAP = "text-align:left;white-space:nowrap;padding:2px 8px"
 
 def _tooltip(row: PartitionStatus) -> str:
     return tooltip(subject(row.asset, row.partition), row.status, row.reason)
+
+
+def _run_tooltip(asset: str, run: StatusRun) -> str:
+    """``daily[2024-01-01..2024-01-31]: fresh (31)``, with the reason if there is one."""
+    return tooltip(subject(asset, run.keys), f"{run.status} ({run.count})", run.reason)
 
 
 def _cell(row: PartitionStatus) -> str:
@@ -128,7 +133,7 @@ class StatusGrid(WidgetView):
         total = sum(run.count for run in runs)
         segments = "".join(
             f'<span class="fs-run fs-run-{esc(run.status)}" data-count="{run.count}" '
-            f'title="{esc(subject(asset, str(run)))}" '
+            f'title="{esc(_run_tooltip(asset, run))}" '
             f'style="width:{100 * run.count / total:.4g}%;background:{strong_colour(run.status)}">'
             "</span>"
             for run in runs

@@ -518,7 +518,7 @@ def test_more_partitions_than_fit_show_as_runs_of_keys() -> None:
     assert html.count("fs-square ") == 1
     runs = re.findall(r'class="fs-run fs-run-(\w+)" data-count="(\d+)"[^>]*width:([\d.]+)%', html)
     assert runs == [("fresh", "31", "51.67"), ("missing", "29", "48.33")]
-    assert 'title="daily[2024-01-01..2024-01-31 fresh (31)]"' in html
+    assert 'title="daily[2024-01-01..2024-01-31]: fresh (31)"' in html
     assert "2024-02-01..2024-02-29 (29)" in html  # the ranges, as the text view writes them
     assert "2024-01-15" not in html
 
