@@ -900,3 +900,30 @@ def test_in_a_real_kernel_every_view_is_a_widget_with_fallbacks(tmp_path: Path) 
     assert "letters (fresh, 2/2 fresh)" in graph.data["text/plain"]  # updated in place
     assert WIDGET_MIME in progress.data
     assert "fs-backfill" in progress.data["text/html"]
+
+
+# --- every view ----------------------------------------------------------------------------------
+
+
+def every_view() -> list[Any]:
+    from flowstone_nb._notebook.graph.render import GraphView
+
+    graph = GraphView("digraph { a -> b }", text="a (fresh)\nb (stale) <- a")
+    return [
+        StatusGrid(REPORT),
+        HistoryWidget(FRAME),
+        LineageWidget(START),
+        BackfillProgress(2, title="daily", interval=0),
+        graph.widget(),
+    ]
+
+
+def test_every_view_carries_the_widget_its_html_and_a_short_text() -> None:
+    for view in every_view():
+        bundle = view._repr_mimebundle_()
+        assert set(bundle) == {WIDGET_MIME, "text/html", "text/plain"}, type(view).__name__
+        assert bundle["text/html"] == view.to_html()
+        assert 'class="fs-' in bundle["text/html"]
+        assert bundle["text/plain"] == view.to_text() == repr(view)
+        assert "children=" not in bundle["text/plain"]
+        assert len(bundle["text/plain"].splitlines()) < 20
