@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from flowstone_nb._core.errors import FlowstoneError
 from flowstone_nb._core.states import EventKind, Outcome
 from flowstone_nb._run.plan import Node
-from flowstone_nb._run.results import NodeResult, RunResult, not_run
+from flowstone_nb._run.results import NodeResult, RunResult, cause, not_run
 
 if TYPE_CHECKING:
     from flowstone_nb._run.runner import Runner
@@ -123,12 +123,17 @@ class _Scheduler:
 
     def _skip_downstream(self, failed: Node) -> None:
         results = self.runner.result.results
+        failure = results[failed].error
+        why = None if failure is None else cause(failure)
+        raised = "failed" if why is None else f"raised {type(why).__name__}: {why}"
         frontier = list(self.children[failed])
         while frontier:
             node = frontier.pop()
             if node in results:
                 continue
-            error = FlowstoneError(f"not run: upstream {failed.describe()!r} failed")
+            # Says which upstream failed and how, so the skip explains itself everywhere.
+            error = FlowstoneError(f"upstream {failed.describe()} {raised}")
+            error.__cause__ = why
             results[node] = not_run(node, Outcome.SKIPPED, error)
             self.runner.recorder.not_run(node, EventKind.SKIPPED, str(error))
             frontier.extend(self.children[node])
