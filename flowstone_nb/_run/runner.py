@@ -286,8 +286,17 @@ class Runner:
             duration=_clock() - begun,
         )
         if isinstance(error, Exception) and not isinstance(error, FlowstoneError):
-            return _wrap(node, error)
+            return _wrap(node, error, earlier=self._had_value(node))
         return None  # the engine's own errors and interruptions are raised as they are
+
+    def _had_value(self, node: Node) -> bool:
+        """Whether ``node`` had a good value stored before this run (read on failures only)."""
+        if self._candidates and (node.asset, node.encoded) in self._candidates:
+            return True
+        try:  # (forced nodes were not read with the others)
+            return self.store.catalog.latest_success(node.asset, node.encoded) is not None
+        except StoreError:  # the catalog cannot say: do not promise a value
+            return False
 
     def _compute(self, step: Step, version: str) -> NodeResult:
         """Compute and store one node, and record it with what it consumed (the general path).
@@ -390,12 +399,20 @@ class Runner:
         return result
 
 
-def _wrap(node: Node, error: Exception) -> MaterializationError:
+def _wrap(node: Node, error: Exception, *, earlier: bool) -> MaterializationError:
+    """The error a user sees for ``error`` raised by ``node``'s code.
+
+    ``earlier`` tells whether the node had a good value stored before (it stays loadable).
+    """
     where = f" partition {node.text!r}" if node.encoded else ""
+    kept = (
+        "the last good value stays loadable (fs.load)"
+        if earlier
+        else "no value of it was stored before, so there is none to load yet"
+    )
     return MaterializationError(
         f"Asset {node.asset!r}{where} failed: {type(error).__name__}: {error}. The error and its "
-        "traceback are recorded (fs.history); the last good value stays loadable (fs.load). "
-        "Fix the code and materialize again.",
+        f"traceback are recorded (fs.history); {kept}. Fix the code and materialize again.",
         asset=node.asset,
         partition=node.key,
     )

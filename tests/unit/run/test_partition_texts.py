@@ -83,7 +83,7 @@ def test_a_month_whose_day_fails_names_the_day_and_the_month() -> None:
     assert {e.partition for e in seen if e.asset == "daily"} >= {"2013-01-04", "2013-01-05"}
     result = fs.backfill(monthly, "2013-01..2013-02")
     assert [(p.partition, p.error) for p in result.failed] == [
-        ("2013-01", "not run: upstream 'daily[2013-01-05]' failed")
+        ("2013-01", "upstream daily[2013-01-05] raised ValueError: no data for this day")
     ]
     assert untagged(caught.value, result, *(e.partition for e in seen))
 

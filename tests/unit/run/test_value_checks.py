@@ -101,3 +101,24 @@ def test_a_partitioned_value_edited_on_disk_is_named_by_its_key(home: Path) -> N
     result = fs.backfill("sales")
     assert result.counts().get("computed") == 1
     assert fs.load("sales", partition=problems[0].partition).day.tolist() == [problems[0].partition]
+
+
+def test_a_failure_speaks_of_the_last_good_value_only_when_there_is_one() -> None:
+    failing = {"now": True}
+
+    @fs.asset
+    def flaky() -> int:
+        if failing["now"]:
+            raise ValueError("not today")
+        return 1
+
+    with pytest.raises(fs.MaterializationError) as first:
+        fs.materialize("flaky")
+    assert "last good value" not in str(first.value)
+    assert "no value of it was stored before" in str(first.value)
+    failing["now"] = False
+    fs.materialize("flaky")
+    failing["now"] = True
+    with pytest.raises(fs.MaterializationError) as again:
+        fs.materialize("flaky", force=True)
+    assert "the last good value stays loadable (fs.load)" in str(again.value)
