@@ -51,7 +51,7 @@ def stored_key_text(definition: PartitionsDefinition | None, encoded: str) -> st
     if not encoded:
         return ""
     key = decode_key(encoded)
-    if definition is not None:
+    if definition is not None and not definition.keys_read_plainly:
         try:
             return definition.key_str(definition.parse_key(key))
         except PartitionError:

@@ -12,7 +12,6 @@ choice, never this module's.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HISTORY_COLUMNS",
+    "KeyTexts",
     "Lineage",
     "LineageEntry",
     "LineageGroup",
@@ -372,11 +372,12 @@ def compute_lineage(
         edge.upstream_id if side == "upstream" else edge.materialization_id
         for side, _, edge in walked
     )
-    made = [_entry(registry, side, level, edge, rows) for side, level, edge in walked]
+    texts = KeyTexts(registry)
+    made = [_entry(texts, side, level, edge, rows) for side, level, edge in walked]
     made.sort(key=lambda pair: pair[0])
     return Lineage(
         start.asset,
-        _text(registry, start.asset, start.partition),
+        texts(start.asset, start.partition),
         start.id,
         start.data_version,
         tuple(entry for _, entry in made),
@@ -386,7 +387,7 @@ def compute_lineage(
 
 
 def _entry(
-    registry: Registry,
+    text: KeyTexts,
     side: str,
     level: int,
     edge: LineageEdge,
@@ -407,7 +408,7 @@ def _entry(
         direction=side,
         depth=level,
         asset=asset,
-        partition=_text(registry, asset, encoded),
+        partition=text(asset, encoded),
         materialization_id=mat_id,
         data_version=version,
         finished_at=row.ended_at if row else None,
@@ -418,15 +419,30 @@ def _entry(
     return (side != "upstream", asset, encoded, level, mat_id), entry
 
 
-def _text(registry: Registry, asset: str, encoded: str) -> str:
-    definition = registry.get(asset).partitions if asset in registry else None
-    return _stored_key_text(definition, encoded)
+class KeyTexts:
+    """How stored keys read, for one answer: each asset's definition and each key looked up once.
 
+    Parameters
+    ----------
+    registry
+        Where the assets are defined (an asset not defined reads its keys plainly).
+    """
 
-@functools.lru_cache(maxsize=65536)
-def _stored_key_text(definition: Any, encoded: str) -> str:
-    # Histories repeat the same keys many times; definitions are immutable and hashable.
-    return stored_key_text(definition, encoded)
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+        self._definitions: dict[str, Any] = {}
+        self._texts: dict[tuple[str, str], str] = {}
+
+    def __call__(self, asset: str, encoded: str) -> str:
+        """The text of ``asset``'s stored key ``encoded``."""
+        key = (asset, encoded)
+        text = self._texts.get(key)
+        if text is None:
+            if asset not in self._definitions:
+                known = asset in self._registry
+                self._definitions[asset] = self._registry.get(asset).partitions if known else None
+            text = self._texts[key] = stored_key_text(self._definitions[asset], encoded)
+        return text
 
 
 HISTORY_COLUMNS = [
@@ -452,11 +468,12 @@ def history_frame(registry: Registry, rows: Sequence[MaterializationRow]) -> pd.
     """Materializations as a DataFrame, newest first, timestamps as UTC datetimes."""
     import pandas as pd
 
+    text = KeyTexts(registry)
     frame = pd.DataFrame(
         [
             [
                 r.asset,
-                _text(registry, r.asset, r.partition),
+                text(r.asset, r.partition),
                 r.status,
                 r.started_at,
                 r.ended_at,

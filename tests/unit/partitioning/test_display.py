@@ -10,7 +10,7 @@ import pytest
 import flowstone_nb as fs
 from flowstone_nb._partitioning.base import PartitionsDefinition
 from flowstone_nb._partitioning.display import key_text, stored_key_text
-from flowstone_nb._partitioning.keys import encode_key
+from flowstone_nb._partitioning.keys import decode_key, encode_key
 from tests.unit.partitioning.samples import PARIS, d, listed, utc
 
 REGION_DAY = fs.MultiPartitions(
@@ -74,3 +74,27 @@ def test_unpartitioned_reads_as_nothing() -> None:
     assert key_text(None, None) == ""
     assert stored_key_text(None, "") == ""
     assert stored_key_text(fs.DailyPartitions("2013-01-01"), "") == ""
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        fs.DailyPartitions("2024-01-01", "2024-03-31"),
+        fs.DailyPartitions("2024-01-01", "2024-03-31", timezone="Asia/Kathmandu"),
+        fs.WeeklyPartitions("2024-01-01", "2024-03-25"),
+    ],
+    ids=["daily", "daily-kathmandu", "weekly"],
+)
+def test_keys_that_read_plainly_read_as_the_definition_reads_them(
+    definition: fs.PartitionsDefinition,
+) -> None:
+    assert definition.keys_read_plainly
+    stored = [encode_key(key) for key in definition.keys()]  # noqa: SIM118  # a definition
+    stored += [encode_key(date(2023, 12, 31)), encode_key(date(2024, 1, 3))]  # out, odd
+    for encoded in stored:
+        key = decode_key(encoded)
+        try:
+            general = definition.key_str(definition.parse_key(key))
+        except fs.PartitionError:
+            general = key.isoformat()
+        assert stored_key_text(definition, encoded) == general
