@@ -32,6 +32,8 @@ class Sizes:
     lineage_assets: int = 10
     lineage_days: int = 1_000
     lineage_runs: int = 10
+    scale_partitions: int = 10_000
+    scale_fanout: int = 20_000
     dot_layers: int = 10
     dot_width: int = 100
     topo_layers: int = 100
@@ -95,6 +97,8 @@ SMOKE = Sizes(
     lineage_assets=3,
     lineage_days=4,
     lineage_runs=2,
+    scale_partitions=6,
+    scale_fanout=5,
     dot_layers=2,
     dot_width=3,
     topo_layers=5,

@@ -22,7 +22,7 @@ from benchmarks._measure import Stat, measure, sample
 from benchmarks._peers import PEERS, PeerServer, default_python, run_peer
 from benchmarks._sizes import FULL, SMOKE, Sizes
 
-IN_PROCESS = ("chain", "wide", "partitions", "store_load", "trivial", "lineage", "dot", "notebook")
+IN_PROCESS = tuple(w for w in _driver.WORKLOADS if w != "import")  # (imports: subprocesses)
 
 
 def _metrics(workload: str) -> set[str]:
