@@ -123,26 +123,32 @@ class _Worker:
         self._attempt: Attempt | None = None
 
     def compute(self, blob: bytes, attempt: Attempt) -> tuple[str, Any, str]:
-        """Send the task, note when it starts, and wait for the answer."""
+        """Send the task, note when it starts, and wait for the answer.
+
+        Raises
+        ------
+        _DiedError
+            The process ended (or was killed for the attempt) before it answered.
+        """
         with self._lock:
             self._attempt = attempt
         try:
+            attempt.on_stop(lambda: self.stop(attempt))  # (at once, if it is given up already)
             self.conn.send_bytes(blob)
             answer = self._receive()
             if answer[0] == "started":
                 attempt.running()
                 answer = self._receive()
-            return answer
+        except (EOFError, OSError):
+            raise _DiedError from None
         finally:
             with self._lock:
                 self._attempt = None
+        return answer
 
     def _receive(self) -> tuple[str, Any, str]:
         wait([self.conn, self.process.sentinel])
-        try:
-            message: tuple[str, Any, str] = self.conn.recv()
-        except (EOFError, OSError):
-            raise _DiedError from None
+        message: tuple[str, Any, str] = self.conn.recv()
         return message
 
     def stop(self, attempt: Attempt) -> str:
@@ -205,7 +211,6 @@ class ProcessBackend:
 
         blob = cloudpickle.dumps(task)
         worker = self._take()
-        attempt.on_stop(lambda: worker.stop(attempt))
         try:
             kind, answer, text = worker.compute(blob, attempt)
         except _DiedError:
