@@ -160,9 +160,9 @@ def what(node: Node) -> str:
 def timeout_error(node: Node, timeout: float, how: str) -> MaterializationTimeoutError:
     """The error of an attempt that ran past its ``timeout``."""
     return MaterializationTimeoutError(
-        f"{what(node)} timed out after {timeout:g} s (timeout={timeout:g}): {how}. Nothing was "
-        "stored for it. Give it more time (the asset's or the run's timeout=) or find where it "
-        "hangs, and run it again.",
+        f"{what(node)} timed out after {timeout:g} s (timeout={timeout:g}): {how}. No value of "
+        "it is recorded. Give it more time (the asset's or the run's timeout=) or find where "
+        "it hangs, and run it again.",
         asset=node.asset,
         partition=node.key,
     )
