@@ -21,8 +21,10 @@ from flowstone_nb._core.errors import (
     FlowstoneError,
     FlowstoneWarning,
     MaterializationError,
+    MaterializationTimeoutError,
     PartitionError,
     StoreError,
+    WorkerDiedError,
 )
 
 if TYPE_CHECKING:
@@ -166,6 +168,7 @@ __all__ = [
     "Lineage",
     "LiveGraph",
     "MaterializationError",
+    "MaterializationTimeoutError",
     "MemoryIOManager",
     "MonthlyPartitions",
     "MultiPartitions",
@@ -185,6 +188,7 @@ __all__ = [
     "TrailingWindow",
     "ValidationIssue",
     "WeeklyPartitions",
+    "WorkerDiedError",
     "asset",
     "backfill",
     "configure",

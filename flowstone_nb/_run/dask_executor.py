@@ -11,7 +11,7 @@ On Dask, a task tells the coordinator when it starts (an event on a topic of the
 with its worker's address and process id): its timeout counts from then, and a task given up is
 cancelled and its worker process killed through the worker's nanny, which starts a new one. A
 task whose workers died (Dask's ``KilledWorker``) fails with a
-:class:`~flowstone_nb._core.errors.WorkerDiedError`.
+:class:`~flowstone_nb.WorkerDiedError`.
 """
 
 from __future__ import annotations

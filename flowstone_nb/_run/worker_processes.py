@@ -5,7 +5,7 @@ sends a task (pickled with cloudpickle: definitions made in a notebook travel by
 worker says it has started (the task's timeout counts from then, not from the process's start),
 then answers with where it stored the value, or with the error and its traceback. As every task
 has a process of its own, the coordinator knows which partition a dead worker was computing:
-that partition alone fails, with a :class:`~flowstone_nb._core.errors.WorkerDiedError` giving
+that partition alone fails, with a :class:`~flowstone_nb.WorkerDiedError` giving
 the exit code, a new process takes the dead one's place, and the other partitions go on. A task
 given up (past its timeout, or cancelled) has its process killed (see
 :mod:`flowstone_nb._run.attempts`).
