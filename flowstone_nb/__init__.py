@@ -21,8 +21,10 @@ from flowstone_nb._core.errors import (
     FlowstoneError,
     FlowstoneWarning,
     MaterializationError,
+    MaterializationTimeoutError,
     PartitionError,
     StoreError,
+    WorkerDiedError,
 )
 
 if TYPE_CHECKING:
@@ -171,6 +173,7 @@ __all__ = [
     "Lineage",
     "LiveGraph",
     "MaterializationError",
+    "MaterializationTimeoutError",
     "MemoryIOManager",
     "MonthlyPartitions",
     "MultiPartitions",
@@ -192,6 +195,7 @@ __all__ = [
     "ValidationIssue",
     "VerifyReport",
     "WeeklyPartitions",
+    "WorkerDiedError",
     "asset",
     "backfill",
     "configure",

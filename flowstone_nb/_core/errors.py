@@ -17,9 +17,11 @@ __all__ = [
     "FlowstoneError",
     "FlowstoneWarning",
     "MaterializationError",
+    "MaterializationTimeoutError",
     "PartitionError",
     "PartitionMappingError",
     "StoreError",
+    "WorkerDiedError",
     "did_you_mean",
 ]
 
@@ -137,6 +139,22 @@ class MaterializationError(FlowstoneError):
         super().__init__(message)
         self.asset = asset
         self.partition = partition
+
+
+class MaterializationTimeoutError(MaterializationError, TimeoutError):
+    """A materialization ran longer than its timeout (``timeout=`` seconds) and was given up.
+
+    Its work was stopped (a worker process killed, a Dask task cancelled) or, for code running on
+    a thread, left behind: the message says which. Nothing of it is stored.
+    """
+
+
+class WorkerDiedError(MaterializationError):
+    """The worker process (or Dask worker) computing a materialization died before it answered.
+
+    The message names the exit code when it is known. Nothing of the materialization is stored;
+    the other partitions of the run are not affected.
+    """
 
 
 class PartitionError(FlowstoneError, ValueError):

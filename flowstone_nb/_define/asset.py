@@ -226,6 +226,11 @@ class Asset(BaseModel):
         The line of the definition.
     code_version
         A fixed code version; ``None`` derives it from the execute function's code.
+    timeout
+        Seconds one materialization of it may run (a positive number); past it, it is recorded
+        failed and its work is stopped (worker processes, Dask) or left behind (threads).
+        ``None``: no limit of its own (a backfill's ``timeout=`` may give one). An execution
+        option: it is not part of the code version.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
@@ -246,6 +251,9 @@ class Asset(BaseModel):
     module: str | None = None
     line: int | None = None
     code_version: str | None = None
+    # A number, not text that reads as one ("5" and True are refused, naming the field); its
+    # range is checked by validate() (checks.timeout_problem).
+    timeout: float | None = Field(default=None, strict=True)
 
     @field_validator("depends_on", mode="before")
     @classmethod

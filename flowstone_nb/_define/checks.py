@@ -11,6 +11,7 @@ asset.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from flowstone_nb._define.asset import CONTEXT, Asset, Signature
 from flowstone_nb._partitioning.mappings import PreviousPartition
 from flowstone_nb._partitioning.spec import partition_spec_issues
 
-__all__ = ["ValidationIssue", "asset_issues", "format_issues"]
+__all__ = ["ValidationIssue", "asset_issues", "format_issues", "timeout_problem"]
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,8 @@ class ValidationIssue:
     ----------
     field
         The field at fault: ``"name"``, ``"depends_on"``, ``"execute"``, ``"io_manager"``,
-        ``"partitioned_by"``, ``"partition_mappings"``, ``"requires"``, ``"tags"`` or
-        ``"code_version"``.
+        ``"partitioned_by"``, ``"partition_mappings"``, ``"requires"``, ``"tags"``,
+        ``"code_version"`` or ``"timeout"``.
     message
         What is wrong and what to do about it.
     """
@@ -271,6 +272,31 @@ def _check_labels(asset: Asset, issues: list[ValidationIssue]) -> None:
         )
 
 
+def timeout_problem(timeout: object, option: str = "timeout") -> str | None:
+    """Why ``timeout`` cannot be a timeout, or ``None`` (the one rule, for assets and runs).
+
+    A timeout is a positive, finite number of seconds (not a bool); ``option`` is how the user
+    wrote it, for the message (``"timeout"``, ``"--timeout"``).
+    """
+    if (
+        isinstance(timeout, (int, float))
+        and not isinstance(timeout, bool)
+        and math.isfinite(timeout)
+        and timeout > 0
+    ):
+        return None
+    return (
+        f"{option}={timeout!r} is not a positive number of seconds: give the seconds one "
+        f"materialization may run, e.g. {option}=60, or leave it out for no limit."
+    )
+
+
+def _check_timeout(asset: Asset, issues: list[ValidationIssue]) -> None:
+    problem = timeout_problem(asset.timeout)
+    if problem:
+        issues.append(ValidationIssue("timeout", problem))
+
+
 def asset_issues(
     asset: Asset, *, io_managers: Collection[str] | None = None
 ) -> list[ValidationIssue]:
@@ -286,4 +312,6 @@ def asset_issues(
     _check_io_manager(asset, io_managers, issues)
     _check_partitions(asset, issues)
     _check_labels(asset, issues)
+    if asset.timeout is not None:
+        _check_timeout(asset, issues)
     return issues

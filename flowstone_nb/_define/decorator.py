@@ -107,6 +107,7 @@ def asset(
     metadata: Mapping[str, Any] | None = None,
     tags: Iterable[str] | None = None,
     code_version: str | None = None,
+    timeout: float | None = None,
     registry: Registry | None = None,
     replace: bool = False,
 ) -> Callable[[Callable[..., Any]], Asset]: ...
@@ -138,7 +139,7 @@ def asset(
     **options
         ``name``, ``description``, ``depends_on``, ``io_manager``, ``io_config``,
         ``partitioned_by``, ``partition_fn``, ``partition_mappings``, ``requires``, ``metadata``,
-        ``tags``, ``code_version``.
+        ``tags``, ``code_version``, ``timeout`` (seconds one materialization may run).
 
     Returns
     -------

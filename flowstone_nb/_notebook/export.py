@@ -211,6 +211,8 @@ def _asset_cell(plan: CellPlan) -> _AssetCell:
         options["tags"] = repr(list(args.tags))
     if args.description:
         options["description"] = repr(args.description)
+    if args.timeout is not None:
+        options["timeout"] = repr(args.timeout)
     return _AssetCell(args.name, args.depends_on, options)
 
 

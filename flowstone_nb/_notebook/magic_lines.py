@@ -19,6 +19,7 @@ from typing import NoReturn
 from IPython.core.error import UsageError
 
 from flowstone_nb._core.errors import did_you_mean
+from flowstone_nb._define.checks import timeout_problem
 
 __all__ = [
     "ASSET_PARSER",
@@ -91,6 +92,17 @@ def _count(role: str, minimum: int) -> Callable[[str], int]:
     return check
 
 
+def _seconds(text: str) -> float:
+    """An argparse type for ``--timeout``: a positive number of seconds (the asset's rule)."""
+    try:
+        value: float | None = float(text)
+    except ValueError:
+        value = None
+    if value is None or timeout_problem(value):
+        raise argparse.ArgumentTypeError(timeout_problem(text, "--timeout"))
+    return value
+
+
 # -- %%asset --------------------------------------------------------------------------------------
 
 
@@ -118,6 +130,8 @@ class AssetArgs:
         Materialize right away (``False`` with ``--no-run``).
     replace
         Replace an asset of the same name defined in another cell or module.
+    timeout
+        Seconds one materialization may run (``None``: no limit).
     """
 
     name: str
@@ -129,6 +143,7 @@ class AssetArgs:
     partition: str | None = None
     run: bool = True
     replace: bool = False
+    timeout: float | None = None
 
 
 def _asset_parser() -> _Parser:
@@ -164,6 +179,12 @@ def _asset_parser() -> _Parser:
         action="store_true",
         help="replace an asset of the same name defined in another cell or module",
     )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="how long one materialization may run before it is stopped and recorded failed",
+    )
     return parser
 
 
@@ -194,6 +215,7 @@ def parse_asset_line(line: str) -> AssetArgs:
         partition=parsed.partition,
         run=parsed.run,
         replace=parsed.replace,
+        timeout=parsed.timeout,
     )
 
 

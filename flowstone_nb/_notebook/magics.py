@@ -238,6 +238,7 @@ def define_cell_asset(shell: Any, args: AssetArgs, body: str) -> CellDefinition:
             "io_manager": args.io_manager,
             "partitioned_by": partitions,
             "tags": list(args.tags),
+            "timeout": args.timeout,
         }
         built = build_asset(function, options)
         get_registry().register(built, origin=origin_of_cell(shell), replace=args.replace)

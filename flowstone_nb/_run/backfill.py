@@ -32,7 +32,7 @@ from flowstone_nb._core.progress import reporting_backfill
 from flowstone_nb._core.states import Outcome
 from flowstone_nb._define.asset import Asset
 from flowstone_nb._define.registry import Registry, resolve_registry
-from flowstone_nb._run.api import execute_plan
+from flowstone_nb._run.api import check_timeout, execute_plan
 from flowstone_nb._run.plan import build_plan
 from flowstone_nb._run.remote import ComputeBackend
 from flowstone_nb._run.results import cause
@@ -182,6 +182,7 @@ def backfill(
     resources: Mapping[str, Any] | None = None,
     progress: bool | None = None,
     cancel: threading.Event | None = None,
+    timeout: float | None = None,
     registry: Registry | None = None,
     home: str | None = None,
 ) -> BackfillResult:
@@ -211,7 +212,14 @@ def backfill(
         scripts no): a live widget in a notebook, one line per finished partition on standard
         error in a script. The backfill announces its start and end as events either way.
     cancel
-        An event that, when set, stops new partitions from starting.
+        An event that, when set, stops new partitions from starting; partitions still running
+        a few seconds later are given up (recorded failed, reported ``cancelled``) and the
+        backfill returns. Ctrl-C does the same, then raises ``KeyboardInterrupt``.
+    timeout
+        Seconds each partition (and each upstream partition it computes) may run, unless its
+        asset has a ``timeout`` of its own. A partition past it is recorded failed with a
+        ``MaterializationTimeoutError`` and the backfill goes on. Worker processes and Dask
+        tasks are stopped; a thread cannot be, so it is left behind (the message says so).
     registry
         Where assets are defined (default: the kernel registry).
     home
@@ -222,6 +230,7 @@ def backfill(
     BackfillResult
         Per-partition status, duration and error; ``.failed`` lists what did not succeed.
     """
+    check_timeout(timeout)
     registry = resolve_registry(registry)
     name = str(asset.name) if isinstance(asset, Asset) else asset
     definition = registry.get(name).partitions
@@ -252,6 +261,7 @@ def backfill(
                 fail_fast=fail_fast,
                 cancel=cancel,
                 backend=backend,
+                timeout=timeout,
             )
         finally:
             if closer is not None:

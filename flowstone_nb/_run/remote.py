@@ -21,6 +21,7 @@ from flowstone_nb._storage.io import MemoryIOManager
 from flowstone_nb._storage.store import get_store
 
 if TYPE_CHECKING:
+    from flowstone_nb._run.attempts import Attempt
     from flowstone_nb._run.results import NodeResult
     from flowstone_nb._storage.io import StoredValue
 
@@ -30,8 +31,12 @@ __all__ = ["ComputeBackend", "RemoteTask", "remote_task", "run_remote"]
 class ComputeBackend(Protocol):
     """Where node computations run: in this process (default) or on other workers."""
 
-    def compute(self, task: RemoteTask) -> StoredValue:
-        """Load the inputs, run the asset's code, store the value; return where it went."""
+    def compute(self, task: RemoteTask, attempt: Attempt) -> StoredValue:
+        """Load the inputs, run the asset's code, store the value; return where it went.
+
+        The backend calls ``attempt.running()`` when a worker starts on the task (its timeout
+        counts from then), and registers with ``attempt.on_stop`` how to stop the work.
+        """
         ...
 
 

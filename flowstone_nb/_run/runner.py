@@ -5,7 +5,8 @@ success can be reused; otherwise it computes the node inside one error boundary 
 value through its IO manager. Every outcome goes to the run's
 :class:`~flowstone_nb._run.recorder.Recorder`.
 Nodes run in plan order in the calling thread (:meth:`Runner.run`), or in parallel through
-:mod:`flowstone_nb._run.scheduler`, which calls :meth:`Runner.run_node_safely`.
+:mod:`flowstone_nb._run.scheduler`, which calls :meth:`Runner.run_node_safely` with an
+:class:`~flowstone_nb._run.attempts.Attempt` it watches (for timeouts and cancelling).
 
 There is one way to compute a node, :meth:`Runner._compute`, and one named fast path beside it,
 :meth:`Runner._compute_in_memory`, for the common node of a plan without partitions. Both gather
@@ -20,6 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from types import CodeType
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ from flowstone_nb._core.events import has_listeners
 from flowstone_nb._core.states import Outcome
 from flowstone_nb._define.asset import Asset, call_of
 from flowstone_nb._define.code_version import asset_code_version, asset_code_versions
+from flowstone_nb._run.attempts import AbandonedError, Attempt
 from flowstone_nb._run.freshness import why_stale
 from flowstone_nb._run.plan import Input, Node, Plan
 from flowstone_nb._run.prepare import UNPARTITIONED, Step, make_context, prepare
@@ -73,6 +76,9 @@ class Runner:
         The IO manager of assets that name none.
     backend
         Where to compute nodes (``None``: in this process).
+    timeout
+        Seconds a node may run when its asset gives no ``timeout`` of its own (``None``: no
+        limit). Timeouts hold in scheduled runs (see :meth:`run_node_safely`).
     """
 
     def __init__(
@@ -85,6 +91,7 @@ class Runner:
         resources: Mapping[str, Any],
         default_io_manager: str,
         backend: ComputeBackend | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.plan = plan
         self.store = store
@@ -93,6 +100,7 @@ class Runner:
         self.resources = resources
         self.default_io_manager = default_io_manager
         self.backend = backend
+        self.timeout = timeout
         self.recorder = Recorder(store, run)
         self.result = RunResult(run.run_id, plan, {}, store)
         prepared = prepare(plan)
@@ -188,14 +196,24 @@ class Runner:
             asset = self.plan.assets[name]
             self.store.io_manager(asset.io_manager or self.default_io_manager)
 
-    def run_node_safely(self, node: Node) -> NodeResult:
-        """Run ``node``; a failure becomes a ``failed`` result (already recorded)."""
+    def timeout_of(self, node: Node) -> float | None:
+        """Seconds ``node`` may run: its asset's ``timeout``, else the run's (``None``: none)."""
+        own = self.plan.assets[node.asset].timeout
+        return self.timeout if own is None else own
+
+    def run_node_safely(self, node: Node, attempt: Attempt | None = None) -> NodeResult:
+        """Run ``node``; a failure becomes a ``failed`` result (already recorded).
+
+        With ``attempt``, a computation is that attempt (see
+        :mod:`flowstone_nb._run.attempts`): once the scheduler has abandoned it, nothing more
+        is recorded here, and the result returned is dropped.
+        """
         try:
-            return self._run_step(self.steps[node])
+            return self._run_step(self.steps[node], attempt)
         except Exception as error:  # noqa: BLE001  # the per-node error boundary: recorded
             return not_run(node, Outcome.FAILED, error)
 
-    def _run_step(self, step: Step) -> NodeResult:
+    def _run_step(self, step: Step, attempt: Attempt | None = None) -> NodeResult:
         """Reuse the node's latest success when it is fresh; otherwise compute the node."""
         node = step.node
         version = self._version(node.asset)
@@ -205,7 +223,7 @@ class Runner:
                 if has_listeners():
                     self.recorder.reused(node, latest.data_version)
                 return reused(node, latest)
-        return self._compute(step, version)
+        return self._compute(step, version, attempt)
 
     def _reusable(self, latest: Candidate, version: str, upstream: Sequence[Node]) -> bool:
         """Whether ``latest`` is fresh, given the values its node consumes now."""
@@ -298,18 +316,36 @@ class Runner:
         except StoreError:  # the catalog cannot say: do not promise a value
             return False
 
-    def _compute(self, step: Step, version: str) -> NodeResult:
+    def _compute(self, step: Step, version: str, attempt: Attempt | None = None) -> NodeResult:
         """Compute and store one node, and record it with what it consumed (the general path).
 
         What it consumed is read after its inputs: an input whose stored value could not be
-        read was computed again on the way (see :meth:`value_of`).
+        read was computed again on the way (see :meth:`value_of`). With ``attempt`` (a
+        scheduled run), the running row is written as the attempt begins, and once the
+        scheduler has abandoned the attempt nothing more is recorded here: it recorded the
+        failure (see :mod:`flowstone_nb._run.attempts`).
         """
         node, asset, recorder = step.node, step.asset, self.recorder
         io_name = asset.io_manager or self.default_io_manager
         mat_id = f"{self._prefix}{next(recorder.ids)}"
         started_at, begun = _now(), _clock()
         try:  # the running row's write is inside the boundary too: its failure is recorded
-            if io_name != _MEMORY or has_listeners():
+            if attempt is not None:
+                attempt.begin(
+                    partial(recorder.started, node, mat_id, version, io_name, started_at)
+                    if io_name != _MEMORY or has_listeners()
+                    else _nothing,
+                    partial(
+                        self._record_failure,
+                        node,
+                        mat_id=mat_id,
+                        version=version,
+                        io_name=io_name,
+                        started_at=started_at,
+                        begun=begun,
+                    ),
+                )
+            elif io_name != _MEMORY or has_listeners():
                 recorder.started(node, mat_id, version, io_name, started_at)
             if self.backend is not None:
                 task = remote_task(
@@ -321,8 +357,10 @@ class Runner:
                     self.store.home,
                     self.resources,
                 )
-                stored = self.backend.compute(task)
+                stored = self.backend.compute(task, attempt or Attempt())
             else:
+                if attempt is not None:
+                    attempt.running()
                 if step.keywords is not None:  # the common case: single upstream values, by name
                     value = self._call_by_name(asset.execute_fn, step.keywords, step.upstream)
                 else:
@@ -330,7 +368,12 @@ class Runner:
                 manager = self._managers.get(io_name) or self.store.io_manager(io_name)
                 stored = manager.store(node.asset, step.slug, value, config=asset.io_config)
                 self.result.values[node] = value
+            if attempt is not None and not attempt.settle():
+                raise AbandonedError(f"{node.describe()} was abandoned while it ran")
         except BaseException as error:
+            if attempt is not None and not attempt.settle():
+                self.result.values.pop(node, None)  # abandoned: it leaves nothing behind
+                raise
             wrapped = self._record_failure(
                 node,
                 error,
@@ -397,6 +440,10 @@ class Runner:
         result = computed(node, mat_id, stored, duration, version, started_at, consumed)
         self._keep(result)
         return result
+
+
+def _nothing() -> None:
+    """No running row: a value kept in memory, with nobody listening."""
 
 
 def _wrap(node: Node, error: Exception, *, earlier: bool) -> MaterializationError:

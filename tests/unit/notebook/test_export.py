@@ -55,7 +55,7 @@ SOURCES = (
     "LIMIT = 2\n\n\ndef clip(values):\n    return [min(v, LIMIT) for v in values]",
     "%%asset raw --tags demo --description 'Raw numbers.'\n[1, 2, 3]",
     "raw  # a look at it",
-    "%%asset clipped\n# keep the small ones\nclip(raw)",
+    "%%asset clipped --timeout 60\n# keep the small ones\nclip(raw)",
     "%%asset days --partitioned-by daily:2024-01-01:2024-01-02 --io memory\nstr(context.partition)",
     "@fs.asset\ndef total(clipped):\n    return json.dumps(sum(clipped))",
     "fs.materialize(total)",
@@ -76,6 +76,7 @@ def test_the_module_defines_the_same_assets_with_the_same_code_versions(tmp_path
         "    return [1, 2, 3]\n" in text
     )
     assert "def clipped(context, raw):\n    # keep the small ones\n    return clip(raw)\n" in text
+    assert "@fs.asset(timeout=60.0)\ndef clipped(" in text
     assert (
         "@fs.asset(partitioned_by=fs.DailyPartitions('2024-01-01', '2024-01-02'), "
         "io_manager='memory')\ndef days(context):" in text

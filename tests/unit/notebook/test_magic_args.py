@@ -35,7 +35,7 @@ def test_every_option() -> None:
     args = parse_asset_line(
         "daily_sales --depends-on raw prices --partitioned-by daily:2024-01-01:2024-03-31 "
         "--io memory --tags sales eu --description 'Sales per day' --partition 2024-01-31 "
-        "--no-run --replace"
+        "--no-run --replace --timeout 2.5"
     )
     assert args == AssetArgs(
         name="daily_sales",
@@ -47,6 +47,7 @@ def test_every_option() -> None:
         partition="2024-01-31",
         run=False,
         replace=True,
+        timeout=2.5,
     )
 
 
@@ -77,6 +78,12 @@ def test_unquoted_description_words_are_joined_and_comments_are_ignored() -> Non
         ("raw --description 'unclosed", r"cannot read the line .*No closing quotation.*quote"),
         ("raw other", r"unrecognized arguments: other"),
         ("raw --dep a", r"unrecognized arguments: --dep a"),
+        ("raw --timeout", r"argument --timeout: expected one argument"),
+        ("raw --timeout soon", r"--timeout='soon' is not a positive number of seconds: "),
+        ("raw --timeout 0", r"--timeout='0' is not a positive number of seconds: "),
+        ("raw --timeout -1", r"--timeout='-1' is not a positive number of seconds: "),
+        ("raw --timeout nan", r"--timeout='nan' is not a positive number of seconds: "),
+        ("raw --timeout inf", r"--timeout='inf' is not a positive number of seconds: "),
     ],
 )
 def test_asset_line_errors_are_usage_errors(line: str, message: str) -> None:
@@ -95,6 +102,7 @@ def test_asset_help_lists_every_option() -> None:
         "--partition",
         "--no-run",
         "--replace",
+        "--timeout",
     ):
         assert option in text
     assert text.startswith("usage: %%asset")

@@ -6,6 +6,7 @@ import datetime
 import subprocess
 import sys
 import textwrap
+import threading
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,11 +205,12 @@ def test_the_cell_sees_the_context_and_a_docstring_describes_it(shell: Interacti
 def test_options_reach_the_definition(shell: InteractiveShell) -> None:
     asset(
         shell,
-        "kept --io memory --tags sales eu --description 'Kept in memory' --no-run",
+        "kept --io memory --tags sales eu --description 'Kept in memory' --no-run --timeout 3",
         "1",
     )
     defined = fs.get_registry().get("kept")
     assert defined.io_manager == "memory"
+    assert defined.timeout == 3
     assert defined.tags == ["sales", "eu"]
     assert defined.description == "Kept in memory"
 
@@ -337,6 +339,21 @@ def test_engine_frames_are_left_out_of_user_errors(shell: InteractiveShell) -> N
     assert cause.__traceback__.tb_frame.f_code.co_filename.startswith("<flowstone-cell boom-")
     files = [frame.filename for frame in traceback.extract_tb(error.__traceback__)]
     assert not any(name.endswith("_engine.py") for name in files)
+
+
+def test_a_cell_past_its_timeout_fails_with_a_timeout_error(shell: InteractiveShell) -> None:
+    gate = threading.Event()
+    shell.user_ns["gate"] = gate
+    try:
+        result = shell.run_cell("%%asset stuck --timeout 0.3\ngate.wait(30)\n1\n")
+    finally:
+        gate.set()
+    error = result.error_in_exec
+    assert isinstance(error, fs.MaterializationError)
+    assert isinstance(error, TimeoutError)
+    assert "'stuck' timed out after 0.3 s" in str(error)
+    assert "stuck" not in shell.user_ns
+    assert fs.history("stuck").status.tolist() == ["failed"]
 
 
 def test_errors_of_functions_outside_cells_keep_their_whole_traceback(

@@ -402,7 +402,7 @@ def test_lineage_through_a_purged_upstream_shows_it_as_forgotten() -> None:
 def test_process_worker_entry_point_runs_a_pickled_task(registry: fs.Registry) -> None:
     import cloudpickle
 
-    from flowstone_nb._run.dask_executor import _run_pickled
+    from flowstone_nb._run.worker_processes import load_task
 
     @fs.asset
     def packed() -> list[int]:
@@ -417,7 +417,7 @@ def test_process_worker_entry_point_runs_a_pickled_task(registry: fs.Registry) -
         inputs=(),
         resources={},
     )
-    stored = _run_pickled(cloudpickle.dumps(task))
+    stored = run_remote(load_task(cloudpickle.dumps(task)))
     assert get_store().io_manager("filesystem").load(stored.location) == [1, 2]
 
 
