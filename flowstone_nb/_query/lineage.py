@@ -243,13 +243,13 @@ class Lineage:
         return "\n".join(parts)
 
     def _repr_html_(self) -> str:
-        sections = [f"<h4 class='fs-lineage-title'>Lineage of {esc(self.title)}</h4>"]
+        sections = [f'<h4 class="fs-lineage-title">Lineage of {esc(self.title)}</h4>']
         for label, _entries in self.directions():
             sections.append(f"<b>{esc(label)}</b>")
             sections.extend(_html_blocks(self.groups(label)))
         if len(sections) == 1:
-            sections.append(f"<p class='fs-lineage-empty'><i>{esc(self.empty_text)}</i></p>")
-        return "<div class='fs-lineage'>" + "".join(sections) + "</div>"
+            sections.append(f'<p class="fs-lineage-empty"><i>{esc(self.empty_text)}</i></p>')
+        return '<div class="fs-lineage">' + "".join(sections) + "</div>"
 
 
 def _cells(entry: LineageEntry) -> list[object]:
@@ -277,13 +277,13 @@ def _html_blocks(groups: Sequence[LineageGroup]) -> list[str]:
         shown = [_cells(e) for e in group.entries[:PAGE]]
         rest = group.count - len(shown)
         more = (
-            f"<p class='fs-lineage-more'>… and {rest:,} more (lineage.to_frame() lists "
+            f'<p class="fs-lineage-more">… and {rest:,} more (lineage.to_frame() lists '
             "them all)</p>"
             if rest
             else ""
         )
         blocks.append(
-            "<details class='fs-lineage-group'><summary>"
+            '<details class="fs-lineage-group"><summary>'
             f"{esc(group.asset)} {esc(group.summary)}</summary>"
             f"{html_table(_HEADERS, shown, css_class='fs-lineage')}{more}</details>"
         )

@@ -101,7 +101,7 @@ class VerifyReport:
 
     def _repr_html_(self) -> str:
         table = html_table(("value", "file", "problem"), self._rows()) if self.damaged else ""
-        return f"<div class='fs-verify'><p>{esc(self._headline())}</p>{table}</div>"
+        return f'<div class="fs-verify"><p>{esc(self._headline())}</p>{table}</div>'
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ class PruneReport:
         return self._headline()
 
     def _repr_html_(self) -> str:
-        return f"<div class='fs-prune'><p>{esc(self._headline())}</p></div>"
+        return f'<div class="fs-prune"><p>{esc(self._headline())}</p></div>'
 
 
 def _size_text(size: int) -> str:

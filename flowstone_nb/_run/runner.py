@@ -311,10 +311,8 @@ class Runner:
         """Whether ``node`` had a good value stored before this run (read on failures only)."""
         if self._candidates and (node.asset, node.encoded) in self._candidates:
             return True
-        try:  # (forced nodes were not read with the others)
-            return self.store.catalog.latest_success(node.asset, node.encoded) is not None
-        except StoreError:  # the catalog cannot say: do not promise a value
-            return False
+        # (forced nodes were not read with the others)
+        return self.store.catalog.latest_success(node.asset, node.encoded) is not None
 
     def _compute(self, step: Step, version: str, attempt: Attempt | None = None) -> NodeResult:
         """Compute and store one node, and record it with what it consumed (the general path).
