@@ -37,6 +37,7 @@ __all__ = [
     "current_cell",
     "current_cell_id",
     "install_cell_tracking",
+    "is_library_file",
     "origin_of_cell",
     "origin_of_function",
     "running_shell",
@@ -224,12 +225,21 @@ def _library_prefixes() -> tuple[str, ...]:
     return tuple(prefixes)
 
 
+def is_library_file(filename: str) -> bool:
+    """Whether code of ``filename`` is flowstone_nb's or IPython's, not the user's.
+
+    Warnings are attributed to, and tracebacks keep, the frames of the other files.
+    """
+    return filename.startswith(_library_prefixes())
+
+
 def warn_in_user_code(message: str, category: type[Warning] = FlowstoneWarning) -> None:
     """Warn, attributing the warning to the user's code that led here.
 
-    The warning names the first calling frame outside flowstone_nb and IPython: the line of a
-    module with the ``@fs.asset`` decorator or the ``Pipeline`` class statement, or the notebook
-    cell (an ``%%asset`` cell's first line is the magic's line).
+    The warning names the first calling frame outside flowstone_nb and IPython
+    (:func:`is_library_file`): the line of a module with the ``@fs.asset`` decorator or the
+    ``Pipeline`` class statement, or the notebook cell (an ``%%asset`` cell's first line is the
+    magic's line).
 
     Parameters
     ----------

@@ -48,6 +48,7 @@ from flowstone_nb._notebook.magic_lines import (
     parse_asset_line,
     parse_flowstone_line,
 )
+from flowstone_nb._notebook.tracebacks import first_user_frame
 from flowstone_nb._partitioning.spec import parse_partition_spec
 from flowstone_nb._storage.config import configure
 from flowstone_nb._storage.store import get_store
@@ -90,11 +91,9 @@ def usage_errors() -> _UsageErrors:
 
 
 def _start_at_cell(error: BaseException) -> None:
-    frame = error.__traceback__
-    while frame is not None and not frame.tb_frame.f_code.co_filename.startswith(CELL_FILE_PREFIX):
-        frame = frame.tb_next
-    if frame is not None:
-        error.__traceback__ = frame
+    start = first_user_frame(error.__traceback__)
+    if start is not None and start.tb_frame.f_code.co_filename.startswith(CELL_FILE_PREFIX):
+        error.__traceback__ = start
 
 
 def one_line(message: str) -> str:

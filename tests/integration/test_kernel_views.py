@@ -39,7 +39,7 @@ def kernel() -> Iterator[tuple[Any, Any]]:
         client.stop_channels()
         manager.shutdown_kernel()
         clear()
-        _definition_site._state.update(cell_id=None, shell=None)
+        _definition_site._state.update(cell=None, shell=None)
 
 
 def outputs(client: Any) -> list[tuple[str, dict[str, Any]]]:
