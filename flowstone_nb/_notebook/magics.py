@@ -21,20 +21,19 @@ from IPython.core.getipython import get_ipython
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import TraitError, Unicode, observe, validate
 
-from flowstone_nb._core.errors import FlowstoneError, MaterializationError, did_you_mean
+from flowstone_nb._core.errors import did_you_mean
 from flowstone_nb._core.events import Event, subscribe
 from flowstone_nb._core.html import esc
 from flowstone_nb._core.io_managers import known_io_manager_names
 from flowstone_nb._core.shell import in_notebook
 from flowstone_nb._core.states import EventKind, Outcome
 from flowstone_nb._define.asset import CONTEXT, Asset
-from flowstone_nb._define.cell_function import CELL_FILE_PREFIX, parse_cell
+from flowstone_nb._define.cell_function import parse_cell
 from flowstone_nb._define.decorator import build_asset
 from flowstone_nb._define.definition_site import origin_of_cell
 from flowstone_nb._define.registry import get_registry
-from flowstone_nb._notebook.magic_lines import (
-    ASSET_PARSER,
-    AssetArgs,
+from flowstone_nb._notebook.cell_options import asset_options
+from flowstone_nb._notebook.flowstone_commands import (
     BackfillCommand,
     Command,
     ExportCommand,
@@ -45,11 +44,10 @@ from flowstone_nb._notebook.magic_lines import (
     MaterializeCommand,
     StatusCommand,
     flowstone_help,
-    parse_asset_line,
     parse_flowstone_line,
 )
-from flowstone_nb._notebook.tracebacks import first_user_frame
-from flowstone_nb._partitioning.spec import parse_partition_spec
+from flowstone_nb._notebook.magic_lines import ASSET_PARSER, AssetArgs, parse_asset_line
+from flowstone_nb._notebook.tracebacks import usage_errors
 from flowstone_nb._storage.config import configure
 from flowstone_nb._storage.store import get_store
 
@@ -59,49 +57,6 @@ __all__ = ["AssetPreview", "FlowstoneMagics"]
 PREVIEW_ROWS = 10
 #: The status of an ``%%asset`` cell that defined its asset without running it (``--no-run``).
 DEFINED = "defined"
-
-
-class _UsageErrors:
-    """Turn library errors into one-line ``UsageError`` messages; let user-code errors through.
-
-    A user-code error is shown without the engine's frames, and the traceback of its cause (the
-    user's exception) starts at the first notebook-cell frame, so nothing buries the cell's line.
-    The catalog keeps the full traceback (``fs.history``). (A class, not ``@contextmanager``:
-    that one would put the engine's frames back when the same exception passes through.)
-    """
-
-    def __enter__(self) -> None:
-        """Start watching."""
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, _: object
-    ) -> None:
-        """Translate a library error; trim a user-code error's traceback; never swallow."""
-        __tracebackhide__ = True  # IPython leaves this frame out of tracebacks
-        if isinstance(error, MaterializationError):
-            _start_at_cell(error.__cause__ or error)
-            error.__traceback__ = None  # frames from here up are added back as it propagates
-        elif isinstance(error, FlowstoneError):
-            raise UsageError(one_line(str(error))) from None
-
-
-def usage_errors() -> _UsageErrors:
-    """A context manager: library errors become ``UsageError``, user errors keep their cell."""
-    return _UsageErrors()
-
-
-def _start_at_cell(error: BaseException) -> None:
-    start = first_user_frame(error.__traceback__)
-    if start is not None and start.tb_frame.f_code.co_filename.startswith(CELL_FILE_PREFIX):
-        error.__traceback__ = start
-
-
-def one_line(message: str) -> str:
-    """A multi-line message (a title and a list of issues) as one line."""
-    lines = [line.strip().removeprefix("- ") for line in message.splitlines() if line.strip()]
-    if len(lines) <= 1:
-        return "".join(lines)
-    return f"{lines[0]} {'; '.join(lines[1:])}"
 
 
 # -- what %%asset shows ---------------------------------------------------------------------------
@@ -229,15 +184,8 @@ def define_cell_asset(shell: Any, args: AssetArgs, body: str) -> CellDefinition:
     dependencies, inferred = _dependencies(args, cell.reads)
     with usage_errors():
         function = cell.function(dependencies, shell.user_ns)
-        partitions = parse_partition_spec(args.partitioned_by) if args.partitioned_by else None
-        options = {
-            "name": args.name,
-            "description": args.description,
-            "depends_on": list(dependencies),
-            "io_manager": args.io_manager,
-            "partitioned_by": partitions,
-            "tags": list(args.tags),
-        }
+        options, annotations = asset_options(args, dependencies, shell.user_ns)
+        function.__annotations__ = annotations
         built = build_asset(function, options)
         get_registry().register(built, origin=origin_of_cell(shell), replace=args.replace)
     return CellDefinition(built, dependencies, inferred)

@@ -11,7 +11,11 @@ so ``%tb`` and ``%debug`` still see every frame, and the catalog keeps the whole
 (``fs.history``). Which files are not the user's is one rule,
 :func:`~flowstone_nb._define.definition_site.is_library_file`, which warnings follow too.
 
-This module is imported by the extension only, when IPython runs; it imports nothing of IPython.
+The magics run inside :func:`usage_errors`, which turns the library's errors into IPython's
+one-line ``UsageError`` and starts a user error's cause at the cell's own frame.
+
+This module is imported by the extension only, when IPython runs; it imports IPython only when
+a magic reports a usage error.
 """
 
 from __future__ import annotations
@@ -20,10 +24,17 @@ import sys
 from types import TracebackType
 from typing import Any
 
-from flowstone_nb._core.errors import MaterializationError
+from flowstone_nb._core.errors import FlowstoneError, MaterializationError
 from flowstone_nb._define.definition_site import is_library_file
 
-__all__ = ["first_user_frame", "install", "show_materialization_error", "user_frames"]
+__all__ = [
+    "first_user_frame",
+    "install",
+    "one_line",
+    "show_materialization_error",
+    "usage_errors",
+    "user_frames",
+]
 
 
 def _is_library(entry: TracebackType) -> bool:
@@ -85,3 +96,53 @@ def install(shell: Any) -> None:
     if getattr(shell, "custom_exceptions", ()):
         return  # ours already, or another extension's
     shell.set_custom_exc((MaterializationError,), show_materialization_error)
+
+
+# -- errors of the magics -------------------------------------------------------------------------
+
+
+class _UsageErrors:
+    """Turn library errors into one-line ``UsageError`` messages; let user-code errors through.
+
+    A user-code error is shown without the engine's frames, and the traceback of its cause (the
+    user's exception) starts at the first notebook-cell frame, so nothing buries the cell's line.
+    The catalog keeps the full traceback (``fs.history``). (A class, not ``@contextmanager``:
+    that one would put the engine's frames back when the same exception passes through.)
+    """
+
+    def __enter__(self) -> None:
+        """Start watching."""
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: object
+    ) -> None:
+        """Translate a library error; trim a user-code error's traceback; never swallow."""
+        __tracebackhide__ = True  # IPython leaves this frame out of tracebacks
+        if isinstance(error, MaterializationError):
+            _start_at_cell(error.__cause__ or error)
+            error.__traceback__ = None  # frames from here up are added back as it propagates
+        elif isinstance(error, FlowstoneError):
+            from IPython.core.error import UsageError  # (IPython runs: a magic is running)
+
+            raise UsageError(one_line(str(error))) from None
+
+
+def usage_errors() -> _UsageErrors:
+    """A context manager: library errors become ``UsageError``, user errors keep their cell."""
+    return _UsageErrors()
+
+
+def _start_at_cell(error: BaseException) -> None:
+    from flowstone_nb._define.cell_function import CELL_FILE_PREFIX  # (a magic is running)
+
+    start = first_user_frame(error.__traceback__)
+    if start is not None and start.tb_frame.f_code.co_filename.startswith(CELL_FILE_PREFIX):
+        error.__traceback__ = start
+
+
+def one_line(message: str) -> str:
+    """A multi-line message (a title and a list of issues) as one line."""
+    lines = [line.strip().removeprefix("- ") for line in message.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return "".join(lines)
+    return f"{lines[0]} {'; '.join(lines[1:])}"

@@ -16,8 +16,8 @@ from IPython.core.interactiveshell import InteractiveShell
 import flowstone_nb as fs
 from flowstone_nb._notebook.export import ExportError, export_notebook, module_text
 from flowstone_nb._notebook.extension import load_ipython_extension, unload_ipython_extension
+from flowstone_nb._notebook.flowstone_commands import ExportCommand, parse_flowstone_line
 from flowstone_nb._notebook.loader import SourceError, load_definitions
-from flowstone_nb._notebook.magic_lines import ExportCommand, parse_flowstone_line
 
 
 @pytest.fixture(autouse=True)
