@@ -21,7 +21,7 @@ from IPython.core.getipython import get_ipython
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import TraitError, Unicode, observe, validate
 
-from flowstone_nb._core.errors import did_you_mean
+from flowstone_nb._core.errors import FlowstoneError, did_you_mean
 from flowstone_nb._core.events import Event, subscribe
 from flowstone_nb._core.html import esc
 from flowstone_nb._core.io_managers import known_io_manager_names
@@ -76,6 +76,8 @@ class AssetPreview:
         ``"computed"``, ``"reused"`` or ``"defined"`` (``--no-run``).
     partition
         The partition key materialized, as text.
+    latest
+        Whether that partition is the latest, chosen because the line named none.
     dependencies
         The upstream assets.
     inferred
@@ -90,6 +92,7 @@ class AssetPreview:
     value: Any = None
     status: str = DEFINED
     partition: str | None = None
+    latest: bool = False
     dependencies: tuple[str, ...] = ()
     inferred: bool = False
     duration: float | None = None
@@ -101,7 +104,8 @@ class AssetPreview:
         if volatile and self.duration is not None:
             parts.append(f"in {self.duration:.2f} s")
         if self.partition is not None:
-            parts.append(f"partition {self.partition}")
+            chosen = ", the latest (--partition KEY for another)" if self.latest else ""
+            parts.append(f"partition {self.partition}{chosen}")
         shape = _shape_text(self.value)
         if shape:
             parts.append(shape)
@@ -214,9 +218,14 @@ def materialize_cell_asset(definition: CellDefinition, requested: str | None) ->
 
     with usage_errors():
         key, label = _partition(definition.asset, requested)
+        latest = requested is None and label is not None
         unsubscribe = subscribe(listen)
         try:
             value = fs.materialize(name, key)
+        except FlowstoneError as error:  # a failure, or the latest key has no upstream yet
+            if latest:
+                error.add_note(_latest_note(name, str(label)))
+            raise
         finally:
             unsubscribe()
     outcome = seen[-1]
@@ -230,10 +239,19 @@ def materialize_cell_asset(definition: CellDefinition, requested: str | None) ->
         value=value,
         status=Outcome.COMPUTED if computed else Outcome.REUSED,
         partition=label,
+        latest=latest,
         dependencies=definition.dependencies,
         inferred=definition.inferred,
         duration=outcome.detail.get("duration") if computed else None,
         data_version=data_version,
+    )
+
+
+def _latest_note(name: str, partition: str) -> str:
+    return (
+        f"%%asset {name} ran its latest partition, {partition}, as a line without --partition "
+        "does. Run another with --partition KEY, or define the asset without running it with "
+        "--no-run (%%asset? lists the options)."
     )
 
 
@@ -381,8 +399,14 @@ class FlowstoneMagics(Magics):
         The body is the asset's code: upstream assets are bound by name (inferred from the
         registered assets the body reads, unless ``--depends-on`` names them), ``context`` is
         the AssetContext, and the value of the last expression is the asset's value. Running
-        the cell registers (or replaces) the asset, materializes it (partitioned: ``--partition``
-        or the latest partition), binds the value to NAME and shows its head and one status line.
+        the cell registers (or replaces) the asset, materializes it, binds the value to NAME
+        and shows its head and one status line.
+
+        A partitioned asset materializes its latest partition, and the status line says which;
+        ``--partition KEY`` materializes another, ``--no-run`` defines the asset without running
+        anything (``%flowstone backfill NAME`` then runs many partitions). The options are
+        those of ``@fs.asset``, under the same names (``--map`` and ``--io`` are short for
+        ``--partition-mappings`` and ``--io-manager``).
         """
         __tracebackhide__ = True
         shell = self.shell

@@ -124,7 +124,8 @@ class _UsageErrors:
         elif isinstance(error, FlowstoneError):
             from IPython.core.error import UsageError  # (IPython runs: a magic is running)
 
-            raise UsageError(one_line(str(error))) from None
+            notes = getattr(error, "__notes__", ())
+            raise UsageError(one_line("\n".join([str(error), *notes]))) from None
 
 
 def usage_errors() -> _UsageErrors:

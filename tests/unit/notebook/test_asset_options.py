@@ -98,3 +98,47 @@ def test_option_mistakes_are_one_line_usage_errors(
     with pytest.raises(UsageError, match=message) as caught:
         asset(shell, line, "sales")
     assert "\n" not in str(caught.value)
+
+
+# --- which partition a cell runs -----------------------------------------------------------------
+
+
+def test_the_status_line_says_the_latest_partition_ran_and_how_to_pick_another(
+    shell: InteractiveShell,
+) -> None:
+    preview = asset(shell, f"daily {DAYS}", "context.partition.day")
+    assert repr(preview).endswith(
+        "daily: computed · partition 2024-01-05, the latest (--partition KEY for another)"
+    )
+    chosen = asset(shell, f"picked {DAYS} --partition 2024-01-02", "context.partition.day")
+    assert repr(chosen).endswith("picked: computed · partition 2024-01-02")
+
+
+def test_a_failing_latest_partition_says_how_to_run_another_or_none(
+    shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = shell.run_cell(f"%%asset daily {DAYS}\n1 / (context.partition.day - 5)\n")
+    error = result.error_in_exec
+    assert isinstance(error, fs.MaterializationError)
+    (note,) = error.__notes__
+    assert note.startswith("%%asset daily ran its latest partition, 2024-01-05, as a line")
+    assert "--partition KEY" in note
+    assert "--no-run" in note
+    assert note in capsys.readouterr().out  # IPython shows notes under the error
+
+
+def test_a_latest_partition_the_upstream_lacks_says_so_in_one_line(
+    shell: InteractiveShell,
+) -> None:
+    asset(shell, f"sales {DAYS} --no-run", "context.partition.day")
+    line = "monthly --partitioned-by monthly:2024-01:2024-02 --map sales=window:strict"
+    with pytest.raises(UsageError, match=r"2024-02.* ran its latest partition, 2024-02,") as caught:
+        asset(shell, line, "sales")
+    assert "\n" not in str(caught.value)
+
+
+def test_the_help_tells_what_runs_and_how_to_choose(shell: InteractiveShell) -> None:
+    text = shell.object_inspect_text("%%asset")
+    assert "A partitioned asset materializes its latest partition" in text
+    assert "``--partition KEY`` materializes another, ``--no-run`` defines" in text
+    assert "--map UPSTREAM=MAPPING" in text
