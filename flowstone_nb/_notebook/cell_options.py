@@ -2,20 +2,21 @@
 
 A line names some things by text and some by the name of a notebook variable:
 ``--partitioned-by`` is a spec (``daily:2024-01-01``) or a partitions definition's name,
-``--map UPSTREAM=...`` a mapping's spelling (``trailing:7``) or a mapping's name,
-``--partition-fn`` a function's name. :func:`asset_options` resolves them and returns the
-keyword options ``@fs.asset`` would be given, so a cell and a decorated function build the
-same :class:`~flowstone_nb.Asset`. ``--concat`` becomes the annotation a decorated function
-would carry (``pd.DataFrame``). Mistakes are :class:`~flowstone_nb.AssetDefinitionError`
-naming the option. This module runs and displays nothing.
+``--map UPSTREAM=...`` a mapping's spelling (``trailing:7``) or a mapping's name (a spelling
+wins over a variable of the same name), ``--partition-fn`` a function's name.
+:func:`asset_options` resolves them and returns the keyword options ``@fs.asset`` would be
+given, so a cell and a decorated function build the same :class:`~flowstone_nb.Asset`.
+``--concat`` becomes the annotation a decorated function would carry (``pd.DataFrame``).
+Mistakes are :class:`~flowstone_nb.AssetDefinitionError` naming the option. This module runs
+and displays nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from flowstone_nb._core.errors import AssetDefinitionError, did_you_mean
+from flowstone_nb._core.errors import AssetDefinitionError, PartitionError, did_you_mean
 from flowstone_nb._notebook.magic_lines import AssetArgs
 from flowstone_nb._partitioning.base import PartitionsDefinition
 from flowstone_nb._partitioning.function import SEED_KINDS
@@ -25,10 +26,18 @@ from flowstone_nb._partitioning.spec import parse_partition_spec
 __all__ = ["asset_options"]
 
 
-def _named(namespace: Mapping[str, Any], text: str, kind: type) -> Any:
-    """The notebook variable ``text`` when it holds a ``kind``, else ``None``."""
-    value = namespace.get(text) if text.isidentifier() else None
-    return value if isinstance(value, kind) else None
+def _read(text: str, namespace: Mapping[str, Any], kind: type, parse: Callable[[str], Any]) -> Any:
+    """What ``text`` spells; failing that, the notebook variable it names when it holds a ``kind``.
+
+    A spelling wins over a variable of the same name, as in an exported module.
+    """
+    try:
+        return parse(text)
+    except PartitionError:
+        named = namespace.get(text) if text.isidentifier() else None
+        if isinstance(named, kind):
+            return named
+        raise
 
 
 def _partition_function(args: AssetArgs, namespace: Mapping[str, Any]) -> Any:
@@ -60,15 +69,13 @@ def _partitions(args: AssetArgs, namespace: Mapping[str, Any]) -> tuple[Any, Any
         return spec or "custom", function
     if spec is None:
         return None, None
-    named = _named(namespace, spec, PartitionsDefinition)
-    return (named if named is not None else parse_partition_spec(spec)), None
+    return _read(spec, namespace, PartitionsDefinition, parse_partition_spec), None
 
 
 def _mappings(args: AssetArgs, namespace: Mapping[str, Any]) -> dict[str, PartitionMapping]:
     mappings: dict[str, PartitionMapping] = {}
     for upstream, text in args.partition_mappings:
-        named = _named(namespace, text, PartitionMapping)
-        mappings[upstream] = named if named is not None else parse_mapping_spec(text)
+        mappings[upstream] = _read(text, namespace, PartitionMapping, parse_mapping_spec)
     return mappings
 
 

@@ -142,3 +142,14 @@ def test_the_help_tells_what_runs_and_how_to_choose(shell: InteractiveShell) -> 
     assert "A partitioned asset materializes its latest partition" in text
     assert "``--partition KEY`` materializes another, ``--no-run`` defines" in text
     assert "--map UPSTREAM=MAPPING" in text
+
+
+def test_concat_gives_a_cell_many_partitions_as_one_frame(shell: InteractiveShell) -> None:
+    run(shell, "import pandas as pd")
+    asset(shell, f"sales {DAYS} --no-run", "pd.DataFrame({'amount': [context.partition.day]})")
+    as_dict = asset(shell, "kinds", "type(sales).__name__")
+    assert as_dict.value == "dict"
+    frame = asset(shell, "table --concat sales", "sales")
+    assert list(frame.value.columns) == ["partition", "amount"]
+    assert frame.value["amount"].tolist() == [1, 2, 3, 4, 5]
+    assert fs.get_registry().get("table").depends_on == ["sales"]
