@@ -37,6 +37,7 @@ WORKLOADS = (
     "lineage",
     "dot",
     "notebook",
+    "live",
 )
 #: Which workloads each peer has an idiomatic equivalent for.
 PEER_WORKLOADS = {

@@ -27,7 +27,8 @@ def install_views(shell: Any) -> None:
     """Show results, backfills and failed materializations as a notebook shows them (idempotent).
 
     Results show as widgets, backfills with a progress widget, and a failed materialization
-    with a short traceback (the user's frames and the error).
+    with a short traceback (the user's frames and the error); in a Jupyter kernel, cells that
+    define assets end with live status lines (:mod:`~flowstone_nb._notebook.live_status`).
 
     Parameters
     ----------
@@ -37,6 +38,10 @@ def install_views(shell: Any) -> None:
     views.install(shell)
     progress.install()
     tracebacks.install(shell)
+    if getattr(shell, "kernel", None) is not None:  # a terminal cannot update what it printed
+        from flowstone_nb._notebook import live_status
+
+        live_status.install(shell)
 
 
 def load_ipython_extension(ip: Any) -> None:

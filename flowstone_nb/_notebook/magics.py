@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -46,6 +46,7 @@ from flowstone_nb._notebook.flowstone_commands import (
     flowstone_help,
     parse_flowstone_line,
 )
+from flowstone_nb._notebook.live_status import DEFINED, AssetLine, current_board
 from flowstone_nb._notebook.magic_lines import ASSET_PARSER, AssetArgs, parse_asset_line
 from flowstone_nb._notebook.tracebacks import usage_errors
 from flowstone_nb._storage.config import configure
@@ -55,8 +56,6 @@ __all__ = ["AssetPreview", "FlowstoneMagics"]
 
 #: Rows of a DataFrame shown under an ``%%asset`` cell.
 PREVIEW_ROWS = 10
-#: The status of an ``%%asset`` cell that defined its asset without running it (``--no-run``).
-DEFINED = "defined"
 
 
 # -- what %%asset shows ---------------------------------------------------------------------------
@@ -86,6 +85,9 @@ class AssetPreview:
         Seconds spent computing (computed values only).
     data_version
         The stored value's content version.
+    live
+        A live status line under the cell says the status (in a kernel): the preview shows
+        the value alone.
     """
 
     name: str
@@ -97,24 +99,28 @@ class AssetPreview:
     inferred: bool = False
     duration: float | None = None
     data_version: str | None = None
+    live: bool = False
+
+    def line(self) -> AssetLine:
+        """What the status line says, as the live line under the cell first shows it."""
+        depends = ""
+        if self.dependencies:
+            how = " (inferred)" if self.inferred else ""
+            depends = f"depends on {', '.join(self.dependencies)}{how}"
+        return AssetLine(
+            self.name,
+            self.status,
+            partition=self.partition,
+            latest=self.latest,
+            shape=_shape_text(self.value),
+            depends=depends,
+            duration=self.duration,
+            data_version=self.data_version,
+        )
 
     def status_line(self, *, volatile: bool = False) -> str:
         """One line saying what happened; ``volatile`` adds duration and data version."""
-        parts = [f"{self.name}: {'defined (not run)' if self.status == DEFINED else self.status}"]
-        if volatile and self.duration is not None:
-            parts.append(f"in {self.duration:.2f} s")
-        if self.partition is not None:
-            chosen = ", the latest (--partition KEY for another)" if self.latest else ""
-            parts.append(f"partition {self.partition}{chosen}")
-        shape = _shape_text(self.value)
-        if shape:
-            parts.append(shape)
-        if volatile and self.data_version:
-            parts.append(f"data version {self.data_version[:12]}")
-        if self.dependencies:
-            how = " (inferred)" if self.inferred else ""
-            parts.append(f"depends on {', '.join(self.dependencies)}{how}")
-        return " · ".join(parts)
+        return self.line().text(volatile=volatile)
 
     def _shown(self) -> Any:
         head = getattr(self.value, "head", None)
@@ -125,12 +131,14 @@ class AssetPreview:
     def __repr__(self) -> str:
         if self.status == DEFINED:
             return self.status_line()
-        return f"{self._shown()!r}\n{self.status_line()}"
+        shown = repr(self._shown())
+        return shown if self.live else f"{shown}\n{self.status_line()}"
 
     def _repr_html_(self) -> str:
         line = f"<div class='fs-asset-status'>{esc(self.status_line(volatile=True))}</div>"
         if self.status == DEFINED:
             return line
+        line = "" if self.live else line
         shown = self._shown()
         html_of = getattr(shown, "_repr_html_", None)
         html = html_of() if callable(html_of) else None
@@ -393,7 +401,7 @@ class FlowstoneMagics(Magics):
             configure(**{change["name"]: change["new"]})
 
     @cell_magic
-    def asset(self, line: str, cell: str) -> AssetPreview:
+    def asset(self, line: str, cell: str) -> AssetPreview | None:
         """Define the asset NAME from this cell, materialize it and show a preview.
 
         The body is the asset's code: upstream assets are bound by name (inferred from the
@@ -413,15 +421,22 @@ class FlowstoneMagics(Magics):
         assert shell is not None, "IPython gives registered magics their shell"
         args = parse_asset_line(line)
         definition = define_cell_asset(shell, args, cell)
+        defined = AssetPreview(
+            str(definition.asset.name),
+            dependencies=definition.dependencies,
+            inferred=definition.inferred,
+        )
+        board = current_board()  # in a kernel: the status goes on a live line under the cell
+        if board is not None:
+            board.expect(defined.line())  # if the run fails, the store says what became of it
         if not args.run:
-            return AssetPreview(
-                str(definition.asset.name),
-                dependencies=definition.dependencies,
-                inferred=definition.inferred,
-            )
+            return defined if board is None else None
         preview = materialize_cell_asset(definition, args.partition)
         shell.user_ns[args.name] = preview.value
-        return preview
+        if board is None:
+            return preview
+        board.expect(preview.line())
+        return replace(preview, live=True)
 
     @line_magic
     def flowstone(self, line: str) -> Any:
