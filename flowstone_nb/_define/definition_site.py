@@ -219,9 +219,9 @@ def origin_of_cell(shell: Any = None) -> Origin:
 def _library_prefixes() -> tuple[str, ...]:
     """The folders of code that is not the user's: this package, and IPython when loaded."""
     prefixes = [_PACKAGE_DIR]
-    ipython = sys.modules.get("IPython")
-    if ipython is not None and getattr(ipython, "__file__", None):
-        prefixes.append(f"{Path(str(ipython.__file__)).parent}{os.sep}")
+    ipython = getattr(sys.modules.get("IPython"), "__file__", None)
+    if ipython:
+        prefixes.append(f"{Path(ipython).parent}{os.sep}")
     return tuple(prefixes)
 
 

@@ -17,6 +17,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowstone_nb._core.errors import FlowstoneError, PartitionError
 from flowstone_nb._define.cell_function import function_source, parse_cell
@@ -33,6 +34,9 @@ from flowstone_nb._partitioning.mappings import (
     parse_mapping_spec,
 )
 from flowstone_nb._partitioning.spec import parse_partition_spec
+
+if TYPE_CHECKING:
+    from flowstone_nb._notebook.magic_lines import AssetArgs
 
 __all__ = ["ExportError", "export_notebook", "module_text"]
 
@@ -208,12 +212,21 @@ def _asset_cell(plan: CellPlan, alias: str) -> _AssetCell:
         args = parse_asset_line(line)
     except Exception as error:  # IPython's UsageError, with the magic's own words
         raise ExportError(f"Cell {plan.cell.index} ({plan.cell.first_line!r}): {error}") from error
+    try:
+        options = _options(args, alias)
+    except PartitionError as error:
+        raise ExportError(f"Cell {plan.cell.index} ({plan.cell.first_line!r}): {error}") from error
+    return _AssetCell(args.name, args.depends_on, options, args.concat)
+
+
+def _options(args: AssetArgs, alias: str) -> dict[str, str]:
+    """The decorator's keywords an ``%%asset`` line gives, as Python source."""
     options: dict[str, str] = {}
     if args.partition_fn:
         options["partitioned_by"] = repr(args.partitioned_by or "custom")
         options["partition_fn"] = args.partition_fn
     elif args.partitioned_by:
-        options["partitioned_by"] = _partitions_source(args.partitioned_by, plan, alias)
+        options["partitioned_by"] = _partitions_source(args.partitioned_by, alias)
     if args.partition_mappings:
         pairs = (f"{up!r}: {_mapping_source(t, alias)}" for up, t in args.partition_mappings)
         options["partition_mappings"] = f"{{{', '.join(pairs)}}}"
@@ -231,10 +244,10 @@ def _asset_cell(plan: CellPlan, alias: str) -> _AssetCell:
         options["description"] = repr(args.description)
     if args.code_version:
         options["code_version"] = repr(args.code_version)
-    return _AssetCell(args.name, args.depends_on, options, args.concat)
+    return options
 
 
-def _partitions_source(spec: str, plan: CellPlan, alias: str) -> str:
+def _partitions_source(spec: str, alias: str) -> str:
     """Python source that builds the partitions ``spec`` names (checked to build the same).
 
     A spec that is the name of a notebook variable (``--partitioned-by months``) is that name.
@@ -253,9 +266,9 @@ def _partitions_source(spec: str, plan: CellPlan, alias: str) -> str:
     except Exception:  # noqa: BLE001  # any failure means: not writable as code
         rebuilt = None
     if rebuilt != definition:
-        raise ExportError(
-            f"Cell {plan.cell.index} ({plan.cell.first_line!r}): its partitions {spec!r} cannot "
-            "be written as code; define the asset with @fs.asset in the notebook instead."
+        raise PartitionError(
+            f"its partitions {spec!r} cannot be written as code; define the asset with "
+            "@fs.asset in the notebook instead."
         )
     return text
 

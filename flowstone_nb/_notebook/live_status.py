@@ -392,6 +392,8 @@ class LiveBoard:
                 self._running.pop(node, None)
                 if event.kind in (EventKind.SUCCEEDED, EventKind.REUSED):
                     self._made[node] = None
+                else:  # failed, skipped or cancelled: the store says what it is now
+                    self._made.pop(node, None)
                 return
         self._throttle.request()
 

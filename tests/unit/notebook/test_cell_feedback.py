@@ -170,3 +170,25 @@ def test_another_extensions_handler_is_left_in_place(shell: InteractiveShell) ->
     shell.set_custom_exc((KeyError,), theirs)
     load_ipython_extension(shell)
     assert shell.custom_exceptions == (KeyError,)
+
+
+def test_an_error_without_a_cause_shows_its_own_frames(
+    shell: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = "import flowstone_nb as fs\nraise fs.MaterializationError('no value', asset='a')"
+    text = shown(shell, source, capsys)
+    assert "----> 2 raise fs.MaterializationError" in text
+    assert "MaterializationError: no value" in text
+
+
+def test_without_ipython_only_this_package_is_library_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import IPython
+
+    from flowstone_nb._define.definition_site import is_library_file
+
+    assert is_library_file(IPython.__file__)
+    monkeypatch.delitem(sys.modules, "IPython")
+    assert not is_library_file(IPython.__file__)
+    assert is_library_file(fs.__file__)

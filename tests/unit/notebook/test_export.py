@@ -227,3 +227,29 @@ def test_a_mapping_of_one_dimension_is_written_with_its_inner_mapping(tmp_path: 
     )
     expected = "{'up': flow.MultiToSingleDimension('day', flow.TimeWindowMapping())}"
     assert f"@flow.asset(partition_mappings={expected})" in text
+
+
+def test_a_mapping_named_in_the_notebook_is_written_by_name(tmp_path: Path) -> None:
+    text = module_text(
+        notebook(
+            tmp_path / "n.ipynb",
+            "import flowstone_nb as fs\nlast_two = fs.TrailingWindow(2)",
+            "%%asset a --map up=last_two --depends-on up --no-run\n1",
+        )
+    )
+    assert "@fs.asset(partition_mappings={'up': last_two})" in text
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("%%asset a --partitioned-by yearly:2024", r"Cell 1 \('%%asset a .*'yearly:2024'"),
+        ("%%asset a --map up=trailng:3", r"Cell 1 \('%%asset a .*Did you mean 'trailing'"),
+        ("%%asset a --map up=trailing:x", r"Cell 1 \('%%asset a .*got 'x'"),
+    ],
+)
+def test_options_that_cannot_be_read_name_their_cell(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    with pytest.raises(ExportError, match=message):
+        module_text(notebook(tmp_path / "n.ipynb", f"{line}\n1"))

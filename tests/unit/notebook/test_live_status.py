@@ -19,7 +19,7 @@ import pytest
 from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 
 import flowstone_nb as fs
-from flowstone_nb._core.events import Event
+from flowstone_nb._core.events import Event, has_listeners
 from flowstone_nb._core.states import EventKind
 from flowstone_nb._notebook import live_status
 from flowstone_nb._notebook.live_status import AssetLine, LiveBoard, LiveLines
@@ -340,3 +340,70 @@ def test_running_lines_are_redrawn_through_a_throttle(registry: fs.Registry) -> 
     board.on_event(Event(EventKind.SUCCEEDED, "second", "", "run", {}))
     board.after_cell()
     assert line.text == "first: fresh\nsecond: fresh"  # what the runs made, without a query
+    board.before_cell(None)
+    board.on_event(Event(EventKind.SUCCEEDED, "first", "", "again", {}))
+    board.on_event(Event(EventKind.FAILED, "first", "", "again", {}))  # then failed: not fresh
+    board.after_cell()
+    assert line.text == "first: missing\nsecond: missing"  # as the store has it
+
+
+def test_a_forgotten_asset_of_a_cell_keeps_its_word_while_the_others_go_on(
+    shell: InteractiveShell, front: Front
+) -> None:
+    source = """\
+    import flowstone_nb as fs
+
+    @fs.asset
+    def kept():
+        return 1
+
+    @fs.asset
+    def dropped():
+        return 2
+    """
+    ok(shell, source)
+    ok(shell, "%flowstone forget dropped")  # In [2]
+    ok(shell, "fs.materialize('kept')")  # In [3]
+    (line,) = front.displays
+    assert line.text == (
+        "kept: fresh · as of In [3]\ndropped: forgotten (no longer defined) · as of In [2]"
+    )
+
+
+def test_an_asset_with_an_undefined_upstream_is_missing(
+    shell: InteractiveShell, front: Front
+) -> None:
+    with pytest.warns(fs.FlowstoneWarning, match="ghost"):
+        ok(shell, "%%asset late --depends-on ghost --no-run\nghost")
+    (line,) = front.displays
+    assert line.text == "late: defined (not run) · depends on ghost"
+
+
+def test_without_a_display_handle_nothing_is_followed(registry: fs.Registry) -> None:
+    @fs.asset
+    def one() -> int:
+        return 1
+
+    board = LiveBoard(lambda *args, **kwargs: None)
+    board.expect(AssetLine("one", "computed"))
+    board.after_cell()
+    board.before_cell(None)
+    board.on_event(Event(EventKind.STARTED, "one", "", "run", {}))
+    board.after_cell()  # nothing shown, nothing to update: no error either
+
+
+def test_a_running_line_is_not_redrawn_again(registry: fs.Registry) -> None:
+    @fs.asset(partitioned_by=fs.StaticPartitions(["a", "b"]))
+    def letters(context: Any) -> str:
+        return str(context.partition_key)
+
+    front = Front()
+    board = LiveBoard(front, interval=0)
+    board.after_cell()  # the cell that defined letters: a line for the whole asset
+    (line,) = front.displays
+    board.before_cell(None)
+    board.on_event(Event(EventKind.STARTED, "letters", "a", "run", {}))
+    board.on_event(Event(EventKind.STARTED, "letters", "b", "run", {}))
+    assert [repr(shown).split(" ")[1] for shown in line.history] == ["missing", "running"]
+    board.after_cell()  # (the cell ends: the board stops listening to runs)
+    assert not has_listeners()

@@ -146,3 +146,27 @@ def test_a_worker_task_delivers_the_same_frame() -> None:
         resources={},
     )
     assert store.io_manager("filesystem").load(run_remote(task).location) == 11
+
+
+def test_a_worker_task_delivers_a_single_value_as_it_is() -> None:
+    define_days()
+
+    @fs.asset(partitioned_by=DAYS)
+    def same_day(sales: pd.DataFrame) -> int:
+        return int(sales["amount"].sum())
+
+    fs.materialize("sales", "2024-01-31")
+    store = get_store()
+    key = DAYS.parse_key("2024-01-31")
+    row = store.catalog.latest_success("sales", make_node("sales", DAYS, key).encoded)
+    assert row is not None
+    task = RemoteTask(
+        asset=same_day,
+        node=make_node("same_day", DAYS, key),
+        run_id="r",
+        home=store.home,
+        io_manager="filesystem",
+        inputs=(("sales", False, ((key, str(row.io_manager), str(row.location)),)),),
+        resources={},
+    )
+    assert store.io_manager("filesystem").load(run_remote(task).location) == 341
