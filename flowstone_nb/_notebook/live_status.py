@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -463,7 +464,8 @@ def _status(report: StatusReport, line: AssetLine) -> tuple[str, str]:
     return report.overall(line.name), report.summary(line.name)
 
 
-_boards: dict[int, LiveBoard] = {}
+#: The board of each shell (a shell that is gone takes its board with it).
+_boards: weakref.WeakKeyDictionary[Any, LiveBoard] = weakref.WeakKeyDictionary()
 
 
 def install(shell: Any, show: Display = show, *, interval: float = RUNNING_INTERVAL) -> LiveBoard:
@@ -478,9 +480,9 @@ def install(shell: Any, show: Display = show, *, interval: float = RUNNING_INTER
     interval
         At most one redraw of ``running`` lines per this many seconds during a run.
     """
-    board = _boards.get(id(shell))
+    board = _boards.get(shell)
     if board is None:
-        board = _boards[id(shell)] = LiveBoard(show, interval=interval)
+        board = _boards[shell] = LiveBoard(show, interval=interval)
         shell.events.register("pre_run_cell", board.before_cell)
         shell.events.register("post_run_cell", board.after_cell)
     return board
@@ -488,7 +490,7 @@ def install(shell: Any, show: Display = show, *, interval: float = RUNNING_INTER
 
 def uninstall(shell: Any) -> None:
     """Stop keeping live status lines in ``shell`` (idempotent); shown lines stay as they are."""
-    board = _boards.pop(id(shell), None)
+    board = _boards.pop(shell, None)
     if board is not None:
         shell.events.unregister("pre_run_cell", board.before_cell)
         shell.events.unregister("post_run_cell", board.after_cell)
@@ -499,4 +501,4 @@ def current_board() -> LiveBoard | None:
     from flowstone_nb._core.shell import running_shell
 
     shell = running_shell()
-    return _boards.get(id(shell)) if shell is not None else None
+    return _boards.get(shell) if shell is not None else None
