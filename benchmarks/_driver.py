@@ -38,6 +38,7 @@ WORKLOADS = (
     "scale",
     "dot",
     "notebook",
+    "live",
 )
 #: Which workloads each peer has an idiomatic equivalent for.
 PEER_WORKLOADS = {

@@ -38,6 +38,7 @@ class Sizes:
     dot_width: int = 100
     topo_layers: int = 100
     topo_width: int = 100
+    live_assets: int = 50
     repeat: int = 5
     graph_repeat: int = 15
     partition_repeat: int = 10
@@ -103,6 +104,7 @@ SMOKE = Sizes(
     dot_width=3,
     topo_layers=5,
     topo_width=4,
+    live_assets=3,
     repeat=1,
     graph_repeat=1,
     partition_repeat=1,

@@ -26,7 +26,7 @@ Results = Mapping[str, Mapping[str, Mapping[str, Sequence[float]]]]
 #: Contenders that take one sample per round, in turns with ours (the driver's rounds).
 INTERLEAVED = ("floor", "hamilton")
 #: Metrics only ours has (a part of ours' own work, measured alone): the floor has none.
-OURS_ONLY = frozenset({"freshness", "check"})
+OURS_ONLY = frozenset({"freshness", "check", "quiet_lines", "edit_lines", "run_lines"})
 #: Workloads whose ratios to those contenders are paired round by round.
 PAIRED_WORKLOADS = ("chain", "wide", "store_load")
 
@@ -86,6 +86,8 @@ def _wide(s: Sizes) -> int:
 
 _HM = Target("peer", 1.0, "hamilton")
 _20MS = Target("absolute", 0.020)
+_10MS = Target("absolute", 0.010)
+_10MS_MORE = Target("overhead", 0.010)
 
 ROWS: tuple[Row, ...] = (
     Row(
@@ -161,6 +163,27 @@ ROWS: tuple[Row, ...] = (
         "load a 30-cell notebook in definition mode (floor: its definitions as a module)",
         Target("overhead", 1.0),
     ),
+    Row(
+        "live",
+        "quiet",
+        "live status lines under 50 asset cells: a cell that changes nothing (floor: no lines)",
+        _10MS_MORE,
+    ),
+    Row("live", "quiet_lines", "live status: that cell's check alone", _10MS),
+    Row(
+        "live",
+        "edit",
+        "live status: a cell editing the helper all 50 use (50 lines updated)",
+        _10MS_MORE,
+    ),
+    Row("live", "edit_lines", "live status: its check and 50 updates alone", _10MS),
+    Row(
+        "live",
+        "run",
+        "live status: a cell materializing the chain again (running, then fresh)",
+        _10MS_MORE,
+    ),
+    Row("live", "run_lines", "live status: its lines alone (50 running, 50 fresh)", _10MS),
 )
 
 

@@ -25,7 +25,7 @@ from flowstone_nb._storage.config import configure, settings
 from flowstone_nb._storage.io import ValueStamp
 from flowstone_nb._storage.store import get_store
 
-from . import _data, _gen, _notebook
+from . import _data, _gen, _live, _notebook
 from ._measure import measure, timed
 from ._sizes import Sizes
 
@@ -245,6 +245,14 @@ def notebook(sizes: Sizes, work: Path) -> Samples:
         with isolated(work), fresh_shell(work):
             samples["load"].append(timed(load_definitions, path))
     return samples
+
+
+# --- issue 16: live status lines ----------------------------------------------------------------
+
+
+def live(sizes: Sizes, work: Path) -> Samples:
+    """Cells run under ``sizes.live_assets`` asset cells with live status lines (see ``_live``)."""
+    return _live.samples(sizes, work, lines=True)
 
 
 # --- workload 6: lineage and history with 100,000 materializations --------------------------------

@@ -22,7 +22,7 @@ from flowstone_nb._define.registry import Registry, get_registry
 from flowstone_nb._partitioning.base import PartitionsDefinition
 from flowstone_nb._partitioning.mappings import PartitionMapping
 
-__all__ = ["asset", "build_asset", "translate_pydantic_error"]
+__all__ = ["OPTIONS", "asset", "build_asset", "translate_pydantic_error"]
 
 
 def translate_pydantic_error(name: object, error: pydantic.ValidationError, where: str) -> str:
@@ -151,10 +151,10 @@ def asset(
     AssetDefinitionError
         The definition is invalid (raised when the decorator runs).
     """
-    if not options.keys() <= _OPTIONS:
-        unknown = sorted(set(options) - _OPTIONS)
+    if not options.keys() <= OPTIONS:
+        unknown = sorted(set(options) - OPTIONS)
         raise AssetDefinitionError(
-            f"Unknown @asset option(s) {unknown}: the options are {sorted(_OPTIONS)}."
+            f"Unknown @asset option(s) {unknown}: the options are {sorted(OPTIONS)}."
         )
     if fn is not None and not callable(fn):
         raise AssetDefinitionError(
@@ -173,4 +173,4 @@ def asset(
 
 
 #: The options: the asset's fields, less those the decorator fills from the function itself.
-_OPTIONS = frozenset(Asset.model_fields) - {"execute_fn", "module", "line"}
+OPTIONS = frozenset(Asset.model_fields) - {"execute_fn", "module", "line"}

@@ -9,20 +9,19 @@ origins), and hands out immutable :class:`~flowstone_nb._graph.dag.DAG` snapshot
 from __future__ import annotations
 
 import threading
-import warnings
 from collections import ChainMap, defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
-from flowstone_nb._core.errors import (
-    AssetDefinitionError,
-    AssetNotFoundError,
-    CycleError,
-    FlowstoneWarning,
-)
+from flowstone_nb._core.errors import AssetDefinitionError, AssetNotFoundError, CycleError
 from flowstone_nb._define.asset import Asset
 from flowstone_nb._define.checks import ValidationIssue, asset_issues, format_issues
-from flowstone_nb._define.definition_site import Origin, origin_of_cell, origin_of_function
+from flowstone_nb._define.definition_site import (
+    Origin,
+    origin_of_cell,
+    origin_of_function,
+    warn_in_user_code,
+)
 from flowstone_nb._define.dependency_checks import (
     check_dependencies,
     dependency_issues,
@@ -131,7 +130,7 @@ class Registry:
                 self._put(*entry)
         for message in warned:
             if message:
-                warnings.warn(message, FlowstoneWarning, stacklevel=4)
+                warn_in_user_code(message)
 
     def _check_origin(
         self, name: str, asset: Asset, given: Origin | None, replace: bool
@@ -214,11 +213,7 @@ class Registry:
             raise AssetDefinitionError(
                 f"{message}. Define them first, or fix the names in depends_on.", asset=name
             )
-        warnings.warn(
-            f"{message}. Define them before materializing {name!r}.",
-            FlowstoneWarning,
-            stacklevel=6,
-        )
+        warn_in_user_code(f"{message}. Define them before materializing {name!r}.")
 
     def _put(self, name: str, asset: Asset, origin: Origin | None, upstream: list[str]) -> None:
         previous = self._assets.get(name)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from flowstone_nb._core.errors import FlowstoneError
 from flowstone_nb._define.asset import Asset
+from flowstone_nb._define.inputs import many_partitions_value
 from flowstone_nb._partitioning.keys import key_slug
 from flowstone_nb._run.plan import Node, Plan
 from flowstone_nb._run.prepare import make_context
@@ -109,7 +110,10 @@ def run_remote(task: RemoteTask) -> StoredValue:
         loaded = {
             key: store.io_manager(io_name).load(location) for key, io_name, location in sources
         }
-        values[name] = loaded if many else next(iter(loaded.values()))
+        if many:
+            values[name] = many_partitions_value(task.asset, name, loaded)
+        else:
+            values[name] = next(iter(loaded.values()))
     context = make_context(task.asset, task.node, task.run_id, task.resources)
     value = task.asset.invoke(context, values)
     manager = store.io_manager(task.io_manager)

@@ -30,6 +30,7 @@ from flowstone_nb._core.events import has_listeners
 from flowstone_nb._core.states import Outcome
 from flowstone_nb._define.asset import Asset, call_of
 from flowstone_nb._define.code_version import asset_code_version, asset_code_versions
+from flowstone_nb._define.inputs import many_partitions_value
 from flowstone_nb._run.attempts import AbandonedError, Attempt
 from flowstone_nb._run.freshness import why_stale
 from flowstone_nb._run.plan import Input, Node, Plan
@@ -248,17 +249,18 @@ class Runner:
 
     # -- computing -------------------------------------------------------------------------------
 
-    def _input_value(self, item: Input) -> Any:
+    def _input_value(self, item: Input, asset: Asset) -> Any:
         if not item.many:
             return self.value_of(item.nodes[0]) if item.nodes else None
         definition = self.plan.assets[item.name].partitions
         assert definition is not None
-        return {definition.context_value(n.key): self.value_of(n) for n in item.nodes}
+        values = {definition.context_value(n.key): self.value_of(n) for n in item.nodes}
+        return many_partitions_value(asset, item.name, values)
 
     def _call(self, step: Step) -> Any:
         """Call the step's asset with its inputs and context (the general case)."""
-        inputs = {item.name: self._input_value(item) for item in step.inputs}
         asset = step.asset
+        inputs = {item.name: self._input_value(item, asset) for item in step.inputs}
         takes = asset.takes_context
         context = make_context(asset, step.node, self.run_id, self.resources) if takes else None
         return asset.invoke(context, inputs)

@@ -7,10 +7,9 @@ import dataclasses
 import pytest
 from IPython.core.error import UsageError
 
-from flowstone_nb._notebook.magic_lines import (
-    ASSET_PARSER,
+from flowstone_nb._define.decorator import OPTIONS
+from flowstone_nb._notebook.flowstone_commands import (
     COMMAND_PARSERS,
-    AssetArgs,
     BackfillCommand,
     ForgetCommand,
     GraphCommand,
@@ -19,8 +18,13 @@ from flowstone_nb._notebook.magic_lines import (
     MaterializeCommand,
     StatusCommand,
     flowstone_help,
-    parse_asset_line,
     parse_flowstone_line,
+)
+from flowstone_nb._notebook.magic_lines import (
+    ASSET_PARSER,
+    AssetArgs,
+    option_names,
+    parse_asset_line,
 )
 
 # --- %%asset ------------------------------------------------------------------------------------
@@ -51,6 +55,34 @@ def test_every_option() -> None:
     )
 
 
+def test_every_decorator_option_under_its_own_name_and_the_short_ones() -> None:
+    args = parse_asset_line(
+        "weekly --map sales=trailing:7 costs=window --partition-mappings fx=my_mapping "
+        "--io-manager memory --io-config compression=zstd level=3 strict=True "
+        "--requires db api --metadata owner=ana 'note=two words' --code-version v2 "
+        "--partitioned-by custom --partition-fn region_keys --concat sales sales"
+    )
+    assert args == AssetArgs(
+        name="weekly",
+        partition_mappings=(("sales", "trailing:7"), ("costs", "window"), ("fx", "my_mapping")),
+        io_manager="memory",
+        io_config=(("compression", "zstd"), ("level", 3), ("strict", True)),
+        requires=("db", "api"),
+        metadata=(("owner", "ana"), ("note", "two words")),
+        code_version="v2",
+        partitioned_by="custom",
+        partition_fn="region_keys",
+        concat=("sales",),
+    )
+    assert parse_asset_line("x --io memory").io_manager == "memory"
+
+
+def test_the_magic_has_every_option_of_the_decorator() -> None:
+    names = set(option_names(ASSET_PARSER))
+    for option in (OPTIONS - {"name"}) | {"replace"}:
+        assert f"--{option.replace('_', '-')}" in names, option
+
+
 def test_args_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         parse_asset_line("raw").name = "other"  # type: ignore[misc]  # proving it is frozen
@@ -73,17 +105,25 @@ def test_unquoted_description_words_are_joined_and_comments_are_ignored() -> Non
         ("1abc", r"NAME '1abc' is not a valid asset name: use a Python identifier"),
         ("class", r"NAME 'class' is not a valid asset name"),
         ("raw --depends-on ok not-ok", r"--depends-on 'not-ok' is not a valid asset name"),
-        ("raw --colour red", r"unrecognized arguments: --colour red"),
+        (
+            "raw --colour red",
+            r"^%%asset: unknown option '--colour'\. The options are: --depends-on",
+        ),
         ("raw --partition", r"argument --partition: expected one argument"),
         ("raw --description 'unclosed", r"cannot read the line .*No closing quotation.*quote"),
-        ("raw other", r"unrecognized arguments: other"),
-        ("raw --dep a", r"unrecognized arguments: --dep a"),
         ("raw --timeout", r"argument --timeout: expected one argument"),
         ("raw --timeout soon", r"--timeout='soon' is not a positive number of seconds: "),
         ("raw --timeout 0", r"--timeout='0' is not a positive number of seconds: "),
         ("raw --timeout -1", r"--timeout='-1' is not a positive number of seconds: "),
         ("raw --timeout nan", r"--timeout='nan' is not a positive number of seconds: "),
         ("raw --timeout inf", r"--timeout='inf' is not a positive number of seconds: "),
+        ("raw other", r"unexpected 'other' after the name\. See %%asset\? for the options"),
+        ("raw --dep a", r"unknown option '--dep'\. Did you mean '--depends-on'\?"),
+        ("raw --partition-mapings x=all", r"Did you mean '--partition-mappings', "),
+        ("raw --map sales", r"--map takes UPSTREAM=MAPPING pairs .*got 'sales'"),
+        ("raw --map 1x=all", r"--map '1x' is not a valid asset name"),
+        ("raw --io-config level", r"--io-config takes KEY=VALUE pairs"),
+        ("raw --metadata =3", r"--metadata takes KEY=VALUE pairs"),
     ],
 )
 def test_asset_line_errors_are_usage_errors(line: str, message: str) -> None:
@@ -103,6 +143,9 @@ def test_asset_help_lists_every_option() -> None:
         "--no-run",
         "--replace",
         "--timeout",
+        "--map",
+        "trailing:N",
+        "--concat",
     ):
         assert option in text
     assert text.startswith("usage: %%asset")

@@ -8,7 +8,6 @@ import sys
 import textwrap
 import threading
 import traceback
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +23,6 @@ from flowstone_nb._notebook.extension import load_ipython_extension, unload_ipyt
 from flowstone_nb._notebook.magics import AssetPreview, FlowstoneMagics
 from flowstone_nb._storage.config import settings
 from tests.resources.ipython_shell import fresh_shell
-
-
-@pytest.fixture
-def shell(monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    """A fresh IPython shell with the extension loaded and an empty user namespace."""
-    instance = fresh_shell(monkeypatch)
-    load_ipython_extension(instance)
-    try:
-        yield instance
-    finally:
-        unload_ipython_extension(instance)
-        InteractiveShell.clear_instance()
 
 
 def asset(shell: InteractiveShell, line: str, body: str) -> Any:
@@ -262,12 +249,12 @@ def test_rerunning_an_edited_cell_replaces_its_asset(shell: InteractiveShell) ->
 def test_a_second_cell_defining_the_same_name_is_an_error_naming_both(
     shell: InteractiveShell,
 ) -> None:
-    run(shell, "%%asset raw\n[1]", cell_id="first-cell")
+    shell.run_cell("%%asset raw\n[1]", store_history=True, cell_id="first-cell")
     with pytest.raises(UsageError) as caught:
         run(shell, "%%asset raw\n[2]", cell_id="second-cell")
     message = str(caught.value)
-    assert "first-ce" in message
-    assert "second-c" in message
+    assert 'already defined in cell In [1] ("%%asset raw"); a cell ("%%asset raw")' in message
+    assert "first-ce" not in message  # cell ids appear nowhere in the notebook's interface
     assert "\n" not in message
     assert shell.user_ns["raw"] == [1]
     run(shell, "%%asset raw --replace\n[2]", cell_id="second-cell")

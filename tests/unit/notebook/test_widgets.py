@@ -890,13 +890,14 @@ def test_in_a_real_kernel_every_view_is_a_widget_with_fallbacks(tmp_path: Path) 
         resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute()
-    outputs = notebook.cells[0].outputs
+    *outputs, live = notebook.cells[0].outputs  # the cell's live status line comes last
     assert [o.output_type for o in outputs] == ["display_data"] * 3
     for output, css in zip(outputs, ("fs-status-grid", "fs-history", "fs-lineage"), strict=True):
         assert WIDGET_MIME in output.data
         assert css in output.data["text/html"]
     assert "doubled" in outputs[2].data["text/plain"]
-    graph, progress = notebook.cells[1].outputs
+    assert live.data["text/plain"] == "raw: fresh\ndoubled: fresh · depends on raw"
+    graph, progress, _ = notebook.cells[1].outputs
     assert "letters (fresh, 2/2 fresh)" in graph.data["text/plain"]  # updated in place
     assert WIDGET_MIME in progress.data
     assert "fs-backfill" in progress.data["text/html"]
