@@ -1,11 +1,11 @@
 """The grammar of the ``%flowstone`` line magic: one frozen command object per subcommand.
 
 :func:`parse_flowstone_line` reads ``%flowstone graph | status | history | lineage | materialize
-| backfill | forget | export ...`` into the command's object, and :func:`flowstone_help` writes
-every subcommand's usage for ``%flowstone?``. Mistakes are one-line IPython ``UsageError``
-messages (an unknown subcommand suggests a close one). It must not look at the registry, run
-anything or display anything; like :mod:`~flowstone_nb._notebook.magic_lines`, whose parser it
-uses, it imports IPython and is imported only by the magics.
+| backfill | forget | verify | prune | export ...`` into the command's object, and
+:func:`flowstone_help` writes every subcommand's usage for ``%flowstone?``. Mistakes are one-line
+IPython ``UsageError`` messages (an unknown subcommand suggests a close one). It must not look at
+the registry, run anything or display anything; like :mod:`~flowstone_nb._notebook.magic_lines`,
+whose parser it uses, it imports IPython and is imported only by the magics.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from IPython.core.error import UsageError
 
 from flowstone_nb._core.errors import did_you_mean
-from flowstone_nb._notebook.magic_lines import LineParser, identifier, split_line
+from flowstone_nb._notebook.magic_lines import LineParser, identifier, seconds, split_line
 
 __all__ = [
     "COMMAND_PARSERS",
@@ -29,7 +29,9 @@ __all__ = [
     "HistoryCommand",
     "LineageCommand",
     "MaterializeCommand",
+    "PruneCommand",
     "StatusCommand",
+    "VerifyCommand",
     "flowstone_help",
     "parse_flowstone_line",
 ]
@@ -97,7 +99,7 @@ class MaterializeCommand:
 
 @dataclass(frozen=True)
 class BackfillCommand:
-    """``%flowstone backfill NAME [FIRST..LAST] [--workers N] [--force]``.
+    """``%flowstone backfill NAME [FIRST..LAST] [--workers N] [--timeout SECONDS] [--force]``.
 
     Attributes
     ----------
@@ -109,12 +111,15 @@ class BackfillCommand:
         Partitions computed at once (``None``: the default of ``fs.backfill``).
     force
         Recompute fresh partitions too.
+    timeout
+        Seconds one partition may run (``None``: each asset's own, if any).
     """
 
     asset: str
     partitions: str | None = None
     workers: int | None = None
     force: bool = False
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,21 @@ class ForgetCommand:
 
     asset: str
     purge: bool = False
+
+
+@dataclass(frozen=True)
+class VerifyCommand:
+    """``%flowstone verify [NAME]``."""
+
+    asset: str | None = None
+
+
+@dataclass(frozen=True)
+class PruneCommand:
+    """``%flowstone prune [NAME] [--keep N]``."""
+
+    asset: str | None = None
+    keep: int = 1
 
 
 @dataclass(frozen=True)
@@ -141,6 +161,8 @@ Command = (
     | MaterializeCommand
     | BackfillCommand
     | ForgetCommand
+    | VerifyCommand
+    | PruneCommand
     | ExportCommand
 )
 
@@ -206,6 +228,9 @@ def _backfill_parser() -> LineParser:
         "--workers", type=_count("--workers", 1), metavar="N", help="partitions at once"
     )
     parser.add_argument("--force", action="store_true", help="recompute fresh partitions too")
+    parser.add_argument(
+        "--timeout", type=seconds, metavar="SECONDS", help="a partition running longer fails"
+    )
     return parser
 
 
@@ -237,11 +262,38 @@ def _build_materialize(ns: argparse.Namespace) -> Command:
 
 
 def _build_backfill(ns: argparse.Namespace) -> Command:
-    return BackfillCommand(ns.asset, ns.partitions, ns.workers, ns.force)
+    return BackfillCommand(ns.asset, ns.partitions, ns.workers, ns.force, ns.timeout)
 
 
 def _build_forget(ns: argparse.Namespace) -> Command:
     return ForgetCommand(ns.asset, ns.purge)
+
+
+def _verify_parser() -> LineParser:
+    parser = _command_parser("verify", "Re-hash stored values; name and mark the damaged ones.")
+    parser.add_argument(
+        "asset", nargs="?", metavar="NAME", type=identifier("NAME"), help="one asset"
+    )
+    return parser
+
+
+def _build_verify(ns: argparse.Namespace) -> Command:
+    return VerifyCommand(ns.asset)
+
+
+def _prune_parser() -> LineParser:
+    parser = _command_parser("prune", "Remove stored values that nothing kept needs.")
+    parser.add_argument(
+        "asset", nargs="?", metavar="NAME", type=identifier("NAME"), help="one asset"
+    )
+    parser.add_argument(
+        "--keep", type=_count("--keep", 1), default=1, metavar="N", help="successes kept"
+    )
+    return parser
+
+
+def _build_prune(ns: argparse.Namespace) -> Command:
+    return PruneCommand(ns.asset, ns.keep)
 
 
 def _export_parser() -> LineParser:
@@ -268,6 +320,8 @@ COMMAND_PARSERS: dict[str, tuple[LineParser, _Builder]] = {
     "materialize": (_materialize_parser(), _build_materialize),
     "backfill": (_backfill_parser(), _build_backfill),
     "forget": (_forget_parser(), _build_forget),
+    "verify": (_verify_parser(), _build_verify),
+    "prune": (_prune_parser(), _build_prune),
     "export": (_export_parser(), _build_export),
 }
 
@@ -303,6 +357,6 @@ def parse_flowstone_line(line: str) -> Command:
 def flowstone_help() -> str:
     """The usage of every ``%flowstone`` subcommand with what it does, for ``%flowstone?``."""
     return "\n".join(
-        f"{parser.format_usage().strip()}\n    {parser.description}"
+        f"{' '.join(parser.format_usage().split())}\n    {parser.description}"
         for parser, _ in COMMAND_PARSERS.values()
     )

@@ -32,6 +32,7 @@ __all__ = [
     "identifier",
     "option_names",
     "parse_asset_line",
+    "seconds",
     "split_line",
 ]
 
@@ -71,7 +72,7 @@ def identifier(role: str) -> Callable[[str], str]:
     return check
 
 
-def _seconds(text: str) -> float:
+def seconds(text: str) -> float:
     """An argparse type for ``--timeout``: a positive number of seconds (the asset's rule)."""
     try:
         value: float | None = float(text)
@@ -282,7 +283,7 @@ def _asset_parser() -> LineParser:
     )
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=seconds,
         metavar="SECONDS",
         help="how long one materialization may run before it is stopped and recorded failed",
     )

@@ -42,7 +42,9 @@ from flowstone_nb._notebook.flowstone_commands import (
     HistoryCommand,
     LineageCommand,
     MaterializeCommand,
+    PruneCommand,
     StatusCommand,
+    VerifyCommand,
     flowstone_help,
     parse_flowstone_line,
 )
@@ -312,7 +314,11 @@ def _backfill(command: BackfillCommand) -> Any:
 
     with _live(command.asset):
         return fs.backfill(
-            command.asset, command.partitions, max_workers=command.workers, force=command.force
+            command.asset,
+            command.partitions,
+            max_workers=command.workers,
+            force=command.force,
+            timeout=command.timeout,
         )
 
 
@@ -322,6 +328,18 @@ def _forget(command: ForgetCommand) -> None:
     fs.forget(command.asset, purge=command.purge)
     kept = "and its history" if command.purge else "(its history stays in the store)"
     print(f"Forgot asset {command.asset!r} {kept}.")
+
+
+def _verify(command: VerifyCommand) -> Any:
+    import flowstone_nb as fs
+
+    return fs.verify(command.asset)
+
+
+def _prune(command: PruneCommand) -> Any:
+    import flowstone_nb as fs
+
+    return fs.prune(command.asset, keep=command.keep)
 
 
 def _export(command: ExportCommand) -> None:
@@ -352,6 +370,8 @@ _RUNNERS: dict[type, Callable[[Any], Any]] = {
     MaterializeCommand: _materialize,
     BackfillCommand: _backfill,
     ForgetCommand: _forget,
+    VerifyCommand: _verify,
+    PruneCommand: _prune,
     ExportCommand: _export,
 }
 

@@ -22,6 +22,7 @@ from flowstone_nb._define import definition_site as _definition_site
 from flowstone_nb._notebook.extension import load_ipython_extension, unload_ipython_extension
 from flowstone_nb._notebook.magics import AssetPreview, FlowstoneMagics
 from flowstone_nb._storage.config import settings
+from flowstone_nb._storage.store import get_store
 from tests.resources.ipython_shell import fresh_shell
 
 
@@ -509,6 +510,20 @@ def test_flowstone_backfill(shell: InteractiveShell) -> None:
     assert result.ok
     again = flowstone(shell, "backfill daily --force --workers 1")
     assert again.counts() == {"computed": 5}
+
+
+def test_flowstone_verify_and_prune(shell: InteractiveShell, home: Path) -> None:
+    asset(shell, "raw", "list(range(100))")
+    report = flowstone(shell, "verify")
+    assert isinstance(report, fs.VerifyReport)
+    assert (report.checked, report.damaged) == (1, ())
+    row = get_store().catalog.latest_success("raw", "")
+    assert row is not None
+    (home / str(row.location)).write_text("[1]")
+    assert [d.asset for d in flowstone(shell, "verify raw").damaged] == ["raw"]
+    pruned = flowstone(shell, "prune raw --keep 1")
+    assert isinstance(pruned, fs.PruneReport)
+    assert pruned.removed == 0
 
 
 def test_flowstone_forget(shell: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
