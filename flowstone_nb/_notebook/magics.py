@@ -128,7 +128,7 @@ class AssetPreview:
         head = getattr(self.value, "head", None)
         if callable(head) and _shape_text(self.value):
             return head(PREVIEW_ROWS)
-        return self.value
+        return _plain_scalar(self.value)
 
     def __repr__(self) -> str:
         if self.status == DEFINED:
@@ -146,6 +146,14 @@ class AssetPreview:
         html = html_of() if callable(html_of) else None
         body = html if isinstance(html, str) else f"<pre>{esc(repr(shown))}</pre>"
         return f"<div class='fs-asset'>{body}{line}</div>"
+
+
+def _plain_scalar(value: Any) -> Any:
+    """A NumPy scalar as the Python number it holds (``35.0``, not ``np.float64(35.0)``)."""
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == () and hasattr(value, "dtype"):
+        return item()
+    return value
 
 
 def _plural(count: int, word: str) -> str:

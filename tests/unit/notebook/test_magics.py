@@ -11,6 +11,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
@@ -438,6 +439,16 @@ def test_odd_shapes_are_not_described(shell: InteractiveShell) -> None:
     assert repr(preview).endswith("odd: computed")
     cube = asset(shell, "cube --io memory", "import numpy as np\nnp.zeros((2, 2, 2))")
     assert repr(cube).endswith("cube: computed")
+
+
+def test_a_numpy_scalar_previews_as_its_number(shell: InteractiveShell) -> None:
+    preview = asset(shell, "mean", "import numpy as np\nnp.float64(35.0)")
+    assert repr(preview).startswith("35.0\n")
+    assert "np.float64" not in preview._repr_html_()
+    assert "<pre>35.0</pre>" in preview._repr_html_()
+    assert isinstance(shell.user_ns["mean"], np.float64)  # the value itself is untouched
+    grid = asset(shell, "grid --io memory", "import numpy as np\nnp.arange(3)")
+    assert repr(grid).startswith("array([0, 1, 2])")
 
 
 def test_the_preview_escapes_user_text_in_html(shell: InteractiveShell) -> None:
