@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -62,6 +62,16 @@ def measure(call: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[float, T
 def timed(call: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
     """Seconds one call ``call(*args, **kwargs)`` takes (after a garbage collection)."""
     return measure(call, *args, **kwargs)[0]
+
+
+def time_queries(queries: Mapping[str, Callable[[], Any]], repeat: int) -> dict[str, list[float]]:
+    """``repeat`` timings of each query, after one untimed call that warms caches (SQLite's
+    page cache after a catalog opens)."""
+    samples: dict[str, list[float]] = {}
+    for name, query in queries.items():
+        query()
+        samples[name] = [timed(query) for _ in range(repeat)]
+    return samples
 
 
 def sample(

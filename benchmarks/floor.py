@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _data, _gen, _live, _notebook
-from ._measure import measure, timed
+from ._measure import measure, time_queries, timed
 from ._sizes import Sizes
 
 Samples = dict[str, list[float]]
@@ -206,14 +206,10 @@ def lineage(sizes: Sizes, catalog: Path, encode: Callable[[str], str]) -> Sample
         "history_limit": lambda: _history(conn, last, None, 100),
         "history_all": lambda: _history(conn, last, None, None),
     }
-    samples: Samples = {}
     try:
-        for name, query in queries.items():
-            query()
-            samples[name] = [timed(query) for _ in range(sizes.repeat)]
+        return time_queries(queries, sizes.repeat)
     finally:
         conn.close()
-    return samples
 
 
 def dot_text(parents: dict[str, list[str]]) -> str:
@@ -263,11 +259,7 @@ def scale(sizes: Sizes, catalog: Path) -> Samples:
         "lineage_fanout": lambda: conn.execute(_DOWNSTREAM, ("root",)).fetchall(),
         "history_catalog": history,
     }
-    samples: Samples = {}
     try:
-        for name, query in queries.items():
-            query()
-            samples[name] = [timed(query) for _ in range(sizes.repeat)]
+        return time_queries(queries, sizes.repeat)
     finally:
         conn.close()
-    return samples

@@ -26,7 +26,7 @@ from flowstone_nb._storage.io import ValueStamp
 from flowstone_nb._storage.store import get_store
 
 from . import _data, _gen, _live, _notebook
-from ._measure import measure, timed
+from ._measure import measure, time_queries, timed
 from ._sizes import Sizes
 
 Samples = dict[str, list[float]]
@@ -369,13 +369,9 @@ def lineage(sizes: Sizes, work: Path, home: str) -> Samples:
         "history_limit": lambda: fs.history(last, limit=100),
         "history_all": lambda: fs.history(last),
     }
-    samples: Samples = {}
     with isolated(work, home=home):
         define_lineage_chain(sizes)
-        for name, query in queries.items():
-            query()  # the first query after opening warms SQLite's page cache: not counted
-            samples[name] = [timed(query) for _ in range(sizes.repeat)]
-    return samples
+        return time_queries(queries, sizes.repeat)
 
 
 # --- workload 7: DOT text and graph algorithms ---------------------------------------------------
@@ -484,10 +480,6 @@ def scale(sizes: Sizes, work: Path, home: str) -> Samples:
         "lineage_fanout": lambda: fs.lineage("src", direction="downstream"),
         "history_catalog": fs.history,
     }
-    samples: Samples = {}
     with isolated(work, home=home):
         define_scale(sizes)
-        for name, query in queries.items():
-            query()  # warms SQLite's page cache: not counted
-            samples[name] = [timed(query) for _ in range(sizes.repeat)]
-    return samples
+        return time_queries(queries, sizes.repeat)

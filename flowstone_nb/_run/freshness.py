@@ -25,13 +25,16 @@ from collections.abc import Callable, Collection, Container, Iterable
 from typing import Protocol
 
 from flowstone_nb._run.plan import Node
-from flowstone_nb._storage.io.stamps import MISSING, ValueStamp, stamp_of
+from flowstone_nb._storage.io.stamps import MISSING, Stamped, ValueStamp, stamp_of
 
 __all__ = ["LatestSuccess", "why_stale"]
 
 
-class LatestSuccess(Protocol):
-    """What the verdict reads of a latest success (a catalog ``Candidate`` has all of it)."""
+class LatestSuccess(Stamped, Protocol):
+    """What the verdict reads of a latest success (a catalog ``Candidate`` has all of it).
+
+    Beside the stamp of its stored value (:class:`~flowstone_nb._storage.io.stamps.Stamped`):
+    """
 
     @property
     def code_version(self) -> str | None:
@@ -51,21 +54,6 @@ class LatestSuccess(Protocol):
     @property
     def location(self) -> str | None:
         """Where its value is stored."""
-        ...
-
-    @property
-    def data_version(self) -> str | None:
-        """The hash of its stored value's bytes."""
-        ...
-
-    @property
-    def size_bytes(self) -> int | None:
-        """Its stored value's size when stored."""
-        ...
-
-    @property
-    def modified_ns(self) -> int | None:
-        """Its stored value's modification time when stored."""
         ...
 
     @property
