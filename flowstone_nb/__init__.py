@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from flowstone_nb._define.asset import Asset
     from flowstone_nb._define.checks import ValidationIssue
     from flowstone_nb._define.context import AssetContext
-    from flowstone_nb._define.decorator import asset
+    from flowstone_nb._define.data_checks import CheckResult
+    from flowstone_nb._define.decorator import asset, check
     from flowstone_nb._define.pipeline import Pipeline
     from flowstone_nb._define.registry import Registry, get_registry
     from flowstone_nb._define.validate import validate
@@ -74,6 +75,7 @@ _LAZY: dict[str, str] = {
     "Asset": "._define.asset",
     "AssetContext": "._define.context",
     "BackfillResult": "._run.backfill",
+    "CheckResult": "._define.data_checks",
     "DAG": "._graph.dag",
     "DailyPartitions": "._partitioning.days",
     "HourlyPartitions": "._partitioning.hours",
@@ -106,6 +108,7 @@ _LAZY: dict[str, str] = {
     "WeeklyPartitions": "._partitioning.days",
     "asset": "._define.decorator",
     "backfill": "._run.backfill",
+    "check": "._define.decorator",
     "configure": "._storage.config",
     "forget": "._query.api",
     "get_registry": "._define.registry",
@@ -158,6 +161,7 @@ __all__ = [
     "AssetDefinitionError",
     "AssetNotFoundError",
     "BackfillResult",
+    "CheckResult",
     "CycleError",
     "DailyPartitions",
     "FilesystemIOManager",
@@ -194,6 +198,7 @@ __all__ = [
     "WeeklyPartitions",
     "asset",
     "backfill",
+    "check",
     "configure",
     "forget",
     "get_registry",

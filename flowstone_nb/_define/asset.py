@@ -226,6 +226,10 @@ class Asset(BaseModel):
         The line of the definition.
     code_version
         A fixed code version; ``None`` derives it from the execute function's code.
+    checks
+        Data checks run on every materialized value, per partition: functions taking the value
+        (by the asset's name) or pandera schemas, non-blocking; ``@fs.check`` adds more, and
+        makes blocking ones.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
@@ -246,6 +250,7 @@ class Asset(BaseModel):
     module: str | None = None
     line: int | None = None
     code_version: str | None = None
+    checks: list[Any] = Field(default_factory=list)
 
     @field_validator("depends_on", mode="before")
     @classmethod
@@ -255,6 +260,11 @@ class Asset(BaseModel):
         if isinstance(value, (list, tuple)):
             return [item.name if isinstance(item, Asset) else item for item in value]
         return value
+
+    @field_validator("checks", mode="before")
+    @classmethod
+    def _single_check_is_a_list(cls, value: Any) -> Any:
+        return value if isinstance(value, (list, tuple)) else [value]
 
     @field_validator("tags", "requires", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from flowstone_nb._core.io_managers import (
     known_io_manager_names,
 )
 from flowstone_nb._define.asset import CONTEXT, Asset, Signature
+from flowstone_nb._define.data_checks import as_check, check_problem
 from flowstone_nb._partitioning.mappings import PreviousPartition
 from flowstone_nb._partitioning.spec import partition_spec_issues
 
@@ -35,8 +36,8 @@ class ValidationIssue:
     ----------
     field
         The field at fault: ``"name"``, ``"depends_on"``, ``"execute"``, ``"io_manager"``,
-        ``"partitioned_by"``, ``"partition_mappings"``, ``"requires"``, ``"tags"`` or
-        ``"code_version"``.
+        ``"partitioned_by"``, ``"partition_mappings"``, ``"requires"``, ``"tags"``,
+        ``"code_version"`` or ``"checks"``.
     message
         What is wrong and what to do about it.
     """
@@ -261,6 +262,25 @@ def _check_labels(asset: Asset, issues: list[ValidationIssue]) -> None:
         )
 
 
+def _check_data_checks(asset: Asset, issues: list[ValidationIssue]) -> None:
+    name = str(asset.name)
+    seen: set[str] = set()
+    for item in asset.checks:
+        check = as_check(item, name)
+        problem = check_problem(check, name)
+        if problem is not None:
+            issues.append(ValidationIssue("checks", problem))
+        elif check.name in seen:
+            issues.append(
+                ValidationIssue(
+                    "checks",
+                    f"Two checks of asset {name!r} are named {check.name!r}: give one another "
+                    "name with fs.check(..., name='...').",
+                )
+            )
+        seen.add(check.name)
+
+
 def asset_issues(
     asset: Asset, *, io_managers: Collection[str] | None = None
 ) -> list[ValidationIssue]:
@@ -276,4 +296,6 @@ def asset_issues(
     _check_io_manager(asset, io_managers, issues)
     _check_partitions(asset, issues)
     _check_labels(asset, issues)
+    if asset.checks:
+        _check_data_checks(asset, issues)
     return issues
