@@ -2,8 +2,10 @@
 
 :func:`compute_status` compares the catalog with the definitions as they are now: a partition is
 *fresh* when its latest success can be reused as it is, by the rule a run applies
-(:func:`~flowstone_nb._run.freshness.why_stale`), and its upstream partitions are fresh. The
-:class:`StatusReport` is plain data with a text and an HTML view; widgets render the same data.
+(:func:`~flowstone_nb._run.freshness.why_stale`), and its upstream partitions are fresh. The data
+checks defined now say what they last found of a partition's value: a failing check is named on
+its row (a fresh value stays fresh), a failing blocking check makes it failed, as a run would.
+The :class:`StatusReport` is plain data with a text and an HTML view; widgets render the same data.
 """
 
 from __future__ import annotations
@@ -28,7 +30,13 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from flowstone_nb._storage.catalog import Catalog, MaterializationRow, PartitionState
+    from flowstone_nb._define.data_checks import Check
+    from flowstone_nb._storage.catalog import (
+        Catalog,
+        CheckRow,
+        MaterializationRow,
+        PartitionState,
+    )
     from flowstone_nb._storage.io import ValueStamp
 
 __all__ = ["PartitionStatus", "StatusReport", "compute_status"]
@@ -56,6 +64,10 @@ class PartitionStatus:
         Its data version.
     updated_at
         When it finished (UNIX seconds).
+    checks_failing
+        The data checks (defined now) whose latest outcome on its value is a failure.
+    check_message
+        What they found, ``"name: message"`` for each, joined by ``"; "``.
     """
 
     asset: str
@@ -65,6 +77,8 @@ class PartitionStatus:
     materialization_id: str | None = None
     data_version: str | None = None
     updated_at: float | None = None
+    checks_failing: tuple[str, ...] = ()
+    check_message: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,23 +147,41 @@ class StatusReport:
             columns=list(PartitionStatus.__dataclass_fields__),
         )
 
+    @property
+    def _headers(self) -> list[str]:
+        """The table's columns: ``checks`` only when some check fails."""
+        shown = ["asset", "partition", "status", "reason"]
+        return [*shown, "checks"] if any(r.checks_failing for r in self.rows) else shown
+
     def _table_rows(self) -> list[list[object]]:
-        return [[r.asset, r.partition or "—", r.status, r.reason] for r in self.rows]
+        width = len(self._headers)
+        cells: list[list[object]] = [
+            [r.asset, r.partition or "—", r.status, r.reason, r.check_message] for r in self.rows
+        ]
+        return [row[:width] for row in cells]
 
     def __repr__(self) -> str:
         if not self.rows:
             return "StatusReport(no assets)"
-        return text_table(["asset", "partition", "status", "reason"], self._table_rows())
+        return text_table(self._headers, self._table_rows())
 
     def _repr_html_(self) -> str:
-        rows = [
-            [esc(r.asset), esc(r.partition or "—"), badge(r.status), esc(r.reason)]
+        headers = self._headers
+        cells = (
+            [
+                esc(r.asset),
+                esc(r.partition or "—"),
+                badge(r.status),
+                esc(r.reason),
+                esc(r.check_message),
+            ]
             for r in self.rows
-        ]
+        )
+        rows = [row[: len(headers)] for row in cells]
         return html_table(
-            ["asset", "partition", "status", "reason"],
+            headers,
             rows,
-            raw_columns=(0, 1, 2, 3),
+            raw_columns=tuple(range(len(headers))),
             css_class="fs-status-report",
         )
 
@@ -173,6 +205,40 @@ class _StatusComputation:
         self.states: Mapping[tuple[str, str], PartitionState] = self.catalog.current(names)
         self.not_fresh: set[Node] = set()
         self.versions: dict[str, str] = {}
+        self.checks = registry.checks_for(names)
+        self.outcomes = self._check_outcomes() if self.checks else {}
+
+    def _check_outcomes(self) -> dict[str, dict[str, CheckRow]]:
+        """The latest outcome of each check of the current values of checked assets, by id."""
+        ids = {
+            row.id
+            for (asset, _), state in self.states.items()
+            if asset in self.checks
+            for row in (state.success, state.last)
+            if row is not None
+        }
+        found: dict[str, dict[str, CheckRow]] = {}
+        for row in self.catalog.latest_checks(ids):
+            found.setdefault(row.materialization_id, {})[row.check_name] = row
+        return found
+
+    def _failing(self, node: Node, state: PartitionState | None) -> list[tuple[Check, CheckRow]]:
+        """The checks defined now that failed on the node's value, with their outcomes.
+
+        The value is its latest attempt's when a check failed that one (a blocking check failed
+        the attempt), else its latest success's.
+        """
+        checks = self.checks.get(node.asset)
+        if not checks or state is None:
+            return []
+        outcomes = self.outcomes.get(state.last.id)
+        if not outcomes and state.success is not None:
+            outcomes = self.outcomes.get(state.success.id)
+        return [
+            (check, outcome)
+            for check in checks
+            if (outcome := (outcomes or {}).get(check.name)) is not None and not outcome.passed
+        ]
 
     def node_status(self, node: Node) -> PartitionStatus:
         state = self.states.get((node.asset, node.encoded))
@@ -188,6 +254,11 @@ class _StatusComputation:
                 if status == "failed"
                 else "materializing now"
             )
+        failing = self._failing(node, state)
+        blocking = next((check for check, _ in failing if check.blocking), None)
+        if status == "fresh" and blocking is not None:  # (a run would fail it: see RunChecks)
+            status, reason = "failed", f"blocking check {blocking.name!r} failed"
+            self.not_fresh.add(node)
         return PartitionStatus(
             asset=node.asset,
             partition=node.text,
@@ -196,6 +267,10 @@ class _StatusComputation:
             materialization_id=success.id if success else None,
             data_version=success.data_version if success else None,
             updated_at=success.ended_at if success else None,
+            checks_failing=tuple(check.name for check, _ in failing),
+            check_message="; ".join(
+                f"{check.name}: {outcome.message or 'failed'}" for check, outcome in failing
+            ),
         )
 
     def _effective(self, node: Node, state: PartitionState | None) -> tuple[bool, str]:

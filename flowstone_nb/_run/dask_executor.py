@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flowstone_nb._core.errors import FlowstoneError
 
 if TYPE_CHECKING:
-    from flowstone_nb._run.remote import ComputeBackend, RemoteTask
-    from flowstone_nb._storage.io import StoredValue
+    from flowstone_nb._run.remote import ComputeBackend, RemoteResult, RemoteTask
 
 __all__ = ["DaskBackend", "ProcessBackend", "backend_for"]
 
@@ -35,16 +34,16 @@ class DaskBackend:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def compute(self, task: RemoteTask) -> StoredValue:
-        """Run the task on a worker and wait for its stored value."""
+    def compute(self, task: RemoteTask) -> RemoteResult:
+        """Run the task on a worker and wait for its stored (and checked) value."""
         from flowstone_nb._run.remote import run_remote
 
         future = self.client.submit(run_remote, task, pure=False)
-        result: StoredValue = future.result()
+        result: RemoteResult = future.result()
         return result
 
 
-def _run_pickled(blob: bytes) -> StoredValue:
+def _run_pickled(blob: bytes) -> RemoteResult:
     import cloudpickle
 
     from flowstone_nb._run.remote import run_remote
@@ -62,8 +61,8 @@ class ProcessBackend:
             max_workers, mp_context=multiprocessing.get_context("spawn")
         )
 
-    def compute(self, task: RemoteTask) -> StoredValue:
-        """Run the task in a worker process and wait for its stored value."""
+    def compute(self, task: RemoteTask) -> RemoteResult:
+        """Run the task in a worker process and wait for its stored (and checked) value."""
         import cloudpickle
 
         return self.pool.submit(_run_pickled, cloudpickle.dumps(task)).result()

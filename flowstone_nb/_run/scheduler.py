@@ -14,7 +14,7 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
-from flowstone_nb._core.errors import FlowstoneError
+from flowstone_nb._core.errors import CheckFailedError, FlowstoneError
 from flowstone_nb._core.states import EventKind, Outcome
 from flowstone_nb._run.plan import Node
 from flowstone_nb._run.results import NodeResult, RunResult, not_run
@@ -112,7 +112,7 @@ class _Scheduler:
         if result.status == Outcome.FAILED:
             if self.fail_fast:
                 self.cancel.set()
-            self._skip_downstream(node)
+            self._skip_downstream(node, result.error)
             return []
         ready = []
         for child in self.children[node]:
@@ -121,14 +121,16 @@ class _Scheduler:
                 ready.append(child)
         return ready
 
-    def _skip_downstream(self, failed: Node) -> None:
+    def _skip_downstream(self, failed: Node, cause: BaseException | None) -> None:
         results = self.runner.result.results
         frontier = list(self.children[failed])
+        # (a blocking data check is named: the upstream code ran well, its value did not pass)
+        check = f" its check {cause.check!r}" if isinstance(cause, CheckFailedError) else ""
         while frontier:
             node = frontier.pop()
             if node in results:
                 continue
-            error = FlowstoneError(f"not run: upstream {failed.describe()!r} failed")
+            error = FlowstoneError(f"not run: upstream {failed.describe()!r} failed{check}")
             results[node] = not_run(node, Outcome.SKIPPED, error)
             self.runner.recorder.not_run(node, EventKind.SKIPPED, str(error))
             frontier.extend(self.children[node])
