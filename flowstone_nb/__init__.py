@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     )
     from flowstone_nb._partitioning.static_multi import MultiPartitions, StaticPartitions
     from flowstone_nb._query.api import forget, history, impact, lineage, status
+    from flowstone_nb._query.checks import check_all, checks
     from flowstone_nb._query.lineage import Lineage
     from flowstone_nb._query.status import StatusReport
     from flowstone_nb._query.upkeep import PruneReport, VerifyReport, prune, verify
@@ -109,6 +110,8 @@ _LAZY: dict[str, str] = {
     "asset": "._define.decorator",
     "backfill": "._run.backfill",
     "check": "._define.decorator",
+    "check_all": "._query.checks",
+    "checks": "._query.checks",
     "configure": "._storage.config",
     "forget": "._query.api",
     "get_registry": "._define.registry",
@@ -199,6 +202,8 @@ __all__ = [
     "asset",
     "backfill",
     "check",
+    "check_all",
+    "checks",
     "configure",
     "forget",
     "get_registry",
