@@ -143,3 +143,20 @@ def test_checks_run_on_the_dask_workers_and_a_blocking_failure_skips_its_downstr
     assert pids
     assert os.getpid() not in pids
     assert fs.status("orders")["orders"]["2024-03-04"] == "failed"
+
+
+def test_checks_run_in_worker_processes() -> None:
+    @fs.asset(partitioned_by=DAYS, checks=[worker_pid])
+    def remote(context: Any) -> int:
+        return int(context.partition.day)
+
+    assert fs.backfill(remote, "2024-03-01..2024-03-02", executor="processes").ok
+    outcomes = fs.checks("remote")
+    assert sorted(outcomes.partition) == ["2024-03-01", "2024-03-02"]
+    pids = {metadata["pid"] for metadata in outcomes.metadata}
+    assert pids
+    assert os.getpid() not in pids
+
+
+def worker_pid(remote: int) -> fs.CheckResult:
+    return fs.CheckResult(remote > 0, metadata={"pid": os.getpid()})

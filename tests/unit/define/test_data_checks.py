@@ -286,3 +286,23 @@ def test_check_result_holds_what_a_check_found() -> None:
         {"negative": 3},
     )
     assert fs.CheckResult(True).message is None
+
+
+def test_a_callable_python_cannot_inspect_is_trusted_as_a_check(registry: Registry) -> None:
+    made = fs.check("sales", name="smallest")(min)
+    assert registry.checks_of("sales") == (made,)
+    assert not made.takes_context
+
+
+def test_what_a_schema_holds_is_read_through_sets_slots_and_deep_nesting() -> None:
+    from flowstone_nb._define.data_checks import _structure
+
+    deep: list[Any] = [1]
+    for _ in range(20):
+        deep = [deep]
+    assert _structure({2, 1}, 0) == "{1,2}"
+    assert _structure(frozenset({"b", "a"}), 0) == "{'a','b'}"
+    assert _structure(range(3), 0) == "range:range(0, 3)"  # no __dict__: its repr
+    assert _structure(deep, 0) == _structure([[deep]], 0)  # too deep: cut at the same level
+    assert _structure(deep, 0).count("[") == 13
+    assert _structure(int, 0) == "builtins.int"

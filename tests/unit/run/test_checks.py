@@ -18,6 +18,7 @@ import flowstone_nb as fs
 from flowstone_nb._core.errors import CheckFailedError
 from flowstone_nb._core.events import Event, subscribe
 from flowstone_nb._core.states import EventKind
+from flowstone_nb._define.data_checks import as_check
 from flowstone_nb._storage.catalog import CheckRow
 from flowstone_nb._storage.store import get_store
 
@@ -385,19 +386,30 @@ def test_metadata_that_is_not_json_is_recorded_as_text() -> None:
     assert rows == {"odd": {"when": "2024-01-01 00:00:00"}, "loop": {"metadata": "{'self': {...}}"}}
 
 
-def test_checks_run_in_worker_processes() -> None:
-    pytest.importorskip("cloudpickle")
+def test_a_remote_task_runs_its_checks_after_storing_the_value() -> None:
+    from flowstone_nb._run.checks import check_versions
+    from flowstone_nb._run.plan import make_node
+    from flowstone_nb._run.remote import RemoteTask, run_remote
 
-    @fs.asset(partitioned_by=DAYS, checks=[worker_pid])
-    def remote(context: Any) -> int:
-        return int(context.partition.day)
+    @fs.asset
+    def packed() -> list[int]:
+        return [1, -2]
 
-    assert fs.backfill(remote, "2024-01-01..2024-01-02", executor="processes").ok
-    rows = checks_of("remote")
-    assert len(rows) == 2
-    pids = {json.loads(str(row.metadata))["pid"] for row in rows}
-    assert os.getpid() not in pids
+    def positive(context: fs.AssetContext, packed: list[int]) -> fs.CheckResult:
+        return fs.CheckResult(min(packed) > 0, f"run {context.run_id}")
 
-
-def worker_pid(remote: int) -> fs.CheckResult:
-    return fs.CheckResult(remote > 0, metadata={"pid": os.getpid()})
+    checks = (as_check(positive, "packed"),)
+    task = RemoteTask(
+        asset=packed,
+        node=make_node("packed", None, None),
+        run_id="r",
+        home=get_store().home,
+        io_manager="filesystem",
+        inputs=(),
+        resources={},
+        checks=checks,
+        check_versions=check_versions(checks),
+    )
+    stored, [outcome] = run_remote(task)
+    assert get_store().io_manager("filesystem").load(stored.location) == [1, -2]
+    assert (outcome.name, outcome.passed, outcome.message) == ("positive", False, "run r")
