@@ -119,10 +119,10 @@ def history(
     catalog = get_store(home).catalog
     if asset is not None and partition is not None:
         encoded, _ = resolve_partition(resolve_registry(registry), catalog, _name(asset), partition)
-    rows = catalog.history(None if asset is None else _name(asset), encoded, limit=limit)
+    name = None if asset is None else _name(asset)
+    rows = catalog.history(name, encoded, limit=limit)
     frame = history_frame(resolve_registry(registry), rows)
-    found = catalog.latest_checks(row.id for row in rows) if rows else []
-    frame["checks"] = check_summaries(rows, found)
+    frame["checks"] = check_summaries(catalog, rows, name, encoded)
     return frame
 
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from flowstone_nb._define.data_checks import Check
-    from flowstone_nb._storage.catalog import CheckRow, MaterializationRow
+    from flowstone_nb._storage.catalog import Catalog, CheckRow, MaterializationRow
     from flowstone_nb._storage.store import Store
 
 __all__ = ["CHECK_COLUMNS", "check_all", "check_summaries", "checks", "checks_frame"]
@@ -139,17 +139,24 @@ def checks(
 
 
 def check_summaries(
-    catalog_rows: Sequence[MaterializationRow], found: Iterable[CheckRow]
+    catalog: Catalog,
+    rows: Sequence[MaterializationRow],
+    asset: str | None = None,
+    partition: str | None = None,
 ) -> list[str]:
     """What the checks said of each row's value, for ``fs.history``'s ``checks`` column.
 
-    ``""`` when none ran on it, ``"2 passed"``, or ``"1 of 2 failed: positive"``.
+    ``""`` when none ran on it, ``"2 passed"``, or ``"1 of 2 failed: positive"``. ``asset``
+    and ``partition`` (encoded) say which rows were asked for: where no check ever ran, the
+    outcomes of the rows are not looked up one by one.
     """
+    if not rows or not catalog.checks(asset, partition, limit=1):
+        return [""] * len(rows)
     by_value: dict[str, list[CheckRow]] = {}
-    for row in found:
-        by_value.setdefault(row.materialization_id, []).append(row)
+    for found in catalog.latest_checks(row.id for row in rows):
+        by_value.setdefault(found.materialization_id, []).append(found)
     summaries = []
-    for materialization in catalog_rows:
+    for materialization in rows:
         outcomes = sorted(by_value.get(materialization.id, ()), key=lambda o: o.check_name)
         failed = [o.check_name for o in outcomes if not o.passed]
         if not outcomes:

@@ -87,6 +87,7 @@ def test_history_says_what_the_checks_said_of_each_value() -> None:
         "2024-01-01": "2 passed",
     }
     assert fs.history("other").checks.tolist() == []
+    assert fs.history("unchecked").checks.tolist() == [""]  # (no outcome looked up)
 
 
 def test_check_all_runs_new_and_edited_checks_on_stored_values_without_computing() -> None:
