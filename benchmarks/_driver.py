@@ -35,8 +35,10 @@ WORKLOADS = (
     "store_load",
     "trivial",
     "lineage",
+    "scale",
     "dot",
     "notebook",
+    "live",
 )
 #: Which workloads each peer has an idiomatic equivalent for.
 PEER_WORKLOADS = {
@@ -69,6 +71,13 @@ def _runners(workload: str, sizes: Sizes, work: Path) -> dict[str, Runner]:
         return {
             "ours": lambda s: ours.lineage(s, work, home),
             "floor": lambda s: floor.lineage(s, catalog, ours.encode_day),
+        }
+    if workload == "scale":
+        home = ours.prepare_scale(sizes, work)
+        catalog = Path(home) / "catalog.sqlite"
+        return {
+            "ours": lambda s: ours.scale(s, work, home),
+            "floor": lambda s: floor.scale(s, catalog),
         }
     name = "trivial_backfill" if workload == "trivial" else workload
     mine, by_hand = getattr(ours, name), getattr(floor, name)

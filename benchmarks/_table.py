@@ -26,7 +26,9 @@ Results = Mapping[str, Mapping[str, Mapping[str, Sequence[float]]]]
 #: Contenders that take one sample per round, in turns with ours (the driver's rounds).
 INTERLEAVED = ("floor", "hamilton")
 #: Metrics only ours has (a part of ours' own work, measured alone): the floor has none.
-OURS_ONLY = frozenset({"freshness", "check", "backfill_checked"})
+OURS_ONLY = frozenset(
+    {"freshness", "check", "backfill_checked", "quiet_lines", "edit_lines", "run_lines"}
+)
 #: Workloads whose ratios to those contenders are paired round by round.
 PAIRED_WORKLOADS = ("chain", "wide", "store_load")
 
@@ -91,6 +93,8 @@ def _wide(s: Sizes) -> int:
 
 _HM = Target("peer", 1.0, "hamilton")
 _20MS = Target("absolute", 0.020)
+_10MS = Target("absolute", 0.010)
+_10MS_MORE = Target("overhead", 0.010)
 
 ROWS: tuple[Row, ...] = (
     Row(
@@ -145,6 +149,24 @@ ROWS: tuple[Row, ...] = (
     Row("lineage", "history_partition", "6. `fs.history` of one partition", _20MS),
     Row("lineage", "history_limit", "6. `fs.history` of one asset, `limit=100`", _20MS),
     Row("lineage", "history_all", "6. `fs.history` of one asset, every row"),
+    Row(
+        "scale",
+        "status_asset",
+        "at scale: `fs.status` of one asset with 10,000 daily partitions",
+        Target("absolute", 0.100),
+    ),
+    Row(
+        "scale",
+        "lineage_fanout",
+        "at scale: `fs.lineage` downstream of a root consumed by 20,000 partitions",
+        Target("absolute", 0.200),
+    ),
+    Row(
+        "scale",
+        "history_catalog",
+        "at scale: `fs.history()` of the whole 30,001-row catalog",
+        Target("absolute", 0.300),
+    ),
     Row("dot", "dot", "7. `fs.graph().source`, DOT text", Target("absolute", 0.100)),
     Row("dot", "dot_no_status", "7. `fs.graph(status=False).source`"),
     Row("dot", "topo", "7. graph build + topological order", Target("absolute", 0.5)),
@@ -154,6 +176,27 @@ ROWS: tuple[Row, ...] = (
         "load a 30-cell notebook in definition mode (floor: its definitions as a module)",
         Target("overhead", 1.0),
     ),
+    Row(
+        "live",
+        "quiet",
+        "live status lines under 50 asset cells: a cell that changes nothing (floor: no lines)",
+        _10MS_MORE,
+    ),
+    Row("live", "quiet_lines", "live status: that cell's check alone", _10MS),
+    Row(
+        "live",
+        "edit",
+        "live status: a cell editing the helper all 50 use (50 lines updated)",
+        _10MS_MORE,
+    ),
+    Row("live", "edit_lines", "live status: its check and 50 updates alone", _10MS),
+    Row(
+        "live",
+        "run",
+        "live status: a cell materializing the chain again (running, then fresh)",
+        _10MS_MORE,
+    ),
+    Row("live", "run_lines", "live status: its lines alone (50 running, 50 fresh)", _10MS),
 )
 
 

@@ -25,7 +25,7 @@ from flowstone_nb._storage.config import configure, settings
 from flowstone_nb._storage.io import ValueStamp
 from flowstone_nb._storage.store import get_store
 
-from . import _data, _gen, _notebook
+from . import _data, _gen, _live, _notebook
 from ._measure import measure, timed
 from ._sizes import Sizes
 
@@ -263,6 +263,14 @@ def notebook(sizes: Sizes, work: Path) -> Samples:
     return samples
 
 
+# --- issue 16: live status lines ----------------------------------------------------------------
+
+
+def live(sizes: Sizes, work: Path) -> Samples:
+    """Cells run under ``sizes.live_assets`` asset cells with live status lines (see ``_live``)."""
+    return _live.samples(sizes, work, lines=True)
+
+
 # --- workload 6: lineage and history with 100,000 materializations --------------------------------
 
 
@@ -405,4 +413,97 @@ def dot(sizes: Sizes, work: Path) -> Samples:
         timed(lambda: fs.DAG.from_dependencies(big).topological_order())
         for _ in range(sizes.repeat)
     ]
+    return samples
+
+
+# --- issue 19: at scale ---------------------------------------------------------------------------
+
+
+def fill_scale_catalog(sizes: Sizes, home: str) -> None:
+    """One asset with ``scale_partitions`` daily successes, and a root consumed by
+    ``scale_fanout`` partitions of another (untimed; the catalog's own bulk write)."""
+    from flowstone_nb._define.code_version import asset_code_version
+    from flowstone_nb._partitioning.keys import encode_key
+    from flowstone_nb._storage.catalog import LineageEdge, MaterializationRow
+
+    catalog = get_store(home).catalog
+    version = asset_code_version(fs.get_registry().get("wide_daily"))
+    run_id = catalog.start_run(kind="backfill", targets=["wide_daily", "fan"])
+    clock = 1_700_000_000.0
+    rows = [MaterializationRow("root", run_id, "src", "", "success", clock, clock, 0.0, "v", "r")]
+    edges: list[LineageEdge] = []
+    for number, day in enumerate(_data.days(sizes.scale_partitions)):
+        key = encode_key(_date(day))
+        row_id = f"w{number:012d}"
+        rows.append(
+            MaterializationRow(
+                row_id,
+                run_id,
+                "wide_daily",
+                key,
+                "success",
+                clock,
+                clock,
+                0.0,
+                version,
+                row_id,
+                "filesystem",
+                f"data/wide_daily/{day}/x.json",
+            )
+        )
+    for number, day in enumerate(_data.days(sizes.scale_fanout)):
+        row_id = f"f{number:012d}"
+        key = encode_key(_date(day))
+        rows.append(MaterializationRow(row_id, run_id, "fan", key, "success", clock, clock, 0.0))
+        edges.append(LineageEdge(row_id, "root", "src", "", "r"))
+    catalog.write(rows, edges)
+    catalog.end_run(run_id, "success")
+
+
+def _date(day: str) -> Any:
+    import datetime as dt
+
+    return dt.date.fromisoformat(day)
+
+
+def define_scale(sizes: Sizes) -> None:
+    """The assets of the scale catalog."""
+    wide = _data.days(sizes.scale_partitions)
+    fan = _data.days(sizes.scale_fanout)
+
+    @fs.asset(partitioned_by=fs.DailyPartitions(wide[0], wide[-1]), code_version="v1")
+    def wide_daily(context: fs.AssetContext) -> int:
+        return 1
+
+    @fs.asset(code_version="v1")
+    def src() -> int:
+        return 1
+
+    @fs.asset(partitioned_by=fs.DailyPartitions(fan[0], fan[-1]), code_version="v1")
+    def fan(src: int) -> int:
+        return src
+
+
+def prepare_scale(sizes: Sizes, work: Path) -> str:
+    """A store home whose catalog holds the scale workload's rows (untimed)."""
+    with isolated(work) as (_registry, home):
+        define_scale(sizes)
+        fill_scale_catalog(sizes, home)
+    return home
+
+
+def scale(sizes: Sizes, work: Path, home: str) -> Samples:
+    """Issue 19: status of one asset with many partitions, lineage of a root consumed by
+    many, the whole history of the catalog."""
+    queries: dict[str, Callable[[], Any]] = {
+        "status_asset": lambda: fs.status("wide_daily"),
+        "lineage_fanout": lambda: fs.lineage("src", direction="downstream"),
+        "history_catalog": fs.history,
+    }
+    samples: Samples = {}
+    with isolated(work, home=home):
+        define_scale(sizes)
+        for name, query in queries.items():
+            query()  # warms SQLite's page cache: not counted
+            samples[name] = [timed(query) for _ in range(sizes.repeat)]
     return samples

@@ -140,25 +140,33 @@ CASES = (
 
 @contextmanager
 def _pool_threads_profiled(profilers: list[cProfile.Profile]) -> Iterator[None]:
-    """Profile every task a thread pool runs (cProfile only sees the thread that enables it)."""
+    """Profile every task a thread pool runs (cProfile only sees the thread that enables it).
+
+    The pools: the standard library's, and the worker threads of scheduled runs (backfills).
+    """
     from concurrent.futures import thread
 
-    original = thread._WorkItem.run
+    from flowstone_nb._run import attempts
 
-    def run(self: Any) -> None:
-        profiler = cProfile.Profile()
-        profilers.append(profiler)
-        profiler.enable()
-        try:
-            original(self)
-        finally:
-            profiler.disable()
+    def profiled(original: Any) -> Any:
+        def run(self: Any) -> None:
+            profiler = cProfile.Profile()
+            profilers.append(profiler)
+            profiler.enable()
+            try:
+                original(self)
+            finally:
+                profiler.disable()
 
-    thread._WorkItem.run = run  # type: ignore[method-assign]  # profiling only, restored below
+        return run
+
+    originals = (thread._WorkItem.run, attempts._Job.run)
+    thread._WorkItem.run = profiled(originals[0])  # type: ignore[method-assign]  # restored below
+    attempts._Job.run = profiled(originals[1])  # type: ignore[method-assign]  # restored below
     try:
         yield
     finally:
-        thread._WorkItem.run = original  # type: ignore[method-assign]  # restore the original
+        thread._WorkItem.run, attempts._Job.run = originals  # type: ignore[method-assign]
 
 
 def profile(name: str, *, sizes: Sizes = FULL, top: int = 25, out: Path | None = None) -> str:

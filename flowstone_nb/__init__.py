@@ -21,8 +21,10 @@ from flowstone_nb._core.errors import (
     FlowstoneError,
     FlowstoneWarning,
     MaterializationError,
+    MaterializationTimeoutError,
     PartitionError,
     StoreError,
+    WorkerDiedError,
 )
 
 if TYPE_CHECKING:
@@ -178,6 +180,7 @@ __all__ = [
     "Lineage",
     "LiveGraph",
     "MaterializationError",
+    "MaterializationTimeoutError",
     "MemoryIOManager",
     "MonthlyPartitions",
     "MultiPartitions",
@@ -199,6 +202,7 @@ __all__ = [
     "ValidationIssue",
     "VerifyReport",
     "WeeklyPartitions",
+    "WorkerDiedError",
     "asset",
     "backfill",
     "check",

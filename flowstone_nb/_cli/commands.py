@@ -124,7 +124,7 @@ def materialize(args: argparse.Namespace, reporter: Reporter) -> int:
         if plain:
             # A failure was heard as an event, and is reported with the rest.
             with contextlib.suppress(MaterializationError):
-                fs.materialize(plain, force=args.force)
+                fs.materialize(plain, force=args.force, timeout=args.timeout)
         for name, key in keys.items():
             fs.backfill(
                 name,
@@ -132,6 +132,7 @@ def materialize(args: argparse.Namespace, reporter: Reporter) -> int:
                 max_workers=args.workers,
                 executor=args.executor,
                 force=args.force,
+                timeout=args.timeout,
                 progress=False,
             )
     return _finish(reporter, "materialize", seen)
@@ -147,6 +148,7 @@ def backfill(args: argparse.Namespace, reporter: Reporter) -> int:
             max_workers=args.workers,
             executor=args.executor,
             force=args.force,
+            timeout=args.timeout,
             progress=False,
         )
     return _finish(reporter, "backfill", seen)

@@ -54,6 +54,12 @@ def _running(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="recompute even what is fresh")
     parser.add_argument("--workers", type=int, metavar="N", help="partitions computed at once")
     parser.add_argument("--executor", metavar="KIND", help=f"where partitions run: {_EXECUTORS}")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="a partition running longer fails (default: the asset's own, else none)",
+    )
 
 
 def _add_upkeep(sub: Any) -> None:

@@ -18,8 +18,11 @@ __all__ = [
     "FlowstoneError",
     "FlowstoneWarning",
     "MaterializationError",
+    "MaterializationTimeoutError",
     "PartitionError",
+    "PartitionMappingError",
     "StoreError",
+    "WorkerDiedError",
     "did_you_mean",
 ]
 
@@ -157,8 +160,33 @@ class CheckFailedError(MaterializationError):
         self.check = check
 
 
+class MaterializationTimeoutError(MaterializationError, TimeoutError):
+    """A materialization ran longer than its timeout (``timeout=`` seconds) and was given up.
+
+    Its work was stopped (a worker process killed, a Dask task cancelled) or, for code running on
+    a thread, left behind: the message says which. Nothing of it is stored.
+    """
+
+
+class WorkerDiedError(MaterializationError):
+    """The worker process (or Dask worker) computing a materialization died before it answered.
+
+    The message names the exit code when it is known. Nothing of the materialization is stored;
+    the other partitions of the run are not affected.
+    """
+
+
 class PartitionError(FlowstoneError, ValueError):
     """A partition key, range or definition that does not fit."""
+
+
+class PartitionMappingError(AssetDefinitionError, PartitionError):
+    """A dependency whose partitions cannot be mapped: a bad definition, about partitions.
+
+    Raised when the asset is defined, or before anything runs when its upstream was defined
+    (or changed) after it. It is both an :class:`AssetDefinitionError` and a
+    :class:`PartitionError`, so either catches it.
+    """
 
 
 class StoreError(FlowstoneError):

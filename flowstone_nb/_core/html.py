@@ -1,24 +1,32 @@
-"""Tiny helpers for the HTML and text views: escaping, status labels, tables and times.
+"""Tiny helpers for the HTML and text views: escaping, states, tables, times and durations.
 
-Every user string that reaches HTML goes through :func:`esc`. Colours come from
-:mod:`~flowstone_nb._core.states`; times show in UTC. Query results and widgets both use these, so
-a value reads the same in every view.
+Every user string that reaches HTML goes through :func:`esc`. A state is drawn in its colour from
+:mod:`~flowstone_nb._core.states` wherever it shows: as a label (:func:`badge`), a square
+(:func:`square`), a legend of counts (:func:`legend`, :func:`counted` for text) or a share of a
+bar (:func:`state_bar`). Times show in UTC, durations in seconds (:func:`duration`). Query and run
+results and widgets all use these, so a value reads the same in every view.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from flowstone_nb._core.states import strong_colour
 
 __all__ = [
     "badge",
+    "counted",
+    "duration",
     "esc",
     "html_table",
+    "legend",
+    "square",
+    "state_bar",
     "subject",
     "text_table",
+    "tooltip",
     "when",
 ]
 
@@ -37,9 +45,70 @@ def badge(status: str) -> str:
     )
 
 
+def square(state: str, title: str, *, css: str = "fs-square") -> str:
+    """A small square in ``state``'s colour with a tooltip (``title`` is escaped here).
+
+    Its CSS classes are ``css`` and ``css-state``.
+    """
+    return (
+        f'<span class="{css} {css}-{esc(state)}" title="{esc(title)}" '
+        f'style="display:inline-block;width:10px;height:10px;margin:1px;'
+        f'border-radius:2px;background:{strong_colour(state)}"></span>'
+    )
+
+
+def tooltip(subject: str, status: str, reason: str = "") -> str:
+    """``subject: status — reason`` (unescaped; :func:`square` escapes it)."""
+    return f"{subject}: {status} — {reason}" if reason else f"{subject}: {status}"
+
+
+def counted(counts: Mapping[str, int]) -> str:
+    """``"9 computed, 1 skipped"``: each state with a count, in the order given."""
+    return ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+
+
+def legend(counts: Mapping[str, int]) -> str:
+    """:func:`counted` as HTML: a mark in each state's colour before its count."""
+    return " · ".join(
+        f'<span class="fs-count fs-count-{esc(state)}">'
+        f'<span style="color:{strong_colour(state)}">■</span> {n} {esc(state)}</span>'
+        for state, n in counts.items()
+        if n
+    )
+
+
+def state_bar(counts: Mapping[str, int], *, label: str = "", width: str = "16em") -> str:
+    """A bar with one segment per state, as long as its share of all counts, then ``label``.
+
+    Each segment is drawn in its state's colour (classes ``fs-bar-segment fs-bar-<state>``, with
+    the count in ``data-count``); the bar's tooltip is :func:`counted`.
+    """
+    total = sum(counts.values())
+    segments = "".join(
+        f'<span class="fs-bar-segment fs-bar-{esc(state)}" data-count="{n}" '
+        f'style="width:{100 * n / total:.4g}%;background:{strong_colour(state)}"></span>'
+        for state, n in counts.items()
+        if n
+    )
+    text = f' <span class="fs-bar-label">{esc(label)}</span>' if label else ""
+    return (
+        f'<span class="fs-bar" title="{esc(counted(counts))}" style="display:inline-flex;'
+        f"width:{width};height:12px;border-radius:3px;overflow:hidden;vertical-align:middle;"
+        f'background:#eeeeee">{segments}</span>{text}'
+    )
+
+
 def subject(asset: str, partition: str) -> str:
     """``asset``, or ``asset[partition]`` when there is a partition (its key as text)."""
     return f"{asset}[{partition}]" if partition else asset
+
+
+#: Cell spacing of every table, so columns never touch (a widget's HTML gets no notebook CSS).
+_PAD = "padding:2px 8px"
+
+
+def _align(column: int, right_columns: Sequence[int]) -> str:
+    return "right" if column in right_columns else "left"
 
 
 def html_table(
@@ -47,14 +116,24 @@ def html_table(
     rows: Sequence[Sequence[object]],
     *,
     raw_columns: Sequence[int] = (),
+    right_columns: Sequence[int] = (),
     css_class: str = "fs-table",
 ) -> str:
-    """An HTML table; cells are escaped except in ``raw_columns`` (already-safe HTML)."""
-    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    """An HTML table; cells are escaped except in ``raw_columns`` (already-safe HTML).
+
+    Headers sit over their cells: left-aligned, and right-aligned (with the cells) in
+    ``right_columns`` (numbers); every cell is padded.
+    """
+    head = "".join(
+        f'<th style="text-align:{_align(i, right_columns)};{_PAD}">{esc(h)}</th>'
+        for i, h in enumerate(headers)
+    )
     body = "".join(
         "<tr>"
         + "".join(
-            f"<td>{cell if i in raw_columns else esc(cell)}</td>" for i, cell in enumerate(row)
+            f'<td style="text-align:{_align(i, right_columns)};{_PAD}">'
+            f"{cell if i in raw_columns else esc(cell)}</td>"
+            for i, cell in enumerate(row)
         )
         + "</tr>"
         for row in rows
@@ -65,12 +144,18 @@ def html_table(
     )
 
 
-def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain-text table with aligned columns."""
+def text_table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], *, right_columns: Sequence[int] = ()
+) -> str:
+    """A plain-text table with aligned columns (``right_columns`` right-aligned)."""
     cells = [[str(h) for h in headers], *[["" if c is None else str(c) for c in r] for r in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+        "  ".join(
+            c.rjust(w) if i in right_columns else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in cells
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -86,3 +171,14 @@ def when(moment: object) -> str:
     if strftime is None:
         return str(moment)
     return str(strftime("%Y-%m-%d %H:%M:%S"))
+
+
+def duration(seconds: float) -> str:
+    """``"0.10 s"``, ``"2 min 05 s"`` or ``"1 h 02 min"``."""
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

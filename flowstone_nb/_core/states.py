@@ -97,6 +97,8 @@ _GREEN = Colour("#2e7d32", "#c8e6c9")
 _GREY = Colour("#9e9e9e", "#eeeeee")
 _RED = Colour("#c62828", "#ffcdd2")
 _BLUE = Colour("#1565c0", "#bbdefb")
+# Skipped (an upstream failed) is neither a failure of its own (red) nor waiting (grey).
+_PURPLE = Colour("#7b1fa2", "#e1bee7")
 
 #: The one colour table: every state of every vocabulary, by its text.
 PALETTE: Mapping[str, Colour] = MappingProxyType(
@@ -108,7 +110,7 @@ PALETTE: Mapping[str, Colour] = MappingProxyType(
         Freshness.RUNNING: _BLUE,
         Outcome.COMPUTED: _GREEN,
         Outcome.REUSED: Colour("#558b2f", "#dcedc8"),
-        Outcome.SKIPPED: _GREY,
+        Outcome.SKIPPED: _PURPLE,
         Outcome.CANCELLED: Colour("#757575", "#e0e0e0"),
         RecordStatus.SUCCESS: _GREEN,
         RecordStatus.PENDING: _GREY,

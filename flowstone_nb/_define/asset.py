@@ -230,6 +230,11 @@ class Asset(BaseModel):
         Data checks run on every materialized value, per partition: functions taking the value
         (by the asset's name) or pandera schemas, non-blocking; ``@fs.check`` adds more, and
         makes blocking ones.
+    timeout
+        Seconds one materialization of it may run (a positive number); past it, it is recorded
+        failed and its work is stopped (worker processes, Dask) or left behind (threads).
+        ``None``: no limit of its own (a backfill's ``timeout=`` may give one). An execution
+        option: it is not part of the code version.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
@@ -251,6 +256,9 @@ class Asset(BaseModel):
     line: int | None = None
     code_version: str | None = None
     checks: list[Any] = Field(default_factory=list)
+    # A number, not text that reads as one ("5" and True are refused, naming the field); its
+    # range is checked by validate() (checks.timeout_problem).
+    timeout: float | None = Field(default=None, strict=True)
 
     @field_validator("depends_on", mode="before")
     @classmethod

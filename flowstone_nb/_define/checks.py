@@ -2,15 +2,18 @@
 
 They are the Validator of docs/adr/0001-asset-first-orchestration.md. :func:`asset_issues` looks at
 a single :class:`~flowstone_nb.Asset` and returns every problem it finds, each a
-:class:`ValidationIssue` naming the field and what to do. Checks that need other assets (unknown
-dependencies, cycles, partition mappings) belong to the registry; looking an asset up by name
-belongs to :func:`flowstone_nb.validate`. This module never raises for a bad asset.
+:class:`ValidationIssue` naming the field and what to do (and :func:`format_issues` writes them
+as one message). Checks that need other assets belong elsewhere: unknown dependencies and cycles
+to the registry, partition mappings to :mod:`~flowstone_nb._define.dependency_checks`; looking an
+asset up by name belongs to :func:`flowstone_nb.validate`. This module never raises for a bad
+asset.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from keyword import iskeyword
 
@@ -25,7 +28,7 @@ from flowstone_nb._define.data_checks import as_check, check_problem
 from flowstone_nb._partitioning.mappings import PreviousPartition
 from flowstone_nb._partitioning.spec import partition_spec_issues
 
-__all__ = ["ValidationIssue", "asset_issues"]
+__all__ = ["ValidationIssue", "asset_issues", "format_issues", "timeout_problem"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class ValidationIssue:
     field
         The field at fault: ``"name"``, ``"depends_on"``, ``"execute"``, ``"io_manager"``,
         ``"partitioned_by"``, ``"partition_mappings"``, ``"requires"``, ``"tags"``,
-        ``"code_version"`` or ``"checks"``.
+        ``"code_version"``, ``"timeout"`` or ``"checks"``.
     message
         What is wrong and what to do about it.
     """
@@ -47,6 +50,14 @@ class ValidationIssue:
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
+
+
+def format_issues(name: object, issues: Sequence[ValidationIssue], where: str = "") -> str:
+    """One message listing every issue of a definition."""
+    place = f" ({where})" if where else ""
+    lines = "\n".join(f"  - {issue}" for issue in issues)
+    label = repr(name) if isinstance(name, str) and name else "<unnamed>"
+    return f"Invalid asset {label}{place}:\n{lines}"
 
 
 def _suggest_identifier(text: str) -> str:
@@ -281,6 +292,31 @@ def _check_data_checks(asset: Asset, issues: list[ValidationIssue]) -> None:
         seen.add(check.name)
 
 
+def timeout_problem(timeout: object, option: str = "timeout") -> str | None:
+    """Why ``timeout`` cannot be a timeout, or ``None`` (the one rule, for assets and runs).
+
+    A timeout is a positive, finite number of seconds (not a bool); ``option`` is how the user
+    wrote it, for the message (``"timeout"``, ``"--timeout"``).
+    """
+    if (
+        isinstance(timeout, (int, float))
+        and not isinstance(timeout, bool)
+        and math.isfinite(timeout)
+        and timeout > 0
+    ):
+        return None
+    return (
+        f"{option}={timeout!r} is not a positive number of seconds: give the seconds one "
+        f"materialization may run, e.g. {option}=60, or leave it out for no limit."
+    )
+
+
+def _check_timeout(asset: Asset, issues: list[ValidationIssue]) -> None:
+    problem = timeout_problem(asset.timeout)
+    if problem:
+        issues.append(ValidationIssue("timeout", problem))
+
+
 def asset_issues(
     asset: Asset, *, io_managers: Collection[str] | None = None
 ) -> list[ValidationIssue]:
@@ -298,4 +334,6 @@ def asset_issues(
     _check_labels(asset, issues)
     if asset.checks:
         _check_data_checks(asset, issues)
+    if asset.timeout is not None:
+        _check_timeout(asset, issues)
     return issues

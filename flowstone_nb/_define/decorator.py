@@ -23,7 +23,7 @@ from flowstone_nb._define.registry import Registry, get_registry
 from flowstone_nb._partitioning.base import PartitionsDefinition
 from flowstone_nb._partitioning.mappings import PartitionMapping
 
-__all__ = ["asset", "build_asset", "check", "translate_pydantic_error"]
+__all__ = ["OPTIONS", "asset", "build_asset", "check", "translate_pydantic_error"]
 
 
 def translate_pydantic_error(name: object, error: pydantic.ValidationError, where: str) -> str:
@@ -109,6 +109,7 @@ def asset(
     tags: Iterable[str] | None = None,
     code_version: str | None = None,
     checks: Iterable[Any] | None = None,
+    timeout: float | None = None,
     registry: Registry | None = None,
     replace: bool = False,
 ) -> Callable[[Callable[..., Any]], Asset]: ...
@@ -142,6 +143,7 @@ def asset(
         ``partitioned_by``, ``partition_fn``, ``partition_mappings``, ``requires``, ``metadata``,
         ``tags``, ``code_version``, ``checks`` (data checks of every value: functions taking
         the value, or pandera schemas; see :func:`check`).
+        ``tags``, ``code_version``, ``timeout`` (seconds one materialization may run).
 
     Returns
     -------
@@ -153,10 +155,10 @@ def asset(
     AssetDefinitionError
         The definition is invalid (raised when the decorator runs).
     """
-    if not options.keys() <= _OPTIONS:
-        unknown = sorted(set(options) - _OPTIONS)
+    if not options.keys() <= OPTIONS:
+        unknown = sorted(set(options) - OPTIONS)
         raise AssetDefinitionError(
-            f"Unknown @asset option(s) {unknown}: the options are {sorted(_OPTIONS)}."
+            f"Unknown @asset option(s) {unknown}: the options are {sorted(OPTIONS)}."
         )
     if fn is not None and not callable(fn):
         raise AssetDefinitionError(
@@ -175,7 +177,7 @@ def asset(
 
 
 #: The options: the asset's fields, less those the decorator fills from the function itself.
-_OPTIONS = frozenset(Asset.model_fields) - {"execute_fn", "module", "line"}
+OPTIONS = frozenset(Asset.model_fields) - {"execute_fn", "module", "line"}
 
 
 def check(

@@ -2,19 +2,22 @@
 
 The Python form of FlowStone's Pipeline DSL. Assets are declared in the class body with
 ``@fs.asset`` (written like plain functions, without ``self``). When the class statement runs, the
-whole pipeline is validated — bad definitions, unknown dependencies, duplicate names, cycles — and,
+whole pipeline is validated — bad definitions, unknown dependencies, duplicate names, cycles,
+partition mappings that cannot work — and,
 unless ``register=False``, registered in one step. Nothing is registered when anything is wrong.
 """
 
 from __future__ import annotations
 
+from collections import ChainMap
 from typing import Any, ClassVar
 
 from flowstone_nb._core.errors import AssetDefinitionError, CycleError
 from flowstone_nb._define.asset import Asset
-from flowstone_nb._define.checks import asset_issues
+from flowstone_nb._define.checks import asset_issues, format_issues
 from flowstone_nb._define.definition_site import Origin, origin_of_cell, running_shell
-from flowstone_nb._define.registry import Registry, format_issues, get_registry
+from flowstone_nb._define.dependency_checks import check_dependencies
+from flowstone_nb._define.registry import Registry, get_registry
 from flowstone_nb._graph.dag import DAG
 
 __all__ = ["Pipeline"]
@@ -82,7 +85,7 @@ class Pipeline:
 
     @classmethod
     def _check(cls, registry: Registry) -> None:
-        """Validate the whole pipeline: each asset, unknown dependencies, cycles."""
+        """Validate the whole pipeline: each asset, unknown dependencies, cycles, mappings."""
         assets = cls.__flowstone_assets__
         for asset in assets.values():
             issues = asset_issues(asset)
@@ -106,6 +109,12 @@ class Pipeline:
         path = dag.subgraph(assets).find_cycle()
         if path is not None:
             raise CycleError(path, context=f"in pipeline {cls.__name__!r}")
+        _, registered = registry.snapshot()
+        check_dependencies(
+            assets.values(),
+            ChainMap(assets, registered),
+            lambda name: f"pipeline {cls.__name__}",
+        )
 
     @classmethod
     def assets(cls) -> dict[str, Asset]:

@@ -9,22 +9,26 @@ origins), and hands out immutable :class:`~flowstone_nb._graph.dag.DAG` snapshot
 from __future__ import annotations
 
 import threading
-import warnings
-from collections import defaultdict
+from collections import ChainMap, defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from types import FunctionType
 from typing import Literal
 
-from flowstone_nb._core.errors import (
-    AssetDefinitionError,
-    AssetNotFoundError,
-    CycleError,
-    FlowstoneWarning,
-)
+from flowstone_nb._core.errors import AssetDefinitionError, AssetNotFoundError, CycleError
 from flowstone_nb._define.asset import Asset
-from flowstone_nb._define.checks import ValidationIssue, asset_issues
+from flowstone_nb._define.checks import ValidationIssue, asset_issues, format_issues
 from flowstone_nb._define.data_checks import Check, as_check
-from flowstone_nb._define.definition_site import Origin, origin_of_cell, origin_of_function
+from flowstone_nb._define.definition_site import (
+    Origin,
+    origin_of_cell,
+    origin_of_function,
+    warn_in_user_code,
+)
+from flowstone_nb._define.dependency_checks import (
+    check_dependencies,
+    dependency_issues,
+    may_have_dependency_issues,
+)
 from flowstone_nb._graph.dag import DAG
 
 __all__ = ["Registry", "get_registry", "resolve_registry", "set_registry"]
@@ -33,14 +37,6 @@ UnknownPolicy = Literal["warn", "error", "ignore"]
 #: A definition on its way in: name, asset, origin (``None``: its function's module, worked out
 #: when needed) and upstream names.
 _Entry = tuple[str, Asset, Origin | None, list[str]]
-
-
-def format_issues(name: object, issues: Sequence[ValidationIssue], where: str = "") -> str:
-    """One message listing every issue of a definition."""
-    place = f" ({where})" if where else ""
-    lines = "\n".join(f"  - {issue}" for issue in issues)
-    label = repr(name) if isinstance(name, str) and name else "<unnamed>"
-    return f"Invalid asset {label}{place}:\n{lines}"
 
 
 class Registry:
@@ -112,7 +108,9 @@ class Registry:
         """Register several definitions at once: all of them, or none when one is refused.
 
         ``validated=True`` says the caller has just validated every definition (a pipeline's
-        class statement does): they are not validated again.
+        class statement does): they are not validated again. Otherwise each definition's
+        partition mappings are checked against the upstream definitions known now (those given
+        together included); one whose upstream comes later is checked before it runs.
         """
         entries: list[_Entry] = []
         for asset, given in items:
@@ -135,11 +133,13 @@ class Registry:
             for name, asset, origin, _ in entries:
                 if asset.checks and name in self._checks:
                     self._check_inline_names(name, asset, origin)
+            if not validated:
+                self._check_dependencies(entries)
             for entry in entries:
                 self._put(*entry)
         for message in warned:
             if message:
-                warnings.warn(message, FlowstoneWarning, stacklevel=4)
+                warn_in_user_code(message)
 
     def _check_origin(
         self, name: str, asset: Asset, given: Origin | None, replace: bool
@@ -184,6 +184,25 @@ class Registry:
             if unknown:
                 self._report_unknown(name, upstream, unknown, entries, policy)
 
+    def _check_dependencies(self, entries: Sequence[_Entry]) -> None:
+        """Refuse a definition whose partition mappings cannot work with its known upstreams."""
+        checked = [entry[1] for entry in entries if may_have_dependency_issues(entry[1])]
+        if not checked:
+            return
+        new = {name: (asset, origin) for name, asset, origin, _ in entries}
+
+        def where(name: str) -> str:
+            asset, origin = new[name]
+            return (origin or _module_origin(asset)).label
+
+        known = ChainMap({name: asset for name, (asset, _) in new.items()}, self._assets)
+        check_dependencies(checked, known, where)
+
+    def dependency_issues(self, asset: Asset) -> list[ValidationIssue]:
+        """Why ``asset``'s partition mappings cannot work with the upstreams registered here."""
+        with self._lock:
+            return dependency_issues(asset, self._assets)
+
     def _report_unknown(
         self,
         name: str,
@@ -203,11 +222,7 @@ class Registry:
             raise AssetDefinitionError(
                 f"{message}. Define them first, or fix the names in depends_on.", asset=name
             )
-        warnings.warn(
-            f"{message}. Define them before materializing {name!r}.",
-            FlowstoneWarning,
-            stacklevel=6,
-        )
+        warn_in_user_code(f"{message}. Define them before materializing {name!r}.")
 
     def _put(self, name: str, asset: Asset, origin: Origin | None, upstream: list[str]) -> None:
         previous = self._assets.get(name)

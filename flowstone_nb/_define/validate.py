@@ -1,8 +1,10 @@
 """``fs.validate``: the problems of one definition, given as an asset or a registered name.
 
-The checks themselves live in :mod:`flowstone_nb._define.checks`; this module only finds the asset
-a name stands for, in the registry given or the kernel registry. It never changes a registry and
-never raises for a bad asset, only for an unknown name.
+The checks themselves live in :mod:`flowstone_nb._define.checks` (the asset alone) and
+:mod:`flowstone_nb._define.dependency_checks` (its partition mappings, against the upstream
+definitions in the registry); this module only finds the asset a name stands for, in the registry
+given or the kernel registry. It never changes a registry and never raises for a bad asset, only
+for an unknown name.
 """
 
 from __future__ import annotations
@@ -36,13 +38,15 @@ def validate(
     Returns
     -------
     list of ValidationIssue
-        Each names the field at fault and what to do.
+        Each names the field at fault and what to do. Partition mappings are checked against
+        the upstream assets registered now (an upstream not defined yet is not checked).
 
     Raises
     ------
     AssetNotFoundError
         ``asset`` is a name no asset in the registry has; the message suggests close names.
     """
+    found = resolve_registry(registry)
     if isinstance(asset, str):
-        asset = resolve_registry(registry).get(asset)
-    return asset_issues(asset, io_managers=io_managers)
+        asset = found.get(asset)
+    return [*asset_issues(asset, io_managers=io_managers), *found.dependency_issues(asset)]

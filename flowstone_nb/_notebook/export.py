@@ -17,8 +17,9 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flowstone_nb._core.errors import FlowstoneError
+from flowstone_nb._core.errors import FlowstoneError, PartitionError
 from flowstone_nb._define.cell_function import function_source, parse_cell
 from flowstone_nb._notebook.loader import (
     Action,
@@ -27,7 +28,15 @@ from flowstone_nb._notebook.loader import (
     plan_cells,
     read_notebook,
 )
+from flowstone_nb._partitioning.mappings import (
+    MultiToSingleDimension,
+    PartitionMapping,
+    parse_mapping_spec,
+)
 from flowstone_nb._partitioning.spec import parse_partition_spec
+
+if TYPE_CHECKING:
+    from flowstone_nb._notebook.magic_lines import AssetArgs
 
 __all__ = ["ExportError", "export_notebook", "module_text"]
 
@@ -45,6 +54,7 @@ class _AssetCell:
     name: str
     depends_on: tuple[str, ...] | None
     options: dict[str, str]  # decorator keyword -> Python source of its value
+    concat: tuple[str, ...] = ()  # parameters annotated pd.DataFrame
 
 
 def export_notebook(notebook: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
@@ -83,8 +93,8 @@ def module_text(notebook: Path) -> str:
             if block:
                 blocks.append(block)
         elif plan.action is Action.DEFINE:
-            cell = _asset_cell(plan)
-            blocks.append(_asset_function(plan, cell, alias, assets))
+            cell = _asset_cell(plan, alias)
+            blocks.append(_asset_function(plan, cell, assets, alias))
             assets.append(cell.name)
     package_import = f"import {_PACKAGE} as {alias}" if alias != _PACKAGE else f"import {_PACKAGE}"
     if not any(line.startswith(f"import {_PACKAGE}") for line in imports):
@@ -193,7 +203,7 @@ def _squeeze(text: str) -> str:
     return "\n".join(out)
 
 
-def _asset_cell(plan: CellPlan) -> _AssetCell:
+def _asset_cell(plan: CellPlan, alias: str) -> _AssetCell:
     from flowstone_nb._notebook.magic_lines import parse_asset_line
 
     first, _, _ = plan.cell.source.lstrip()[2:].partition("\n")
@@ -202,44 +212,96 @@ def _asset_cell(plan: CellPlan) -> _AssetCell:
         args = parse_asset_line(line)
     except Exception as error:  # IPython's UsageError, with the magic's own words
         raise ExportError(f"Cell {plan.cell.index} ({plan.cell.first_line!r}): {error}") from error
+    try:
+        options = _options(args, alias)
+    except PartitionError as error:
+        raise ExportError(f"Cell {plan.cell.index} ({plan.cell.first_line!r}): {error}") from error
+    return _AssetCell(args.name, args.depends_on, options, args.concat)
+
+
+def _options(args: AssetArgs, alias: str) -> dict[str, str]:
+    """The decorator's keywords an ``%%asset`` line gives, as Python source."""
     options: dict[str, str] = {}
-    if args.partitioned_by:
-        options["partitioned_by"] = _partitions_source(args.partitioned_by, plan)
+    if args.partition_fn:
+        options["partitioned_by"] = repr(args.partitioned_by or "custom")
+        options["partition_fn"] = args.partition_fn
+    elif args.partitioned_by:
+        options["partitioned_by"] = _partitions_source(args.partitioned_by, alias)
+    if args.partition_mappings:
+        pairs = (f"{up!r}: {_mapping_source(t, alias)}" for up, t in args.partition_mappings)
+        options["partition_mappings"] = f"{{{', '.join(pairs)}}}"
     if args.io_manager:
         options["io_manager"] = repr(args.io_manager)
+    if args.io_config:
+        options["io_config"] = repr(dict(args.io_config))
+    if args.requires:
+        options["requires"] = repr(list(args.requires))
+    if args.metadata:
+        options["metadata"] = repr(dict(args.metadata))
     if args.tags:
         options["tags"] = repr(list(args.tags))
     if args.description:
         options["description"] = repr(args.description)
-    return _AssetCell(args.name, args.depends_on, options)
+    if args.code_version:
+        options["code_version"] = repr(args.code_version)
+    if args.timeout is not None:
+        options["timeout"] = repr(args.timeout)
+    return options
 
 
-def _partitions_source(spec: str, plan: CellPlan) -> str:
-    """Python source that builds the partitions ``spec`` names (checked to build the same)."""
+def _partitions_source(spec: str, alias: str) -> str:
+    """Python source that builds the partitions ``spec`` names (checked to build the same).
+
+    A spec that is the name of a notebook variable (``--partitioned-by months``) is that name.
+    """
     import flowstone_nb as fs
 
-    definition = parse_partition_spec(spec)
-    text = f"fs.{definition!r}"
     try:
-        rebuilt = eval(text, {"fs": fs})  # noqa: S307  # our own repr, checked right here
+        definition = parse_partition_spec(spec)
+    except PartitionError:
+        if spec.isidentifier():
+            return spec
+        raise
+    text = f"{alias}.{definition!r}"
+    try:
+        rebuilt = eval(text, {alias: fs})  # noqa: S307  # our own repr, checked right here
     except Exception:  # noqa: BLE001  # any failure means: not writable as code
         rebuilt = None
     if rebuilt != definition:
-        raise ExportError(
-            f"Cell {plan.cell.index} ({plan.cell.first_line!r}): its partitions {spec!r} cannot "
-            "be written as code; define the asset with @fs.asset in the notebook instead."
+        raise PartitionError(
+            f"its partitions {spec!r} cannot be written as code; define the asset with "
+            "@fs.asset in the notebook instead."
         )
     return text
 
 
-def _asset_function(plan: CellPlan, cell: _AssetCell, alias: str, assets: list[str]) -> str:
+def _mapping_source(text: str, alias: str) -> str:
+    """Python source of the mapping ``text`` spells, or the notebook name it is."""
+    try:
+        mapping = parse_mapping_spec(text)
+    except PartitionError:
+        if text.isidentifier():
+            return text
+        raise
+    return _mapping_code(mapping, alias)
+
+
+def _mapping_code(mapping: PartitionMapping, alias: str) -> str:
+    if isinstance(mapping, MultiToSingleDimension):
+        inner = "" if mapping.mapping is None else f", {_mapping_code(mapping.mapping, alias)}"
+        return f"{alias}.MultiToSingleDimension({mapping.dimension!r}{inner})"
+    return f"{alias}.{mapping!r}"
+
+
+def _asset_function(plan: CellPlan, cell: _AssetCell, assets: list[str], alias: str) -> str:
     body = plan.cell.source.lstrip()[2:].partition("\n")[2]
     if cell.depends_on is not None:
         parameters = list(cell.depends_on)
     else:
         reads = parse_cell(cell.name, body).reads
         parameters = [name for name in reads if name in assets and name != cell.name]
+    # A --concat upstream arrives as one frame, as a parameter annotated pd.DataFrame asks.
+    parameters = [f'{p}: "pd.DataFrame"' if p in cell.concat else p for p in parameters]
     options = ", ".join(f"{key}={value}" for key, value in cell.options.items())
-    options = options.replace("fs.", f"{alias}.", 1) if alias != "fs" else options
     decorator = f"@{alias}.asset({options})" if options else f"@{alias}.asset"
     return f"{decorator}\n{function_source(cell.name, ['context', *parameters], body)}"

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from flowstone_nb._core.errors import FlowstoneError
+from flowstone_nb._define.definition_site import cell_place
 from flowstone_nb._define.registry import Registry, set_registry
 from flowstone_nb._storage.config import settings
 
@@ -466,12 +467,14 @@ def _load_notebook(path: Path, registry: Registry) -> tuple[Path, tuple[CellPlan
         for plan in plans:
             if plan.action is Action.SKIP:
                 continue
-            result = shell.run_cell(plan.code, store_history=False, cell_id=plan.cell.cell_id)
+            with cell_place(f"cell {plan.cell.index} of {path.name}", plan.cell.first_line):
+                result = shell.run_cell(plan.code, store_history=False, cell_id=plan.cell.cell_id)
             error = result.error_before_exec or result.error_in_exec
             if error is not None:
                 raise SourceError(
                     f"{path.name}: cell {plan.cell.index} ({plan.cell.first_line!r}) failed "
-                    f"while loading definitions: {type(error).__name__}: {error}. Fix the cell, "
+                    f"while loading definitions: {type(error).__name__}: "
+                    f"{str(error).rstrip('.')}. Fix the cell, "
                     f"or tag it {SKIP_TAG} if it only explores."
                 ) from error
     del registry  # filled by the cells through the process registry

@@ -1,45 +1,43 @@
-"""Parsing the ``%%asset`` and ``%flowstone`` magic lines into small frozen objects.
+"""The grammar of the ``%%asset`` line, and what every magic line's parser shares.
 
-This module owns the magics' grammar: it turns a line of text into an :class:`AssetArgs` or one of
-the ``%flowstone`` command objects, and turns every mistake into a one-line IPython ``UsageError``
-that names the option and the fix. It must not look at the registry, run anything or display
-anything. It imports IPython, so only the extension (``flowstone_nb._notebook.magics``)
-imports it, and only when IPython is running.
+This module turns the text after ``%%asset`` into an :class:`AssetArgs` (the decorator's
+options, under the same names, plus what to run now) and every mistake into a one-line IPython
+``UsageError`` that names the option and the fix: an unknown option lists the options there are
+and the closest one. :class:`LineParser`, :func:`split_line` and :func:`identifier` are what the
+``%flowstone`` grammar (:mod:`~flowstone_nb._notebook.flowstone_commands`) builds on. It must
+not look at the registry, run anything or display anything. It imports IPython, so only the
+extension (``flowstone_nb._notebook.magics``) imports it, and only when IPython is running.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import keyword
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from IPython.core.error import UsageError
 
 from flowstone_nb._core.errors import did_you_mean
+from flowstone_nb._define.checks import timeout_problem
+from flowstone_nb._partitioning.mappings import MAPPING_FORMS
 
 __all__ = [
     "ASSET_PARSER",
-    "COMMAND_PARSERS",
     "AssetArgs",
-    "BackfillCommand",
-    "Command",
-    "ExportCommand",
-    "ForgetCommand",
-    "GraphCommand",
-    "HistoryCommand",
-    "LineageCommand",
-    "MaterializeCommand",
-    "StatusCommand",
-    "flowstone_help",
+    "LineParser",
+    "identifier",
+    "option_names",
     "parse_asset_line",
-    "parse_flowstone_line",
+    "seconds",
+    "split_line",
 ]
 
 
-class _Parser(argparse.ArgumentParser):
+class LineParser(argparse.ArgumentParser):
     """An argument parser that raises ``UsageError`` instead of printing and exiting."""
 
     def __init__(self, prog: str, description: str | None = None) -> None:
@@ -50,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}. See {self.prog.split()[0]}? for the options.")
 
 
-def _split(line: str, prog: str) -> list[str]:
+def split_line(line: str, prog: str) -> list[str]:
     """Split a magic line like a shell would (quotes group words, ``#`` starts a comment)."""
     try:
         return shlex.split(line, comments=True)
@@ -60,7 +58,7 @@ def _split(line: str, prog: str) -> list[str]:
         ) from None
 
 
-def _identifier(role: str) -> Callable[[str], str]:
+def identifier(role: str) -> Callable[[str], str]:
     """An argparse type that accepts Python identifiers (asset names)."""
 
     def check(text: str) -> str:
@@ -74,21 +72,15 @@ def _identifier(role: str) -> Callable[[str], str]:
     return check
 
 
-def _count(role: str, minimum: int) -> Callable[[str], int]:
-    """An argparse type for whole numbers of at least ``minimum``."""
-
-    def check(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentTypeError(
-                f"{role} must be a whole number >= {minimum}, got {text!r}"
-            )
-        return value
-
-    return check
+def seconds(text: str) -> float:
+    """An argparse type for ``--timeout``: a positive number of seconds (the asset's rule)."""
+    try:
+        value: float | None = float(text)
+    except ValueError:
+        value = None
+    if value is None or timeout_problem(value):
+        raise argparse.ArgumentTypeError(timeout_problem(text, "--timeout"))
+    return value
 
 
 # -- %%asset --------------------------------------------------------------------------------------
@@ -96,7 +88,10 @@ def _count(role: str, minimum: int) -> Callable[[str], int]:
 
 @dataclass(frozen=True)
 class AssetArgs:
-    """The options of one ``%%asset`` line.
+    """The options of one ``%%asset`` line: the decorator's options, and what to run.
+
+    Options that name something of the notebook (a partitions definition, a mapping, a partition
+    function) are kept as the text typed: the magic resolves them in the notebook's namespace.
 
     Attributes
     ----------
@@ -105,56 +100,178 @@ class AssetArgs:
     depends_on
         Upstream assets named with ``--depends-on``; ``None`` infers them from the cell body.
     partitioned_by
-        The partition spec text (``daily:2024-01-01:2024-03-31``, ``static:eu,us`` …).
+        The partition spec (``daily:2024-01-01:2024-03-31``, ``static:eu,us`` …), or the name of
+        a partitions definition in the notebook.
+    partition_fn
+        The name of a function in the notebook that returns the partition keys (seed style).
+    partition_mappings
+        ``(upstream, spec)`` pairs: a mapping spelling (``trailing:7``) or a mapping's name in the
+        notebook.
     io_manager
         The IO manager's name, or ``None`` for the configured default.
+    io_config
+        ``(key, value)`` options for the IO manager.
+    requires
+        Resources the cell needs.
+    metadata
+        ``(key, value)`` pairs of free-form data.
     tags
         Labels.
     description
         Free text; ``None`` uses the cell's docstring, if any.
+    code_version
+        A fixed code version; ``None`` derives it from the cell's code.
+    concat
+        Upstream assets whose many partitions arrive as one DataFrame (as a parameter annotated
+        ``pd.DataFrame`` does), their keys in a ``partition`` column.
     partition
         The partition to materialize; ``None`` picks the latest.
     run
         Materialize right away (``False`` with ``--no-run``).
     replace
         Replace an asset of the same name defined in another cell or module.
+    timeout
+        Seconds one materialization may run (``None``: no limit).
     """
 
     name: str
     depends_on: tuple[str, ...] | None = None
     partitioned_by: str | None = None
+    partition_fn: str | None = None
+    partition_mappings: tuple[tuple[str, str], ...] = ()
     io_manager: str | None = None
+    io_config: tuple[tuple[str, Any], ...] = ()
+    requires: tuple[str, ...] = ()
+    metadata: tuple[tuple[str, Any], ...] = ()
     tags: tuple[str, ...] = ()
     description: str | None = None
+    code_version: str | None = None
+    concat: tuple[str, ...] = ()
     partition: str | None = None
     run: bool = True
     replace: bool = False
+    timeout: float | None = None
 
 
-def _asset_parser() -> _Parser:
+def _key_value(role: str) -> Callable[[str], tuple[str, Any]]:
+    """An argparse type for ``KEY=VALUE``; the value is a Python literal when it reads as one."""
+
+    def check(text: str) -> tuple[str, Any]:
+        key, equals, raw = text.partition("=")
+        if not equals or not key.strip():
+            raise argparse.ArgumentTypeError(
+                f"{role} takes KEY=VALUE pairs (e.g. {role} compression=zstd level=3), got {text!r}"
+            )
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            value = raw  # plain text: no quotes needed
+        return key.strip(), value
+
+    return check
+
+
+def _mapping_item(text: str) -> tuple[str, str]:
+    """An argparse type for ``UPSTREAM=SPEC`` (``sales=trailing:7``)."""
+    upstream, equals, spec = text.partition("=")
+    if not equals or not spec.strip():
+        raise argparse.ArgumentTypeError(
+            f"--map takes UPSTREAM=MAPPING pairs (e.g. --map sales=trailing:7), got {text!r}"
+        )
+    return identifier("--map")(upstream.strip()), spec.strip()
+
+
+def _asset_parser() -> LineParser:
     # No description: the magic's docstring, shown above the usage by %%asset?, gives it.
-    parser = _Parser("%%asset")
-    parser.add_argument("name", metavar="NAME", type=_identifier("NAME"), help="the asset's name")
+    # Every option of the decorator is here, under its own name (io_config: --io-config) and,
+    # for a few, a shorter one first (--io, --map).
+    parser = LineParser("%%asset")
+    parser.add_argument("name", metavar="NAME", type=identifier("NAME"), help="the asset's name")
     parser.add_argument(
         "--depends-on",
         nargs="*",
         metavar="ASSET",
-        type=_identifier("--depends-on"),
+        type=identifier("--depends-on"),
         help="upstream assets (default: the registered assets the body reads); "
         "give the option alone for none",
     )
     parser.add_argument(
         "--partitioned-by",
         metavar="SPEC",
-        help="daily:START[:END], hourly:START[:END], weekly:…, monthly:… or static:KEY1,KEY2",
+        help="daily:START[:END], hourly:START[:END], weekly:…, monthly:… or static:KEY1,KEY2; "
+        "or the name of a partitions definition in the notebook",
     )
     parser.add_argument(
-        "--io", dest="io_manager", metavar="MANAGER", help="the IO manager (e.g. memory)"
+        "--partition-fn",
+        metavar="FUNCTION",
+        type=identifier("--partition-fn"),
+        help="a notebook function returning the partition keys (partitioned by 'custom', "
+        "or 'date'/'datetime' given with --partitioned-by)",
+    )
+    parser.add_argument(
+        "--map",
+        "--partition-mappings",
+        dest="partition_mappings",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="UPSTREAM=MAPPING",
+        type=_mapping_item,
+        help=f"how partitions map onto an upstream's: {MAPPING_FORMS}; or a mapping's name in "
+        "the notebook",
+    )
+    parser.add_argument(
+        "--io",
+        "--io-manager",
+        dest="io_manager",
+        metavar="MANAGER",
+        help="the IO manager (e.g. memory)",
+    )
+    parser.add_argument(
+        "--io-config",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        type=_key_value("--io-config"),
+        help="options of the IO manager (values read as Python literals when they are ones)",
+    )
+    parser.add_argument(
+        "--requires",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="RESOURCE",
+        help="resources the cell needs (fs.configure(resources=...))",
+    )
+    parser.add_argument(
+        "--metadata",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        type=_key_value("--metadata"),
+        help="free-form data about the asset",
     )
     parser.add_argument("--tags", nargs="+", default=[], metavar="TAG", help="labels")
     parser.add_argument("--description", nargs="+", metavar="TEXT", help="free text")
     parser.add_argument(
-        "--partition", metavar="KEY", help="the partition to materialize (default: the latest)"
+        "--code-version", metavar="VERSION", help="a fixed code version (default: from the code)"
+    )
+    parser.add_argument(
+        "--concat",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="UPSTREAM",
+        type=identifier("--concat"),
+        help="receive these upstreams' many partitions as one DataFrame with a 'partition' "
+        "column, as a parameter annotated pd.DataFrame does (default: {partition: value})",
+    )
+    parser.add_argument(
+        "--partition",
+        metavar="KEY",
+        help="the partition to materialize now (default: the latest)",
     )
     parser.add_argument(
         "--no-run", dest="run", action="store_false", help="define the asset, do not run it"
@@ -164,10 +281,36 @@ def _asset_parser() -> _Parser:
         action="store_true",
         help="replace an asset of the same name defined in another cell or module",
     )
+    parser.add_argument(
+        "--timeout",
+        type=seconds,
+        metavar="SECONDS",
+        help="how long one materialization may run before it is stopped and recorded failed",
+    )
     return parser
 
 
 ASSET_PARSER = _asset_parser()
+
+
+def option_names(parser: argparse.ArgumentParser) -> list[str]:
+    """Every option string of ``parser`` (``--depends-on``, ``--io``, ``--io-manager`` …)."""
+    return [name for action in parser._actions for name in action.option_strings]
+
+
+def _unknown_options(parser: LineParser, extra: list[str]) -> NoReturn:
+    """Refuse words the parser does not know, listing the options and the closest one."""
+    names = option_names(parser)
+    option = next((word for word in extra if word.startswith("-")), None)
+    if option is None:
+        parser.error(f"unexpected {' '.join(map(repr, extra))} after the name")
+    spelled = option.partition("=")[0]
+    started = [name for name in names if name.startswith(spelled)]
+    hint = f" Did you mean {', '.join(map(repr, started))}?" if started else ""
+    raise UsageError(
+        f"{parser.prog}: unknown option {spelled!r}.{hint or did_you_mean(spelled, names)} "
+        f"The options are: {', '.join(names)}. See {parser.prog}? for what each does."
+    )
 
 
 def parse_asset_line(line: str) -> AssetArgs:
@@ -181,273 +324,28 @@ def parse_asset_line(line: str) -> AssetArgs:
     Raises
     ------
     UsageError
-        A missing or invalid name, an unknown option, or an option without its value.
+        A missing or invalid name, an unknown option (listing the options), or an option
+        without its value.
     """
-    parsed = ASSET_PARSER.parse_args(_split(line, ASSET_PARSER.prog))
+    parsed, extra = ASSET_PARSER.parse_known_args(split_line(line, ASSET_PARSER.prog))
+    if extra:
+        _unknown_options(ASSET_PARSER, extra)
     return AssetArgs(
         name=parsed.name,
         depends_on=None if parsed.depends_on is None else tuple(dict.fromkeys(parsed.depends_on)),
         partitioned_by=parsed.partitioned_by,
+        partition_fn=parsed.partition_fn,
+        partition_mappings=tuple(parsed.partition_mappings),
         io_manager=parsed.io_manager,
+        io_config=tuple(parsed.io_config),
+        requires=tuple(parsed.requires),
+        metadata=tuple(parsed.metadata),
         tags=tuple(parsed.tags),
         description=None if parsed.description is None else " ".join(parsed.description),
+        code_version=parsed.code_version,
+        concat=tuple(dict.fromkeys(parsed.concat)),
         partition=parsed.partition,
         run=parsed.run,
         replace=parsed.replace,
-    )
-
-
-# -- %flowstone -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GraphCommand:
-    """``%flowstone graph [NAME] [--upstream N] [--downstream N]``."""
-
-    asset: str | None = None
-    upstream: int | None = None
-    downstream: int | None = None
-
-
-@dataclass(frozen=True)
-class StatusCommand:
-    """``%flowstone status [NAME]``."""
-
-    asset: str | None = None
-
-
-@dataclass(frozen=True)
-class HistoryCommand:
-    """``%flowstone history [NAME]``."""
-
-    asset: str | None = None
-
-
-@dataclass(frozen=True)
-class LineageCommand:
-    """``%flowstone lineage NAME [PARTITION]``."""
-
-    asset: str
-    partition: str | None = None
-
-
-@dataclass(frozen=True)
-class MaterializeCommand:
-    """``%flowstone materialize NAME [PARTITION] [--force]``."""
-
-    asset: str
-    partition: str | None = None
-    force: bool = False
-
-
-@dataclass(frozen=True)
-class BackfillCommand:
-    """``%flowstone backfill NAME [FIRST..LAST] [--workers N] [--force]``.
-
-    Attributes
-    ----------
-    asset
-        The partitioned asset.
-    partitions
-        A range ``FIRST..LAST`` or one key, as typed; ``None`` means every partition.
-    workers
-        Partitions computed at once (``None``: the default of ``fs.backfill``).
-    force
-        Recompute fresh partitions too.
-    """
-
-    asset: str
-    partitions: str | None = None
-    workers: int | None = None
-    force: bool = False
-
-
-@dataclass(frozen=True)
-class ForgetCommand:
-    """``%flowstone forget NAME [--purge]``."""
-
-    asset: str
-    purge: bool = False
-
-
-@dataclass(frozen=True)
-class ExportCommand:
-    """``%flowstone export MODULE.py [--notebook PATH]``."""
-
-    module: str
-    notebook: str | None = None
-
-
-Command = (
-    GraphCommand
-    | StatusCommand
-    | HistoryCommand
-    | LineageCommand
-    | MaterializeCommand
-    | BackfillCommand
-    | ForgetCommand
-    | ExportCommand
-)
-
-
-def _command_parser(command: str, description: str) -> _Parser:
-    return _Parser(f"%flowstone {command}", description)
-
-
-def _graph_parser() -> _Parser:
-    parser = _command_parser("graph", "Draw the asset graph, coloured by status.")
-    parser.add_argument(
-        "asset", nargs="?", metavar="NAME", type=_identifier("NAME"), help="focus on this asset"
-    )
-    parser.add_argument(
-        "--upstream", type=_count("--upstream", 0), metavar="N", help="levels upstream"
-    )
-    parser.add_argument(
-        "--downstream", type=_count("--downstream", 0), metavar="N", help="levels downstream"
-    )
-    return parser
-
-
-def _status_parser() -> _Parser:
-    parser = _command_parser("status", "Missing / fresh / stale / failed per asset and partition.")
-    parser.add_argument(
-        "asset", nargs="?", metavar="NAME", type=_identifier("NAME"), help="one asset"
-    )
-    return parser
-
-
-def _history_parser() -> _Parser:
-    parser = _command_parser("history", "Materializations, newest first.")
-    parser.add_argument(
-        "asset", nargs="?", metavar="NAME", type=_identifier("NAME"), help="one asset"
-    )
-    return parser
-
-
-def _lineage_parser() -> _Parser:
-    parser = _command_parser("lineage", "Where a value came from.")
-    parser.add_argument("asset", metavar="NAME", type=_identifier("NAME"), help="the asset")
-    parser.add_argument("partition", nargs="?", metavar="PARTITION", help="its partition key")
-    return parser
-
-
-def _materialize_parser() -> _Parser:
-    parser = _command_parser("materialize", "Compute (or reuse) a value and show it.")
-    parser.add_argument("asset", metavar="NAME", type=_identifier("NAME"), help="the asset")
-    parser.add_argument("partition", nargs="?", metavar="PARTITION", help="its partition key")
-    parser.add_argument("--force", action="store_true", help="recompute even when fresh")
-    return parser
-
-
-def _backfill_parser() -> _Parser:
-    parser = _command_parser("backfill", "Materialize many partitions, skipping fresh ones.")
-    parser.add_argument(
-        "asset", metavar="NAME", type=_identifier("NAME"), help="a partitioned asset"
-    )
-    parser.add_argument(
-        "partitions", nargs="?", metavar="FIRST..LAST", help="a range or one key (default: all)"
-    )
-    parser.add_argument(
-        "--workers", type=_count("--workers", 1), metavar="N", help="partitions at once"
-    )
-    parser.add_argument("--force", action="store_true", help="recompute fresh partitions too")
-    return parser
-
-
-def _forget_parser() -> _Parser:
-    parser = _command_parser("forget", "Remove an asset's definition (its history stays).")
-    parser.add_argument("asset", metavar="NAME", type=_identifier("NAME"), help="the asset")
-    parser.add_argument("--purge", action="store_true", help="delete its history too")
-    return parser
-
-
-def _build_graph(ns: argparse.Namespace) -> Command:
-    return GraphCommand(ns.asset, ns.upstream, ns.downstream)
-
-
-def _build_status(ns: argparse.Namespace) -> Command:
-    return StatusCommand(ns.asset)
-
-
-def _build_history(ns: argparse.Namespace) -> Command:
-    return HistoryCommand(ns.asset)
-
-
-def _build_lineage(ns: argparse.Namespace) -> Command:
-    return LineageCommand(ns.asset, ns.partition)
-
-
-def _build_materialize(ns: argparse.Namespace) -> Command:
-    return MaterializeCommand(ns.asset, ns.partition, ns.force)
-
-
-def _build_backfill(ns: argparse.Namespace) -> Command:
-    return BackfillCommand(ns.asset, ns.partitions, ns.workers, ns.force)
-
-
-def _build_forget(ns: argparse.Namespace) -> Command:
-    return ForgetCommand(ns.asset, ns.purge)
-
-
-def _export_parser() -> _Parser:
-    parser = _command_parser("export", "Write the saved notebook's definitions as a module.")
-    parser.add_argument("module", metavar="MODULE.py", help="the module to write")
-    parser.add_argument(
-        "--notebook", metavar="PATH", help="the notebook (default: this kernel's notebook)"
-    )
-    return parser
-
-
-def _build_export(ns: argparse.Namespace) -> Command:
-    return ExportCommand(ns.module, ns.notebook)
-
-
-_Builder = Callable[[argparse.Namespace], Command]
-
-#: Every ``%flowstone`` subcommand: its parser and how to build its command object.
-COMMAND_PARSERS: dict[str, tuple[_Parser, _Builder]] = {
-    "graph": (_graph_parser(), _build_graph),
-    "status": (_status_parser(), _build_status),
-    "history": (_history_parser(), _build_history),
-    "lineage": (_lineage_parser(), _build_lineage),
-    "materialize": (_materialize_parser(), _build_materialize),
-    "backfill": (_backfill_parser(), _build_backfill),
-    "forget": (_forget_parser(), _build_forget),
-    "export": (_export_parser(), _build_export),
-}
-
-
-def parse_flowstone_line(line: str) -> Command:
-    """Read a ``%flowstone`` line into its command object.
-
-    Parameters
-    ----------
-    line
-        The text after ``%flowstone``, e.g. ``"materialize sales 2024-01-31 --force"``.
-
-    Raises
-    ------
-    UsageError
-        No or an unknown subcommand (the message lists them and suggests a close one), or
-        arguments that do not fit the subcommand.
-    """
-    words = _split(line, "%flowstone")
-    names = list(COMMAND_PARSERS)
-    if not words:
-        raise UsageError(f"%flowstone needs a subcommand: one of {', '.join(names)}.")
-    command, rest = words[0], words[1:]
-    if command not in COMMAND_PARSERS:
-        raise UsageError(
-            f"Unknown %flowstone subcommand {command!r}.{did_you_mean(command, names)} "
-            f"The subcommands are: {', '.join(names)}."
-        )
-    parser, build = COMMAND_PARSERS[command]
-    return build(parser.parse_args(rest))
-
-
-def flowstone_help() -> str:
-    """The usage of every ``%flowstone`` subcommand with what it does, for ``%flowstone?``."""
-    return "\n".join(
-        f"{parser.format_usage().strip()}\n    {parser.description}"
-        for parser, _ in COMMAND_PARSERS.values()
+        timeout=parsed.timeout,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -21,20 +21,19 @@ from IPython.core.getipython import get_ipython
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import TraitError, Unicode, observe, validate
 
-from flowstone_nb._core.errors import FlowstoneError, MaterializationError, did_you_mean
+from flowstone_nb._core.errors import FlowstoneError, did_you_mean
 from flowstone_nb._core.events import Event, subscribe
 from flowstone_nb._core.html import esc
 from flowstone_nb._core.io_managers import known_io_manager_names
 from flowstone_nb._core.shell import in_notebook
 from flowstone_nb._core.states import EventKind, Outcome
 from flowstone_nb._define.asset import CONTEXT, Asset
-from flowstone_nb._define.cell_function import CELL_FILE_PREFIX, parse_cell
+from flowstone_nb._define.cell_function import parse_cell
 from flowstone_nb._define.decorator import build_asset
 from flowstone_nb._define.definition_site import origin_of_cell
 from flowstone_nb._define.registry import get_registry
-from flowstone_nb._notebook.magic_lines import (
-    ASSET_PARSER,
-    AssetArgs,
+from flowstone_nb._notebook.cell_options import asset_options
+from flowstone_nb._notebook.flowstone_commands import (
     BackfillCommand,
     Command,
     ExportCommand,
@@ -43,12 +42,15 @@ from flowstone_nb._notebook.magic_lines import (
     HistoryCommand,
     LineageCommand,
     MaterializeCommand,
+    PruneCommand,
     StatusCommand,
+    VerifyCommand,
     flowstone_help,
-    parse_asset_line,
     parse_flowstone_line,
 )
-from flowstone_nb._partitioning.spec import parse_partition_spec
+from flowstone_nb._notebook.live_status import DEFINED, AssetLine, current_board
+from flowstone_nb._notebook.magic_lines import ASSET_PARSER, AssetArgs, parse_asset_line
+from flowstone_nb._notebook.tracebacks import usage_errors
 from flowstone_nb._storage.config import configure
 from flowstone_nb._storage.store import get_store
 
@@ -56,53 +58,6 @@ __all__ = ["AssetPreview", "FlowstoneMagics"]
 
 #: Rows of a DataFrame shown under an ``%%asset`` cell.
 PREVIEW_ROWS = 10
-#: The status of an ``%%asset`` cell that defined its asset without running it (``--no-run``).
-DEFINED = "defined"
-
-
-class _UsageErrors:
-    """Turn library errors into one-line ``UsageError`` messages; let user-code errors through.
-
-    A user-code error is shown without the engine's frames, and the traceback of its cause (the
-    user's exception) starts at the first notebook-cell frame, so nothing buries the cell's line.
-    The catalog keeps the full traceback (``fs.history``). (A class, not ``@contextmanager``:
-    that one would put the engine's frames back when the same exception passes through.)
-    """
-
-    def __enter__(self) -> None:
-        """Start watching."""
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, _: object
-    ) -> None:
-        """Translate a library error; trim a user-code error's traceback; never swallow."""
-        __tracebackhide__ = True  # IPython leaves this frame out of tracebacks
-        if isinstance(error, MaterializationError):
-            _start_at_cell(error.__cause__ or error)
-            error.__traceback__ = None  # frames from here up are added back as it propagates
-        elif isinstance(error, FlowstoneError):
-            raise UsageError(one_line(str(error))) from None
-
-
-def usage_errors() -> _UsageErrors:
-    """A context manager: library errors become ``UsageError``, user errors keep their cell."""
-    return _UsageErrors()
-
-
-def _start_at_cell(error: BaseException) -> None:
-    frame = error.__traceback__
-    while frame is not None and not frame.tb_frame.f_code.co_filename.startswith(CELL_FILE_PREFIX):
-        frame = frame.tb_next
-    if frame is not None:
-        error.__traceback__ = frame
-
-
-def one_line(message: str) -> str:
-    """A multi-line message (a title and a list of issues) as one line."""
-    lines = [line.strip().removeprefix("- ") for line in message.splitlines() if line.strip()]
-    if len(lines) <= 1:
-        return "".join(lines)
-    return f"{lines[0]} {'; '.join(lines[1:])}"
 
 
 # -- what %%asset shows ---------------------------------------------------------------------------
@@ -122,6 +77,8 @@ class AssetPreview:
         ``"computed"``, ``"reused"`` or ``"defined"`` (``--no-run``).
     partition
         The partition key materialized, as text.
+    latest
+        Whether that partition is the latest, chosen because the line named none.
     dependencies
         The upstream assets.
     inferred
@@ -130,54 +87,73 @@ class AssetPreview:
         Seconds spent computing (computed values only).
     data_version
         The stored value's content version.
+    live
+        A live status line under the cell says the status (in a kernel): the preview shows
+        the value alone.
     """
 
     name: str
     value: Any = None
     status: str = DEFINED
     partition: str | None = None
+    latest: bool = False
     dependencies: tuple[str, ...] = ()
     inferred: bool = False
     duration: float | None = None
     data_version: str | None = None
+    live: bool = False
+
+    def line(self) -> AssetLine:
+        """What the status line says, as the live line under the cell first shows it."""
+        depends = ""
+        if self.dependencies:
+            how = " (inferred)" if self.inferred else ""
+            depends = f"depends on {', '.join(self.dependencies)}{how}"
+        return AssetLine(
+            self.name,
+            self.status,
+            partition=self.partition,
+            latest=self.latest,
+            shape=_shape_text(self.value),
+            depends=depends,
+            duration=self.duration,
+            data_version=self.data_version,
+        )
 
     def status_line(self, *, volatile: bool = False) -> str:
         """One line saying what happened; ``volatile`` adds duration and data version."""
-        parts = [f"{self.name}: {'defined (not run)' if self.status == DEFINED else self.status}"]
-        if volatile and self.duration is not None:
-            parts.append(f"in {self.duration:.2f} s")
-        if self.partition is not None:
-            parts.append(f"partition {self.partition}")
-        shape = _shape_text(self.value)
-        if shape:
-            parts.append(shape)
-        if volatile and self.data_version:
-            parts.append(f"data version {self.data_version[:12]}")
-        if self.dependencies:
-            how = " (inferred)" if self.inferred else ""
-            parts.append(f"depends on {', '.join(self.dependencies)}{how}")
-        return " · ".join(parts)
+        return self.line().text(volatile=volatile)
 
     def _shown(self) -> Any:
         head = getattr(self.value, "head", None)
         if callable(head) and _shape_text(self.value):
             return head(PREVIEW_ROWS)
-        return self.value
+        return _plain_scalar(self.value)
 
     def __repr__(self) -> str:
         if self.status == DEFINED:
             return self.status_line()
-        return f"{self._shown()!r}\n{self.status_line()}"
+        shown = repr(self._shown())
+        return shown if self.live else f"{shown}\n{self.status_line()}"
 
     def _repr_html_(self) -> str:
         line = f"<div class='fs-asset-status'>{esc(self.status_line(volatile=True))}</div>"
         if self.status == DEFINED:
             return line
+        line = "" if self.live else line
         shown = self._shown()
         html_of = getattr(shown, "_repr_html_", None)
         html = html_of() if callable(html_of) else None
         body = html if isinstance(html, str) else f"<pre>{esc(repr(shown))}</pre>"
         return f"<div class='fs-asset'>{body}{line}</div>"
+
+
+def _plain_scalar(value: Any) -> Any:
+    """A NumPy scalar as the Python number it holds (``35.0``, not ``np.float64(35.0)``)."""
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == () and hasattr(value, "dtype"):
+        return item()
+    return value
 
 
 def _plural(count: int, word: str) -> str:
@@ -230,15 +206,8 @@ def define_cell_asset(shell: Any, args: AssetArgs, body: str) -> CellDefinition:
     dependencies, inferred = _dependencies(args, cell.reads)
     with usage_errors():
         function = cell.function(dependencies, shell.user_ns)
-        partitions = parse_partition_spec(args.partitioned_by) if args.partitioned_by else None
-        options = {
-            "name": args.name,
-            "description": args.description,
-            "depends_on": list(dependencies),
-            "io_manager": args.io_manager,
-            "partitioned_by": partitions,
-            "tags": list(args.tags),
-        }
+        options, annotations = asset_options(args, dependencies, shell.user_ns)
+        function.__annotations__ = annotations
         built = build_asset(function, options)
         get_registry().register(built, origin=origin_of_cell(shell), replace=args.replace)
     return CellDefinition(built, dependencies, inferred)
@@ -267,9 +236,14 @@ def materialize_cell_asset(definition: CellDefinition, requested: str | None) ->
 
     with usage_errors():
         key, label = _partition(definition.asset, requested)
+        latest = requested is None and label is not None
         unsubscribe = subscribe(listen)
         try:
             value = fs.materialize(name, key)
+        except FlowstoneError as error:  # a failure, or the latest key has no upstream yet
+            if latest:
+                error.add_note(_latest_note(name, str(label)))
+            raise
         finally:
             unsubscribe()
     outcome = seen[-1]
@@ -283,10 +257,19 @@ def materialize_cell_asset(definition: CellDefinition, requested: str | None) ->
         value=value,
         status=Outcome.COMPUTED if computed else Outcome.REUSED,
         partition=label,
+        latest=latest,
         dependencies=definition.dependencies,
         inferred=definition.inferred,
         duration=outcome.detail.get("duration") if computed else None,
         data_version=data_version,
+    )
+
+
+def _latest_note(name: str, partition: str) -> str:
+    return (
+        f"%%asset {name} ran its latest partition, {partition}, as a line without --partition "
+        "does. Run another with --partition KEY, or define the asset without running it with "
+        "--no-run (%%asset? lists the options)."
     )
 
 
@@ -339,7 +322,11 @@ def _backfill(command: BackfillCommand) -> Any:
 
     with _live(command.asset):
         return fs.backfill(
-            command.asset, command.partitions, max_workers=command.workers, force=command.force
+            command.asset,
+            command.partitions,
+            max_workers=command.workers,
+            force=command.force,
+            timeout=command.timeout,
         )
 
 
@@ -349,6 +336,18 @@ def _forget(command: ForgetCommand) -> None:
     fs.forget(command.asset, purge=command.purge)
     kept = "and its history" if command.purge else "(its history stays in the store)"
     print(f"Forgot asset {command.asset!r} {kept}.")
+
+
+def _verify(command: VerifyCommand) -> Any:
+    import flowstone_nb as fs
+
+    return fs.verify(command.asset)
+
+
+def _prune(command: PruneCommand) -> Any:
+    import flowstone_nb as fs
+
+    return fs.prune(command.asset, keep=command.keep)
 
 
 def _export(command: ExportCommand) -> None:
@@ -379,6 +378,8 @@ _RUNNERS: dict[type, Callable[[Any], Any]] = {
     MaterializeCommand: _materialize,
     BackfillCommand: _backfill,
     ForgetCommand: _forget,
+    VerifyCommand: _verify,
+    PruneCommand: _prune,
     ExportCommand: _export,
 }
 
@@ -428,29 +429,42 @@ class FlowstoneMagics(Magics):
             configure(**{change["name"]: change["new"]})
 
     @cell_magic
-    def asset(self, line: str, cell: str) -> AssetPreview:
+    def asset(self, line: str, cell: str) -> AssetPreview | None:
         """Define the asset NAME from this cell, materialize it and show a preview.
 
         The body is the asset's code: upstream assets are bound by name (inferred from the
         registered assets the body reads, unless ``--depends-on`` names them), ``context`` is
         the AssetContext, and the value of the last expression is the asset's value. Running
-        the cell registers (or replaces) the asset, materializes it (partitioned: ``--partition``
-        or the latest partition), binds the value to NAME and shows its head and one status line.
+        the cell registers (or replaces) the asset, materializes it, binds the value to NAME
+        and shows its head and one status line.
+
+        A partitioned asset materializes its latest partition, and the status line says which;
+        ``--partition KEY`` materializes another, ``--no-run`` defines the asset without running
+        anything (``%flowstone backfill NAME`` then runs many partitions). The options are
+        those of ``@fs.asset``, under the same names (``--map`` and ``--io`` are short for
+        ``--partition-mappings`` and ``--io-manager``).
         """
         __tracebackhide__ = True
         shell = self.shell
         assert shell is not None, "IPython gives registered magics their shell"
         args = parse_asset_line(line)
         definition = define_cell_asset(shell, args, cell)
+        defined = AssetPreview(
+            str(definition.asset.name),
+            dependencies=definition.dependencies,
+            inferred=definition.inferred,
+        )
+        board = current_board()  # in a kernel: the status goes on a live line under the cell
+        if board is not None:
+            board.expect(defined.line())  # if the run fails, the store says what became of it
         if not args.run:
-            return AssetPreview(
-                str(definition.asset.name),
-                dependencies=definition.dependencies,
-                inferred=definition.inferred,
-            )
+            return defined if board is None else None
         preview = materialize_cell_asset(definition, args.partition)
         shell.user_ns[args.name] = preview.value
-        return preview
+        if board is None:
+            return preview
+        board.expect(preview.line())
+        return replace(preview, live=True)
 
     @line_magic
     def flowstone(self, line: str) -> Any:

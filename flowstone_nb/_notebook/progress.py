@@ -5,9 +5,14 @@ A backfill announces its start and end through :mod:`~flowstone_nb._core.events`
 for those two kinds only: when a backfill that wants its progress shown starts inside a kernel,
 it displays a :class:`~flowstone_nb._notebook.widgets.progress.BackfillProgress` (whose Cancel
 button sets the backfill's cancel event) and feeds it that asset's node events; when it ends, it
-stops listening and refreshes the output once more, so the static copy shows the final counts.
-:func:`install` subscribes one presenter per process. Outside a kernel it shows nothing (the
-script's plain-text progress is the core's).
+stops listening, takes the Cancel button away and refreshes the output once more, so the static
+copy shows the final counts.
+
+The progress is live; the backfill's result is the record. When the cell that ran the backfill
+shows its result (the cell's value is the :class:`~flowstone_nb._run.backfill.BackfillResult`),
+the progress output is blanked once the cell has run, so what the backfill did is shown once;
+otherwise the finished progress stays. :func:`install` subscribes one presenter per process.
+Outside a kernel it shows nothing (the script's plain-text progress is the core's).
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flowstone_nb._core.events import Event, subscribe
 from flowstone_nb._core.progress import ANNOUNCEMENTS, BackfillAnnouncement
-from flowstone_nb._core.shell import in_notebook
+from flowstone_nb._core.shell import in_notebook, running_shell
 from flowstone_nb._core.states import EventKind
-from flowstone_nb._notebook.display import Display, DisplayHandle, show
+from flowstone_nb._notebook.display import BLANK, Display, DisplayHandle, show
 from flowstone_nb._notebook.widgets.progress import BackfillProgress
 
 __all__ = ["ProgressPresenter", "install"]
@@ -42,6 +48,9 @@ class ProgressPresenter:
     ----------
     display
         Shows an object and returns an updatable handle (default: IPython's ``display``).
+    shell
+        Returns the running IPython shell, whose ``post_run_cell`` event says what the cell
+        showed (default: the shell of this process).
 
     Attributes
     ----------
@@ -49,8 +58,11 @@ class ProgressPresenter:
         The widgets of the backfills running now, by their announcement.
     """
 
-    def __init__(self, *, display: Display = show) -> None:
+    def __init__(
+        self, *, display: Display = show, shell: Callable[[], Any] = running_shell
+    ) -> None:
         self._display = display
+        self._shell = shell
         self._lock = threading.Lock()
         self.shown: dict[BackfillAnnouncement, _Shown] = {}
 
@@ -82,9 +94,37 @@ class ProgressPresenter:
         if shown is None:
             return
         shown.unsubscribe()
+        shown.widget.finish()
         if shown.handle is not None:
             # Refresh the output's static fallback (HTML copies, GitHub) with the final counts.
             shown.handle.update(shown.widget)
+            self._blank_if_result_shown(announcement, shown.handle)
+
+    def _blank_if_result_shown(
+        self, announcement: BackfillAnnouncement, handle: DisplayHandle
+    ) -> None:
+        """Once the running cell is done, blank the progress if the cell shows the result."""
+        events = getattr(self._shell(), "events", None)
+        if events is None:
+            return
+
+        def after_cell(outcome: Any) -> None:
+            events.unregister("post_run_cell", after_cell)
+            if _is_result_of(getattr(outcome, "result", None), announcement):
+                handle.update(BLANK)
+
+        events.register("post_run_cell", after_cell)
+
+
+def _is_result_of(value: object, announcement: BackfillAnnouncement) -> bool:
+    """Whether ``value`` is the result of the backfill ``announcement`` announced."""
+    from flowstone_nb._run.backfill import BackfillResult
+
+    return (
+        isinstance(value, BackfillResult)
+        and value.asset == announcement.asset
+        and tuple(p.partition for p in value.partitions) == announcement.partitions
+    )
 
 
 def _of_asset(asset: str, update: Callable[[Event], None]) -> Callable[[Event], None]:

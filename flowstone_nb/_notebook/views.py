@@ -79,9 +79,18 @@ def status_view(report: StatusReport) -> StatusGrid | StatusReport:
     return StatusGrid(report) if in_notebook() else report
 
 
-def history_view(frame: pd.DataFrame) -> HistoryWidget | pd.DataFrame:
-    """In a kernel, a filterable :class:`HistoryWidget`; elsewhere ``frame`` itself."""
-    return HistoryWidget(frame) if in_notebook() else frame
+def history_view(frame: pd.DataFrame, *, asset: str | None = None) -> HistoryWidget | pd.DataFrame:
+    """In a kernel, a filterable :class:`HistoryWidget`; elsewhere ``frame`` itself.
+
+    Parameters
+    ----------
+    frame
+        The table of ``fs.history()``.
+    asset
+        The asset the widget's filter starts on (default: the frame's one asset, if it holds
+        only one).
+    """
+    return HistoryWidget(frame, asset=asset) if in_notebook() else frame
 
 
 #: The results a shell shows through their view: (module, class name) -> the view's choice.

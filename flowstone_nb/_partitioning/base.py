@@ -32,7 +32,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from flowstone_nb._core.errors import PartitionError
 
@@ -100,9 +100,15 @@ class PartitionsDefinition(ABC):
     kind
         ``"daily"``, ``"hourly"``, ``"weekly"``, ``"monthly"``, ``"static"``, ``"multi"``, or for
         :class:`FunctionPartitions` the seed kind ``"date"``, ``"datetime"`` or ``"custom"``.
+    keys_read_plainly
+        Whether every key's text is its plain form (a date's ISO text), so that a stored key
+        reads without this definition parsing it (a named fast path of
+        :func:`~flowstone_nb._partitioning.display.stored_key_text`, tested equal to the
+        general one).
     """
 
     kind: str
+    keys_read_plainly: ClassVar[bool] = False
 
     @abstractmethod
     def _example(self) -> str:

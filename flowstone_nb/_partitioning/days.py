@@ -60,6 +60,7 @@ class DailyPartitions(_DayBasedPartitions):
     """
 
     kind = "daily"
+    keys_read_plainly = True  # a day reads as its ISO date
     unit = "day"
     expected = "a date like '2024-01-31' (a datetime.date or 'YYYY-MM-DD')"
     sample = "'2024-01-31'"
@@ -81,6 +82,7 @@ class WeeklyPartitions(_DayBasedPartitions):
     """One partition per ISO week (Monday to Sunday); keys are the Monday ``date``."""
 
     kind = "weekly"
+    keys_read_plainly = True  # a week reads as its Monday's ISO date
     unit = "week"
     expected = "the Monday of an ISO week, like '2024-01-29' or '2024-W05'"
     sample = "'2024-01-29'"

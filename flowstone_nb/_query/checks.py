@@ -19,10 +19,11 @@ from flowstone_nb._core.errors import StoreError
 from flowstone_nb._core.states import RecordStatus
 from flowstone_nb._define.asset import Asset
 from flowstone_nb._define.registry import Registry, resolve_registry
+from flowstone_nb._partitioning.display import stored_key_text
 from flowstone_nb._partitioning.keys import decode_key
-from flowstone_nb._query.lineage import resolve_partition
+from flowstone_nb._query.lineage import KeyTexts, resolve_partition
 from flowstone_nb._run.checks import check_versions, due_checks, run_checks
-from flowstone_nb._run.plan import Node, partition_text
+from flowstone_nb._run.plan import Node
 from flowstone_nb._run.prepare import make_context
 from flowstone_nb._run.recorder import Recorder
 from flowstone_nb._storage.config import settings
@@ -66,13 +67,7 @@ def checks_frame(registry: Registry, rows: Iterable[CheckRow]) -> pd.DataFrame:
     """Check outcomes as a DataFrame (:data:`CHECK_COLUMNS`), partitions as the user writes them."""
     import pandas as pd
 
-    definitions: dict[str, Any] = {}
-
-    def shown(asset: str, encoded: str) -> str:
-        if asset not in definitions:
-            definitions[asset] = registry.get(asset).partitions if asset in registry else None
-        return partition_text(definitions[asset], encoded)
-
+    shown = KeyTexts(registry)
     frame = pd.DataFrame(
         [
             [
@@ -241,7 +236,7 @@ def _check_value(
     definition = asset.partitions
     encoded = success.partition
     key = decode_key(encoded) if encoded else None
-    node = Node(success.asset, key, encoded, partition_text(definition, encoded))
+    node = Node(success.asset, key, encoded, stored_key_text(definition, encoded))
     manager = store.io_manager(str(success.io_manager))
     try:
         value = manager.load_checked(

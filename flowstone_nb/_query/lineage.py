@@ -12,7 +12,6 @@ choice, never this module's.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,8 @@ from flowstone_nb._core.errors import FlowstoneError, did_you_mean
 from flowstone_nb._core.html import esc, html_table, subject, text_table, when
 from flowstone_nb._core.states import FORGOTTEN
 from flowstone_nb._define.registry import Registry
-from flowstone_nb._run.plan import partition_text, target_node
+from flowstone_nb._partitioning.display import stored_key_text
+from flowstone_nb._run.plan import target_node
 from flowstone_nb._storage.store import Store
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HISTORY_COLUMNS",
+    "KeyTexts",
     "Lineage",
     "LineageEntry",
     "LineageGroup",
@@ -242,13 +243,13 @@ class Lineage:
         return "\n".join(parts)
 
     def _repr_html_(self) -> str:
-        sections = [f"<h4 class='fs-lineage-title'>Lineage of {esc(self.title)}</h4>"]
+        sections = [f'<h4 class="fs-lineage-title">Lineage of {esc(self.title)}</h4>']
         for label, _entries in self.directions():
             sections.append(f"<b>{esc(label)}</b>")
             sections.extend(_html_blocks(self.groups(label)))
         if len(sections) == 1:
-            sections.append(f"<p class='fs-lineage-empty'><i>{esc(self.empty_text)}</i></p>")
-        return "<div class='fs-lineage'>" + "".join(sections) + "</div>"
+            sections.append(f'<p class="fs-lineage-empty"><i>{esc(self.empty_text)}</i></p>')
+        return '<div class="fs-lineage">' + "".join(sections) + "</div>"
 
 
 def _cells(entry: LineageEntry) -> list[object]:
@@ -276,13 +277,13 @@ def _html_blocks(groups: Sequence[LineageGroup]) -> list[str]:
         shown = [_cells(e) for e in group.entries[:PAGE]]
         rest = group.count - len(shown)
         more = (
-            f"<p class='fs-lineage-more'>… and {rest:,} more (lineage.to_frame() lists "
+            f'<p class="fs-lineage-more">… and {rest:,} more (lineage.to_frame() lists '
             "them all)</p>"
             if rest
             else ""
         )
         blocks.append(
-            "<details class='fs-lineage-group'><summary>"
+            '<details class="fs-lineage-group"><summary>'
             f"{esc(group.asset)} {esc(group.summary)}</summary>"
             f"{html_table(_HEADERS, shown, css_class='fs-lineage')}{more}</details>"
         )
@@ -315,7 +316,7 @@ def resolve_partition(
             f"{catalog.path}: check the name, or run the cell that defines it."
             f"{did_you_mean(asset, catalog.assets())}"
         )
-    shown = {partition_text(None, key): key for key in keys}
+    shown = {stored_key_text(None, key): key for key in keys}
     wanted = "" if partition is None else str(partition)
     if wanted in shown:
         return shown[wanted], wanted
@@ -371,11 +372,12 @@ def compute_lineage(
         edge.upstream_id if side == "upstream" else edge.materialization_id
         for side, _, edge in walked
     )
-    made = [_entry(registry, side, level, edge, rows) for side, level, edge in walked]
+    texts = KeyTexts(registry)
+    made = [_entry(texts, side, level, edge, rows) for side, level, edge in walked]
     made.sort(key=lambda pair: pair[0])
     return Lineage(
         start.asset,
-        _text(registry, start.asset, start.partition),
+        texts(start.asset, start.partition),
         start.id,
         start.data_version,
         tuple(entry for _, entry in made),
@@ -385,7 +387,7 @@ def compute_lineage(
 
 
 def _entry(
-    registry: Registry,
+    text: KeyTexts,
     side: str,
     level: int,
     edge: LineageEdge,
@@ -406,7 +408,7 @@ def _entry(
         direction=side,
         depth=level,
         asset=asset,
-        partition=_text(registry, asset, encoded),
+        partition=text(asset, encoded),
         materialization_id=mat_id,
         data_version=version,
         finished_at=row.ended_at if row else None,
@@ -417,15 +419,30 @@ def _entry(
     return (side != "upstream", asset, encoded, level, mat_id), entry
 
 
-def _text(registry: Registry, asset: str, encoded: str) -> str:
-    definition = registry.get(asset).partitions if asset in registry else None
-    return _partition_text(definition, encoded)
+class KeyTexts:
+    """How stored keys read, for one answer: each asset's definition and each key looked up once.
 
+    Parameters
+    ----------
+    registry
+        Where the assets are defined (an asset not defined reads its keys plainly).
+    """
 
-@functools.lru_cache(maxsize=65536)
-def _partition_text(definition: Any, encoded: str) -> str:
-    # Histories repeat the same keys many times; definitions are immutable and hashable.
-    return partition_text(definition, encoded)
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+        self._definitions: dict[str, Any] = {}
+        self._texts: dict[tuple[str, str], str] = {}
+
+    def __call__(self, asset: str, encoded: str) -> str:
+        """The text of ``asset``'s stored key ``encoded``."""
+        key = (asset, encoded)
+        text = self._texts.get(key)
+        if text is None:
+            if asset not in self._definitions:
+                known = asset in self._registry
+                self._definitions[asset] = self._registry.get(asset).partitions if known else None
+            text = self._texts[key] = stored_key_text(self._definitions[asset], encoded)
+        return text
 
 
 HISTORY_COLUMNS = [
@@ -451,11 +468,12 @@ def history_frame(registry: Registry, rows: Sequence[MaterializationRow]) -> pd.
     """Materializations as a DataFrame, newest first, timestamps as UTC datetimes."""
     import pandas as pd
 
+    text = KeyTexts(registry)
     frame = pd.DataFrame(
         [
             [
                 r.asset,
-                _text(registry, r.asset, r.partition),
+                text(r.asset, r.partition),
                 r.status,
                 r.started_at,
                 r.ended_at,

@@ -6,6 +6,11 @@
 checks defined now say what they last found of a partition's value: a failing check is named on
 its row (a fresh value stays fresh), a failing blocking check makes it failed, as a run would.
 The :class:`StatusReport` is plain data with a text and an HTML view; widgets render the same data.
+
+Both views are compact at any number of partitions: per asset, the counts first, then the
+partitions as runs of consecutive keys with one status (:meth:`StatusReport.runs`), e.g.
+``2024-01-01..2024-02-29 fresh (60), 2024-03-01..2024-03-31 missing (31)``; partitions with
+failing checks make runs of their own, which name the checks.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.errors import FlowstoneError
-from flowstone_nb._core.html import badge, esc, html_table, text_table
+from flowstone_nb._core.html import badge, esc, html_table
 from flowstone_nb._define.asset import Asset
 from flowstone_nb._define.code_version import asset_code_version
 from flowstone_nb._define.registry import Registry
@@ -39,9 +44,15 @@ if TYPE_CHECKING:
     )
     from flowstone_nb._storage.io import ValueStamp
 
-__all__ = ["PartitionStatus", "StatusReport", "compute_status"]
+__all__ = ["PartitionStatus", "StatusReport", "StatusRun", "compute_status"]
 
 STATUSES = ("fresh", "stale", "missing", "failed", "running")
+#: The statuses whose reason the compact views say (fresh and missing explain themselves).
+EXPLAINED = frozenset({"stale", "failed"})
+#: Runs listed per asset in the text and HTML views; the rest are counted.
+RUNS_SHOWN = 12
+#: Width the text view wraps an asset's runs at.
+TEXT_WIDTH = 100
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,44 @@ class PartitionStatus:
 
 
 @dataclass(frozen=True)
+class StatusRun:
+    """Consecutive partitions of one asset (in its key order) with one status and reason.
+
+    Attributes
+    ----------
+    first, last
+        The first and last partition key of the run, as text (the same key for one partition).
+    status
+        Their status.
+    count
+        How many partitions the run holds.
+    reason
+        Their reason (the same for every partition of the run).
+    checks
+        What their failing data checks said (the same for every partition of the run), or ``""``.
+    """
+
+    first: str
+    last: str
+    status: str
+    count: int
+    reason: str = ""
+    checks: str = ""
+
+    @property
+    def keys(self) -> str:
+        """``first..last``, or the one key."""
+        return self.first if self.count == 1 else f"{self.first}..{self.last}"
+
+    def __str__(self) -> str:
+        """``2024-01-01..2024-02-29 fresh (60)``; a stale or failed run adds its reason."""
+        count = f" ({self.count})" if self.count > 1 else ""
+        why = f" — {self.reason}" if self.reason and self.status in EXPLAINED else ""
+        checks = f" — failing checks: {self.checks}" if self.checks else ""
+        return f"{self.keys} {self.status}{count}{why}{checks}"
+
+
+@dataclass(frozen=True)
 class StatusReport:
     """Status per asset and partition, in dependency order."""
 
@@ -103,7 +152,7 @@ class StatusReport:
         rows = self.for_asset(asset)
         if not rows:
             raise KeyError(asset)
-        if len(rows) == 1 and rows[0].partition == "":
+        if not self.partitioned(asset):
             return rows[0].status
         return {row.partition: row.status for row in rows}
 
@@ -118,9 +167,8 @@ class StatusReport:
     def summary(self, asset: str) -> str:
         """One phrase per asset: ``"fresh"``, or ``"28/31 fresh, 3 stale"`` for partitions."""
         counts = self.counts().get(asset, {})
-        rows = self.for_asset(asset)
-        if len(rows) == 1 and rows[0].partition == "":
-            return rows[0].status
+        if not self.partitioned(asset):
+            return self.for_asset(asset)[0].status
         total = sum(counts.values())
         parts = [f"{counts.get('fresh', 0)}/{total} fresh"]
         parts += [f"{counts[s]} {s}" for s in STATUSES[1:] if counts.get(s)]
@@ -147,43 +195,128 @@ class StatusReport:
             columns=list(PartitionStatus.__dataclass_fields__),
         )
 
-    @property
-    def _headers(self) -> list[str]:
-        """The table's columns: ``checks`` only when some check fails."""
-        shown = ["asset", "partition", "status", "reason"]
-        return [*shown, "checks"] if any(r.checks_failing for r in self.rows) else shown
+    def partitioned(self, asset: str) -> bool:
+        """Whether ``asset``'s rows are partitions (an unpartitioned asset has one keyless row)."""
+        rows = self._by_asset.get(asset, ())
+        return not (len(rows) == 1 and rows[0].partition == "")
 
-    def _table_rows(self) -> list[list[object]]:
-        width = len(self._headers)
-        cells: list[list[object]] = [
-            [r.asset, r.partition or "—", r.status, r.reason, r.check_message] for r in self.rows
-        ]
-        return [row[:width] for row in cells]
+    def runs(self, asset: str) -> list[StatusRun]:
+        """``asset``'s partitions as runs of consecutive keys with one status and reason."""
+        runs: list[StatusRun] = []
+        for row in self.for_asset(asset):
+            last = runs[-1] if runs else None
+            same = (last.status, last.reason, last.checks) if last is not None else None
+            if last is not None and same == (row.status, row.reason, row.check_message):
+                runs[-1] = StatusRun(
+                    last.first,
+                    row.partition,
+                    row.status,
+                    last.count + 1,
+                    row.reason,
+                    row.check_message,
+                )
+            else:
+                runs.append(
+                    StatusRun(
+                        row.partition, row.partition, row.status, 1, row.reason, row.check_message
+                    )
+                )
+        return runs
+
+    def assets(self) -> list[str]:
+        """The assets reported, in dependency order."""
+        return list(self._by_asset)
+
+    def headline(self, asset: str) -> str:
+        """:meth:`summary`, with the reason of an unpartitioned stale or failed asset.
+
+        Failing data checks are counted (partitions), or said (an unpartitioned asset).
+        """
+        summary = self.summary(asset)
+        rows = self.for_asset(asset)
+        if self.partitioned(asset):
+            failing = sum(1 for row in rows if row.checks_failing)
+            return f"{summary}, {failing} with failing checks" if failing else summary
+        row = rows[0]
+        if row.reason and summary in EXPLAINED:
+            summary = f"{summary} — {row.reason}"
+        return f"{summary} — failing checks: {row.check_message}" if row.checks_failing else summary
+
+    def _checks_column(self) -> bool:
+        """Whether the HTML view has a ``checks`` column: only when some check fails."""
+        return any(row.checks_failing for row in self.rows)
+
+    def checks_html(self, asset: str) -> str:
+        """What ``asset``'s failing checks said, each once, as HTML."""
+        said = dict.fromkeys(
+            row.check_message for row in self.for_asset(asset) if row.checks_failing
+        )
+        return "; ".join(esc(message) for message in said)
+
+    def shown_runs(self, asset: str) -> tuple[list[StatusRun], int]:
+        """The first :data:`RUNS_SHOWN` runs of ``asset``, and how many more there are."""
+        runs = self.runs(asset) if self.partitioned(asset) else []
+        return runs[:RUNS_SHOWN], max(0, len(runs) - RUNS_SHOWN)
 
     def __repr__(self) -> str:
+        """Per asset, its counts, then its partitions as runs of keys (wrapped, indented)."""
         if not self.rows:
             return "StatusReport(no assets)"
-        return text_table(self._headers, self._table_rows())
+        assets = self.assets()
+        width = max(len(a) for a in assets)
+        lines = []
+        for asset in assets:
+            lines.append(f"{asset.ljust(width)}  {self.headline(asset)}")
+            runs, hidden = self.shown_runs(asset)
+            if runs:
+                listed = [str(run) for run in runs]
+                listed += [f"… and {hidden} more runs"] if hidden else []
+                lines += _packed(listed, indent=width + 2)
+        return "\n".join(lines)
+
+    def runs_html(self, asset: str) -> str:
+        """``asset``'s runs as HTML: each with a mark in its status's colour and a tooltip."""
+        runs, hidden = self.shown_runs(asset)
+        items = [
+            f'<span class="fs-run-text" title="{esc(run)}" style="white-space:nowrap">'
+            f"{badge(run.status)} {esc(run.keys)}"
+            f"{f' ({run.count})' if run.count > 1 else ''}"
+            f"{' ⚑' if run.checks else ''}</span>"
+            for run in runs
+        ]
+        items += [f"<i>… and {hidden} more runs</i>"] if hidden else []
+        return ", ".join(items)
 
     def _repr_html_(self) -> str:
-        headers = self._headers
-        cells = (
-            [
-                esc(r.asset),
-                esc(r.partition or "—"),
-                badge(r.status),
-                esc(r.reason),
-                esc(r.check_message),
-            ]
-            for r in self.rows
-        )
-        rows = [row[: len(headers)] for row in cells]
+        headers = ["asset", "status", "partitions"]
+        rows = [[esc(a), esc(self.headline(a)), self.runs_html(a)] for a in self.assets()]
+        if self._checks_column():
+            headers.append("checks")
+            for row, asset in zip(rows, self.assets(), strict=True):
+                row.append(self.checks_html(asset))
         return html_table(
             headers,
             rows,
             raw_columns=tuple(range(len(headers))),
             css_class="fs-status-report",
         )
+
+
+def _packed(items: Sequence[str], *, indent: int) -> list[str]:
+    """``items`` joined by commas into indented lines of at most :data:`TEXT_WIDTH` characters.
+
+    An item is never split; one longer than a line gets a line of its own.
+    """
+    lines: list[str] = []
+    line = ""
+    for item in items:
+        joined = f"{line}, {item}" if line else item
+        if line and indent + len(joined) + 1 > TEXT_WIDTH:
+            lines.append(f"{line},")
+            joined = item
+        line = joined
+    lines.append(line)
+    return [" " * indent + text for text in lines]
 
 
 def _partition_keys(asset: Asset, seen: Iterable[str]) -> list[Any]:

@@ -23,7 +23,7 @@ from flowstone_nb._core.html import esc, html_table, subject, text_table
 from flowstone_nb._core.states import RecordStatus
 from flowstone_nb._define.asset import Asset
 from flowstone_nb._define.registry import Registry, resolve_registry
-from flowstone_nb._run.plan import partition_text
+from flowstone_nb._query.lineage import KeyTexts
 from flowstone_nb._storage.io.stamps import PRUNED, stamp_of
 from flowstone_nb._storage.store import Store, get_store
 
@@ -101,7 +101,7 @@ class VerifyReport:
 
     def _repr_html_(self) -> str:
         table = html_table(("value", "file", "problem"), self._rows()) if self.damaged else ""
-        return f"<div class='fs-verify'><p>{esc(self._headline())}</p>{table}</div>"
+        return f'<div class="fs-verify"><p>{esc(self._headline())}</p>{table}</div>'
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ class PruneReport:
         return self._headline()
 
     def _repr_html_(self) -> str:
-        return f"<div class='fs-prune'><p>{esc(self._headline())}</p></div>"
+        return f'<div class="fs-prune"><p>{esc(self._headline())}</p></div>'
 
 
 def _size_text(size: int) -> str:
@@ -214,6 +214,7 @@ def verify(
     values = _by_value(row for row in rows if row.value_problem != PRUNED)
     findings: dict[str, str | None] = {}
     damaged: list[DamagedValue] = []
+    text = KeyTexts(definitions)
     for (io_manager, location), sharing in values.items():
         manager = store.io_manager(io_manager)
         problem = manager.check(location, stamp_of(sharing[0]), rehash=True)
@@ -221,28 +222,23 @@ def verify(
             if problem is not None or row.value_problem is not None:
                 findings[row.id] = problem
         if problem is not None:
-            damaged += _damaged(sharing, manager.where(location), problem, definitions)
+            damaged += _damaged(sharing, manager.where(location), problem, text)
     store.catalog.mark_value_problems(findings)
     damaged.sort(key=lambda d: (d.asset, d.partition, d.path))
     return VerifyReport(store.home, len(values), tuple(damaged))
 
 
 def _damaged(
-    sharing: Sequence[MaterializationRow], path: str, problem: str, definitions: Registry
+    sharing: Sequence[MaterializationRow], path: str, problem: str, text: KeyTexts
 ) -> list[DamagedValue]:
     """One finding per asset partition whose value is the damaged file."""
     found: dict[tuple[str, str], list[str]] = {}
     for row in sharing:
         found.setdefault((row.asset, row.partition), []).append(row.id)
     return [
-        DamagedValue(asset, _shown(definitions, asset, encoded), path, problem, tuple(ids))
+        DamagedValue(asset, text(asset, encoded), path, problem, tuple(ids))
         for (asset, encoded), ids in found.items()
     ]
-
-
-def _shown(definitions: Registry, asset: str, encoded: str) -> str:
-    definition = definitions.get(asset).partitions if asset in definitions else None
-    return partition_text(definition, encoded)
 
 
 def prune(

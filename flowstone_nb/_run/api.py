@@ -17,6 +17,7 @@ from typing import Any
 from flowstone_nb._core.errors import FlowstoneError, StoreError
 from flowstone_nb._core.states import Outcome, RecordStatus
 from flowstone_nb._define.asset import Asset
+from flowstone_nb._define.checks import timeout_problem
 from flowstone_nb._define.registry import Registry, resolve_registry
 from flowstone_nb._run.plan import Node, Plan, build_plan, target_node
 from flowstone_nb._run.prepare import check_resources
@@ -28,10 +29,22 @@ from flowstone_nb._storage.config import settings
 from flowstone_nb._storage.io.stamps import stamp_of
 from flowstone_nb._storage.store import Store, get_store
 
-__all__ = ["execute_plan", "load", "materialize"]
+__all__ = ["check_timeout", "execute_plan", "load", "materialize"]
 
 _log = logging.getLogger("flowstone_nb.engine")
 _SUCCEEDED = frozenset({Outcome.COMPUTED, Outcome.REUSED})
+
+
+def check_timeout(timeout: object) -> None:
+    """Refuse a run's ``timeout=`` that is not a positive number of seconds (``None`` is none).
+
+    Raises
+    ------
+    FlowstoneError
+        It is not (the message says what a timeout is).
+    """
+    if timeout is not None and (problem := timeout_problem(timeout)):
+        raise FlowstoneError(problem)
 
 
 def execute_plan(
@@ -45,12 +58,15 @@ def execute_plan(
     fail_fast: bool = True,
     cancel: threading.Event | None = None,
     backend: ComputeBackend | None = None,
+    timeout: float | None = None,
 ) -> RunResult:
     """Run ``plan`` in ``store``: reuse fresh nodes, compute the rest, record everything.
 
     With ``max_workers`` (or a ``backend``) nodes run in parallel as soon as their inputs are
     done, a failure skips only its downstream (unless ``fail_fast``), and ``cancel`` stops new
-    nodes from starting. Without them, nodes run in order and the first failure raises.
+    nodes from starting. Without them, nodes run in order and the first failure raises; a plan
+    with a timeout (``timeout`` or an asset's) then runs on one worker thread, watched, so that
+    a node past its timeout can be given up.
 
     Parameters
     ----------
@@ -72,6 +88,8 @@ def execute_plan(
         In parallel, set it to start no new node.
     backend
         Compute nodes there (then nodes run in parallel).
+    timeout
+        Seconds a node may run when its asset gives no ``timeout`` of its own.
 
     Returns
     -------
@@ -83,7 +101,8 @@ def execute_plan(
     FlowstoneError
         A required resource is not configured.
     MaterializationError
-        Run in order, a node's code raised.
+        Run in order, a node's code raised (``MaterializationTimeoutError``: it ran past its
+        timeout).
     """
     current = settings()
     available = {**current.resources, **resources} if resources else current.resources
@@ -97,11 +116,15 @@ def execute_plan(
         resources=available,
         default_io_manager=current.default_io_manager,
         backend=backend,
+        timeout=timeout,
     )
     status = RecordStatus.FAILED
     try:
         if max_workers is None and backend is None:
-            result = runner.run()  # returns only when every node is computed or reused
+            if timeout is None and not any(a.timeout for a in plan.assets.values()):
+                result = runner.run()  # returns only when every node is computed or reused
+            else:
+                result = _run_watched(runner)
             status = RecordStatus.SUCCESS
         else:
             result = run_scheduled(
@@ -116,6 +139,17 @@ def execute_plan(
         runner.recorder.flush(end=status, quiet=True)  # what is raised says what went wrong
         raise
     runner.recorder.flush(end=status)
+    return result
+
+
+def _run_watched(runner: Runner) -> RunResult:
+    """:meth:`Runner.run` on one watched worker thread: the first failure raises, as there."""
+    result = run_scheduled(runner, max_workers=1, fail_fast=True, cancel=threading.Event())
+    for node in runner.plan.order:
+        outcome = result.results[node]
+        if outcome.status == Outcome.FAILED:
+            assert outcome.error is not None
+            raise outcome.error
     return result
 
 
@@ -135,6 +169,7 @@ def materialize(
     *,
     force: bool = False,
     resources: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
     registry: Registry | None = None,
     home: str | None = None,
 ) -> Any:
@@ -154,6 +189,11 @@ def materialize(
         Recompute the target(s) even when fresh (upstream stays reused when fresh).
     resources
         Resources for this call, on top of ``fs.configure(resources=...)``.
+    timeout
+        Seconds each computed asset may run, unless it has a ``timeout`` of its own. With a
+        timeout (this one or an asset's), assets are computed on a worker thread, and one that
+        runs past it raises ``MaterializationTimeoutError`` (its thread, which cannot be
+        stopped, is left behind).
     registry
         Where the assets are defined (default: the kernel registry).
     home
@@ -173,10 +213,15 @@ def materialize(
     PartitionError
         The partition key does not fit the asset's partitioning.
     """
+    check_timeout(timeout)
     names, single = _target_names(assets)
     plan = build_plan(resolve_registry(registry), [(name, partition) for name in names])
     result = execute_plan(
-        plan, get_store(home), force=plan.targets if force else (), resources=resources
+        plan,
+        get_store(home),
+        force=plan.targets if force else (),
+        resources=resources,
+        timeout=timeout,
     )
     try:
         values = {node.asset: result.value(node) for node in plan.targets}
@@ -185,7 +230,9 @@ def materialize(
         _log.warning("A stored value of %s is unreadable; recomputing.", names)
         for node in plan.targets:
             result.discard(node)
-        result = execute_plan(plan, get_store(home), force=plan.targets, resources=resources)
+        result = execute_plan(
+            plan, get_store(home), force=plan.targets, resources=resources, timeout=timeout
+        )
         values = {node.asset: result.value(node) for node in plan.targets}
     return values[names[0]] if single else values
 
@@ -240,7 +287,7 @@ def load(
             None,
         )
     if row is None:
-        what = f"version {version!r}" if version else "a successful materialization"
+        what = f"version {version!r}" if version else "successful materialization"
         raise FlowstoneError(
             f"Asset {node.describe()!r} has no {what} in the store {get_store(home).home!r}: "
             "materialize it first (fs.materialize), or pick a version from fs.history()."

@@ -15,15 +15,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flowstone_nb._core.errors import FlowstoneError, PartitionError
-from flowstone_nb._core.html import badge, esc, html_table, text_table
+from flowstone_nb._core.errors import PartitionError
+from flowstone_nb._core.html import (
+    badge,
+    counted,
+    duration,
+    esc,
+    html_table,
+    legend,
+    square,
+    state_bar,
+    text_table,
+    tooltip,
+)
 from flowstone_nb._core.progress import reporting_backfill
-from flowstone_nb._core.states import strong_colour
+from flowstone_nb._core.states import Outcome
 from flowstone_nb._define.asset import Asset
 from flowstone_nb._define.registry import Registry, resolve_registry
-from flowstone_nb._run.api import execute_plan
+from flowstone_nb._run.api import check_timeout, execute_plan
 from flowstone_nb._run.plan import build_plan
 from flowstone_nb._run.remote import ComputeBackend
+from flowstone_nb._run.results import cause
 from flowstone_nb._storage.config import settings
 from flowstone_nb._storage.store import get_store
 
@@ -47,9 +59,10 @@ class PartitionResult:
     duration
         Seconds spent computing it (0 when reused).
     error
-        The error message, when it did not succeed.
+        The error message, when it did not succeed (for a skipped partition: which upstream
+        partition failed, and how).
     error_type
-        The error's class name.
+        The class name of what went wrong (for a skipped partition: of the upstream's error).
     """
 
     partition: str
@@ -84,11 +97,11 @@ class BackfillResult:
         return not self.failed
 
     def counts(self) -> dict[str, int]:
-        """How many partitions ended in each status."""
-        counts: dict[str, int] = {}
+        """How many partitions ended in each status (in the order of the outcomes)."""
+        counts: dict[str, int] = dict.fromkeys(Outcome, 0)
         for p in self.partitions:
             counts[p.status] = counts.get(p.status, 0) + 1
-        return counts
+        return {str(status): n for status, n in counts.items() if n}
 
     def __getitem__(self, partition: str) -> PartitionResult:
         for p in self.partitions:
@@ -106,11 +119,10 @@ class BackfillResult:
         )
 
     def summary(self) -> str:
-        """One line: asset, partition counts per status, duration."""
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts().items()))
+        """One line: asset, partition counts per status (the words the progress used), duration."""
         return (
-            f"Backfill of {self.asset}: {len(self.partitions)} partition(s) — {counts} "
-            f"in {self.duration:.2f} s"
+            f"Backfill of {self.asset}: {len(self.partitions)} partition(s) — "
+            f"{counted(self.counts())} in {duration(self.duration)}"
         )
 
     def __repr__(self) -> str:
@@ -121,13 +133,19 @@ class BackfillResult:
         return f"{self.summary()}\n{text_table(['partition', 'status', 'error'], rows)}"
 
     def _repr_html_(self) -> str:
+        """The bar, legend and squares the progress showed, final; then what did not succeed."""
+        counts = self.counts()
+        total = len(self.partitions)
         strip = "".join(
-            f'<span class="fs-square fs-status-{esc(p.status)}" title="{esc(p.partition)}: '
-            f'{esc(p.status)}" style="display:inline-block;width:9px;height:9px;margin:1px;'
-            f'background:{strong_colour(p.status)}"></span>'
-            for p in self.partitions
+            square(p.status, tooltip(p.partition, p.status, p.error or "")) for p in self.partitions
         )
-        parts = [f"<b>{esc(self.summary())}</b>", f"<div class='fs-strip'>{strip}</div>"]
+        head = f"<b>Backfill of {esc(self.asset)}</b>: {total} partition(s) in "
+        bar = state_bar(counts, label=f"{total}/{total}")
+        parts = [
+            f"{head}{esc(duration(self.duration))} {bar}",
+            f"<div>{legend(counts)}</div>",
+            f'<div class="fs-strip" style="line-height:8px">{strip}</div>',
+        ]
         if self.failed:
             rows = [
                 [esc(p.partition), badge(p.status), esc(p.error_type or ""), esc(p.error or "")]
@@ -141,7 +159,7 @@ class BackfillResult:
                     css_class="fs-backfill-failures",
                 )
             )
-        return "<div class='fs-backfill'>" + "".join(parts) + "</div>"
+        return '<div class="fs-backfill fs-backfill-result">' + "".join(parts) + "</div>"
 
 
 def _resolve_backend(executor: Any) -> tuple[ComputeBackend | None, Any]:
@@ -164,6 +182,7 @@ def backfill(
     resources: Mapping[str, Any] | None = None,
     progress: bool | None = None,
     cancel: threading.Event | None = None,
+    timeout: float | None = None,
     registry: Registry | None = None,
     home: str | None = None,
 ) -> BackfillResult:
@@ -193,7 +212,14 @@ def backfill(
         scripts no): a live widget in a notebook, one line per finished partition on standard
         error in a script. The backfill announces its start and end as events either way.
     cancel
-        An event that, when set, stops new partitions from starting.
+        An event that, when set, stops new partitions from starting; partitions still running
+        a few seconds later are given up (recorded failed, reported ``cancelled``) and the
+        backfill returns. Ctrl-C does the same, then raises ``KeyboardInterrupt``.
+    timeout
+        Seconds each partition (and each upstream partition it computes) may run, unless its
+        asset has a ``timeout`` of its own. A partition past it is recorded failed with a
+        ``MaterializationTimeoutError`` and the backfill goes on. Worker processes and Dask
+        tasks are stopped; a thread cannot be, so it is left behind (the message says so).
     registry
         Where assets are defined (default: the kernel registry).
     home
@@ -204,6 +230,7 @@ def backfill(
     BackfillResult
         Per-partition status, duration and error; ``.failed`` lists what did not succeed.
     """
+    check_timeout(timeout)
     registry = resolve_registry(registry)
     name = str(asset.name) if isinstance(asset, Asset) else asset
     definition = registry.get(name).partitions
@@ -234,6 +261,7 @@ def backfill(
                 fail_fast=fail_fast,
                 cancel=cancel,
                 backend=backend,
+                timeout=timeout,
             )
         finally:
             if closer is not None:
@@ -248,13 +276,7 @@ def backfill(
                 status=outcome.status,
                 duration=outcome.duration,
                 error=None if error is None else str(error),
-                error_type=None if error is None else type(_root(error)).__name__,
+                error_type=None if error is None else type(cause(error)).__name__,
             )
         )
     return BackfillResult(name, run.run_id, tuple(results), time.perf_counter() - started)
-
-
-def _root(error: BaseException) -> BaseException:
-    if isinstance(error, FlowstoneError) and error.__cause__ is not None:
-        return error.__cause__
-    return error

@@ -12,7 +12,6 @@ import operator
 import weakref
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from itertools import repeat
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -20,9 +19,11 @@ from typing import Any, NamedTuple
 from flowstone_nb._core.errors import AssetNotFoundError, PartitionError
 from flowstone_nb._define.asset import Asset, any_partitioned
 from flowstone_nb._define.data_checks import Check
+from flowstone_nb._define.dependency_checks import check_dependencies
 from flowstone_nb._define.registry import Registry
 from flowstone_nb._partitioning.base import PartitionsDefinition
-from flowstone_nb._partitioning.keys import decode_key, encode_key
+from flowstone_nb._partitioning.display import key_text
+from flowstone_nb._partitioning.keys import encode_key
 from flowstone_nb._partitioning.mappings import (
     IdentityMapping,
     PartitionMapping,
@@ -39,7 +40,6 @@ __all__ = [
     "build_plan",
     "inputs_of",
     "make_node",
-    "partition_text",
     "target_node",
 ]
 
@@ -57,7 +57,8 @@ class Node(NamedTuple):
         The key's stored form (``""`` when unpartitioned).
     text
         How the key reads to a person (``""`` when unpartitioned); made by :func:`make_node`
-        from the key, so equal keys always have equal texts.
+        from the key (:func:`~flowstone_nb._partitioning.display.key_text`), so equal keys
+        always have equal texts. Messages name a partition by it, never by ``encoded``.
     """
 
     asset: str
@@ -67,38 +68,14 @@ class Node(NamedTuple):
 
     def describe(self) -> str:
         """``asset`` or ``asset[partition]`` for messages."""
-        return f"{self.asset}[{self.text or self.encoded}]" if self.encoded else self.asset
+        return f"{self.asset}[{self.text}]" if self.encoded else self.asset
 
 
 def make_node(asset: str, definition: PartitionsDefinition | None, key: Any) -> Node:
     """The node of ``asset`` at ``key`` (``None``: unpartitioned), with its stored and shown key."""
     if key is None:
         return Node(asset, None, "")
-    text = definition.key_str(key) if definition is not None else str(key)
-    return Node(asset, key, encode_key(key), text)
-
-
-def partition_text(definition: PartitionsDefinition | None, encoded: str) -> str:
-    """How a stored partition key reads to a person (``""`` when unpartitioned)."""
-    if not encoded:
-        return ""
-    key = decode_key(encoded)
-    if definition is not None:
-        try:
-            return definition.key_str(definition.parse_key(key))
-        except PartitionError:
-            pass  # the definition changed since: fall back to the generic form
-    return _generic_text(key)
-
-
-def _generic_text(key: Any) -> str:
-    if isinstance(key, tuple):
-        return "|".join(_generic_text(part) for part in key)
-    if isinstance(key, datetime):
-        return key.isoformat(timespec="minutes")
-    if isinstance(key, date):
-        return key.isoformat()
-    return str(key)
+    return Node(asset, key, encode_key(key), key_text(definition, key))
 
 
 _new_tuple = tuple.__new__
@@ -191,7 +168,7 @@ def _latest_hint(definition: PartitionsDefinition) -> str:
         latest = definition.latest()
     except PartitionError:
         return "<key>"
-    return definition.key_str(latest) if latest is not None else "<key>"
+    return key_text(definition, latest) if latest is not None else "<key>"
 
 
 def _mapping(asset: Asset, dep: Asset) -> PartitionMapping:
@@ -297,7 +274,8 @@ def build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     AssetNotFoundError
         A target or a dependency is not defined.
     PartitionError
-        A partition key does not fit, or two partitionings cannot be mapped.
+        A partition key does not fit, or two partitionings cannot be mapped (then a
+        ``PartitionMappingError``, which is also an ``AssetDefinitionError``).
     """
     generation = registry.generation
     # types too: 1 and True (or 1.0) are equal keys of a dict, but not the same partition
@@ -318,13 +296,33 @@ def build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     return plan
 
 
+_MAPPINGS = operator.attrgetter("partition_mappings")
+
+
+def _check_mappings(registry: Registry, assets: Mapping[str, Asset], partitioned: bool) -> None:
+    """Refuse, before anything runs, mappings that cannot work with their upstream's partitions.
+
+    (Definitions are checked when they are registered; this finds an upstream defined, or
+    redefined, after its downstream.) Without partitions, only explicit mappings can be wrong.
+    """
+    checked = assets.values() if partitioned else filter(_MAPPINGS, assets.values())
+    check_dependencies(
+        checked,
+        assets,
+        lambda name: registry.origin(name).label,
+        note="Nothing was run: fix the mapping, or the partitions of the upstream.",
+    )
+
+
 def _build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     assets = _check_closure(registry, [name for name, _ in targets])
+    partitioned = any_partitioned(assets.values())
+    _check_mappings(registry, assets, partitioned)
     target_nodes = tuple(target_node(assets[name], partition) for name, partition in targets)
     dag = registry.dag()
     names = dag.topological_order(None if len(assets) == len(dag) else assets)
     checks = registry.checks_for(assets) or _NO_CHECKS
-    if not any_partitioned(assets.values()):
+    if not partitioned:
         # Nothing partitioned (the common case): one node per asset, in the graph's order;
         # its inputs are made when asked for (see Plan). (Nodes made by C-level calls.)
         fields = zip(names, repeat(None), repeat(""), repeat(""))

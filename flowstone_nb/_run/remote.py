@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from flowstone_nb._core.errors import FlowstoneError
 from flowstone_nb._define.asset import Asset
 from flowstone_nb._define.data_checks import Check
+from flowstone_nb._define.inputs import many_partitions_value
 from flowstone_nb._partitioning.keys import key_slug
 from flowstone_nb._run.checks import run_checks
 from flowstone_nb._run.plan import Node, Plan
@@ -24,6 +25,7 @@ from flowstone_nb._storage.io import MemoryIOManager
 from flowstone_nb._storage.store import get_store
 
 if TYPE_CHECKING:
+    from flowstone_nb._run.attempts import Attempt
     from flowstone_nb._run.results import CheckOutcome, NodeResult
     from flowstone_nb._storage.io import StoredValue
 
@@ -40,8 +42,12 @@ class RemoteResult(NamedTuple):
 class ComputeBackend(Protocol):
     """Where node computations run: in this process (default) or on other workers."""
 
-    def compute(self, task: RemoteTask) -> RemoteResult:
-        """Load the inputs, run the asset's code, store the value and check it."""
+    def compute(self, task: RemoteTask, attempt: Attempt) -> RemoteResult:
+        """Load the inputs, run the asset's code, store the value and check it.
+
+        The backend calls ``attempt.running()`` when a worker starts on the task (its timeout
+        counts from then), and registers with ``attempt.on_stop`` how to stop the work.
+        """
         ...
 
 
@@ -121,7 +127,10 @@ def run_remote(task: RemoteTask) -> RemoteResult:
         loaded = {
             key: store.io_manager(io_name).load(location) for key, io_name, location in sources
         }
-        values[name] = loaded if many else next(iter(loaded.values()))
+        if many:
+            values[name] = many_partitions_value(task.asset, name, loaded)
+        else:
+            values[name] = next(iter(loaded.values()))
     context = make_context(task.asset, task.node, task.run_id, task.resources)
     value = task.asset.invoke(context, values)
     manager = store.io_manager(task.io_manager)

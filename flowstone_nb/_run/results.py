@@ -1,9 +1,9 @@
 """What a run did: one :class:`NodeResult` per node, gathered in a :class:`RunResult`.
 
-This module owns the result types (and :class:`CheckOutcome`, what one data check said) and the
-one way each kind of result is made (:func:`computed`, :func:`reused`, :func:`not_run`). It
-decides nothing about a run and writes nothing to the catalog; :meth:`RunResult.value` only loads
-values the run stored.
+This module owns the result types (and :class:`CheckOutcome`, what one data check said), the one
+way each kind of result is made (:func:`computed`, :func:`reused`, :func:`not_run`) and the one
+rule for what a failure was (:func:`cause`). It decides nothing about a run and writes nothing to
+the catalog; :meth:`RunResult.value` only loads values the run stored.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from flowstone_nb._core.errors import FlowstoneError
 from flowstone_nb._core.states import Outcome
 from flowstone_nb._run.plan import Node, Plan
 from flowstone_nb._storage.io.stamps import stamp_of
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from flowstone_nb._storage.store import Store
     from flowstone_nb._versioning.code_versions import PendingVersion
 
-__all__ = ["CheckOutcome", "NodeResult", "RunResult", "computed", "not_run", "reused"]
+__all__ = ["CheckOutcome", "NodeResult", "RunResult", "cause", "computed", "not_run", "reused"]
 
 _MISSING: Any = object()
 
@@ -203,6 +204,17 @@ def not_run(node: Node, outcome: Outcome, error: BaseException) -> NodeResult:
         What stopped it.
     """
     return NodeResult(node=node, status=outcome, error=error)
+
+
+def cause(error: BaseException) -> BaseException:
+    """What a failure was: the exception a library error wraps (its ``__cause__``), or itself.
+
+    A :class:`~flowstone_nb._core.errors.MaterializationError` wraps the user's exception; a
+    partition skipped because of an upstream failure carries that failure's cause.
+    """
+    if isinstance(error, FlowstoneError) and error.__cause__ is not None:
+        return error.__cause__
+    return error
 
 
 @dataclass

@@ -5,7 +5,8 @@ success can be reused; otherwise it computes the node inside one error boundary 
 value through its IO manager. Every outcome goes to the run's
 :class:`~flowstone_nb._run.recorder.Recorder`.
 Nodes run in plan order in the calling thread (:meth:`Runner.run`), or in parallel through
-:mod:`flowstone_nb._run.scheduler`, which calls :meth:`Runner.run_node_safely`.
+:mod:`flowstone_nb._run.scheduler`, which calls :meth:`Runner.run_node_safely` with an
+:class:`~flowstone_nb._run.attempts.Attempt` it watches (for timeouts and cancelling).
 
 There is one way to compute a node, :meth:`Runner._compute`, and one named fast path beside it,
 :meth:`Runner._compute_in_memory`, for the common node of a plan without partitions. Both gather
@@ -20,6 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from types import CodeType
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,8 @@ from flowstone_nb._core.events import has_listeners
 from flowstone_nb._core.states import Outcome
 from flowstone_nb._define.asset import Asset, call_of
 from flowstone_nb._define.code_version import asset_code_version, asset_code_versions
+from flowstone_nb._define.inputs import many_partitions_value
+from flowstone_nb._run.attempts import AbandonedError, Attempt
 from flowstone_nb._run.checks import RunChecks
 from flowstone_nb._run.freshness import why_stale
 from flowstone_nb._run.plan import Input, Node, Plan
@@ -81,6 +85,9 @@ class Runner:
         The IO manager of assets that name none.
     backend
         Where to compute nodes (``None``: in this process).
+    timeout
+        Seconds a node may run when its asset gives no ``timeout`` of its own (``None``: no
+        limit). Timeouts hold in scheduled runs (see :meth:`run_node_safely`).
     """
 
     def __init__(
@@ -93,6 +100,7 @@ class Runner:
         resources: Mapping[str, Any],
         default_io_manager: str,
         backend: ComputeBackend | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.plan = plan
         self.store = store
@@ -101,6 +109,7 @@ class Runner:
         self.resources = resources
         self.default_io_manager = default_io_manager
         self.backend = backend
+        self.timeout = timeout
         self.recorder = Recorder(store, run)
         self.result = RunResult(run.run_id, plan, {}, store)
         prepared = prepare(plan)
@@ -210,14 +219,24 @@ class Runner:
             asset = self.plan.assets[name]
             self.store.io_manager(asset.io_manager or self.default_io_manager)
 
-    def run_node_safely(self, node: Node) -> NodeResult:
-        """Run ``node``; a failure becomes a ``failed`` result (already recorded)."""
+    def timeout_of(self, node: Node) -> float | None:
+        """Seconds ``node`` may run: its asset's ``timeout``, else the run's (``None``: none)."""
+        own = self.plan.assets[node.asset].timeout
+        return self.timeout if own is None else own
+
+    def run_node_safely(self, node: Node, attempt: Attempt | None = None) -> NodeResult:
+        """Run ``node``; a failure becomes a ``failed`` result (already recorded).
+
+        With ``attempt``, a computation is that attempt (see
+        :mod:`flowstone_nb._run.attempts`): once the scheduler has abandoned it, nothing more
+        is recorded here, and the result returned is dropped.
+        """
         try:
-            return self._run_step(self.steps[node])
+            return self._run_step(self.steps[node], attempt)
         except Exception as error:  # noqa: BLE001  # the per-node error boundary: recorded
             return not_run(node, Outcome.FAILED, error)
 
-    def _run_step(self, step: Step) -> NodeResult:
+    def _run_step(self, step: Step, attempt: Attempt | None = None) -> NodeResult:
         """Reuse the node's latest success when it is fresh; otherwise compute the node."""
         node = step.node
         version = self._version(node.asset)
@@ -231,7 +250,7 @@ class Runner:
                 if has_listeners():
                     self.recorder.reused(node, latest.data_version)
                 return reused(node, latest)
-        return self._compute(step, version)
+        return self._compute(step, version, attempt)
 
     def _reusable(self, latest: Candidate, version: str, upstream: Sequence[Node]) -> bool:
         """Whether ``latest`` is fresh, given the values its node consumes now."""
@@ -256,17 +275,18 @@ class Runner:
 
     # -- computing -------------------------------------------------------------------------------
 
-    def _input_value(self, item: Input) -> Any:
+    def _input_value(self, item: Input, asset: Asset) -> Any:
         if not item.many:
             return self.value_of(item.nodes[0]) if item.nodes else None
         definition = self.plan.assets[item.name].partitions
         assert definition is not None
-        return {definition.context_value(n.key): self.value_of(n) for n in item.nodes}
+        values = {definition.context_value(n.key): self.value_of(n) for n in item.nodes}
+        return many_partitions_value(asset, item.name, values)
 
     def _call(self, step: Step) -> Any:
         """Call the step's asset with its inputs and context (the general case)."""
-        inputs = {item.name: self._input_value(item) for item in step.inputs}
         asset = step.asset
+        inputs = {item.name: self._input_value(item, asset) for item in step.inputs}
         takes = asset.takes_context
         context = make_context(asset, step.node, self.run_id, self.resources) if takes else None
         return asset.invoke(context, inputs)
@@ -312,14 +332,24 @@ class Runner:
             duration=_clock() - begun,
         )
         if isinstance(error, Exception) and not isinstance(error, FlowstoneError):
-            return _wrap(node, error)
+            return _wrap(node, error, earlier=self._had_value(node))
         return None  # the engine's own errors and interruptions are raised as they are
 
-    def _compute(self, step: Step, version: str) -> NodeResult:
+    def _had_value(self, node: Node) -> bool:
+        """Whether ``node`` had a good value stored before this run (read on failures only)."""
+        if self._candidates and (node.asset, node.encoded) in self._candidates:
+            return True
+        # (forced nodes were not read with the others)
+        return self.store.catalog.latest_success(node.asset, node.encoded) is not None
+
+    def _compute(self, step: Step, version: str, attempt: Attempt | None = None) -> NodeResult:
         """Compute and store one node, and record it with what it consumed (the general path).
 
         What it consumed is read after its inputs: an input whose stored value could not be
-        read was computed again on the way (see :meth:`value_of`).
+        read was computed again on the way (see :meth:`value_of`). With ``attempt`` (a
+        scheduled run), the running row is written as the attempt begins, and once the
+        scheduler has abandoned the attempt nothing more is recorded here: it recorded the
+        failure (see :mod:`flowstone_nb._run.attempts`).
         """
         node, asset, recorder = step.node, step.asset, self.recorder
         io_name = asset.io_manager or self.default_io_manager
@@ -328,7 +358,22 @@ class Runner:
         checks = self.checks if self.checks is not None and node.asset in self.checks else None
         outcomes: tuple[CheckOutcome, ...] | None = None  # (checks run here, after the value)
         try:  # the running row's write is inside the boundary too: its failure is recorded
-            if io_name != _MEMORY or has_listeners():
+            if attempt is not None:
+                attempt.begin(
+                    partial(recorder.started, node, mat_id, version, io_name, started_at)
+                    if io_name != _MEMORY or has_listeners()
+                    else _nothing,
+                    partial(
+                        self._record_failure,
+                        node,
+                        mat_id=mat_id,
+                        version=version,
+                        io_name=io_name,
+                        started_at=started_at,
+                        begun=begun,
+                    ),
+                )
+            elif io_name != _MEMORY or has_listeners():
                 recorder.started(node, mat_id, version, io_name, started_at)
             if self.backend is not None:
                 task = remote_task(
@@ -341,8 +386,10 @@ class Runner:
                     self.resources,
                     checks=checks.for_task(node.asset) if checks is not None else ((), {}),
                 )
-                stored, outcomes = self.backend.compute(task)
+                stored, outcomes = self.backend.compute(task, attempt or Attempt())
             else:
+                if attempt is not None:
+                    attempt.running()
                 if step.keywords is not None:  # the common case: single upstream values, by name
                     value = self._call_by_name(asset.execute_fn, step.keywords, step.upstream)
                 else:
@@ -350,7 +397,12 @@ class Runner:
                 manager = self._managers.get(io_name) or self.store.io_manager(io_name)
                 stored = manager.store(node.asset, step.slug, value, config=asset.io_config)
                 self.result.values[node] = value
+            if attempt is not None and not attempt.settle():
+                raise AbandonedError(f"{node.describe()} was abandoned while it ran")
         except BaseException as error:
+            if attempt is not None and not attempt.settle():
+                self.result.values.pop(node, None)  # abandoned: it leaves nothing behind
+                raise
             wrapped = self._record_failure(
                 node,
                 error,
@@ -421,12 +473,24 @@ class Runner:
         return result
 
 
-def _wrap(node: Node, error: Exception) -> MaterializationError:
-    where = f" partition {node.encoded!r}" if node.encoded else ""
+def _nothing() -> None:
+    """No running row: a value kept in memory, with nobody listening."""
+
+
+def _wrap(node: Node, error: Exception, *, earlier: bool) -> MaterializationError:
+    """The error a user sees for ``error`` raised by ``node``'s code.
+
+    ``earlier`` tells whether the node had a good value stored before (it stays loadable).
+    """
+    where = f" partition {node.text!r}" if node.encoded else ""
+    kept = (
+        "the last good value stays loadable (fs.load)"
+        if earlier
+        else "no value of it was stored before, so there is none to load yet"
+    )
     return MaterializationError(
         f"Asset {node.asset!r}{where} failed: {type(error).__name__}: {error}. The error and its "
-        "traceback are recorded (fs.history); the last good value stays loadable (fs.load). "
-        "Fix the code and materialize again.",
+        f"traceback are recorded (fs.history); {kept}. Fix the code and materialize again.",
         asset=node.asset,
         partition=node.key,
     )

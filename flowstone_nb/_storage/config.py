@@ -24,9 +24,9 @@ from flowstone_nb._core.io_managers import known_io_manager_names
 __all__ = ["Settings", "configure", "is_local_home", "local_folder", "settings"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Settings:
-    """The settings in force.
+    """The settings in force (its repr is one short line; resources show by name only).
 
     Attributes
     ----------
@@ -44,6 +44,16 @@ class Settings:
     default_io_manager: str = "filesystem"
     resources: Mapping[str, Any] = field(default_factory=dict)
     progress: bool | None = None
+
+    def __repr__(self) -> str:
+        # What fs.configure(...) echoes in a notebook: where the store is, briefly; resource
+        # values (clients, keys) are never printed.
+        resources = ", ".join(self.resources) or "none"
+        progress = {None: "auto", True: "on", False: "off"}[self.progress]
+        return (
+            f"flowstone_nb: store {self.home} · IO manager {self.default_io_manager} · "
+            f"resources {resources} · progress {progress}"
+        )
 
 
 def is_local_home(home: str) -> bool:

@@ -115,20 +115,20 @@ class Store:
         values belonged to the old catalog) are dropped, and the file that is there now is
         opened on next use. One ``stat`` call; done on every :func:`get_store`.
         """
-        if self._catalog is None or _identity(catalog_path(self.home)) == self._identity:
-            return
-        with self._lock:
-            catalog, self._catalog = self._catalog, None
+        with self._lock:  # (one thread starts again; the others find it done)
+            catalog = self._catalog
+            if catalog is None or _identity(catalog_path(self.home)) == self._identity:
+                return
+            self._catalog = None
             self._managers = {}
-        if catalog is not None:
-            _log.warning(
-                "The catalog %s was removed or replaced since it was opened: the store of %s "
-                "starts again with the file there now.",
-                catalog.path,
-                self.home,
-            )
-            with contextlib.suppress(StoreError):  # (its file is gone: nothing to keep)
-                catalog.close()
+        _log.warning(
+            "The catalog %s was removed or replaced since it was opened: the store of %s "
+            "starts again with the file there now.",
+            catalog.path,
+            self.home,
+        )
+        with contextlib.suppress(StoreError):  # (its file is gone: nothing to keep)
+            catalog.close()
 
     def io_manager(self, name: str) -> IOManager:
         """The IO manager called ``name`` for this home."""

@@ -37,20 +37,27 @@ class Expected:
     lineage_click
         The label of a lineage row to click (the first lineage widget must re-centre on it).
     backfills
-        The number of partitions of each backfill progress bar, in order.
+        The number of partitions of each backfill, in order (its result, or its progress when
+        the cell does not show the result).
+    backfill_texts
+        Texts the backfill outputs must show (e.g. why a partition was skipped).
     status_grids
         Every status grid widget, in order: asset -> the status of all its cells, or how many
         cells show each status.
     history_assets
         Assets that must have rows in the history widget.
+    history_filter
+        What the history widget's asset filter shows.
     """
 
     graphs: tuple[Graph, ...] = ()
     interactive_graphs: tuple[Graph, ...] = ()
     lineage_click: str | None = None
     backfills: tuple[int, ...] = ()
+    backfill_texts: tuple[str, ...] = ()
     status_grids: tuple[StatusGrid, ...] = ()
     history_assets: frozenset[str] = frozenset()
+    history_filter: str = "all assets"
 
     def aspects(self) -> frozenset[str]:
         """The names of the particular checks this notebook asks for."""
@@ -98,12 +105,18 @@ EXPECTED: Mapping[str, Expected] = {
             {"daily_sales": {"fresh": 60, "missing": 31}, "monthly_revenue": _MONTHS},
         ),
         history_assets=frozenset({"monthly_revenue"}),
+        history_filter="monthly_revenue",  # %flowstone history monthly_revenue
     ),
     "03_lineage_and_debugging.ipynb": Expected(
         graphs=({"readings": "fresh", "daily_mean": "fresh", "overall_mean": "fresh"},),
         interactive_graphs=({"readings": "fresh", "daily_mean": "fresh", "overall_mean": "fresh"},),
         lineage_click="daily_mean[2024-05-04]",
         backfills=(10, 10),
+        backfill_texts=(
+            "9 computed",
+            "1 skipped",
+            "upstream readings[2024-05-04] raised ValueError",
+        ),
         status_grids=(
             {"readings": {"fresh": 10}, "daily_mean": {"fresh": 10}, "overall_mean": "fresh"},
         ),

@@ -186,7 +186,15 @@ def test_interactive_graph_shows_the_nodes_in_their_status_colours(
     lab.wait_for_interactive_graphs(len(graphs))
     for index, output in enumerate(lab.locate(INTERACTIVE_GRAPH_OUTPUT)):
         lab.shot(f"graph-interactive-{index}", output)
+        cut = output.evaluate(_CUT_LABELS)
+        assert cut == [], f"interactive graph {index}: labels cut short: {cut}"
     check_drawings(lab.drawings(INTERACTIVE_GRAPH), graphs)
+
+
+# The controls' labels that do not fit their box ("Search Ty…").
+_CUT_LABELS = """(el) => [...el.querySelectorAll('.widget-label')]
+  .filter(label => label.textContent && label.scrollWidth > label.clientWidth + 1)
+  .map(label => label.textContent)"""
 
 
 @shows("lineage")
@@ -219,20 +227,42 @@ def test_clicking_a_lineage_row_recentres_the_widget(notebook_run: NotebookRun) 
 
 
 @shows("backfill")
-def test_backfill_progress_reaches_100_percent(notebook_run: NotebookRun) -> None:
+def test_each_backfill_ends_complete_in_one_colour_per_state(notebook_run: NotebookRun) -> None:
     lab = notebook_run.lab
-    widgets = lab.locate(".jupyter-widgets.fs-backfill")
+    shown = lab.locate(f"{OUTPUT} .fs-backfill")
     totals = notebook_run.expected.backfills
-    assert len(widgets) == len(totals), (
-        f"expected {len(totals)} backfill progress widget(s), found {len(widgets)}"
-    )
-    for index, (widget, total) in enumerate(zip(widgets, totals, strict=True)):
-        lab.shot(f"backfill-{index}", widget)
-        bar = widget.locator(".widget-hprogress")
-        expect(bar.locator(".widget-label")).to_have_text(f"{total}/{total}")
-        expect(bar.locator(".progress-bar")).to_have_attribute(
-            "style", WIDTH_100, timeout=RENDER_TIMEOUT
-        )
+    assert len(shown) == len(totals), f"expected {len(totals)} backfill(s), found {len(shown)}"
+    for index, (backfill, total) in enumerate(zip(shown, totals, strict=True)):
+        lab.shot(f"backfill-{index}", backfill)
+        expect(backfill.locator(".fs-bar-label").first).to_have_text(f"{total}/{total}")
+        segments = backfill.evaluate(_BAR_SEGMENTS)
+        assert sum(count for _, count, _ in segments) == total, segments
+        for state, _, colour in segments:
+            assert state not in ("running", "pending"), f"backfill {index} ended {state}"
+            assert colour == hex_to_rgb(PALETTE[state].strong), (
+                f"backfill {index}: {state} is painted {colour}"
+            )
+        # The legend and the squares paint each state as the bar does.
+        for state, colour in backfill.evaluate(_LEGEND_AND_SQUARES):
+            assert colour == hex_to_rgb(PALETTE[state].strong), (state, colour)
+    assert lab.count(f"{OUTPUT} .fs-backfill button:has-text('Cancel')") == 0
+    text = " ".join(backfill.inner_text() for backfill in shown)
+    for wanted in notebook_run.expected.backfill_texts:
+        assert wanted in text, f"the backfill outputs do not say {wanted!r}"
+
+
+# Per segment of a backfill's bar: (state, partitions, computed background).
+_BAR_SEGMENTS = """(el) => [...el.querySelector('.fs-bar').querySelectorAll('.fs-bar-segment')]
+  .map(s => [[...s.classList].pop().replace('fs-bar-', ''), Number(s.dataset.count),
+             getComputedStyle(s).backgroundColor])"""
+# (state, colour) of each legend mark and each square.
+_LEGEND_AND_SQUARES = """(el) => [
+  ...[...el.querySelectorAll('.fs-count')].map(c => [
+    [...c.classList].pop().replace('fs-count-', ''),
+    getComputedStyle(c.querySelector('span')).color]),
+  ...[...el.querySelectorAll('.fs-square')].map(q => [
+    [...q.classList].pop().replace('fs-square-', ''), getComputedStyle(q).backgroundColor]),
+]"""
 
 
 @shows("status_grid")
@@ -249,23 +279,34 @@ def test_status_grids_colour_each_cell_by_status(notebook_run: NotebookRun) -> N
         assert set(shown) == set(assets), f"grid {index}: assets differ"
         for asset, want in assets.items():
             cells = shown[asset]
-            counts = Counter(status for status, _ in cells)
-            wanted = Counter({want: len(cells)} if isinstance(want, str) else want)
+            counts: Counter[str] = Counter()
+            for status, _, count in cells:
+                counts[status] += count
+            wanted = Counter({want: counts.total()} if isinstance(want, str) else want)
             assert counts == wanted, f"grid {index}, {asset}: cells show {dict(counts)}"
-            for status, colour in cells:
+            for status, colour, _ in cells:
                 assert colour == hex_to_rgb(PALETTE[status].strong), (
                     f"grid {index}, {asset}: a {status} cell is painted {colour}"
                 )
+        # Cells carry no text (the status column says it once) and none spans other columns.
+        assert grid.evaluate(_CELL_TEXT) == [], f"grid {index}: text in a cell"
+        assert grid.evaluate(_OVERFLOWING) == [], f"grid {index}: text overflows its cell"
 
 
-# Per asset row of a status grid: (status, computed background) of each cell or square.
+# Per asset row of a status grid: (status, computed background, partitions) of each cell,
+# square, or run of partitions.
 _STATUS_CELLS = """(grid) => Object.fromEntries([...grid.querySelectorAll('tbody tr')].map(row => [
   row.querySelector('th').textContent,
-  [...row.querySelectorAll('td.fs-cell, span.fs-square')].map(cell => [
+  [...row.querySelectorAll('td.fs-cell, span.fs-square, span.fs-run')].map(cell => [
     [...cell.classList].pop().split('-').pop(),
     getComputedStyle(cell).backgroundColor,
+    Number(cell.dataset.count || 1),
   ]),
 ]))"""
+_CELL_TEXT = """(grid) => [...grid.querySelectorAll('td.fs-cell')]
+  .filter(cell => cell.textContent.trim() !== '' || cell.colSpan > 1).map(cell => cell.title)"""
+_OVERFLOWING = """(grid) => [...grid.querySelectorAll('td, th')]
+  .filter(cell => cell.scrollWidth > cell.clientWidth + 1).map(cell => cell.textContent)"""
 
 
 @shows("history")
@@ -276,3 +317,26 @@ def test_history_lists_the_materializations(notebook_run: NotebookRun) -> None:
     assets = set(widget.locator("table.fs-history tbody tr td:first-child").all_inner_texts())
     missing = notebook_run.expected.history_assets - assets
     assert not missing, f"no history rows for {sorted(missing)}; rows show {sorted(assets)}"
+    chosen = widget.locator(".widget-dropdown select").first
+    shown = chosen.evaluate("s => s.options[s.selectedIndex].textContent")
+    # ipywidgets writes an option's spaces as no-break spaces.
+    assert shown.replace("\xa0", " ") == notebook_run.expected.history_filter
+    headers = widget.evaluate(_HISTORY_HEADERS)
+    assert [name for name, _ in headers][:6] == [
+        "asset",
+        "partition",
+        "status",
+        "finished",
+        "duration",
+        "rows",
+    ]
+    for name, align in headers:
+        assert align == ("right" if name in ("duration", "rows") else "left"), (name, align)
+    durations = widget.locator("table.fs-history tbody tr td:nth-child(5)").all_inner_texts()
+    assert any(durations), "no durations shown"
+    assert all(re.fullmatch(r"\d+\.\d\d s", d) for d in durations if d), durations[:3]
+
+
+# (text, computed alignment) of each history header.
+_HISTORY_HEADERS = """(el) => [...el.querySelectorAll('table.fs-history thead th')]
+  .map(th => [th.textContent, getComputedStyle(th).textAlign])"""

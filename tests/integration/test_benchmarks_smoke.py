@@ -22,7 +22,7 @@ from benchmarks._measure import Stat, measure, sample
 from benchmarks._peers import PEERS, PeerServer, default_python, run_peer
 from benchmarks._sizes import FULL, SMOKE, Sizes
 
-IN_PROCESS = ("chain", "wide", "partitions", "store_load", "trivial", "lineage", "dot", "notebook")
+IN_PROCESS = tuple(w for w in _driver.WORKLOADS if w != "import")  # (imports: subprocesses)
 
 
 def _metrics(workload: str) -> set[str]:
@@ -75,7 +75,7 @@ def test_the_lineage_catalog_holds_the_requested_materializations(tmp_path: Path
         ours.define_lineage_chain(SMOKE)
         assert len(fs.history()) == SMOKE.lineage_materializations
         found = fs.lineage("s02", "2024-01-04")
-    assert [entry.asset for entry in found.upstream] == ["s01", "s00"]
+    assert [(e.asset, e.depth) for e in found.upstream] == [("s00", 2), ("s01", 1)]  # by asset
 
 
 def _assets(registry: Any) -> dict[str, tuple[list[str], bool]]:

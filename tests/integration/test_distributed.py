@@ -134,7 +134,7 @@ def test_checks_run_on_the_dask_workers_and_a_blocking_failure_skips_its_downstr
     result = fs.backfill(per_day, executor=client, max_workers=2)
     assert result.counts() == {"computed": 5, "skipped": 1}
     skipped = result["2024-03-04"].error
-    assert skipped == "not run: upstream 'orders[2024-03-04]' failed its check 'not_the_fourth'"
+    assert skipped == "upstream orders[2024-03-04] failed its check 'not_the_fourth'"
     outcomes = fs.checks()
     failing = outcomes[~outcomes.passed]
     assert (failing.asset.tolist(), failing.partition.tolist()) == (["orders"], ["2024-03-04"])

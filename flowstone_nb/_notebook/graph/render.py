@@ -3,8 +3,11 @@
 This module owns choosing how a graph renders and the module-level switch
 (:func:`set_renderer`): as SVG when Graphviz's ``dot`` program works, else as the interactive
 in-browser widget from ``graphviz_anywidget`` (it lays the graph out in the browser, no ``dot``
-needed), else as text (a plain listing, and the DOT text in an HTML ``<pre>``). Every user string
-that reaches HTML is escaped; the SVG itself is written (and escaped) by ``dot``.
+needed), else as text (a plain listing, and the DOT text in an HTML ``<pre>``). The interactive
+view (:class:`InteractiveGraph`) always carries a static copy beside the widget (the SVG, else the
+text), so an exported notebook, GitHub or a closed kernel shows the graph, never a widget's repr.
+Every user string that reaches HTML is escaped; the SVG itself is written (and escaped) by
+``dot``.
 
 It is imported lazily (only when a graph is drawn) and imports the ``graphviz`` and
 ``graphviz_anywidget`` packages inside functions only. It must not build DOT text (that is
@@ -22,8 +25,16 @@ from typing import Any
 from flowstone_nb._core.errors import FlowstoneError, did_you_mean
 from flowstone_nb._core.html import esc
 from flowstone_nb._notebook.graph.dot_text import NodeView
+from flowstone_nb._notebook.widgets.base import WidgetView
 
-__all__ = ["RENDERERS", "GraphView", "dot_available", "get_renderer", "set_renderer"]
+__all__ = [
+    "RENDERERS",
+    "GraphView",
+    "InteractiveGraph",
+    "dot_available",
+    "get_renderer",
+    "set_renderer",
+]
 
 #: The ways a graph can render: ``auto`` picks SVG, then the widget, then text.
 RENDERERS = ("auto", "svg", "widget", "text")
@@ -38,6 +49,7 @@ _INSTALL_WIDGET = (
     '`pip install "flowstone-nb[widgets]"` (or `pip install graphviz-anywidget`), then restart '
     "the kernel."
 )
+_KERNEL_NOTE = "The interactive graph needs a running kernel; here it is as text."
 _renderer = "auto"
 _dot_found: dict[str, bool] = {}
 
@@ -194,8 +206,11 @@ class GraphView:
             self._svg = _render_svg(self._source, refresh=refresh)
         return self._svg
 
-    def widget(self) -> Any:
+    def widget(self) -> InteractiveGraph:
         """The interactive in-browser view (zoom, search, follow edges); needs no ``dot``.
+
+        Its ``.widget`` is the ipywidgets tree (to place in a layout of your own); shown as it
+        is, it carries the static graph as its fallback.
 
         Raises
         ------
@@ -207,8 +222,9 @@ class GraphView:
                 from graphviz_anywidget import graphviz_widget  # optional
             except ImportError:
                 raise FlowstoneError(_INSTALL_WIDGET) from None
-            self._widget = graphviz_widget(self._source)
-        return self._widget
+            self._widget = InteractiveGraph(self, _readable(graphviz_widget(self._source)))
+        widget: InteractiveGraph = self._widget
+        return widget
 
     def _try_svg(self) -> str | None:
         try:
@@ -228,13 +244,16 @@ class GraphView:
         bundle: dict[str, object] = widget._repr_mimebundle_()
         return bundle
 
-    def _text_html(self) -> str:
-        if self._problem is not None:
+    def _text_html(self, note: str | None = None) -> str:
+        """The listing and the DOT source as HTML, under ``note`` (default: why it is text)."""
+        if note is not None:
+            pass
+        elif self._problem is not None:
             note = str(self._problem)
         elif _renderer == "text":
             note = "Drawn as text (renderer 'text'): choose 'auto' to draw a picture."
         else:
-            note = "The interactive graph needs a running kernel; here it is as text."
+            note = _KERNEL_NOTE
         return (
             '<div class="fs-graph fs-graph-text">'
             f'<p class="fs-graph-note">{esc(note)}</p>'
@@ -252,7 +271,7 @@ class GraphView:
         if _renderer in ("auto", "widget"):
             widget = self._try_widget()
             if widget is not None:
-                return {**widget, "text/plain": self._text}
+                return widget
         return {"text/plain": self._text, "text/html": self._text_html()}
 
     def _repr_mimebundle_(
@@ -269,3 +288,46 @@ class GraphView:
             if svg is not None:
                 return f'<div class="fs-graph">{_inline(svg)}</div>'
         return self._text_html()
+
+
+class InteractiveGraph(WidgetView):
+    """The in-browser graph (graphviz-anywidget) with the static graph as its fallback.
+
+    Parameters
+    ----------
+    graph
+        The graph it shows.
+    widget
+        The ipywidgets tree of the interactive view.
+
+    Attributes
+    ----------
+    widget
+        The ipywidgets tree.
+    """
+
+    def __init__(self, graph: GraphView, widget: Any) -> None:
+        self.graph = graph
+        self.widget = widget
+
+    def to_html(self) -> str:
+        """The graph drawn as SVG when ``dot`` works, else its text (outside a kernel)."""
+        try:
+            svg = self.graph._drawn(refresh=False)
+        except FlowstoneError:
+            return self.graph._text_html(_KERNEL_NOTE)
+        return f'<div class="fs-graph">{_inline(svg)}</div>'
+
+    def to_text(self) -> str:
+        """The graph's plain listing."""
+        return self.graph.text
+
+
+def _readable(tree: Any) -> Any:
+    """``tree`` with every control's label shown whole ("Search Type:", not "Search Ty…")."""
+    for child in getattr(tree, "children", ()):
+        _readable(child)
+        style: Any = getattr(child, "style", None)
+        if getattr(child, "description", None) and hasattr(style, "description_width"):
+            style.description_width = "initial"
+    return tree

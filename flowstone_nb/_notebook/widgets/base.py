@@ -1,4 +1,4 @@
-"""What every flowstone_nb widget shares: three renderings of one object, and small HTML pieces.
+"""What every flowstone_nb widget shares: three renderings of one object.
 
 A :class:`WidgetView` owns a tree of ipywidgets (``.widget``) and also renders itself as static
 HTML and as text, so Jupyter shows the live widget while nbconvert, GitHub and terminals show the
@@ -10,27 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowstone_nb._core.html import esc
-from flowstone_nb._core.states import strong_colour
-
-__all__ = ["WidgetView", "square", "tooltip"]
-
-
-def square(status: str, title: str, *, kind: str | None = None, css: str = "fs-square") -> str:
-    """A small square in ``status``'s colour with a tooltip (``title`` is escaped here).
-
-    Its CSS classes are ``css`` and ``css-kind`` (``kind`` defaults to ``status``).
-    """
-    return (
-        f'<span class="{css} {css}-{esc(kind or status)}" title="{esc(title)}" '
-        f'style="display:inline-block;width:10px;height:10px;margin:1px;'
-        f'border-radius:2px;background:{strong_colour(status)}"></span>'
-    )
-
-
-def tooltip(subject: str, status: str, reason: str = "") -> str:
-    """``subject: status — reason`` (unescaped; :func:`square` escapes it)."""
-    return f"{subject}: {status} — {reason}" if reason else f"{subject}: {status}"
+__all__ = ["WidgetView"]
 
 
 class WidgetView:

@@ -8,11 +8,12 @@ never reads the catalog.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.errors import FlowstoneError
-from flowstone_nb._core.html import badge, esc, html_table, text_table, when
+from flowstone_nb._core.html import badge, duration, esc, html_table, text_table, when
 from flowstone_nb._notebook.widgets.base import WidgetView
 
 if TYPE_CHECKING:
@@ -33,6 +34,17 @@ SHOWN = (
 )
 REQUIRED = ("asset", "status")
 ERROR_WIDTH = 120
+#: The header of a column, where it is not the column's name.
+HEADERS: Mapping[str, str] = MappingProxyType(
+    {
+        "duration_s": "duration",
+        "data_version": "data version",
+        "run_id": "run",
+        "error_message": "error",
+    }
+)
+#: Columns of numbers: aligned right, under a right-aligned header.
+NUMBERS = frozenset({"duration_s", "rows"})
 
 
 def _blank(value: Any) -> bool:
@@ -50,7 +62,7 @@ def _error(value: Any) -> str:
 FORMATS: dict[str, Callable[[Any], str]] = {
     "started": when,
     "finished": when,
-    "duration_s": lambda value: f"{float(value):.3f}",
+    "duration_s": lambda value: duration(float(value)),
     "data_version": lambda value: str(value)[:12],
     "run_id": lambda value: str(value)[:12],
     "rows": lambda value: str(int(value)),
@@ -83,6 +95,9 @@ class HistoryWidget(WidgetView):
         The DataFrame from ``fs.history()``.
     max_rows
         Rows shown at most; the table says how many matched.
+    asset
+        The asset the filter starts on (default: the frame's one asset if it holds only one,
+        else all assets).
 
     Attributes
     ----------
@@ -92,7 +107,9 @@ class HistoryWidget(WidgetView):
         The HTML widget holding the table.
     """
 
-    def __init__(self, frame: pd.DataFrame, *, max_rows: int = 200) -> None:
+    def __init__(
+        self, frame: pd.DataFrame, *, max_rows: int = 200, asset: str | None = None
+    ) -> None:
         import ipywidgets as widgets
 
         missing = [c for c in REQUIRED if c not in frame.columns]
@@ -105,8 +122,13 @@ class HistoryWidget(WidgetView):
         self.frame = frame
         self._columns = [c for c in SHOWN if c in frame.columns]
         self._max_rows = max_rows
+        assets = self._choices("asset", "all assets")
+        if asset is None and len(assets) == 2:  # "all assets" and the one asset there is
+            asset = assets[1][1]
+        if asset is not None and (asset, asset) not in assets:
+            assets.append((asset, asset))
         self.asset_filter: Any = widgets.Dropdown(
-            options=self._choices("asset", "all assets"), value="", description="asset"
+            options=assets, value=asset or "", description="asset"
         )
         self.status_filter: Any = widgets.Dropdown(
             options=self._choices("status", "all statuses"), value="", description="status"
@@ -150,6 +172,12 @@ class HistoryWidget(WidgetView):
     def _render(self) -> None:
         self.table.value = self.to_html()
 
+    def _headers(self) -> list[str]:
+        return [HEADERS.get(column, column) for column in self._columns]
+
+    def _numbers(self) -> list[int]:
+        return [i for i, column in enumerate(self._columns) if column in NUMBERS]
+
     def to_html(self) -> str:
         """The filtered table as static HTML (status as a coloured badge)."""
         rows, matched = self._rows()
@@ -163,7 +191,11 @@ class HistoryWidget(WidgetView):
             for row in rows
         ]
         table = html_table(
-            self._columns, cells, raw_columns=range(len(self._columns)), css_class="fs-history"
+            self._headers(),
+            cells,
+            raw_columns=range(len(self._columns)),
+            right_columns=self._numbers(),
+            css_class="fs-history",
         )
         note = self._note(len(rows), matched)
         return table + (f"<p><i>{esc(note)}</i></p>" if note else "")
@@ -172,5 +204,5 @@ class HistoryWidget(WidgetView):
         """The filtered table as text."""
         rows, matched = self._rows()
         note = self._note(len(rows), matched)
-        table = text_table(self._columns, rows)
+        table = text_table(self._headers(), rows, right_columns=self._numbers())
         return f"{table}\n({note})" if note else table

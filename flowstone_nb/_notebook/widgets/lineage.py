@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.errors import FlowstoneError
-from flowstone_nb._core.html import badge, esc, html_table, subject, text_table, when
+from flowstone_nb._core.html import badge, esc, subject, when
 from flowstone_nb._core.states import FORGOTTEN
 from flowstone_nb._notebook.widgets.base import WidgetView
 
@@ -229,28 +229,15 @@ class LineageWidget(WidgetView):
         return button
 
     def to_html(self) -> str:
-        """The current centre as static HTML tables, with the trail."""
-        parts = []
-        if self.trail:
-            parts.append(f'<div class="fs-lineage-breadcrumb">back: {self._trail_html()}</div>')
-        parts.append(f'<h4 class="fs-lineage-title">Lineage of {esc(self.lineage.title)}</h4>')
-        for label, entries in self.lineage.directions():
-            rows = [[esc(_label(e)), *_cells(e)] for e in entries]
-            parts.append(f"<b>{esc(label)}</b>")
-            parts.append(html_table(HEADERS, rows, raw_columns=range(6), css_class="fs-lineage"))
-        if len(parts) == 1 + bool(self.trail):
-            parts.append(f"<i>{esc(self.lineage.empty_text)}</i>")
-        return '<div class="fs-lineage">' + "".join(parts) + "</div>"
+        """The current centre as the lineage's own static HTML (runs collapsed), with the trail."""
+        trail = (
+            f'<div class="fs-lineage-breadcrumb">back: {self._trail_html()}</div>'
+            if self.trail
+            else ""
+        )
+        return trail + self.lineage._repr_html_()
 
     def to_text(self) -> str:
-        """The current centre as text tables, with the trail."""
-        lines = []
-        if self.trail:
-            lines.append("back: " + " → ".join(previous.title for previous in self.trail))
-        lines.append(f"Lineage of {self.lineage.title}")
-        for label, entries in self.lineage.directions():
-            rows = [[_label(e), *_facts(e)] for e in entries]
-            lines.append(f"{label}:\n{text_table(HEADERS, rows)}")
-        if len(lines) == 1 + bool(self.trail):
-            lines.append(self.lineage.empty_text)
-        return "\n".join(lines)
+        """The current centre as the lineage's own text (runs collapsed), with the trail."""
+        trail = [f"back: {' → '.join(p.title for p in self.trail)}"] if self.trail else []
+        return "\n".join([*trail, repr(self.lineage)])

@@ -1,11 +1,14 @@
-"""The backfill progress widget: a bar, counts per state, a strip per partition, a Cancel button.
+"""The backfill progress widget: a bar of states, their counts, a square per partition, Cancel.
 
 :class:`BackfillProgress` consumes :class:`~flowstone_nb._core.events.Event` objects from worker
 threads (its counters are guarded by a lock) and knows nothing of the backfill itself: the Cancel
-button only calls the ``on_cancel`` function it was given. The bar and counts update on every event;
-the per-partition strip is redrawn through a :class:`~flowstone_nb._core.throttle.Throttle`. Each
-state is drawn in its colour from :data:`~flowstone_nb._core.states.PALETTE`. ipywidgets is
-imported when a widget is built, never at import time.
+button only calls the ``on_cancel`` function it was given. A partition's state is named with the
+words of the backfill's result (:class:`~flowstone_nb._core.states.Outcome`: computed, reused,
+failed, skipped, cancelled; and running, pending while it runs) and drawn in that state's colour
+from :data:`~flowstone_nb._core.states.PALETTE`, in the bar, its legend and the strip alike. The
+bar, counts and problems update on every event; the per-partition strip is redrawn through a
+:class:`~flowstone_nb._core.throttle.Throttle`. ipywidgets is imported when a widget is built,
+never at import time.
 """
 
 from __future__ import annotations
@@ -18,27 +21,30 @@ from typing import Any
 
 from flowstone_nb._core.errors import FlowstoneError
 from flowstone_nb._core.events import Event
-from flowstone_nb._core.html import esc
-from flowstone_nb._core.states import EventKind, RecordStatus, strong_colour
+from flowstone_nb._core.html import counted, esc, legend, square, state_bar, tooltip
+from flowstone_nb._core.states import EventKind, Outcome, RecordStatus
 from flowstone_nb._core.throttle import Schedule, Throttle, start_timer
-from flowstone_nb._notebook.widgets.base import WidgetView, square, tooltip
+from flowstone_nb._notebook.widgets.base import WidgetView
 
 __all__ = ["BackfillProgress"]
 
-#: The states of a finished partition: the kind of the event that finished it.
-DONE = (
-    EventKind.SUCCEEDED,
-    EventKind.REUSED,
-    EventKind.FAILED,
-    EventKind.SKIPPED,
-    EventKind.CANCELLED,
-)
-#: Every state a partition shows, in display order.
-STATES = (*DONE, RecordStatus.RUNNING, RecordStatus.PENDING)
+#: Every state a partition shows, in display order: the result's outcomes, then the live ones.
+STATES = (*Outcome, RecordStatus.RUNNING, RecordStatus.PENDING)
 #: The state a partition is in once an event of this kind arrives.
 KIND_STATE: Mapping[str, str] = MappingProxyType(
-    {EventKind.STARTED: RecordStatus.RUNNING, **{kind: kind for kind in DONE}}
+    {
+        EventKind.STARTED: RecordStatus.RUNNING,
+        EventKind.SUCCEEDED: Outcome.COMPUTED,
+        EventKind.REUSED: Outcome.REUSED,
+        EventKind.FAILED: Outcome.FAILED,
+        EventKind.SKIPPED: Outcome.SKIPPED,
+        EventKind.CANCELLED: Outcome.CANCELLED,
+    }
 )
+#: The states whose reason is listed under the strip (a cancel is said once, for all).
+PROBLEMS = (Outcome.FAILED, Outcome.SKIPPED)
+#: How many problems are listed; the rest are counted.
+PROBLEMS_SHOWN = 3
 TEXT_MARKS: Mapping[str, str] = MappingProxyType(
     dict(zip(STATES, ("#", "=", "x", "-", "/", ">", "."), strict=True))
 )
@@ -63,12 +69,11 @@ class BackfillProgress(WidgetView):
 
     Attributes
     ----------
-    progress
-        The ``IntProgress`` bar (partitions done).
-    counts, strip, state
-        HTML widgets: counts per status, one square per partition, cancel note.
+    bar, counts, strip, problems, state
+        HTML widgets: the bar of states with ``done/total``, the counts per state, one square per
+        partition, the reasons of failed and skipped partitions, the cancel note.
     cancel_button
-        The Cancel button.
+        The Cancel button (gone once the backfill has ended, see :meth:`finish`).
     """
 
     def __init__(
@@ -96,9 +101,10 @@ class BackfillProgress(WidgetView):
         self._reasons: dict[str, str] = {}
         self._on_cancel = on_cancel
         self._cancelled = False
-        self.progress: Any = widgets.IntProgress(min=0, max=total, value=0)
+        self.bar: Any = widgets.HTML()
         self.counts: Any = widgets.HTML()
         self.strip: Any = widgets.HTML()
+        self.problems: Any = widgets.HTML()
         self.state: Any = widgets.HTML()
         self.cancel_button: Any = widgets.Button(
             description="Cancel",
@@ -107,15 +113,12 @@ class BackfillProgress(WidgetView):
             tooltip="Stop starting new partitions; running ones finish",
         )
         self.cancel_button.on_click(lambda _button: self.cancel())
+        self._header: Any = widgets.HBox(
+            [widgets.HTML(f"<b>{esc(title)}</b>"), self.bar, self.cancel_button],
+            layout=widgets.Layout(align_items="center", grid_gap="8px"),
+        )
         self.widget: Any = widgets.VBox(
-            [
-                widgets.HBox(
-                    [widgets.HTML(f"<b>{esc(title)}</b>"), self.progress, self.cancel_button]
-                ),
-                self.counts,
-                self.strip,
-                self.state,
-            ]
+            [self._header, self.counts, self.strip, self.problems, self.state]
         )
         self.widget.add_class("fs-backfill")
         self._throttle = Throttle(
@@ -124,6 +127,18 @@ class BackfillProgress(WidgetView):
         with self._lock:
             self._refresh()
         self._draw_strip()
+
+    @property
+    def done(self) -> int:
+        """How many partitions have finished, whatever their outcome."""
+        with self._lock:
+            return self._tally()[1]
+
+    @property
+    def total(self) -> int:
+        """How many partitions the backfill has (those announced, or seen in events)."""
+        with self._lock:
+            return self._tally()[2]
 
     def update(self, event: Event) -> None:
         """Take one run event (thread-safe); events of other kinds are ignored."""
@@ -151,6 +166,16 @@ class BackfillProgress(WidgetView):
             self.state.value = f"<i>{esc(CANCEL_NOTE)}</i>"
         self._on_cancel()
 
+    def finish(self) -> None:
+        """The backfill has ended: the Cancel button goes, and every square is drawn."""
+        with self._lock:
+            self.cancel_button.disabled = True
+            self._header.children = tuple(
+                child for child in self._header.children if child is not self.cancel_button
+            )
+        self._throttle.flush()
+        self._draw_strip()
+
     def _tally(self) -> tuple[dict[str, int], int, int]:
         """Counts per state, partitions done, and slots (lock held)."""
         counts: dict[str, int] = dict.fromkeys(STATES, 0)
@@ -158,27 +183,27 @@ class BackfillProgress(WidgetView):
             counts[state] += 1
         slots = max(self._total, len(self._states))
         counts[RecordStatus.PENDING] += slots - len(self._states)
-        return counts, sum(counts[s] for s in DONE), slots
+        return counts, sum(counts[s] for s in Outcome), slots
+
+    def _problems(self) -> list[str]:
+        """``partition state: reason`` of each failed or skipped partition (lock held)."""
+        return [
+            f"{partition} {state}: {self._reasons[partition]}"
+            if partition in self._reasons
+            else f"{partition} {state}"
+            for partition, state in self._states.items()
+            if state in PROBLEMS
+        ]
 
     def _refresh(self) -> bool:
-        """Update bar and counts (lock held); True when every partition is done."""
+        """Update bar, counts and problems (lock held); True when every partition is done."""
         counts, done, slots = self._tally()
-        self.progress.max = slots
-        self.progress.value = done
-        self.progress.description = f"{done}/{slots}"
+        self.bar.value = state_bar(counts, label=f"{done}/{slots}")
+        self.counts.value = legend(counts)
+        self.problems.value = _problems_html(self._problems())
         finished = done >= slots
-        if counts[EventKind.FAILED] or counts[EventKind.SKIPPED]:
-            self.progress.bar_style = "danger"
-        elif finished:
-            self.progress.bar_style = "success"
         if finished:
             self.cancel_button.disabled = True
-        self.counts.value = " · ".join(
-            f'<span class="fs-count fs-count-{s}"><span style="color:{strong_colour(s)}">'
-            f"■</span> {n} {s}</span>"
-            for s, n in counts.items()
-            if n
-        )
         return finished
 
     def _strip_html(self) -> str:
@@ -195,24 +220,38 @@ class BackfillProgress(WidgetView):
         self.strip.value = self._strip_html()
 
     def to_text(self) -> str:
-        """``title: done/total done (counts)`` and a character per partition."""
+        """``title: done/total done (counts)``, a character per partition, and the problems."""
         with self._lock:
             counts, done, slots = self._tally()
             states = list(self._states.values())
+            problems = self._problems()
             cancelled = self._cancelled
-        listed = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
         strip = "".join(TEXT_MARKS[s] for s in states) + "." * (slots - len(states))
-        lines = [f"{self._title or 'backfill'}: {done}/{slots} done ({listed})", strip]
+        lines = [f"{self._title or 'backfill'}: {done}/{slots} done ({counted(counts)})", strip]
+        lines += _shown_problems(problems)
         if cancelled:
             lines.append(CANCEL_NOTE)
         return "\n".join(line for line in lines if line)
 
     def to_html(self) -> str:
-        """The bar, counts and strip as static HTML."""
+        """The bar, counts, strip and problems as static HTML (the same pieces as the widget)."""
         with self._lock:
-            _, done, slots = self._tally()
+            counts, done, slots = self._tally()
+            problems = self._problems()
         return (
             f'<div class="fs-backfill"><b>{esc(self._title)}</b> '
-            f'<progress value="{done}" max="{slots}"></progress> {done}/{slots}'
-            f"<div>{self.counts.value}</div>{self._strip_html()}<div>{self.state.value}</div></div>"
+            f"{state_bar(counts, label=f'{done}/{slots}')}<div>{legend(counts)}</div>"
+            f"{self._strip_html()}{_problems_html(problems)}<div>{self.state.value}</div></div>"
         )
+
+
+def _shown_problems(problems: list[str]) -> list[str]:
+    """The first :data:`PROBLEMS_SHOWN` problems, and how many more there are."""
+    hidden = len(problems) - PROBLEMS_SHOWN
+    more = [f"… and {hidden} more"] if hidden > 0 else []
+    return problems[:PROBLEMS_SHOWN] + more
+
+
+def _problems_html(problems: list[str]) -> str:
+    lines = "".join(f"<li>{esc(line)}</li>" for line in _shown_problems(problems))
+    return f'<ul class="fs-problems" style="margin:2px 0">{lines}</ul>' if lines else ""

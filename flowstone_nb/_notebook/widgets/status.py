@@ -1,48 +1,47 @@
-"""The status grid: assets x partitions as coloured cells, or one strip of squares per asset.
+"""The status grid: assets x partitions as coloured cells, or one compact strip per asset.
 
 :class:`StatusGrid` renders a :class:`~flowstone_nb._query.status.StatusReport` (plain data) with
 the colours of :data:`~flowstone_nb._core.states.PALETTE` and a tooltip per cell giving the
-reason. Few partitions show as a grid with a column per key; many show compactly. ipywidgets is
-imported when a widget is built; this module never computes a status.
+reason. Few partitions show as a grid with a column per key (an unpartitioned asset is one cell
+in a column of its own); many show compactly: a square per partition while they fit on a line,
+beyond that a bar of the report's runs (:meth:`~flowstone_nb._query.status.StatusReport.runs`)
+with their key ranges, as the text view writes them. Cells carry no text, so nothing overflows;
+the status is written once, in the status column. ipywidgets is imported when a widget is built;
+this module never computes a status.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from flowstone_nb._core.html import badge, esc, subject
-from flowstone_nb._core.states import Freshness, strong_colour
-from flowstone_nb._notebook.widgets.base import WidgetView, square, tooltip
+from flowstone_nb._core.html import badge, esc, square, subject, tooltip
+from flowstone_nb._core.states import strong_colour
+from flowstone_nb._notebook.widgets.base import WidgetView
 
 if TYPE_CHECKING:
-    from flowstone_nb._query.status import PartitionStatus, StatusReport
+    from flowstone_nb._query.status import PartitionStatus, StatusReport, StatusRun
 
 __all__ = ["StatusGrid"]
 
-#: One character per status in the text strip.
-TEXT_MARKS: Mapping[str, str] = {
-    Freshness.FRESH: "#",
-    Freshness.STALE: "~",
-    Freshness.MISSING: ".",
-    Freshness.FAILED: "x",
-    Freshness.RUNNING: ">",
-}
 VERTICAL = "writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal"
+CELL = "min-width:12px;width:12px;height:14px;padding:0;border:1px solid white"
+#: A line of text in the table's cells never wraps.
+NOWRAP = "text-align:left;white-space:nowrap;padding:2px 8px"
 
 
-def _subject(row: PartitionStatus) -> str:
-    return subject(row.asset, row.partition)
+def _tooltip(row: PartitionStatus) -> str:
+    return tooltip(subject(row.asset, row.partition), row.status, row.reason)
 
 
-def _cell(row: PartitionStatus, colspan: int = 1) -> str:
-    span = f' colspan="{colspan}"' if colspan > 1 else ""
-    label = esc(row.status) if not row.partition else ""
+def _run_tooltip(asset: str, run: StatusRun) -> str:
+    """``daily[2024-01-01..2024-01-31]: fresh (31)``, with the reason if there is one."""
+    return tooltip(subject(asset, run.keys), f"{run.status} ({run.count})", run.reason)
+
+
+def _cell(row: PartitionStatus) -> str:
     return (
-        f'<td class="fs-cell fs-cell-{esc(row.status)}"{span} '
-        f'title="{esc(tooltip(_subject(row), row.status, row.reason))}" '
-        f'style="background:{strong_colour(row.status)};color:white;min-width:12px;height:14px">'
-        f"{label}</td>"
+        f'<td class="fs-cell fs-cell-{esc(row.status)}" title="{esc(_tooltip(row))}" '
+        f'style="background:{strong_colour(row.status)};{CELL}"></td>'
     )
 
 
@@ -54,10 +53,13 @@ class StatusGrid(WidgetView):
     report
         The report from ``fs.status()``.
     compact
-        Force the compact form (one strip of squares per asset) or the grid; by default the
-        grid is used up to ``compact_after`` distinct partition keys.
+        Force the compact form (one strip per asset) or the grid; by default the grid is used up
+        to ``compact_after`` distinct partition keys.
     compact_after
         How many partition columns the grid form shows before switching to compact.
+    squares_up_to
+        In the compact form, an asset with more partitions than this shows as a bar of runs of
+        keys instead of a square per partition.
 
     Attributes
     ----------
@@ -68,13 +70,20 @@ class StatusGrid(WidgetView):
     """
 
     def __init__(
-        self, report: StatusReport, *, compact: bool | None = None, compact_after: int = 12
+        self,
+        report: StatusReport,
+        *,
+        compact: bool | None = None,
+        compact_after: int = 12,
+        squares_up_to: int = 60,
     ) -> None:
         import ipywidgets as widgets
 
         self.report = report
-        self._assets = list(dict.fromkeys(row.asset for row in report.rows))
+        self._assets = report.assets()
         self._keys = list(dict.fromkeys(row.partition for row in report.rows if row.partition))
+        self._keyless = any(not report.partitioned(a) for a in self._assets)
+        self._squares_up_to = squares_up_to
         start = len(self._keys) > compact_after if compact is None else compact
         self.form: Any = widgets.ToggleButtons(
             options=["grid", "compact"], value="compact" if start else "grid"
@@ -95,25 +104,45 @@ class StatusGrid(WidgetView):
         self.grid.value = self.to_html()
 
     def _head(self) -> str:
-        keys = (
-            "".join(f'<th><div style="{VERTICAL}">{esc(k)}</div></th>' for k in self._keys)
-            or "<th></th>"
+        keyless = '<th title="unpartitioned"></th>' if self._keyless else ""
+        keys = "".join(f'<th><div style="{VERTICAL}">{esc(k)}</div></th>' for k in self._keys)
+        return (
+            f'<thead><tr><th style="{NOWRAP}">asset</th><th style="{NOWRAP}">status</th>'
+            f"{keyless}{keys}</tr></thead>"
         )
-        return f"<thead><tr><th>asset</th><th>status</th>{keys}</tr></thead>"
 
     def _grid_row(self, asset: str) -> str:
         rows = self.report.for_asset(asset)
-        if len(rows) == 1 and not rows[0].partition:
-            return _cell(rows[0], colspan=max(1, len(self._keys)))
+        if not self.report.partitioned(asset):
+            return _cell(rows[0]) + "<td></td>" * len(self._keys)
         by_key = {row.partition: row for row in rows}
-        return "".join(_cell(by_key[k]) if k in by_key else "<td></td>" for k in self._keys)
+        cells = "".join(_cell(by_key[k]) if k in by_key else "<td></td>" for k in self._keys)
+        return ("<td></td>" if self._keyless else "") + cells
 
     def _strip(self, asset: str) -> str:
-        squares = "".join(
-            square(r.status, tooltip(_subject(r), r.status, r.reason))
-            for r in self.report.for_asset(asset)
+        rows = self.report.for_asset(asset)
+        if len(rows) <= self._squares_up_to:
+            inner = "".join(square(r.status, _tooltip(r)) for r in rows)
+        else:
+            inner = self._run_bar(asset)
+        return f'<td class="fs-strip" style="line-height:8px;text-align:left">{inner}</td>'
+
+    def _run_bar(self, asset: str) -> str:
+        """A bar with a segment per run (as long as its share), then the runs as text."""
+        runs = self.report.runs(asset)
+        total = sum(run.count for run in runs)
+        segments = "".join(
+            f'<span class="fs-run fs-run-{esc(run.status)}" data-count="{run.count}" '
+            f'title="{esc(_run_tooltip(asset, run))}" '
+            f'style="width:{100 * run.count / total:.4g}%;background:{strong_colour(run.status)}">'
+            "</span>"
+            for run in runs
         )
-        return f'<td class="fs-strip" style="line-height:8px">{squares}</td>'
+        return (
+            '<span class="fs-runs" style="display:flex;width:24em;height:12px;border-radius:3px;'
+            f'overflow:hidden">{segments}</span>'
+            f'<div class="fs-run-list" style="line-height:1.6">{self.report.runs_html(asset)}</div>'
+        )
 
     def _legend(self) -> str:
         present = dict.fromkeys(row.status for row in self.report.rows)
@@ -124,8 +153,8 @@ class StatusGrid(WidgetView):
         if not self.report.rows:
             return '<div class="fs-status-grid"><i>no assets</i></div>'
         body = "".join(
-            f'<tr><th style="text-align:left">{esc(a)}</th>'
-            f"<td>{esc(self.report.summary(a))}</td>"
+            f'<tr><th style="{NOWRAP}">{esc(a)}</th>'
+            f'<td style="{NOWRAP}">{esc(self.report.headline(a))}</td>'
             f"{self._strip(a) if self.compact else self._grid_row(a)}</tr>"
             for a in self._assets
         )
@@ -137,16 +166,5 @@ class StatusGrid(WidgetView):
         )
 
     def to_text(self) -> str:
-        """One line per asset: name, summary and a character per partition."""
-        if not self.report.rows:
-            return "(no assets)"
-        width = max(len(a) for a in self._assets)
-        summaries = {a: self.report.summary(a) for a in self._assets}
-        gap = max(len(s) for s in summaries.values())
-        lines = []
-        for asset in self._assets:
-            rows = self.report.for_asset(asset)
-            strip = "".join(TEXT_MARKS.get(r.status, "?") for r in rows if r.partition)
-            lines.append(f"{asset.ljust(width)}  {summaries[asset].ljust(gap)}  {strip}".rstrip())
-        legend = ", ".join(f"{mark} {status}" for status, mark in TEXT_MARKS.items())
-        return "\n".join([*lines, f"legend: {legend}, ? other"])
+        """The report's text: per asset its counts, then its partitions as runs of keys."""
+        return "(no assets)" if not self.report.rows else repr(self.report)

@@ -3,7 +3,8 @@
 ``base`` holds the interface (:class:`PartitionMapping`, and the :class:`~.base.Step` it answers
 in either direction) with identity and all-partitions; ``windows`` the time-window mapping and the
 window arithmetic; ``ordered`` the trailing window and the previous partition; ``inference`` the
-mapping used when none is given, with the multi-to-single-dimension mapping it picks.
+mapping used when none is given, with the multi-to-single-dimension mapping it picks; ``spec``
+the short spellings of ``%%asset --map`` (``trailing:7``).
 
 This package is the one home of the public names below: importers take them from here, and the
 mapping classes report it as their ``__module__`` (so pickles and "is this one of ours?" do not
@@ -19,9 +20,11 @@ from flowstone_nb._partitioning.mappings.base import (
 )
 from flowstone_nb._partitioning.mappings.inference import MultiToSingleDimension, infer_mapping
 from flowstone_nb._partitioning.mappings.ordered import PreviousPartition, TrailingWindow
+from flowstone_nb._partitioning.mappings.spec import MAPPING_FORMS, parse_mapping_spec
 from flowstone_nb._partitioning.mappings.windows import TimeWindowMapping
 
 __all__ = [
+    "MAPPING_FORMS",
     "AllPartitionsMapping",
     "IdentityMapping",
     "MultiToSingleDimension",
@@ -31,4 +34,5 @@ __all__ = [
     "TrailingWindow",
     "infer_mapping",
     "mapping_issues",
+    "parse_mapping_spec",
 ]

@@ -232,10 +232,15 @@ class IdentityMapping(PartitionMapping):
         """Different kinds of keys on the two sides cannot match."""
         found = super().issues(down_def, up_def)
         if down_def is not None and up_def is not None and key_kind(down_def) != key_kind(up_def):
+            instead = (
+                "fs.TimeWindowMapping() (the upstream partitions in the same period)"
+                if down_def.is_time_based and up_def.is_time_based
+                else "fs.AllPartitionsMapping() (every upstream partition)"
+            )
             found.append(
                 f"{self!r} gives each partition the upstream partition with the same key, but "
-                f"{down_def!r} and {up_def!r} have different kinds of keys: pass a mapping such "
-                f"as {EXAMPLES}."
+                f"{down_def!r} and {up_def!r} have different kinds of keys: use {instead}, or "
+                "a PartitionMapping of your own."
             )
         return found
 

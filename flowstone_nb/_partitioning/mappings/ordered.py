@@ -122,11 +122,20 @@ class TrailingWindow(PartitionMapping):
 
     def issues(self, down_def: Definition, up_def: Definition) -> list[str]:
         """Both sides must be partitioned."""
-        if down_def is None or up_def is None:
+        if up_def is None:
             return [
                 (
-                    f"{self!r} reads earlier partitions, but an asset here is unpartitioned: "
-                    "partition both assets, or leave the mapping out."
+                    f"{self!r} reads the last {self.n} partitions of the upstream, but the "
+                    "upstream is unpartitioned: leave the mapping out (each partition then "
+                    "receives its single value), or partition the upstream."
+                )
+            ]
+        if down_def is None:
+            return [
+                (
+                    f"{self!r} reads the upstream partitions up to a partition of the asset, but "
+                    "the asset is unpartitioned: use fs.AllPartitionsMapping() to receive every "
+                    "upstream partition, or partition the asset."
                 )
             ]
         return []

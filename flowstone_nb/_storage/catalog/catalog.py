@@ -404,6 +404,16 @@ class Catalog:
         if empty:
             self._connections.watch(connection, version)
 
+    def change_marker(self) -> tuple[int, int]:
+        """A value that changes whenever something is committed to the catalog.
+
+        Commits of this process (any thread) and of other processes (the command line, another
+        kernel on the same home) change it. Writes handed to the background writer are waited
+        for first, so a run that has just returned counts. Reading it costs one pragma: a
+        notebook can ask after every cell whether anything it shows may have changed.
+        """
+        return self._read("read its change marker", self._connections.changes)
+
     def get(self, materialization_id: str) -> MaterializationRow | None:
         """The materialization ``materialization_id``, or ``None``."""
         what = f"read materialization {materialization_id!r}"

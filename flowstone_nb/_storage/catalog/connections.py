@@ -64,6 +64,8 @@ class Connections:
         self._open: dict[threading.Thread, sqlite3.Connection] = {}
         # The connection told to watch for commits, and its data version then (see watch).
         self._watched: tuple[sqlite3.Connection, int] | None = None
+        #: Commits made through these connections (see :meth:`changes`).
+        self.commits = 0
 
     def __len__(self) -> int:
         """How many connections are open."""
@@ -133,6 +135,7 @@ class Connections:
             connection.execute("BEGIN IMMEDIATE")
             yield connection
             connection.execute("COMMIT")
+            self.commits += 1
         except FAILURES as error:
             connection.rollback()
             raise self.error(action, error) from error
@@ -161,6 +164,14 @@ class Connections:
             return True
         self._watched = None
         return False
+
+    def changes(self, connection: sqlite3.Connection) -> tuple[int, int]:
+        """A value that differs after any commit to the file, by this process or another.
+
+        This process's commits are counted; another process's change SQLite's data version of
+        ``connection``, the calling thread's. One pragma.
+        """
+        return self.commits, data_version(connection)
 
     def close(self) -> None:
         """Fold the log into the file, then close every connection; using them reopens them.

@@ -82,11 +82,8 @@ def find_interrupted(
     now = time.time()
     rows = _unfinished(connection.execute(_UNFINISHED_ROWS).fetchall())
     runs = _unfinished(connection.execute(_RUNNING_RUNS).fetchall())
-    failed = [
-        (f"Interrupted: {reason}", row.key)
-        for row in rows
-        if (reason := _gone(row, host, now, stale_after))
-    ]
+    # The reason alone: error_type says "Interrupted", and readers show "type: message".
+    failed = [(reason, row.key) for row in rows if (reason := _gone(row, host, now, stale_after))]
     dead_runs = [(run.key,) for run in runs if _gone(run, host, now, stale_after)]
     return Interrupted(failed, dead_runs)
 

@@ -250,3 +250,25 @@ def test_status_names_the_failing_checks_of_each_partition(
     code, out, _ = run(capsys, "status", nb, "daily")
     assert "checks failing" in out
     assert "early: 2024-01-02 is late" in out
+
+
+def test_a_partition_past_the_timeout_given_on_the_command_line_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cells = [
+        *CELLS,
+        (
+            "import threading\n"
+            "@fs.asset(partitioned_by=fs.StaticPartitions(['quick', 'stuck']))\n"
+            "def slow(context):\n"
+            "    if context.partition == 'stuck':\n"
+            "        threading.Event().wait(30)\n"
+            "    return 1"
+        ),
+    ]
+    nb = str(write(tmp_path / "p", cells))
+    code, out, err = run(capsys, "backfill", nb, "slow", "--timeout", "0.5", "--json")
+    assert code == 1
+    outcomes = {r["partition"]: r["outcome"] for r in json.loads(out)["results"]}
+    assert outcomes == {"quick": "computed", "stuck": "failed"}
+    assert "timed out after 0.5 s" in err

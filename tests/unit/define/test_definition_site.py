@@ -24,7 +24,7 @@ def shell() -> Iterator[InteractiveShell]:
         yield ip
     finally:
         InteractiveShell.clear_instance()
-        _definition_site._state.update(cell_id=None, shell=None)
+        _definition_site._state.update(cell=None, shell=None)
 
 
 def run(shell: InteractiveShell, source: str, cell_id: str | None = None) -> Any:
@@ -44,21 +44,44 @@ def test_same_cell_rerun_replaces(shell: InteractiveShell, registry: fs.Registry
     run(shell, DEFINE.format(value=2), cell_id="cell-1")
     assert registry.get("sales")() == 2
     assert registry.origin("sales").key == "cell:cell-1"
-    assert "cell cell-1… (In [" in registry.origin("sales").label
+    assert registry.origin("sales").label == 'cell In [2] ("@fs.asset")'
 
 
-def test_other_cell_clashes_naming_both(shell: InteractiveShell, registry: fs.Registry) -> None:
-    run(shell, DEFINE.format(value=1), cell_id="first-cell")
-    with pytest.raises(
-        fs.AssetDefinitionError, match=r"already defined in cell first-ce.*cell second-c"
-    ):
-        run(shell, DEFINE.format(value=2), cell_id="second-cell")
+def test_other_cell_clashes_naming_both_as_the_notebook_shows_them(
+    shell: InteractiveShell, registry: fs.Registry
+) -> None:
+    first = shell.run_cell("# first\n" + DEFINE.format(value=1), store_history=True, cell_id="a1")
+    assert first.execution_count == 1
+    with pytest.raises(fs.AssetDefinitionError) as caught:
+        run(shell, "# second\n" + DEFINE.format(value=2), cell_id="b2")
+    message = str(caught.value)
+    assert 'already defined in cell In [1] ("# first"); cell In [2] ("# second") defines' in message
+    assert "a1" not in message
+    assert "b2" not in message  # ids appear nowhere in the notebook's interface
     assert registry.get("sales")() == 1
+
+
+def test_a_long_first_line_is_cut_and_an_unnumbered_cell_has_no_number(
+    shell: InteractiveShell, registry: fs.Registry
+) -> None:
+    long_line = "# " + "x" * 60
+    shell.run_cell(long_line + "\n" + DEFINE.format(value=1), store_history=False, cell_id="c")
+    label = registry.origin("sales").label
+    assert label == f'a cell ("{long_line[:39]}…")'
+    assert len(label) < 60
+
+
+def test_a_cell_named_by_its_place(shell: InteractiveShell, registry: fs.Registry) -> None:
+    with _definition_site.cell_place("cell 4 of sales.ipynb"):
+        run(shell, DEFINE.format(value=1), cell_id="c")
+    assert registry.origin("sales").label == 'cell 4 of sales.ipynb ("@fs.asset")'
+    run(shell, DEFINE.format(value=2), cell_id="c")
+    assert registry.origin("sales").label == 'cell In [2] ("@fs.asset")'
 
 
 def test_without_cell_ids_replace_and_warn(shell: InteractiveShell, registry: fs.Registry) -> None:
     run(shell, DEFINE.format(value=1))
-    with pytest.warns(fs.FlowstoneWarning, match="now replaced by a notebook cell"):
+    with pytest.warns(fs.FlowstoneWarning, match=r'now replaced by cell In \[2\] \("@fs.asset"\)'):
         run(shell, DEFINE.format(value=2))
     assert registry.get("sales")() == 2
 
@@ -70,7 +93,7 @@ def test_pipeline_in_a_cell_gets_the_cell_origin(
     run(shell, source, cell_id="pipe")
     run(shell, source, cell_id="pipe")
     assert registry.origin("a").key == "cell:pipe:P"
-    assert registry.origin("a").label.startswith("pipeline P in cell pipe")
+    assert registry.origin("a").label == 'pipeline P in cell In [2] ("class P(fs.Pipeline):")'
 
 
 def test_pipeline_in_a_cell_without_id(shell: InteractiveShell, registry: fs.Registry) -> None:
@@ -87,7 +110,11 @@ def test_the_first_cell_reads_the_id_from_the_kernel_request(shell: InteractiveS
 
     _definition_site._state.update(shell=None)
     shell.kernel = KernelRequest()  # type: ignore[attr-defined]
+    shell.run_cell("1", store_history=True)  # the cell importing flowstone_nb, say
+    shell.history_manager.store_inputs(2, "x = 1\n# the cell now", "x = 1\n# the cell now")
+    shell.execution_count = 3
     assert _definition_site.current_cell_id() == "from-kernel"
+    assert _definition_site.origin_of_cell().label == 'cell In [2] ("x = 1")'
     del shell.kernel  # type: ignore[attr-defined]
     _definition_site._state.update(shell=None)
     assert _definition_site.current_cell_id() is None

@@ -16,8 +16,8 @@ from IPython.core.interactiveshell import InteractiveShell
 import flowstone_nb as fs
 from flowstone_nb._notebook.export import ExportError, export_notebook, module_text
 from flowstone_nb._notebook.extension import load_ipython_extension, unload_ipython_extension
+from flowstone_nb._notebook.flowstone_commands import ExportCommand, parse_flowstone_line
 from flowstone_nb._notebook.loader import SourceError, load_definitions
-from flowstone_nb._notebook.magic_lines import ExportCommand, parse_flowstone_line
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +55,7 @@ SOURCES = (
     "LIMIT = 2\n\n\ndef clip(values):\n    return [min(v, LIMIT) for v in values]",
     "%%asset raw --tags demo --description 'Raw numbers.'\n[1, 2, 3]",
     "raw  # a look at it",
-    "%%asset clipped\n# keep the small ones\nclip(raw)",
+    "%%asset clipped --timeout 60\n# keep the small ones\nclip(raw)",
     "%%asset days --partitioned-by daily:2024-01-01:2024-01-02 --io memory\nstr(context.partition)",
     "@fs.asset\ndef total(clipped):\n    return json.dumps(sum(clipped))",
     "fs.materialize(total)",
@@ -76,6 +76,7 @@ def test_the_module_defines_the_same_assets_with_the_same_code_versions(tmp_path
         "    return [1, 2, 3]\n" in text
     )
     assert "def clipped(context, raw):\n    # keep the small ones\n    return clip(raw)\n" in text
+    assert "@fs.asset(timeout=60.0)\ndef clipped(" in text
     assert (
         "@fs.asset(partitioned_by=fs.DailyPartitions('2024-01-01', '2024-01-02'), "
         "io_manager='memory')\ndef days(context):" in text
@@ -180,3 +181,76 @@ def test_repeated_imports_helpers_and_explicit_dependencies(tmp_path: Path) -> N
     assert "x = 1" in text
     assert "x = 1\n\n\ny = 2" in text  # blank runs shortened to two
     assert "def b(context, a, helper):" in text
+
+
+def test_every_option_of_an_asset_cell_is_written_out(tmp_path: Path) -> None:
+    source = notebook(
+        tmp_path / "n.ipynb",
+        "import flowstone_nb as fs\nimport pandas as pd\n"
+        "months = fs.MonthlyPartitions('2024-01', '2024-02')\n"
+        "def regions():\n    return ['eu', 'us']",
+        "%%asset sales --partitioned-by daily:2024-01-01:2024-02-29\n"
+        "pd.DataFrame({'day': [context.partition.day]})",
+        "%%asset monthly --partitioned-by months --map sales=window --io-config compression=zstd "
+        "--requires db --metadata owner=ana --code-version v1 --concat sales\nlen(sales)",
+        "%%asset rolling --partitioned-by daily:2024-01-01:2024-02-29 --partition-mappings "
+        "sales=trailing:2\nlen(sales)",
+        "%%asset regional --partition-fn regions\ncontext.partition_key",
+    )
+    text = module_text(source)
+    assert (
+        "@fs.asset(partitioned_by=months, partition_mappings={'sales': fs.TimeWindowMapping()}, "
+        "io_config={'compression': 'zstd'}, requires=['db'], metadata={'owner': 'ana'}, "
+        "code_version='v1')\ndef monthly(context, sales: \"pd.DataFrame\"):" in text
+    )
+    assert "partition_mappings={'sales': fs.TrailingWindow(2)})\ndef rolling(" in text
+    assert "@fs.asset(partitioned_by='custom', partition_fn=regions)\ndef regional(" in text
+    loaded = load_definitions(source).registry
+    fs.get_registry().clear()
+    imported(export_notebook(source, tmp_path / "pipeline.py"))
+    exported = fs.get_registry()
+    for name in ("monthly", "rolling", "regional"):
+        mine, theirs = loaded.get(name), exported.get(name)
+        assert theirs.partition_mappings == mine.partition_mappings
+        assert theirs.partitions == mine.partitions or name == "regional"
+        assert list(theirs.partitions.keys()) == list(mine.partitions.keys())
+    assert exported.get("monthly").metadata == {"owner": "ana"}
+    assert fs.materialize("monthly", "2024-01", resources={"db": None}) == 31  # one frame
+
+
+def test_a_mapping_of_one_dimension_is_written_with_its_inner_mapping(tmp_path: Path) -> None:
+    text = module_text(
+        notebook(
+            tmp_path / "n.ipynb",
+            "import flowstone_nb as flow",
+            "%%asset a --map up=dimension:day:window --depends-on up --no-run\n1",
+        )
+    )
+    expected = "{'up': flow.MultiToSingleDimension('day', flow.TimeWindowMapping())}"
+    assert f"@flow.asset(partition_mappings={expected})" in text
+
+
+def test_a_mapping_named_in_the_notebook_is_written_by_name(tmp_path: Path) -> None:
+    text = module_text(
+        notebook(
+            tmp_path / "n.ipynb",
+            "import flowstone_nb as fs\nlast_two = fs.TrailingWindow(2)",
+            "%%asset a --map up=last_two --depends-on up --no-run\n1",
+        )
+    )
+    assert "@fs.asset(partition_mappings={'up': last_two})" in text
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("%%asset a --partitioned-by yearly:2024", r"Cell 1 \('%%asset a .*'yearly:2024'"),
+        ("%%asset a --map up=trailng:3", r"Cell 1 \('%%asset a .*Did you mean 'trailing'"),
+        ("%%asset a --map up=trailing:x", r"Cell 1 \('%%asset a .*got 'x'"),
+    ],
+)
+def test_options_that_cannot_be_read_name_their_cell(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    with pytest.raises(ExportError, match=message):
+        module_text(notebook(tmp_path / "n.ipynb", f"{line}\n1"))

@@ -108,6 +108,10 @@ def test_without_dot_the_widget_is_shown(no_dot: None) -> None:
     assert WIDGET_VIEW in bundle
     assert bundle["text/plain"] == TEXT
     assert "image/svg+xml" not in bundle
+    fallback = str(bundle["text/html"])  # what an exported copy shows: the graph as text
+    assert "&lt;script&gt;evil&lt;/script&gt; (stale) &lt;- raw" in fallback
+    assert "needs a running kernel" in fallback
+    assert_no_raw_script(fallback)
     html = graph._repr_html_()
     assert "<pre" in html
     assert_no_raw_script(html)
@@ -139,9 +143,53 @@ def test_the_widget_gets_our_dot_and_is_kept() -> None:
 
     graph = view()
     widget = graph.widget()
-    inner = [child for child in widget.children if isinstance(child, GraphvizAnyWidget)]
+    inner = [child for child in widget.widget.children if isinstance(child, GraphvizAnyWidget)]
     assert [w.dot_source for w in inner] == [graph.source]
     assert graph.widget() is widget
+
+
+def controls(graph: GraphView) -> dict[str, object]:
+    """Description -> control, of every described control of the interactive view."""
+    found: dict[str, object] = {}
+
+    def walk(tree: object) -> None:
+        for child in getattr(tree, "children", ()):
+            walk(child)
+            if getattr(child, "description", None):
+                found[child.description] = child
+
+    walk(graph.widget().widget)
+    return found
+
+
+def test_the_interactive_view_shows_every_label_whole() -> None:
+    labelled = {
+        name: control.style.description_width
+        for name, control in controls(view()).items()
+        if hasattr(control.style, "description_width")
+    }
+    assert "Search Type:" in labelled
+    assert set(labelled.values()) == {"initial"}
+
+
+@needs_dot
+def test_the_interactive_view_carries_the_svg_for_exported_copies() -> None:
+    graph = view()
+    bundle = graph.widget()._repr_mimebundle_()
+    assert WIDGET_VIEW in bundle
+    assert bundle["text/plain"] == TEXT
+    assert bundle["text/html"].startswith('<div class="fs-graph"><svg')
+    assert "children=" not in bundle["text/plain"]
+    assert repr(graph.widget()) == TEXT
+
+
+def test_the_interactive_view_without_dot_carries_the_text(no_dot: None) -> None:
+    bundle = view().widget()._repr_mimebundle_()
+    assert WIDGET_VIEW in bundle
+    assert "<svg" not in bundle["text/html"]
+    assert "needs a running kernel" in bundle["text/html"]
+    assert "&lt;script&gt;evil&lt;/script&gt; (stale) &lt;- raw" in bundle["text/html"]
+    assert_no_raw_script(bundle["text/html"])
 
 
 def test_renderer_widget_forces_the_widget_even_with_dot() -> None:

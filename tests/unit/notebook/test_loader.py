@@ -308,3 +308,13 @@ def test_a_module_with_a_bad_definition_raises_the_definition_error(
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(fs.AssetDefinitionError, match="io_manager"):
         load_definitions("fs_bad_case")
+
+
+def test_a_clash_between_two_cells_names_both_by_their_place(tmp_path: Path) -> None:
+    path = write_notebook(tmp_path / "n.ipynb", FS, "%%asset raw\n[1]", "x = 1", "%%asset raw\n[2]")
+    with pytest.raises(SourceError) as caught:
+        load_definitions(path)
+    message = str(caught.value)
+    assert 'already defined in cell 3 of n.ipynb ("%%asset raw")' in message
+    assert 'cell 5 of n.ipynb ("%%asset raw") defines it again' in message
+    assert "--replace). Fix the cell" in message

@@ -7,20 +7,26 @@ import dataclasses
 import pytest
 from IPython.core.error import UsageError
 
-from flowstone_nb._notebook.magic_lines import (
-    ASSET_PARSER,
+from flowstone_nb._define.decorator import OPTIONS
+from flowstone_nb._notebook.flowstone_commands import (
     COMMAND_PARSERS,
-    AssetArgs,
     BackfillCommand,
     ForgetCommand,
     GraphCommand,
     HistoryCommand,
     LineageCommand,
     MaterializeCommand,
+    PruneCommand,
     StatusCommand,
+    VerifyCommand,
     flowstone_help,
-    parse_asset_line,
     parse_flowstone_line,
+)
+from flowstone_nb._notebook.magic_lines import (
+    ASSET_PARSER,
+    AssetArgs,
+    option_names,
+    parse_asset_line,
 )
 
 # --- %%asset ------------------------------------------------------------------------------------
@@ -35,7 +41,7 @@ def test_every_option() -> None:
     args = parse_asset_line(
         "daily_sales --depends-on raw prices --partitioned-by daily:2024-01-01:2024-03-31 "
         "--io memory --tags sales eu --description 'Sales per day' --partition 2024-01-31 "
-        "--no-run --replace"
+        "--no-run --replace --timeout 2.5"
     )
     assert args == AssetArgs(
         name="daily_sales",
@@ -47,7 +53,36 @@ def test_every_option() -> None:
         partition="2024-01-31",
         run=False,
         replace=True,
+        timeout=2.5,
     )
+
+
+def test_every_decorator_option_under_its_own_name_and_the_short_ones() -> None:
+    args = parse_asset_line(
+        "weekly --map sales=trailing:7 costs=window --partition-mappings fx=my_mapping "
+        "--io-manager memory --io-config compression=zstd level=3 strict=True "
+        "--requires db api --metadata owner=ana 'note=two words' --code-version v2 "
+        "--partitioned-by custom --partition-fn region_keys --concat sales sales"
+    )
+    assert args == AssetArgs(
+        name="weekly",
+        partition_mappings=(("sales", "trailing:7"), ("costs", "window"), ("fx", "my_mapping")),
+        io_manager="memory",
+        io_config=(("compression", "zstd"), ("level", 3), ("strict", True)),
+        requires=("db", "api"),
+        metadata=(("owner", "ana"), ("note", "two words")),
+        code_version="v2",
+        partitioned_by="custom",
+        partition_fn="region_keys",
+        concat=("sales",),
+    )
+    assert parse_asset_line("x --io memory").io_manager == "memory"
+
+
+def test_the_magic_has_every_option_of_the_decorator() -> None:
+    names = set(option_names(ASSET_PARSER))
+    for option in (OPTIONS - {"name"}) | {"replace"}:
+        assert f"--{option.replace('_', '-')}" in names, option
 
 
 def test_args_are_frozen() -> None:
@@ -72,11 +107,25 @@ def test_unquoted_description_words_are_joined_and_comments_are_ignored() -> Non
         ("1abc", r"NAME '1abc' is not a valid asset name: use a Python identifier"),
         ("class", r"NAME 'class' is not a valid asset name"),
         ("raw --depends-on ok not-ok", r"--depends-on 'not-ok' is not a valid asset name"),
-        ("raw --colour red", r"unrecognized arguments: --colour red"),
+        (
+            "raw --colour red",
+            r"^%%asset: unknown option '--colour'\. The options are: --depends-on",
+        ),
         ("raw --partition", r"argument --partition: expected one argument"),
         ("raw --description 'unclosed", r"cannot read the line .*No closing quotation.*quote"),
-        ("raw other", r"unrecognized arguments: other"),
-        ("raw --dep a", r"unrecognized arguments: --dep a"),
+        ("raw --timeout", r"argument --timeout: expected one argument"),
+        ("raw --timeout soon", r"--timeout='soon' is not a positive number of seconds: "),
+        ("raw --timeout 0", r"--timeout='0' is not a positive number of seconds: "),
+        ("raw --timeout -1", r"--timeout='-1' is not a positive number of seconds: "),
+        ("raw --timeout nan", r"--timeout='nan' is not a positive number of seconds: "),
+        ("raw --timeout inf", r"--timeout='inf' is not a positive number of seconds: "),
+        ("raw other", r"unexpected 'other' after the name\. See %%asset\? for the options"),
+        ("raw --dep a", r"unknown option '--dep'\. Did you mean '--depends-on'\?"),
+        ("raw --partition-mapings x=all", r"Did you mean '--partition-mappings', "),
+        ("raw --map sales", r"--map takes UPSTREAM=MAPPING pairs .*got 'sales'"),
+        ("raw --map 1x=all", r"--map '1x' is not a valid asset name"),
+        ("raw --io-config level", r"--io-config takes KEY=VALUE pairs"),
+        ("raw --metadata =3", r"--metadata takes KEY=VALUE pairs"),
     ],
 )
 def test_asset_line_errors_are_usage_errors(line: str, message: str) -> None:
@@ -95,6 +144,10 @@ def test_asset_help_lists_every_option() -> None:
         "--partition",
         "--no-run",
         "--replace",
+        "--timeout",
+        "--map",
+        "trailing:N",
+        "--concat",
     ):
         assert option in text
     assert text.startswith("usage: %%asset")
@@ -123,6 +176,11 @@ def test_asset_help_lists_every_option() -> None:
         ),
         ("forget sales", ForgetCommand("sales")),
         ("forget sales --purge", ForgetCommand("sales", purge=True)),
+        ("backfill sales --timeout 2.5", BackfillCommand("sales", timeout=2.5)),
+        ("verify", VerifyCommand()),
+        ("verify sales", VerifyCommand("sales")),
+        ("prune", PruneCommand()),
+        ("prune sales --keep 3", PruneCommand("sales", 3)),
         ("  status   # all of them", StatusCommand()),
     ],
 )
@@ -141,6 +199,8 @@ def test_subcommands(line: str, command: object) -> None:
         ("graph --upstream -1", r"--upstream must be a whole number >= 0, got '-1'"),
         ("graph --upstream two", r"--upstream must be a whole number >= 0, got 'two'"),
         ("backfill sales a..b --workers 0", r"--workers must be a whole number >= 1"),
+        ("backfill sales --timeout 0", r"--timeout='0' is not a positive number of seconds"),
+        ("prune --keep 0", r"--keep must be a whole number >= 1, got '0'"),
         ("materialize sales 2024 extra", r"unrecognized arguments: extra\. See %flowstone\?"),
         ("status 'sales", r"%flowstone: cannot read the line"),
     ],

@@ -6,11 +6,12 @@ import datetime
 import subprocess
 import sys
 import textwrap
+import threading
 import traceback
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
@@ -22,19 +23,8 @@ from flowstone_nb._define import definition_site as _definition_site
 from flowstone_nb._notebook.extension import load_ipython_extension, unload_ipython_extension
 from flowstone_nb._notebook.magics import AssetPreview, FlowstoneMagics
 from flowstone_nb._storage.config import settings
+from flowstone_nb._storage.store import get_store
 from tests.resources.ipython_shell import fresh_shell
-
-
-@pytest.fixture
-def shell(monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    """A fresh IPython shell with the extension loaded and an empty user namespace."""
-    instance = fresh_shell(monkeypatch)
-    load_ipython_extension(instance)
-    try:
-        yield instance
-    finally:
-        unload_ipython_extension(instance)
-        InteractiveShell.clear_instance()
 
 
 def asset(shell: InteractiveShell, line: str, body: str) -> Any:
@@ -204,11 +194,12 @@ def test_the_cell_sees_the_context_and_a_docstring_describes_it(shell: Interacti
 def test_options_reach_the_definition(shell: InteractiveShell) -> None:
     asset(
         shell,
-        "kept --io memory --tags sales eu --description 'Kept in memory' --no-run",
+        "kept --io memory --tags sales eu --description 'Kept in memory' --no-run --timeout 3",
         "1",
     )
     defined = fs.get_registry().get("kept")
     assert defined.io_manager == "memory"
+    assert defined.timeout == 3
     assert defined.tags == ["sales", "eu"]
     assert defined.description == "Kept in memory"
 
@@ -260,12 +251,12 @@ def test_rerunning_an_edited_cell_replaces_its_asset(shell: InteractiveShell) ->
 def test_a_second_cell_defining_the_same_name_is_an_error_naming_both(
     shell: InteractiveShell,
 ) -> None:
-    run(shell, "%%asset raw\n[1]", cell_id="first-cell")
+    shell.run_cell("%%asset raw\n[1]", store_history=True, cell_id="first-cell")
     with pytest.raises(UsageError) as caught:
         run(shell, "%%asset raw\n[2]", cell_id="second-cell")
     message = str(caught.value)
-    assert "first-ce" in message
-    assert "second-c" in message
+    assert 'already defined in cell In [1] ("%%asset raw"); a cell ("%%asset raw")' in message
+    assert "first-ce" not in message  # cell ids appear nowhere in the notebook's interface
     assert "\n" not in message
     assert shell.user_ns["raw"] == [1]
     run(shell, "%%asset raw --replace\n[2]", cell_id="second-cell")
@@ -337,6 +328,21 @@ def test_engine_frames_are_left_out_of_user_errors(shell: InteractiveShell) -> N
     assert cause.__traceback__.tb_frame.f_code.co_filename.startswith("<flowstone-cell boom-")
     files = [frame.filename for frame in traceback.extract_tb(error.__traceback__)]
     assert not any(name.endswith("_engine.py") for name in files)
+
+
+def test_a_cell_past_its_timeout_fails_with_a_timeout_error(shell: InteractiveShell) -> None:
+    gate = threading.Event()
+    shell.user_ns["gate"] = gate
+    try:
+        result = shell.run_cell("%%asset stuck --timeout 0.3\ngate.wait(30)\n1\n")
+    finally:
+        gate.set()
+    error = result.error_in_exec
+    assert isinstance(error, fs.MaterializationError)
+    assert isinstance(error, TimeoutError)
+    assert "'stuck' timed out after 0.3 s" in str(error)
+    assert "stuck" not in shell.user_ns
+    assert fs.history("stuck").status.tolist() == ["failed"]
 
 
 def test_errors_of_functions_outside_cells_keep_their_whole_traceback(
@@ -435,6 +441,16 @@ def test_odd_shapes_are_not_described(shell: InteractiveShell) -> None:
     assert repr(cube).endswith("cube: computed")
 
 
+def test_a_numpy_scalar_previews_as_its_number(shell: InteractiveShell) -> None:
+    preview = asset(shell, "mean", "import numpy as np\nnp.float64(35.0)")
+    assert repr(preview).startswith("35.0\n")
+    assert "np.float64" not in preview._repr_html_()
+    assert "<pre>35.0</pre>" in preview._repr_html_()
+    assert isinstance(shell.user_ns["mean"], np.float64)  # the value itself is untouched
+    grid = asset(shell, "grid --io memory", "import numpy as np\nnp.arange(3)")
+    assert repr(grid).startswith("array([0, 1, 2])")
+
+
 def test_the_preview_escapes_user_text_in_html(shell: InteractiveShell) -> None:
     preview = asset(shell, "markup", "'<script>alert(1)</script>'")
     html = preview._repr_html_()
@@ -505,6 +521,20 @@ def test_flowstone_backfill(shell: InteractiveShell) -> None:
     assert result.ok
     again = flowstone(shell, "backfill daily --force --workers 1")
     assert again.counts() == {"computed": 5}
+
+
+def test_flowstone_verify_and_prune(shell: InteractiveShell, home: Path) -> None:
+    asset(shell, "raw", "list(range(100))")
+    report = flowstone(shell, "verify")
+    assert isinstance(report, fs.VerifyReport)
+    assert (report.checked, report.damaged) == (1, ())
+    row = get_store().catalog.latest_success("raw", "")
+    assert row is not None
+    (home / str(row.location)).write_text("[1]")
+    assert [d.asset for d in flowstone(shell, "verify raw").damaged] == ["raw"]
+    pruned = flowstone(shell, "prune raw --keep 1")
+    assert isinstance(pruned, fs.PruneReport)
+    assert pruned.removed == 0
 
 
 def test_flowstone_forget(shell: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:

@@ -173,8 +173,56 @@ def test_a_backfill_in_a_kernel_shows_its_widget_and_ends_with_the_final_counts(
     assert isinstance(first, BackfillProgress)
     assert last is first
     assert screen.kwargs == {"display_id": True}  # shown once, then updated
-    assert first.to_text().startswith("upper: 3/3 done (3 succeeded)")
+    assert first.to_text().startswith("upper: 3/3 done (3 computed)")
     assert first.cancel_button.disabled
+    assert first.cancel_button not in first.widget.children[0].children  # no faded Cancel left
+
+
+@pytest.fixture
+def kernel_shell(shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> InteractiveShell:
+    """The real shell, taken for a kernel's (so backfills show their progress)."""
+    monkeypatch.setattr(shell, "kernel", object(), raising=False)
+    return shell
+
+
+def post_run_cell_callbacks(shell: InteractiveShell) -> list[Any]:
+    return list(shell.events.callbacks["post_run_cell"])
+
+
+def test_a_cell_showing_the_backfill_result_shows_the_progress_no_more(
+    screen: Screen, kernel_shell: InteractiveShell
+) -> None:
+    letters()
+    before = post_run_cell_callbacks(kernel_shell)
+    result = kernel_shell.run_cell("import flowstone_nb as fs\nfs.backfill('upper', progress=True)")
+    assert type(result.result).__name__ == "BackfillResult"
+    widget, final, blank = screen.handle.shown
+    assert final is widget
+    assert blank._repr_mimebundle_() == {"text/plain": "", "text/html": ""}
+    assert repr(blank) == ""
+    assert post_run_cell_callbacks(kernel_shell) == before  # the check runs once
+
+
+def test_a_cell_not_showing_the_result_keeps_the_finished_progress(
+    screen: Screen, kernel_shell: InteractiveShell
+) -> None:
+    letters()
+    kernel_shell.run_cell(
+        "import flowstone_nb as fs\nearlier = fs.backfill('upper', progress=True)"
+    )
+    shown = kernel_shell.run_cell("fs.backfill('letters', progress=True)\nearlier")
+    assert shown.result.asset == "upper"  # the cell shows another backfill's result
+    first, first_final, second, second_final = screen.handle.shown
+    assert (first_final, second_final) == (first, second)
+    assert isinstance(first, BackfillProgress)
+    assert first.to_text().startswith("upper: 3/3 done (3 computed)")
+
+
+def test_without_a_shell_the_finished_progress_stays(screen: Screen, in_kernel: None) -> None:
+    with reporting_backfill("x", ["a"], cancel=threading.Event(), show=True):
+        pass
+    [widget, final] = screen.handle.shown
+    assert final is widget
 
 
 def test_the_cancel_button_sets_the_backfills_cancel_event(screen: Screen, in_kernel: None) -> None:
@@ -209,3 +257,18 @@ def test_without_a_handle_the_widget_is_shown_once(in_kernel: None) -> None:
         unsubscribe()
     assert len(shown.handle.shown) == 1
     assert presenter.shown == {}
+
+
+def test_history_of_one_asset_shows_its_filter_set_to_it(
+    kernel_shell: InteractiveShell,
+) -> None:
+    chain()
+    load_ipython_extension(kernel_shell)
+    try:
+        widget = kernel_shell.run_line_magic("flowstone", "history doubled")
+        everything = kernel_shell.run_line_magic("flowstone", "history")
+    finally:
+        unload_ipython_extension(kernel_shell)
+    assert widget.asset_filter.value == "doubled"
+    assert widget.asset_filter.label == "doubled"
+    assert everything.asset_filter.label == "all assets"

@@ -310,7 +310,7 @@ def test_history_widget_lists_everything_and_filters() -> None:
     assert widget.asset_filter.options == (("all assets", ""), ("clean", "clean"), ("raw", "raw"))
     assert [v for _, v in widget.status_filter.options] == ["", "failed", "success"]
     assert "2023-11-14 22:13:20" in widget.table.value
-    assert "0.123" in widget.table.value
+    assert "0.12 s" in widget.table.value
     assert "0123456789ab" in widget.table.value
     assert "0123456789abc" not in widget.table.value
     widget.asset_filter.value = "clean"
@@ -323,6 +323,53 @@ def test_history_widget_lists_everything_and_filters() -> None:
     assert table_rows(widget) == 0
     assert "no materializations match" in widget.table.value
     assert len(widget.filtered()) == 0
+
+
+def test_history_widget_has_human_headers_and_numbers_aligned_right() -> None:
+    widget = HistoryWidget(FRAME)
+    html = widget.to_html()
+    headers = re.findall(r'<th style="text-align:(\w+);padding:[^"]*">([^<]*)</th>', html)
+    assert headers == [
+        ("left", "asset"),
+        ("left", "partition"),
+        ("left", "status"),
+        ("left", "finished"),
+        ("right", "duration"),
+        ("right", "rows"),
+        ("left", "data version"),
+        ("left", "run"),
+        ("left", "error"),
+    ]
+    assert re.search(r'<td style="text-align:right;padding:[^"]*">0\.12 s</td>', html)
+    assert re.search(r'<td style="text-align:right;padding:[^"]*">3</td>', html)
+    text = widget.to_text().splitlines()
+    assert text[0].split() == [
+        "asset",
+        "partition",
+        "status",
+        "finished",
+        "duration",
+        "rows",
+        "data",
+        "version",
+        "run",
+        "error",
+    ]
+    duration_end = text[0].index("duration") + len("duration")
+    assert text[2][:duration_end].endswith("0.12 s")  # right-aligned under its header
+    assert "duration_s" not in html + widget.to_text()
+
+
+def test_the_asset_filter_shows_the_asset_asked_for() -> None:
+    one = FRAME[FRAME.asset == "clean"]
+    assert HistoryWidget(one).asset_filter.value == "clean"  # what fs.history("clean") returns
+    assert HistoryWidget(FRAME).asset_filter.value == ""
+    chosen = HistoryWidget(FRAME, asset="raw")
+    assert chosen.asset_filter.value == "raw"
+    assert table_rows(chosen) == 1
+    unknown = HistoryWidget(FRAME, asset="gone")
+    assert unknown.asset_filter.value == "gone"
+    assert "no materializations match" in unknown.table.value
 
 
 def test_history_widget_caps_the_rows_it_shows() -> None:
@@ -428,7 +475,22 @@ def test_status_grid_has_a_coloured_cell_per_partition() -> None:
     assert "<th" in html
     assert "2024-01-03" in html
     assert "fs-status-grid" in grid.widget._dom_classes
-    assert 'colspan="4"' in html  # the unpartitioned asset spans every partition column
+
+
+def test_an_unpartitioned_asset_is_one_cell_in_a_column_of_its_own() -> None:
+    html = StatusGrid(REPORT).to_html()
+    rows = re.findall(r"<tr>(.*?)</tr>", html)
+    head, raw, daily, _monthly = rows
+    assert "colspan" not in html
+    assert head.count("<th") == 2 + 1 + 4  # asset, status, the keyless column, four keys
+    assert re.findall(r'<td class="fs-cell[^"]*"', raw) == ['<td class="fs-cell fs-cell-fresh"']
+    assert raw.count("<td></td>") == 4  # nothing under the partition keys
+    assert daily.split("<td")[2] == "></td>"  # partitioned rows leave the keyless column empty
+    assert raw.count(">fresh<") == 1  # the status is written once, in the status column
+    assert re.search(r'class="fs-cell[^>]*>\s*\w', html) is None  # no text inside a cell
+    assert "white-space:nowrap" in raw
+    keys_only = StatusGrid(report(("d", "k1", "fresh", ""))).to_html()
+    assert 'title="unpartitioned"' not in keys_only
 
 
 def test_status_grid_goes_compact_for_many_partitions() -> None:
@@ -447,20 +509,34 @@ def test_status_grid_goes_compact_for_many_partitions() -> None:
     assert StatusGrid(REPORT, compact=True).compact
 
 
-def test_status_grid_text_is_a_strip_per_asset() -> None:
+def test_more_partitions_than_fit_show_as_runs_of_keys() -> None:
+    rows = [("daily", f"2024-01-{d:02}", "fresh", "") for d in range(1, 32)]
+    rows += [("daily", f"2024-02-{d:02}", "missing", "never materialized") for d in range(1, 30)]
+    grid = StatusGrid(report(("raw", "", "fresh", ""), *rows), squares_up_to=30)
+    html = grid.grid.value
+    assert "fs-square fs-square-" in html  # the unpartitioned asset: one square
+    assert html.count("fs-square ") == 1
+    runs = re.findall(r'class="fs-run fs-run-(\w+)" data-count="(\d+)"[^>]*width:([\d.]+)%', html)
+    assert runs == [("fresh", "31", "51.67"), ("missing", "29", "48.33")]
+    assert 'title="daily[2024-01-01..2024-01-31]: fresh (31)"' in html
+    assert "2024-02-01..2024-02-29 (29)" in html  # the ranges, as the text view writes them
+    assert "2024-01-15" not in html
+
+
+def test_status_grid_text_is_the_compact_report() -> None:
     text = StatusGrid(REPORT).to_text()
+    assert text == repr(REPORT)
     lines = text.splitlines()
     assert lines[0].split() == ["raw", "fresh"]
-    assert lines[1].startswith("daily")
-    assert lines[1].endswith("#~x")
-    assert "legend" in lines[-1]
+    assert lines[1].split() == ["daily", "1/3", "fresh,", "1", "stale,", "1", "failed"]
+    assert "2024-01-02 stale — code changed" in lines[2]
     assert repr(StatusGrid(REPORT)) == text
 
 
 def test_an_unknown_status_still_renders() -> None:
     grid = StatusGrid(report(("a", "k", "weird", "")))
     assert "background:#616161" in grid.grid.value
-    assert grid.to_text().splitlines()[0].endswith("?")
+    assert grid.to_text().splitlines()[1].split() == ["k", "weird"]
 
 
 def test_empty_status_report() -> None:
@@ -497,55 +573,109 @@ def event(kind: str, partition: str, asset: str = "daily", **detail: Any) -> Eve
     return Event(kind, asset, partition, "run-1", detail)
 
 
+def segments(progress: BackfillProgress) -> dict[str, int]:
+    """State -> partitions, as the bar draws them."""
+    found = re.findall(r'fs-bar-(\w+)" data-count="(\d+)"', progress.bar.value)
+    return {state: int(n) for state, n in found}
+
+
 def test_progress_counts_each_partition_once() -> None:
     progress = BackfillProgress(4, interval=0)
-    assert progress.progress.max == 4
+    assert progress.total == 4
+    assert segments(progress) == {"pending": 4}
     progress.update(event("started", "a"))
     progress.update(event("started", "b"))
-    assert progress.progress.value == 0
+    assert progress.done == 0
     assert "2 running" in progress.counts.value
     progress.update(event("succeeded", "a"))
     progress.update(event("reused", "c"))
     progress.update(event("failed", "b", error="boom"))
-    assert progress.progress.value == 3
-    assert progress.progress.description == "3/4"
-    assert progress.progress.bar_style == "danger"
-    assert "1 succeeded" in progress.counts.value
-    assert "1 reused" in progress.counts.value
-    assert "1 failed" in progress.counts.value
-    assert "1 pending" in progress.counts.value
+    assert progress.done == 3
+    assert "3/4" in progress.bar.value
+    assert segments(progress) == {"computed": 1, "reused": 1, "failed": 1, "pending": 1}
+    for state in ("1 computed", "1 reused", "1 failed", "1 pending"):
+        assert state in progress.counts.value
     strip = progress.strip.value
     assert strip.count('class="fs-square ') == 4
     assert 'title="b: failed — boom"' in strip
     assert f"background:{strong_colour('reused')}" in strip
+    assert "b failed: boom" in progress.problems.value
     progress.update(event("finished", ""))  # run-level events carry no partition
-    assert progress.progress.value == 3
+    assert progress.done == 3
 
 
-def test_progress_turns_green_when_all_succeed_and_cancel_is_then_off() -> None:
-    cancelled: list[bool] = []
-    progress = BackfillProgress(2, on_cancel=lambda: cancelled.append(True), interval=0)
-    assert progress.progress.bar_style == ""
-    progress.update(event("succeeded", "a"))
-    progress.update(event("succeeded", "b"))
-    assert progress.progress.bar_style == "success"
-    assert progress.cancel_button.disabled
-    progress.cancel_button.click()
-    assert cancelled == []
+def test_every_state_has_one_word_and_one_colour_in_bar_legend_and_strip() -> None:
+    progress = BackfillProgress(6, on_cancel=lambda: None, interval=0)
+    for kind, partition in zip(
+        ("succeeded", "reused", "failed", "skipped", "cancelled", "started"), "abcdef", strict=True
+    ):
+        progress.update(event(kind, partition, error="why" if kind != "succeeded" else None))
+    words = ("computed", "reused", "failed", "skipped", "cancelled", "running")
+    assert list(segments(progress)) == list(words)
+    for word in words:
+        colour = strong_colour(word)
+        assert f'fs-bar-{word}" data-count="1" style="width:16.67%;background:{colour}' in (
+            progress.bar.value
+        )
+        assert f'<span style="color:{colour}">■</span> 1 {word}' in progress.counts.value
+        assert f'fs-square fs-square-{word}" title="{"abcdef"[words.index(word)]}: {word}' in (
+            progress.strip.value
+        )
+    assert "succeeded" not in progress.to_html() + progress.to_text()
 
 
-def test_skipped_and_cancelled_partitions_finish_the_bar_in_red() -> None:
+def test_a_skipped_partition_names_the_upstream_failure_that_stopped_it() -> None:
     progress = BackfillProgress(3, on_cancel=lambda: None, interval=0)
     progress.update(event("succeeded", "a"))
-    progress.update(event("skipped", "b", error="not run: upstream 'raw[b]' failed"))
+    why = "upstream raw[b] failed: ValueError: truncated"
+    progress.update(event("skipped", "b", error=why))
     progress.update(event("cancelled", "c", error="cancelled before it ran"))
-    assert progress.progress.value == 3
-    assert progress.progress.bar_style == "danger"
+    assert progress.done == 3
     assert progress.cancel_button.disabled
     assert "1 skipped" in progress.counts.value
     assert "1 cancelled" in progress.counts.value
-    assert "upstream" in progress.strip.value
-    assert progress.to_text().endswith("#-/")
+    assert f"b skipped: {why}" in progress.problems.value
+    assert "cancelled before" not in progress.problems.value  # the cancel note says it once
+    assert progress.to_text().splitlines()[1:] == ["#-/", f"b skipped: {why}"]
+    assert f"b skipped: {why}" in progress.to_html()
+
+
+def test_only_the_first_problems_are_listed() -> None:
+    progress = BackfillProgress(5, interval=0)
+    for partition in "abcde":
+        progress.update(event("failed", partition, error=f"bad {partition}"))
+    progress.update(event("failed", "f"))  # no reason given
+    assert progress.problems.value.count("<li>") == 4
+    assert "… and 3 more" in progress.problems.value
+    assert "bad d" not in progress.to_text()
+
+
+def test_finishing_removes_the_cancel_button_and_draws_every_square() -> None:
+    timers = FakeTimers(now=100.0)
+    progress = BackfillProgress(
+        2, on_cancel=lambda: None, interval=0.2, clock=timers.clock, schedule=timers.schedule
+    )
+    progress.update(event("succeeded", "a"))
+    progress.update(event("succeeded", "b"))
+    assert progress.cancel_button.disabled
+    header = progress.widget.children[0]
+    assert progress.cancel_button in header.children
+    progress.finish()
+    assert progress.cancel_button not in header.children
+    assert "Cancel" not in repr(progress.widget)
+    assert progress.strip.value.count("fs-square-computed") == 2
+    progress.finish()  # twice is harmless
+
+
+def test_a_finished_backfill_cannot_be_cancelled() -> None:
+    cancelled: list[bool] = []
+    progress = BackfillProgress(2, on_cancel=lambda: cancelled.append(True), interval=0)
+    progress.update(event("succeeded", "a"))
+    progress.update(event("succeeded", "b"))
+    assert segments(progress) == {"computed": 2}
+    assert progress.cancel_button.disabled
+    progress.cancel_button.click()
+    assert cancelled == []
 
 
 def test_known_partitions_are_shown_pending_in_order() -> None:
@@ -555,7 +685,7 @@ def test_known_partitions_are_shown_pending_in_order() -> None:
     squares = progress.strip.value.split("fs-square ")[1:]
     assert "k1" in squares[0]
     assert "k3" in squares[2]
-    assert "fs-square-succeeded" in squares[2]
+    assert "fs-square-computed" in squares[2]
 
 
 def test_cancel_calls_back_once_and_says_so() -> None:
@@ -585,7 +715,8 @@ def test_negative_total_is_refused() -> None:
 
 def test_zero_partitions_is_done_at_once() -> None:
     progress = BackfillProgress(0)
-    assert progress.progress.bar_style == "success"
+    assert progress.cancel_button.disabled
+    assert segments(progress) == {}
     assert "0/0" in progress.to_text()
 
 
@@ -593,8 +724,8 @@ def test_more_partitions_than_announced_grow_the_bar() -> None:
     progress = BackfillProgress(1, interval=0)
     progress.update(event("succeeded", "a"))
     progress.update(event("succeeded", "b"))
-    assert progress.progress.max == 2
-    assert progress.progress.value == 2
+    assert progress.total == 2
+    assert progress.done == 2
 
 
 def test_strip_redraws_are_throttled_but_never_lost() -> None:
@@ -604,21 +735,22 @@ def test_strip_redraws_are_throttled_but_never_lost() -> None:
     first = progress.strip.value
     assert "fs-square-running" in first
     progress.update(event("succeeded", "a"))
-    assert progress.progress.value == 1  # the bar is never throttled
+    assert progress.done == 1  # the bar is never throttled
+    assert "1/3" in progress.bar.value
     assert progress.strip.value == first
     assert [round(d, 3) for d, _ in timers.armed] == [0.2]
     timers.now += 0.05
     progress.update(event("started", "b"))
     assert len(timers.armed) == 1  # one trailing redraw is enough
     timers.fire()
-    assert "fs-square-succeeded" in progress.strip.value
+    assert "fs-square-computed" in progress.strip.value
     assert "fs-square-running" in progress.strip.value
     timers.now += 1
     progress.update(event("succeeded", "b"))  # the interval has passed: drawn at once
     progress.update(event("started", "c"))
     assert len(timers.armed) == 1
     progress.update(event("succeeded", "c"))  # last partition: drawn at once, timer disarmed
-    assert progress.strip.value.count("fs-square-succeeded") == 3
+    assert progress.strip.value.count("fs-square-computed") == 3
     assert timers.armed == []
     assert timers.cancelled == 1
 
@@ -639,9 +771,9 @@ def test_updates_from_many_threads_count_exactly() -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert progress.progress.value == total
-    assert progress.strip.value.count("fs-square-succeeded") == total
-    assert f"{total} succeeded" in progress.counts.value
+    assert progress.done == total
+    assert progress.strip.value.count("fs-square-computed") == total
+    assert f"{total} computed" in progress.counts.value
 
 
 def test_progress_escapes_partitions_titles_and_errors() -> None:
@@ -655,11 +787,14 @@ def test_progress_escapes_partitions_titles_and_errors() -> None:
 def test_progress_fallbacks() -> None:
     progress = BackfillProgress(2, title="daily", interval=0)
     progress.update(event("succeeded", "a"))
-    assert progress.to_text().startswith("daily: 1/2 done")
-    assert "1 succeeded" in progress.to_text()
-    assert '<progress value="1" max="2">' in progress.to_html()
+    assert progress.to_text().startswith("daily: 1/2 done (1 computed, 1 pending)")
+    html = progress.to_html()
+    assert progress.bar.value in html  # the static copy draws the bar the widget shows
+    assert progress.counts.value in html
     bundle = progress._repr_mimebundle_(include=None, exclude=None)
     assert bundle["text/plain"] == repr(progress)
+    assert bundle["text/html"] == html
+    assert WIDGET_MIME in bundle
 
 
 def test_progress_follows_a_real_backfill() -> None:
@@ -677,9 +812,9 @@ def test_progress_follows_a_real_backfill() -> None:
         unsubscribe()
     assert not result.ok
     outcomes = [(p.partition, p.status, p.error) for p in result.partitions]
-    assert progress.progress.value == 3, outcomes
-    assert progress.progress.bar_style == "danger"
-    assert "2 succeeded" in progress.counts.value
+    assert progress.done == 3, outcomes
+    assert segments(progress) == result.counts()
+    assert "2 computed" in progress.counts.value
     assert "1 failed" in progress.counts.value
     assert "no b today" in progress.strip.value
     assert 'title="b: failed' in progress.strip.value
@@ -755,13 +890,41 @@ def test_in_a_real_kernel_every_view_is_a_widget_with_fallbacks(tmp_path: Path) 
         resources={"metadata": {"path": str(tmp_path)}},
     )
     client.execute()
-    outputs = notebook.cells[0].outputs
+    *outputs, live = notebook.cells[0].outputs  # the cell's live status line comes last
     assert [o.output_type for o in outputs] == ["display_data"] * 3
     for output, css in zip(outputs, ("fs-status-grid", "fs-history", "fs-lineage"), strict=True):
         assert WIDGET_MIME in output.data
         assert css in output.data["text/html"]
     assert "doubled" in outputs[2].data["text/plain"]
-    graph, progress = notebook.cells[1].outputs
+    assert live.data["text/plain"] == "raw: fresh\ndoubled: fresh · depends on raw"
+    graph, progress, _ = notebook.cells[1].outputs
     assert "letters (fresh, 2/2 fresh)" in graph.data["text/plain"]  # updated in place
     assert WIDGET_MIME in progress.data
     assert "fs-backfill" in progress.data["text/html"]
+
+
+# --- every view ----------------------------------------------------------------------------------
+
+
+def every_view() -> list[Any]:
+    from flowstone_nb._notebook.graph.render import GraphView
+
+    graph = GraphView("digraph { a -> b }", text="a (fresh)\nb (stale) <- a")
+    return [
+        StatusGrid(REPORT),
+        HistoryWidget(FRAME),
+        LineageWidget(START),
+        BackfillProgress(2, title="daily", interval=0),
+        graph.widget(),
+    ]
+
+
+def test_every_view_carries_the_widget_its_html_and_a_short_text() -> None:
+    for view in every_view():
+        bundle = view._repr_mimebundle_()
+        assert set(bundle) == {WIDGET_MIME, "text/html", "text/plain"}, type(view).__name__
+        assert bundle["text/html"] == view.to_html()
+        assert 'class="fs-' in bundle["text/html"]
+        assert bundle["text/plain"] == view.to_text() == repr(view)
+        assert "children=" not in bundle["text/plain"]
+        assert len(bundle["text/plain"].splitlines()) < 20

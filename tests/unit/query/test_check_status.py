@@ -42,7 +42,7 @@ def test_a_failing_check_keeps_a_value_fresh_and_is_named_on_its_row() -> None:
     text = repr(report)
     assert "checks" in text.splitlines()[0]
     assert "positive: 2 negative amounts" in text
-    assert "<th>checks</th>" in report._repr_html_()
+    assert ">checks</th>" in report._repr_html_()
     frame = report.to_frame()
     assert frame.loc[frame.partition == "south", "checks_failing"].iloc[0] == ("positive",)
 
@@ -53,7 +53,7 @@ def test_a_report_without_failing_checks_has_no_checks_column() -> None:
     fs.backfill("sales")
     report = fs.status()
     assert "checks" not in repr(report).splitlines()[0]
-    assert "<th>checks</th>" not in report._repr_html_()
+    assert ">checks</th>" not in report._repr_html_()
 
 
 def test_a_failing_blocking_check_makes_the_partition_failed_and_names_it() -> None:

@@ -78,6 +78,13 @@ def test_a_root_has_no_recorded_inputs_and_the_message_points_downstream() -> No
     assert "(no recorded consumers yet)" in repr(fs.lineage("top", direction="downstream"))
     assert "downstream:" in repr(fs.lineage("raw", direction="both"))
 
+    @fs.asset
+    def alone() -> int:
+        return 1
+
+    fs.materialize("alone")
+    assert "(no recorded inputs or consumers)" in repr(fs.lineage("alone", direction="both"))
+
 
 def test_entries_are_sorted_by_asset_then_partition_key_and_runs_collapse() -> None:
     days = fs.DailyPartitions("2024-01-01", "2024-01-31")
@@ -86,9 +93,13 @@ def test_entries_are_sorted_by_asset_then_partition_key_and_runs_collapse() -> N
     def daily(context: Any) -> int:
         return int(context.partition_key[-2:])
 
+    @fs.asset
+    def config() -> int:
+        return 1
+
     @fs.asset(partitioned_by=fs.MonthlyPartitions("2024-01", "2024-01"))
-    def monthly(daily: dict[Any, int]) -> int:
-        return sum(daily.values())
+    def monthly(config: int, daily: dict[Any, int]) -> int:
+        return sum(daily.values()) * config
 
     order = ["2024-01-15", "2024-01-01", "2024-01-02", "2024-01-11"]
     for day in order:  # materialized out of order
@@ -96,15 +107,18 @@ def test_entries_are_sorted_by_asset_then_partition_key_and_runs_collapse() -> N
     fs.backfill("daily")
     fs.materialize("monthly", partition="2024-01")
     lineage = fs.lineage("monthly", "2024-01")
-    keys = [e.partition for e in lineage.upstream]
+    assert lineage.upstream[0].asset == "config"  # sorted by asset first
+    keys = [e.partition for e in lineage.upstream[1:]]
     assert keys == [f"2024-01-{d:02d}" for d in range(1, 32)]
-    assert [e.partition for e in fs.lineage("monthly", "2024-01").upstream] == keys  # always
+    assert lineage.groups("downstream") == []
+    assert [e.partition for e in fs.lineage("monthly", "2024-01").upstream[1:]] == keys
     text = repr(lineage)
     assert "2024-01-01 … 2024-01-31 · 31 · success" in text
     assert "2024-01-15" not in text  # collapsed
     groups = lineage.groups("upstream")
     assert [(g.asset, g.first, g.last, g.count, g.status) for g in groups] == [
-        ("daily", "2024-01-01", "2024-01-31", 31, "success")
+        ("config", "", "", 1, "success"),
+        ("daily", "2024-01-01", "2024-01-31", 31, "success"),
     ]
     page = lineage._repr_html_()
     assert "<details" in page
@@ -137,6 +151,8 @@ def test_lineage_history_and_impact_answer_after_a_restart_without_definitions()
     assert set(fs.history("daily", "2024-01-02").partition) == {"2024-01-02"}
     with pytest.raises(fs.FlowstoneError, match=r"'totl'.*nothing recorded.*'total'"):
         fs.lineage("totl")
+    with pytest.raises(fs.FlowstoneError, match=r"'daily' is partitioned: pass a partition"):
+        fs.lineage("daily")
     with pytest.raises(fs.FlowstoneError, match=r"'daily' has no partition '2024-02-30'"):
         fs.lineage("daily", "2024-02-30")
 

@@ -167,7 +167,7 @@ def test_a_backfill_checks_each_partition_and_a_blocking_failure_skips_its_downs
     result = fs.backfill(totals, max_workers=2)
     assert result.counts() == {"computed": 3, "skipped": 1}
     skipped = result["2024-01-03"]
-    assert skipped.error == "not run: upstream 'sales[2024-01-03]' failed its check 'positive'"
+    assert skipped.error == "upstream sales[2024-01-03] failed its check 'positive'"
     assert calls == {"sales": 4, "totals": 3}
     passed = Counter(row.passed for row in checks_of("sales"))
     assert passed == {True: 3, False: 1}

@@ -12,8 +12,9 @@ import pytest
 import flowstone_nb as fs
 from flowstone_nb._core import events as _events
 from flowstone_nb._define.code_version import asset_code_version
+from flowstone_nb._partitioning.display import stored_key_text
 from flowstone_nb._run.api import execute_plan
-from flowstone_nb._run.plan import build_plan, make_node, partition_text
+from flowstone_nb._run.plan import build_plan, make_node
 from flowstone_nb._run.remote import RemoteTask, run_remote
 from flowstone_nb._storage.config import configure, settings
 from flowstone_nb._storage.io import MemoryIOManager
@@ -291,13 +292,13 @@ def test_partition_text_fallbacks() -> None:
 
     from flowstone_nb._partitioning.keys import encode_key
 
-    assert partition_text(None, "") == ""
-    assert partition_text(None, encode_key(dt.date(2024, 1, 2))) == "2024-01-02"
+    assert stored_key_text(None, "") == ""
+    assert stored_key_text(None, encode_key(dt.date(2024, 1, 2))) == "2024-01-02"
     moment = dt.datetime(2024, 1, 2, 3, tzinfo=dt.UTC)
-    assert partition_text(None, encode_key(moment)) == "2024-01-02T03:00+00:00"
-    assert partition_text(None, encode_key(("eu", dt.date(2024, 1, 2)))) == "eu|2024-01-02"
+    assert stored_key_text(None, encode_key(moment)) == "2024-01-02T03:00+00:00"
+    assert stored_key_text(None, encode_key(("eu", dt.date(2024, 1, 2)))) == "eu|2024-01-02"
     static = fs.StaticPartitions(["a"])
-    assert partition_text(static, encode_key("gone")) == "gone"  # key no longer defined
+    assert stored_key_text(static, encode_key("gone")) == "gone"  # key no longer defined
 
 
 def test_open_ended_partitions_report_the_keys_seen() -> None:
@@ -402,7 +403,7 @@ def test_lineage_through_a_purged_upstream_shows_it_as_forgotten() -> None:
 def test_process_worker_entry_point_runs_a_pickled_task(registry: fs.Registry) -> None:
     import cloudpickle
 
-    from flowstone_nb._run.dask_executor import _run_pickled
+    from flowstone_nb._run.worker_processes import load_task
 
     @fs.asset
     def packed() -> list[int]:
@@ -417,7 +418,7 @@ def test_process_worker_entry_point_runs_a_pickled_task(registry: fs.Registry) -
         inputs=(),
         resources={},
     )
-    stored, checks = _run_pickled(cloudpickle.dumps(task))
+    stored, checks = run_remote(load_task(cloudpickle.dumps(task)))
     assert get_store().io_manager("filesystem").load(stored.location) == [1, 2]
     assert checks == ()
 

@@ -124,13 +124,26 @@ def test_a_partitioned_asset_needs_a_partition(calls: Counter[str]) -> None:
 
 def test_unmappable_partitionings_fail_at_definition_or_materialize(calls: Counter[str]) -> None:
     define_daily(calls)
+    with pytest.raises(fs.PartitionError, match="cannot be mapped"):
 
-    @fs.asset(partitioned_by=fs.StaticPartitions(["eu", "us"]))
-    def regional(sales: Any) -> int:
+        @fs.asset(partitioned_by=fs.StaticPartitions(["eu", "us"]))
+        def regional(sales: Any) -> int:
+            return 1
+
+    with pytest.warns(fs.FlowstoneWarning, match="'later'"):  # its upstream comes later
+
+        @fs.asset(partitioned_by=fs.StaticPartitions(["eu", "us"]))
+        def early(later: Any) -> int:
+            return 1
+
+    @fs.asset(partitioned_by=DAYS)
+    def later() -> int:
+        calls["later"] += 1
         return 1
 
     with pytest.raises(fs.PartitionError, match="cannot be mapped"):
-        fs.materialize(regional, "eu")
+        fs.materialize(early, "eu")
+    assert calls["later"] == 0
 
 
 def test_status_lists_every_partition_with_readable_keys(calls: Counter[str]) -> None:

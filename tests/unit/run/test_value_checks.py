@@ -7,6 +7,7 @@ when they are loaded or reused; a forced materialize always leaves a good value 
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -121,3 +122,62 @@ def test_a_value_unreadable_behind_an_intact_stamp_is_computed_again(home: Path)
     assert fs.materialize("answer") == 100  # the target itself, reused: recomputed
     assert calls["answer"] == 3
     assert fs.load("answer") == 100
+
+
+def test_a_failure_speaks_of_the_last_good_value_only_when_there_is_one() -> None:
+    failing = {"now": True}
+
+    @fs.asset
+    def flaky() -> int:
+        if failing["now"]:
+            raise ValueError("not today")
+        return 1
+
+    with pytest.raises(fs.MaterializationError) as first:
+        fs.materialize("flaky")
+    assert "last good value" not in str(first.value)
+    assert "no value of it was stored before" in str(first.value)
+    failing["now"] = False
+    fs.materialize("flaky")
+    failing["now"] = True
+    with pytest.raises(fs.MaterializationError) as again:
+        fs.materialize("flaky", force=True)
+    assert "the last good value stays loadable (fs.load)" in str(again.value)
+
+    @fs.asset(name="flaky", replace=True)
+    def flaky_edited() -> int:
+        raise ValueError("edited, and wrong")
+
+    with pytest.raises(fs.MaterializationError) as edited:
+        fs.materialize("flaky")  # stale (its code changed), with a good value from before
+    assert "the last good value stays loadable (fs.load)" in str(edited.value)
+    assert fs.load("flaky") == 1
+
+
+def unstamp_and_garble(home: Path, asset: str) -> None:
+    """A value recorded before stamps were (no size, no time) whose file no longer decodes."""
+    catalog = get_store().catalog
+    catalog.wait_for_writes()
+    with sqlite3.connect(catalog.path) as conn:
+        conn.execute("UPDATE materializations SET size_bytes = NULL, modified_ns = NULL")
+    conn.close()
+    value_path(home, asset).write_text("{not json")
+
+
+def test_an_unreadable_target_without_a_stamp_is_computed_again(home: Path) -> None:
+    calls: Counter[str] = Counter()
+    pipeline(calls)
+    fs.materialize("answer")
+    unstamp_and_garble(home, "answer")
+    assert fs.materialize("answer") == 100
+    assert calls["answer"] == 2
+    assert fs.load("answer") == 100
+
+
+def test_an_unreadable_input_without_a_stamp_is_computed_again_on_the_way(home: Path) -> None:
+    calls: Counter[str] = Counter()
+    pipeline(calls)
+    fs.materialize("doubled")
+    unstamp_and_garble(home, "answer")
+    assert fs.materialize("doubled", force=True) == 200
+    assert calls == {"answer": 2, "doubled": 2}

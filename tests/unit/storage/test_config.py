@@ -84,3 +84,14 @@ def test_the_default_home_is_checked_too(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("FLOWSTONE_HOME", "notaproto://x")
     with pytest.raises(StoreError, match="protocol 'notaproto'"):
         configure(home=None)
+
+
+def test_the_settings_echo_in_one_short_line_without_resource_values(tmp_path: Path) -> None:
+    shown = repr(configure(home=tmp_path / "store", resources={"db": "secret-key"}, progress=True))
+    assert shown == (
+        f"flowstone_nb: store {tmp_path / 'store'} · IO manager filesystem · resources db · "
+        "progress on"
+    )
+    assert "Settings(" not in shown
+    assert "secret-key" not in shown
+    assert repr(configure(resources={}, progress=None)).endswith("resources none · progress auto")

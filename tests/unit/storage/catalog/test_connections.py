@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from flowstone_nb._core.errors import StoreError
 from flowstone_nb._storage.catalog import Catalog, forget_connections_after_fork
 from flowstone_nb._storage.catalog.connections import Connections
 from tests.resources.catalog_workers import write_many
@@ -179,3 +180,38 @@ def test_forgetting_connections_after_fork_reopens_them(catalog: Catalog) -> Non
     catalog.write([row("before")])
     forget_connections_after_fork()
     assert catalog.get("before") is not None
+
+
+def test_the_change_marker_moves_with_every_commit_and_only_then(path: Path) -> None:
+    catalog = Catalog(path)
+    before = catalog.change_marker()
+    catalog.history()
+    assert catalog.change_marker() == before  # reading changes nothing
+    catalog.write([row("a", "a")])
+    mine = catalog.change_marker()
+    assert mine != before  # this thread's commit
+    thread = threading.Thread(target=lambda: catalog.write([row("b", "b")]))
+    thread.start()
+    thread.join()
+    other_thread = catalog.change_marker()
+    assert other_thread != mine
+    ctx = spawn()
+    barrier = ctx.Barrier(1)
+    process = ctx.Process(target=write_many, args=(str(path), 0, 1, barrier))
+    process.start()
+    process.join()
+    assert process.exitcode == 0
+    assert catalog.change_marker() != other_thread  # another process's commit
+    assert catalog.change_marker() == catalog.change_marker()
+    catalog.close()
+
+
+def test_a_damaged_catalog_says_so_when_asked_for_its_marker(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> tuple[int, int]:
+        raise sqlite3.DatabaseError("file is not a database")  # as a damaged file reads
+
+    monkeypatch.setattr(catalog._connections, "changes", broken)
+    with pytest.raises(StoreError, match=r"could not read its change marker"):
+        catalog.change_marker()

@@ -6,7 +6,9 @@ import os
 import time
 from pathlib import Path
 
+import flowstone_nb as fs
 from flowstone_nb._storage.catalog import Catalog
+from flowstone_nb._storage.store import catalog_path, get_store
 from tests.resources.catalog_workers import hold_running_row
 from tests.resources.processes import ended_pid
 from tests.unit.storage.catalog.shorthands import raw, row, spawn
@@ -163,3 +165,27 @@ def test_runs_recorded_without_a_mark_are_told_by_their_pid(catalog: Catalog, pa
     with raw(path) as conn:
         conn.execute("UPDATE runs SET pid = ?", (ended_pid(),))
     assert catalog.recover_interrupted() == 1
+
+
+def test_the_status_of_a_killed_writers_partition_says_interrupted_once(home: Path) -> None:
+    @fs.asset
+    def held() -> int:
+        return 1
+
+    path = catalog_path(str(home))
+    get_store().catalog.close()
+    ctx = spawn()
+    written, release = ctx.Event(), ctx.Event()
+    process = ctx.Process(target=hold_running_row, args=(str(path), "held", written, release))
+    process.start()
+    assert written.wait(timeout=60)
+    process.kill()
+    process.join()
+    assert get_store().catalog.recover_interrupted() == 1
+    (status,) = fs.status(held).rows
+    assert status.status == "failed"
+    assert status.reason.startswith(f"Interrupted: the process that ran it (pid {process.pid} ")
+    assert status.reason.count("Interrupted") == 1
+    recovered = get_store().catalog.get("held")
+    assert recovered is not None
+    assert (recovered.error_type, recovered.error_message) == ("Interrupted", status.reason[13:])

@@ -129,3 +129,14 @@ def test_a_home_holds_values_once_one_is_stored_temp_files_aside(store_home: str
     assert not files.holds_values()  # a temp file left behind is no value
     FilesystemIOManager(store_home).store("sales", "all", [1])
     assert files.holds_values()
+
+
+def test_a_stored_version_removed_while_it_is_compared_is_written_again() -> None:
+    from flowstone_nb._storage.io import files
+    from flowstone_nb._storage.io.hashing import encode_into
+
+    def gone(location: str) -> BinaryIO:
+        raise FileNotFoundError(location)
+
+    writer = encode_into(lambda: lambda chunk: None, lambda out: out.write(b"abc"))
+    assert files._holds(gone, 3, writer, "data/a/__all__/x.json") is False

@@ -1,0 +1,108 @@
+"""The status report at scale: counts first, then partitions as runs of keys, in text and HTML."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import flowstone_nb as fs
+from flowstone_nb._query.status import RUNS_SHOWN, PartitionStatus, StatusReport, StatusRun
+
+EVIL = "<script>alert(1)</script>"
+
+
+def report(*rows: tuple[str, str, str, str]) -> StatusReport:
+    return StatusReport(tuple(PartitionStatus(a, p, s, r) for a, p, s, r in rows))
+
+
+def days(first: str, count: int) -> list[str]:
+    start = dt.date.fromisoformat(first)
+    return [(start + dt.timedelta(days=i)).isoformat() for i in range(count)]
+
+
+def two_months_done_one_missing() -> StatusReport:
+    """A daily asset of Jan-Mar 2024 with January and February fresh: 94 rows of status."""
+    rows = [("daily", key, "fresh", "") for key in days("2024-01-01", 60)]
+    rows += [("daily", key, "missing", "never materialized") for key in days("2024-03-01", 31)]
+    return report(("raw", "", "fresh", ""), *rows, ("total", "", "stale", "code changed"))
+
+
+def test_partitions_group_into_runs_of_one_status_and_reason() -> None:
+    runs = two_months_done_one_missing().runs("daily")
+    assert runs == [
+        StatusRun("2024-01-01", "2024-02-29", "fresh", 60),
+        StatusRun("2024-03-01", "2024-03-31", "missing", 31, "never materialized"),
+    ]
+    assert [str(run) for run in runs] == [
+        "2024-01-01..2024-02-29 fresh (60)",
+        "2024-03-01..2024-03-31 missing (31)",
+    ]
+    one = StatusRun("2024-01-05", "2024-01-05", "failed", 1, "ValueError: bad")
+    assert str(one) == "2024-01-05 failed — ValueError: bad"
+
+
+def test_the_text_of_a_daily_asset_gives_counts_then_key_ranges() -> None:
+    text = repr(two_months_done_one_missing())
+    assert text.splitlines() == [
+        "raw    fresh",
+        "daily  60/91 fresh, 31 missing",
+        "       2024-01-01..2024-02-29 fresh (60), 2024-03-01..2024-03-31 missing (31)",
+        "total  stale — code changed",
+    ]
+
+
+def test_partitions_with_different_reasons_stay_apart_and_say_why() -> None:
+    text = repr(
+        report(
+            ("d", "2024-01-01", "stale", "code changed"),
+            ("d", "2024-01-02", "stale", "code changed"),
+            ("d", "2024-01-03", "failed", "ValueError: a"),
+            ("d", "2024-01-04", "failed", "ValueError: b"),
+        )
+    )
+    assert text.splitlines()[1:] == [
+        "   2024-01-01..2024-01-02 stale (2) — code changed, 2024-01-03 failed — ValueError: a,",
+        "   2024-01-04 failed — ValueError: b",
+    ]
+
+
+def test_many_runs_are_cut_and_counted() -> None:
+    rows = [("h", f"k{i:03}", "fresh" if i % 2 else "missing", "") for i in range(40)]
+    many = report(*rows)
+    runs, hidden = many.shown_runs("h")
+    assert len(runs) == RUNS_SHOWN
+    assert hidden == 40 - RUNS_SHOWN
+    assert f"… and {hidden} more runs" in repr(many)
+    assert f"… and {hidden} more runs" in many._repr_html_()
+    assert len(repr(many).splitlines()) < 10
+
+
+def test_the_html_has_one_row_per_asset_with_its_runs() -> None:
+    html = two_months_done_one_missing()._repr_html_()
+    assert html.count("<tr>") == 4  # the header and three assets
+    assert "2024-01-01..2024-02-29 (60)" in html
+    assert "fs-status-missing" in html
+    assert 'title="2024-03-01..2024-03-31 missing (31)"' in html
+    assert "stale — code changed" in html
+    assert "2024-01-15" not in html
+
+
+def test_the_views_escape_keys_and_reasons() -> None:
+    evil = report((EVIL, EVIL, "failed", EVIL), ("plain", "", "stale", EVIL))
+    html = evil._repr_html_()
+    assert "<script" not in html
+    assert html.count("&lt;script&gt;") >= 4
+    assert EVIL in repr(evil)
+
+
+def test_a_real_daily_asset_reads_compactly() -> None:
+    @fs.asset(partitioned_by=fs.DailyPartitions("2024-01-01", "2024-03-31"))
+    def daily(context: Any) -> int:
+        return context.partition.day
+
+    fs.backfill(daily, "2024-01-01..2024-02-29", progress=False)
+    text = repr(fs.status())
+    assert text.splitlines() == [
+        "daily  60/91 fresh, 31 missing",
+        "       2024-01-01..2024-02-29 fresh (60), 2024-03-01..2024-03-31 missing (31)",
+    ]
