@@ -121,17 +121,33 @@ def define_partitioned(count: int, rows: int) -> tuple[fs.Asset, fs.Asset]:
     return part_a, part_b
 
 
+def has_rows(part_b: Any) -> bool:
+    """A trivial data check of B (issue 18: checks add at most 10 % to a backfill)."""
+    return len(part_b) > 0
+
+
+_turns = itertools.count()
+
+
 def partitions(sizes: Sizes, work: Path) -> Samples:
-    """Workloads 4 and 5: backfill A and B (one and two workers), then unchanged re-runs."""
+    """Workloads 4 and 5: backfill A and B (one and two workers), then unchanged re-runs.
+
+    ``backfill_checked`` is the one-worker backfill with a trivial check of each partition of
+    B, taken in the same round as ``backfill_1`` (first or second in turns), so that their
+    ratio compares samples side by side.
+    """
     keys = _data.days(sizes.partitions)
     selection = f"{keys[0]}..{keys[-1]}"
-    samples: Samples = {"backfill_1": [], "backfill_2": []}
+    samples: Samples = {"backfill_1": [], "backfill_2": [], "backfill_checked": []}
     for _ in range(sizes.repeat):
-        for workers in (1, 2):
+        runs = [("backfill_1", 1, False), ("backfill_checked", 1, True)]
+        runs = [*(runs if next(_turns) % 2 == 0 else runs[::-1]), ("backfill_2", 2, False)]
+        for metric, workers, checked in runs:
             with isolated(work):
                 define_partitioned(sizes.partitions, sizes.rows)
-                seconds = timed(_backfill, "part_b", selection, workers)
-                samples[f"backfill_{workers}"].append(seconds)
+                if checked:
+                    fs.check("part_b")(has_rows)
+                samples[metric].append(timed(_backfill, "part_b", selection, workers))
     samples.update(cache_hit(sizes, work))
     return samples
 

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from flowstone_nb._define.asset import Asset
     from flowstone_nb._define.checks import ValidationIssue
     from flowstone_nb._define.context import AssetContext
-    from flowstone_nb._define.decorator import asset
+    from flowstone_nb._define.data_checks import CheckResult
+    from flowstone_nb._define.decorator import asset, check
     from flowstone_nb._define.pipeline import Pipeline
     from flowstone_nb._define.registry import Registry, get_registry
     from flowstone_nb._define.validate import validate
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     )
     from flowstone_nb._partitioning.static_multi import MultiPartitions, StaticPartitions
     from flowstone_nb._query.api import forget, history, impact, lineage, status
+    from flowstone_nb._query.checks import check_all, checks
     from flowstone_nb._query.lineage import Lineage
     from flowstone_nb._query.status import StatusReport
     from flowstone_nb._query.upkeep import PruneReport, VerifyReport, prune, verify
@@ -76,6 +78,7 @@ _LAZY: dict[str, str] = {
     "Asset": "._define.asset",
     "AssetContext": "._define.context",
     "BackfillResult": "._run.backfill",
+    "CheckResult": "._define.data_checks",
     "DAG": "._graph.dag",
     "DailyPartitions": "._partitioning.days",
     "HourlyPartitions": "._partitioning.hours",
@@ -108,6 +111,9 @@ _LAZY: dict[str, str] = {
     "WeeklyPartitions": "._partitioning.days",
     "asset": "._define.decorator",
     "backfill": "._run.backfill",
+    "check": "._define.decorator",
+    "check_all": "._query.checks",
+    "checks": "._query.checks",
     "configure": "._storage.config",
     "forget": "._query.api",
     "get_registry": "._define.registry",
@@ -160,6 +166,7 @@ __all__ = [
     "AssetDefinitionError",
     "AssetNotFoundError",
     "BackfillResult",
+    "CheckResult",
     "CycleError",
     "DailyPartitions",
     "FilesystemIOManager",
@@ -198,6 +205,9 @@ __all__ = [
     "WorkerDiedError",
     "asset",
     "backfill",
+    "check",
+    "check_all",
+    "checks",
     "configure",
     "forget",
     "get_registry",

@@ -155,18 +155,31 @@ def backfill(args: argparse.Namespace, reporter: Reporter) -> int:
 
 
 def status(args: argparse.Namespace, reporter: Reporter) -> int:
-    """``flowstone status``: what is fresh, stale, missing, failed or running."""
+    """``flowstone status``: fresh, stale, missing, failed or running, and the failing checks."""
     loaded = prepare(args.source, args.home)
     report = fs.status(args.asset)
     partitioned = {str(a.name) for a in loaded.registry.list_all() if a.partitions is not None}
     document: dict[str, Any] = {}
     for row in report.rows:
+        # A status, or with failing data checks {"status", "checks_failing", "check_message"}.
+        entry: Any = str(row.status)
+        if row.checks_failing:
+            entry = {
+                "status": entry,
+                "checks_failing": list(row.checks_failing),
+                "check_message": row.check_message,
+            }
         if row.asset in partitioned:
-            document.setdefault(row.asset, {})[row.partition or ""] = str(row.status)
+            document.setdefault(row.asset, {})[row.partition or ""] = entry
         else:
-            document[row.asset] = str(row.status)
+            document[row.asset] = entry
+    headers = ["asset", "partition", "status", "reason"]
     rows = [[r.asset, r.partition or "", str(r.status), r.reason] for r in report.rows]
-    reporter.table(document, ["asset", "partition", "status", "reason"], rows)
+    if any(r.checks_failing for r in report.rows):
+        headers.append("checks failing")
+        for shown, r in zip(rows, report.rows, strict=True):
+            shown.append(r.check_message)
+    reporter.table(document, headers, rows)
     return EXIT_OK
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 __all__ = [
     "AssetDefinitionError",
     "AssetNotFoundError",
+    "CheckFailedError",
     "CycleError",
     "FlowstoneError",
     "FlowstoneWarning",
@@ -139,6 +140,24 @@ class MaterializationError(FlowstoneError):
         super().__init__(message)
         self.asset = asset
         self.partition = partition
+
+
+class CheckFailedError(MaterializationError):
+    """A blocking data check failed on a materialized value (which stays stored, unused).
+
+    Attributes
+    ----------
+    asset
+        The asset whose value failed the check.
+    partition
+        The partition key as the user writes it, or ``None``.
+    check
+        The name of the check that failed.
+    """
+
+    def __init__(self, message: str, *, asset: str, check: str, partition: object = None) -> None:
+        super().__init__(message, asset=asset, partition=partition)
+        self.check = check
 
 
 class MaterializationTimeoutError(MaterializationError, TimeoutError):

@@ -73,6 +73,8 @@ class EventKind(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
+    # A data check judged a node's value (passed or not: the event's detail says; no colour).
+    CHECKED = "checked"
     # Announcements of a whole backfill (no partition, no colour: they are not a state).
     BACKFILL_STARTED = "backfill_started"
     BACKFILL_FINISHED = "backfill_finished"

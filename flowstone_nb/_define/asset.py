@@ -226,6 +226,10 @@ class Asset(BaseModel):
         The line of the definition.
     code_version
         A fixed code version; ``None`` derives it from the execute function's code.
+    checks
+        Data checks run on every materialized value, per partition: functions taking the value
+        (by the asset's name) or pandera schemas, non-blocking; ``@fs.check`` adds more, and
+        makes blocking ones.
     timeout
         Seconds one materialization of it may run (a positive number); past it, it is recorded
         failed and its work is stopped (worker processes, Dask) or left behind (threads).
@@ -251,6 +255,7 @@ class Asset(BaseModel):
     module: str | None = None
     line: int | None = None
     code_version: str | None = None
+    checks: list[Any] = Field(default_factory=list)
     # A number, not text that reads as one ("5" and True are refused, naming the field); its
     # range is checked by validate() (checks.timeout_problem).
     timeout: float | None = Field(default=None, strict=True)
@@ -263,6 +268,11 @@ class Asset(BaseModel):
         if isinstance(value, (list, tuple)):
             return [item.name if isinstance(item, Asset) else item for item in value]
         return value
+
+    @field_validator("checks", mode="before")
+    @classmethod
+    def _single_check_is_a_list(cls, value: Any) -> Any:
+        return value if isinstance(value, (list, tuple)) else [value]
 
     @field_validator("tags", "requires", mode="before")
     @classmethod

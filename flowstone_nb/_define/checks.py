@@ -24,6 +24,7 @@ from flowstone_nb._core.io_managers import (
     known_io_manager_names,
 )
 from flowstone_nb._define.asset import CONTEXT, Asset, Signature
+from flowstone_nb._define.data_checks import as_check, check_problem
 from flowstone_nb._partitioning.mappings import PreviousPartition
 from flowstone_nb._partitioning.spec import partition_spec_issues
 
@@ -39,7 +40,7 @@ class ValidationIssue:
     field
         The field at fault: ``"name"``, ``"depends_on"``, ``"execute"``, ``"io_manager"``,
         ``"partitioned_by"``, ``"partition_mappings"``, ``"requires"``, ``"tags"``,
-        ``"code_version"`` or ``"timeout"``.
+        ``"code_version"``, ``"timeout"`` or ``"checks"``.
     message
         What is wrong and what to do about it.
     """
@@ -272,6 +273,25 @@ def _check_labels(asset: Asset, issues: list[ValidationIssue]) -> None:
         )
 
 
+def _check_data_checks(asset: Asset, issues: list[ValidationIssue]) -> None:
+    name = str(asset.name)
+    seen: set[str] = set()
+    for item in asset.checks:
+        check = as_check(item, name)
+        problem = check_problem(check, name)
+        if problem is not None:
+            issues.append(ValidationIssue("checks", problem))
+        elif check.name in seen:
+            issues.append(
+                ValidationIssue(
+                    "checks",
+                    f"Two checks of asset {name!r} are named {check.name!r}: give one another "
+                    "name with fs.check(..., name='...').",
+                )
+            )
+        seen.add(check.name)
+
+
 def timeout_problem(timeout: object, option: str = "timeout") -> str | None:
     """Why ``timeout`` cannot be a timeout, or ``None`` (the one rule, for assets and runs).
 
@@ -312,6 +332,8 @@ def asset_issues(
     _check_io_manager(asset, io_managers, issues)
     _check_partitions(asset, issues)
     _check_labels(asset, issues)
+    if asset.checks:
+        _check_data_checks(asset, issues)
     if asset.timeout is not None:
         _check_timeout(asset, issues)
     return issues

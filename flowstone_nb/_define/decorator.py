@@ -17,12 +17,13 @@ import pydantic
 
 from flowstone_nb._core.errors import AssetDefinitionError
 from flowstone_nb._define.asset import CONTEXT, Asset, KnownSignature, Signature
+from flowstone_nb._define.data_checks import Check, as_check, check_problem
 from flowstone_nb._define.definition_site import origin_of_function
 from flowstone_nb._define.registry import Registry, get_registry
 from flowstone_nb._partitioning.base import PartitionsDefinition
 from flowstone_nb._partitioning.mappings import PartitionMapping
 
-__all__ = ["OPTIONS", "asset", "build_asset", "translate_pydantic_error"]
+__all__ = ["OPTIONS", "asset", "build_asset", "check", "translate_pydantic_error"]
 
 
 def translate_pydantic_error(name: object, error: pydantic.ValidationError, where: str) -> str:
@@ -107,6 +108,7 @@ def asset(
     metadata: Mapping[str, Any] | None = None,
     tags: Iterable[str] | None = None,
     code_version: str | None = None,
+    checks: Iterable[Any] | None = None,
     timeout: float | None = None,
     registry: Registry | None = None,
     replace: bool = False,
@@ -139,6 +141,8 @@ def asset(
     **options
         ``name``, ``description``, ``depends_on``, ``io_manager``, ``io_config``,
         ``partitioned_by``, ``partition_fn``, ``partition_mappings``, ``requires``, ``metadata``,
+        ``tags``, ``code_version``, ``checks`` (data checks of every value: functions taking
+        the value, or pandera schemas; see :func:`check`).
         ``tags``, ``code_version``, ``timeout`` (seconds one materialization may run).
 
     Returns
@@ -174,3 +178,67 @@ def asset(
 
 #: The options: the asset's fields, less those the decorator fills from the function itself.
 OPTIONS = frozenset(Asset.model_fields) - {"execute_fn", "module", "line"}
+
+
+def check(
+    asset: Asset | str,
+    *,
+    blocking: bool = False,
+    name: str | None = None,
+    description: str | None = None,
+) -> Callable[[Any], Check]:
+    """Define a data check of ``asset``: it judges every materialized value, per partition.
+
+    Decorate a function that takes the asset's value (its parameter named as the asset,
+    optionally preceded by ``context``) and returns ``True``/``False`` or an
+    :class:`~flowstone_nb.CheckResult`; or pass a pandera schema: ``fs.check("sales")(schema)``.
+    The check runs after every materialization of the asset, in the same run and on the same
+    worker; a check that raises has failed, with its traceback recorded. Editing a check runs it
+    again on the stored values (without computing the asset again) at the next materialize or
+    ``fs.check_all()``.
+
+    Parameters
+    ----------
+    asset
+        The asset (object or name); it may be defined later.
+    blocking
+        A failure makes that partition's materialization fail: its value stays stored for
+        inspection, ``fs.load`` keeps returning the last good one and its downstream does not
+        run. Otherwise the value is fresh and flagged.
+    name
+        The check's name, unique among the asset's checks (default: the function's name).
+    description
+        Free text (default: the first paragraph of the docstring).
+
+    Returns
+    -------
+    callable
+        A decorator returning the registered :class:`Check`, which calls the plain function.
+
+    Raises
+    ------
+    AssetDefinitionError
+        The check's shape or options are wrong, or another check of the asset has its name.
+    """
+    target = asset.name if isinstance(asset, Asset) else asset
+    if not isinstance(target, str) or not target:
+        raise AssetDefinitionError(
+            f"fs.check takes the asset it checks first, not {type(asset).__name__}: write "
+            "@fs.check('sales') (or @fs.check(sales)) above the check function."
+        )
+    if not isinstance(blocking, bool):
+        raise AssetDefinitionError(
+            f"fs.check({target!r}, blocking={blocking!r}): blocking is True or False.",
+            asset=target,
+        )
+
+    def decorate(function: Any) -> Check:
+        made = as_check(function, target, blocking=blocking, name=name, description=description)
+        problem = check_problem(made, target)
+        if problem is not None:
+            where = origin_of_function(function).label if callable(function) else ""
+            place = f" ({where})" if where else ""
+            raise AssetDefinitionError(f"{problem}{place}", asset=target)
+        return get_registry().register_check(made)
+
+    return decorate

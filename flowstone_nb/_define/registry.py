@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections import ChainMap, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from types import FunctionType
 from typing import Literal
 
 from flowstone_nb._core.errors import AssetDefinitionError, AssetNotFoundError, CycleError
 from flowstone_nb._define.asset import Asset
 from flowstone_nb._define.checks import ValidationIssue, asset_issues, format_issues
+from flowstone_nb._define.data_checks import Check, as_check
 from flowstone_nb._define.definition_site import (
     Origin,
     origin_of_cell,
@@ -52,6 +54,10 @@ class Registry:
         self._dependents: defaultdict[str, set[str]] = defaultdict(set)
         self._generation = 0
         self._dag: tuple[int, DAG] | None = None
+        # Data checks: those registered by @fs.check, per asset and name, with their origin
+        # (kept while their asset is redefined or removed); and the assets with checks=[...].
+        self._checks: dict[str, dict[str, tuple[Check, Origin]]] = {}
+        self._inline_checks: set[str] = set()
 
     @property
     def generation(self) -> int:
@@ -124,6 +130,9 @@ class Registry:
             ]
             self._check_cycles(entries)
             self._check_unknown(entries, unknown)
+            for name, asset, origin, _ in entries:
+                if asset.checks and name in self._checks:
+                    self._check_inline_names(name, asset, origin)
             if not validated:
                 self._check_dependencies(entries)
             for entry in entries:
@@ -222,6 +231,10 @@ class Registry:
             for dep in previous.upstream:
                 dependents[dep].discard(name)
         self._assets[name] = asset
+        if asset.checks:
+            self._inline_checks.add(name)
+        elif self._inline_checks:
+            self._inline_checks.discard(name)
         if origin is None:
             self._origins.pop(name, None)
         else:
@@ -229,6 +242,65 @@ class Registry:
         for dep in upstream:
             dependents[dep].add(name)
         self._generation += 1
+
+    # -- data checks ----------------------------------------------------------------------------
+    def register_check(self, check: Check, *, origin: Origin | None = None) -> Check:
+        """Add a data check of its asset (which may be defined later); return it.
+
+        A check of the same asset and name from the same origin (a cell run again) is replaced.
+
+        Raises
+        ------
+        AssetDefinitionError
+            Another cell or module (or the asset's own ``checks=[...]``) has a check of that
+            name for the asset.
+        """
+        asset = str(check.asset)
+        where = origin if origin is not None else _check_origin(check)
+        with self._lock:
+            self._check_check_name(asset, check, where)
+            self._checks.setdefault(asset, {})[check.name] = (check, where)
+            self._generation += 1
+        return check
+
+    def _check_check_name(self, asset: str, check: Check, origin: Origin) -> None:
+        """Refuse a registered check named as another check of ``asset`` from elsewhere."""
+        defined = self._assets.get(asset)
+        if defined is not None and defined.checks:
+            for item in defined.checks:
+                if item is not check and as_check(item, asset).name == check.name:
+                    raise _check_name_taken(
+                        asset, check.name, f"its checks=[...] ({self._origin_of(asset).label})"
+                    )
+        registered = self._checks.get(asset, {}).get(check.name)
+        if registered is not None:
+            known = registered[1].key
+            if known is not None and origin.key is not None and known != origin.key:
+                raise _check_name_taken(asset, check.name, registered[1].label, origin.label)
+
+    def _check_inline_names(self, name: str, asset: Asset, origin: Origin | None) -> None:
+        """Refuse ``checks=[...]`` of ``asset`` named as a check registered for it."""
+        registered = self._checks.get(name, {})
+        for item in asset.checks:
+            found = registered.get(as_check(item, name).name)
+            if found is not None and found[0] is not item:
+                where = (origin or _module_origin(asset)).label
+                raise _check_name_taken(name, found[0].name, found[1].label, where)
+
+    def checks_of(self, name: str) -> tuple[Check, ...]:
+        """The data checks of the asset ``name``: its own ``checks=[...]``, then registered ones."""
+        with self._lock:
+            defined = self._assets.get(name)
+            inline = [as_check(item, name) for item in defined.checks] if defined else []
+            registered = [check for check, _ in self._checks.get(name, {}).values()]
+        return (*inline, *(check for check in registered if check not in inline))
+
+    def checks_for(self, names: Collection[str]) -> dict[str, tuple[Check, ...]]:
+        """:meth:`checks_of` each of ``names`` that has any (none looked at when none has)."""
+        with self._lock:
+            checked = [n for n in (*self._inline_checks, *self._checks) if n in names]
+        found = {name: self.checks_of(name) for name in checked}
+        return {name: checks for name, checks in found.items() if checks}
 
     # -- lookup ---------------------------------------------------------------------------------
     def get(self, name: str) -> Asset:
@@ -275,6 +347,7 @@ class Registry:
             asset = self.get(name)
             del self._assets[name]
             self._origins.pop(name, None)
+            self._inline_checks.discard(name)
             for dep in asset.upstream:
                 self._dependents[dep].discard(name)
             self._generation += 1
@@ -286,6 +359,8 @@ class Registry:
             self._assets.clear()
             self._origins.clear()
             self._dependents.clear()
+            self._checks.clear()
+            self._inline_checks.clear()
             self._generation += 1
 
     def dag(self) -> DAG:
@@ -332,6 +407,23 @@ def _origin_now(asset: Asset) -> Origin | None:
     if not module or module == "__main__":
         return origin_of_function(fn)
     return None
+
+
+def _check_name_taken(asset: str, name: str, first: str, second: str = "") -> AssetDefinitionError:
+    again = f"; {second} defines another" if second else ""
+    return AssetDefinitionError(
+        f"Asset {asset!r} already has a check named {name!r}, defined in {first}{again}. "
+        "Rename one of them (fs.check(..., name='...')).",
+        asset=asset,
+    )
+
+
+def _check_origin(check: Check) -> Origin:
+    """Where a check comes from: its function's cell or module (a schema's: the cell now)."""
+    function = check.function
+    if isinstance(function, FunctionType):
+        return origin_of_function(function)
+    return origin_of_cell()
 
 
 def _module_origin(asset: Asset) -> Origin:

@@ -3,7 +3,8 @@
 A line names some things by text and some by the name of a notebook variable:
 ``--partitioned-by`` is a spec (``daily:2024-01-01``) or a partitions definition's name,
 ``--map UPSTREAM=...`` a mapping's spelling (``trailing:7``) or a mapping's name (a spelling
-wins over a variable of the same name), ``--partition-fn`` a function's name.
+wins over a variable of the same name), ``--partition-fn`` a function's name, ``--checks`` the
+names of check functions or pandera schemas.
 :func:`asset_options` resolves them and returns the keyword options ``@fs.asset`` would be
 given, so a cell and a decorated function build the same :class:`~flowstone_nb.Asset`.
 ``--concat`` becomes the annotation a decorated function would carry (``pd.DataFrame``).
@@ -17,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flowstone_nb._core.errors import AssetDefinitionError, PartitionError, did_you_mean
+from flowstone_nb._define.data_checks import is_schema
 from flowstone_nb._notebook.magic_lines import AssetArgs
 from flowstone_nb._partitioning.base import PartitionsDefinition
 from flowstone_nb._partitioning.function import SEED_KINDS
@@ -54,6 +56,24 @@ def _partition_function(args: AssetArgs, namespace: Mapping[str, Any]) -> Any:
             asset=args.name,
         )
     return function
+
+
+def _checks(args: AssetArgs, namespace: Mapping[str, Any]) -> list[Any]:
+    """The check functions and schemas ``--checks`` names, in the order given."""
+    checks = []
+    for name in args.checks:
+        found = namespace.get(name)
+        if not (callable(found) or is_schema(found)):
+            what = "nothing" if name not in namespace else type(found).__name__
+            usable = [n for n, v in namespace.items() if callable(v) or is_schema(v)]
+            raise AssetDefinitionError(
+                f"%%asset {args.name}: --checks {name!r} names {what} in the notebook, not a "
+                f"check function or pandera schema.{did_you_mean(name, usable)} Define the "
+                f"check (a function taking {args.name}) in an earlier cell.",
+                asset=args.name,
+            )
+        checks.append(found)
+    return checks
 
 
 def _partitions(args: AssetArgs, namespace: Mapping[str, Any]) -> tuple[Any, Any]:
@@ -117,7 +137,8 @@ def asset_options(
     Raises
     ------
     AssetDefinitionError
-        A partition function that is not one, or ``--concat`` of something not upstream.
+        A partition function or check that is not one, or ``--concat`` of something not
+        upstream.
     PartitionError
         A partition spec or mapping spelling that cannot be read (listing the forms).
     """
@@ -136,5 +157,6 @@ def asset_options(
         "tags": list(args.tags),
         "code_version": args.code_version,
         "timeout": args.timeout,
+        "checks": _checks(args, namespace) or None,
     }
     return options, _concat_annotations(args, dependencies)

@@ -246,6 +246,8 @@ def _options(args: AssetArgs, alias: str) -> dict[str, str]:
         options["code_version"] = repr(args.code_version)
     if args.timeout is not None:
         options["timeout"] = repr(args.timeout)
+    if args.checks:
+        options["checks"] = f"[{', '.join(args.checks)}]"
     return options
 
 

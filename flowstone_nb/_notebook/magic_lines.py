@@ -132,6 +132,8 @@ class AssetArgs:
         Replace an asset of the same name defined in another cell or module.
     timeout
         Seconds one materialization may run (``None``: no limit).
+    checks
+        Names of data checks in the notebook (functions taking the value, or pandera schemas).
     """
 
     name: str
@@ -151,6 +153,7 @@ class AssetArgs:
     run: bool = True
     replace: bool = False
     timeout: float | None = None
+    checks: tuple[str, ...] = ()
 
 
 def _key_value(role: str) -> Callable[[str], tuple[str, Any]]:
@@ -287,6 +290,16 @@ def _asset_parser() -> LineParser:
         metavar="SECONDS",
         help="how long one materialization may run before it is stopped and recorded failed",
     )
+    parser.add_argument(
+        "--checks",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NAME",
+        type=identifier("--checks"),
+        help="data checks of every value: names of functions taking the value, or of pandera "
+        "schemas, in the notebook (non-blocking; @fs.check makes blocking ones)",
+    )
     return parser
 
 
@@ -348,4 +361,5 @@ def parse_asset_line(line: str) -> AssetArgs:
         run=parsed.run,
         replace=parsed.replace,
         timeout=parsed.timeout,
+        checks=tuple(dict.fromkeys(parsed.checks)),
     )

@@ -1,5 +1,7 @@
 """The looking-at-it functions: ``fs.status``, ``fs.lineage``, ``fs.impact``, ``fs.history``.
 
+(``fs.checks`` and ``fs.check_all`` are in :mod:`.checks`.)
+
 Thin wrappers that pick the default registry and store and return the plain-data objects of
 :mod:`.status` and :mod:`.lineage`, which render themselves as text and HTML; in a notebook,
 :mod:`flowstone_nb._notebook.views` shows them as widgets. Nothing here computes a value.
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._define.asset import Asset
 from flowstone_nb._define.registry import Registry, resolve_registry
+from flowstone_nb._query.checks import check_summaries
 from flowstone_nb._query.impact import Impact, compute_impact
 from flowstone_nb._query.lineage import (
     Lineage,
@@ -107,13 +110,20 @@ def history(
     registry: Registry | None = None,
     home: str | None = None,
 ) -> pd.DataFrame:
-    """Materializations (successes and failures), newest first, as a pandas DataFrame."""
+    """Materializations (successes and failures), newest first, as a pandas DataFrame.
+
+    Its ``checks`` column says what the data checks said of each value (``"2 passed"``,
+    ``"1 of 2 failed: positive"``; ``""`` when none ran on it).
+    """
     encoded = None
     catalog = get_store(home).catalog
     if asset is not None and partition is not None:
         encoded, _ = resolve_partition(resolve_registry(registry), catalog, _name(asset), partition)
-    rows = catalog.history(None if asset is None else _name(asset), encoded, limit=limit)
-    return history_frame(resolve_registry(registry), rows)
+    name = None if asset is None else _name(asset)
+    rows = catalog.history(name, encoded, limit=limit)
+    frame = history_frame(resolve_registry(registry), rows)
+    frame["checks"] = check_summaries(catalog, rows, name, encoded)
+    return frame
 
 
 def forget(

@@ -2,12 +2,15 @@
 
 :func:`compute_status` compares the catalog with the definitions as they are now: a partition is
 *fresh* when its latest success can be reused as it is, by the rule a run applies
-(:func:`~flowstone_nb._run.freshness.why_stale`), and its upstream partitions are fresh. The
-:class:`StatusReport` is plain data with a text and an HTML view; widgets render the same data.
+(:func:`~flowstone_nb._run.freshness.why_stale`), and its upstream partitions are fresh. The data
+checks defined now say what they last found of a partition's value: a failing check is named on
+its row (a fresh value stays fresh), a failing blocking check makes it failed, as a run would.
+The :class:`StatusReport` is plain data with a text and an HTML view; widgets render the same data.
 
 Both views are compact at any number of partitions: per asset, the counts first, then the
 partitions as runs of consecutive keys with one status (:meth:`StatusReport.runs`), e.g.
-``2024-01-01..2024-02-29 fresh (60), 2024-03-01..2024-03-31 missing (31)``.
+``2024-01-01..2024-02-29 fresh (60), 2024-03-01..2024-03-31 missing (31)``; partitions with
+failing checks make runs of their own, which name the checks.
 """
 
 from __future__ import annotations
@@ -32,7 +35,13 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from flowstone_nb._storage.catalog import Catalog, MaterializationRow, PartitionState
+    from flowstone_nb._define.data_checks import Check
+    from flowstone_nb._storage.catalog import (
+        Catalog,
+        CheckRow,
+        MaterializationRow,
+        PartitionState,
+    )
     from flowstone_nb._storage.io import ValueStamp
 
 __all__ = ["PartitionStatus", "StatusReport", "StatusRun", "compute_status"]
@@ -66,6 +75,10 @@ class PartitionStatus:
         Its data version.
     updated_at
         When it finished (UNIX seconds).
+    checks_failing
+        The data checks (defined now) whose latest outcome on its value is a failure.
+    check_message
+        What they found, ``"name: message"`` for each, joined by ``"; "``.
     """
 
     asset: str
@@ -75,6 +88,8 @@ class PartitionStatus:
     materialization_id: str | None = None
     data_version: str | None = None
     updated_at: float | None = None
+    checks_failing: tuple[str, ...] = ()
+    check_message: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +106,8 @@ class StatusRun:
         How many partitions the run holds.
     reason
         Their reason (the same for every partition of the run).
+    checks
+        What their failing data checks said (the same for every partition of the run), or ``""``.
     """
 
     first: str
@@ -98,6 +115,7 @@ class StatusRun:
     status: str
     count: int
     reason: str = ""
+    checks: str = ""
 
     @property
     def keys(self) -> str:
@@ -108,7 +126,8 @@ class StatusRun:
         """``2024-01-01..2024-02-29 fresh (60)``; a stale or failed run adds its reason."""
         count = f" ({self.count})" if self.count > 1 else ""
         why = f" — {self.reason}" if self.reason and self.status in EXPLAINED else ""
-        return f"{self.keys} {self.status}{count}{why}"
+        checks = f" — failing checks: {self.checks}" if self.checks else ""
+        return f"{self.keys} {self.status}{count}{why}{checks}"
 
 
 @dataclass(frozen=True)
@@ -186,12 +205,22 @@ class StatusReport:
         runs: list[StatusRun] = []
         for row in self.for_asset(asset):
             last = runs[-1] if runs else None
-            if last is not None and (last.status, last.reason) == (row.status, row.reason):
+            same = (last.status, last.reason, last.checks) if last is not None else None
+            if last is not None and same == (row.status, row.reason, row.check_message):
                 runs[-1] = StatusRun(
-                    last.first, row.partition, row.status, last.count + 1, row.reason
+                    last.first,
+                    row.partition,
+                    row.status,
+                    last.count + 1,
+                    row.reason,
+                    row.check_message,
                 )
             else:
-                runs.append(StatusRun(row.partition, row.partition, row.status, 1, row.reason))
+                runs.append(
+                    StatusRun(
+                        row.partition, row.partition, row.status, 1, row.reason, row.check_message
+                    )
+                )
         return runs
 
     def assets(self) -> list[str]:
@@ -199,12 +228,30 @@ class StatusReport:
         return list(self._by_asset)
 
     def headline(self, asset: str) -> str:
-        """:meth:`summary`, with the reason of an unpartitioned stale or failed asset."""
+        """:meth:`summary`, with the reason of an unpartitioned stale or failed asset.
+
+        Failing data checks are counted (partitions), or said (an unpartitioned asset).
+        """
         summary = self.summary(asset)
+        rows = self.for_asset(asset)
         if self.partitioned(asset):
-            return summary
-        reason = self.for_asset(asset)[0].reason
-        return f"{summary} — {reason}" if reason and summary in EXPLAINED else summary
+            failing = sum(1 for row in rows if row.checks_failing)
+            return f"{summary}, {failing} with failing checks" if failing else summary
+        row = rows[0]
+        if row.reason and summary in EXPLAINED:
+            summary = f"{summary} — {row.reason}"
+        return f"{summary} — failing checks: {row.check_message}" if row.checks_failing else summary
+
+    def _checks_column(self) -> bool:
+        """Whether the HTML view has a ``checks`` column: only when some check fails."""
+        return any(row.checks_failing for row in self.rows)
+
+    def checks_html(self, asset: str) -> str:
+        """What ``asset``'s failing checks said, each once, as HTML."""
+        said = dict.fromkeys(
+            row.check_message for row in self.for_asset(asset) if row.checks_failing
+        )
+        return "; ".join(esc(message) for message in said)
 
     def shown_runs(self, asset: str) -> tuple[list[StatusRun], int]:
         """The first :data:`RUNS_SHOWN` runs of ``asset``, and how many more there are."""
@@ -233,18 +280,24 @@ class StatusReport:
         items = [
             f'<span class="fs-run-text" title="{esc(run)}" style="white-space:nowrap">'
             f"{badge(run.status)} {esc(run.keys)}"
-            f"{f' ({run.count})' if run.count > 1 else ''}</span>"
+            f"{f' ({run.count})' if run.count > 1 else ''}"
+            f"{' ⚑' if run.checks else ''}</span>"
             for run in runs
         ]
         items += [f"<i>… and {hidden} more runs</i>"] if hidden else []
         return ", ".join(items)
 
     def _repr_html_(self) -> str:
+        headers = ["asset", "status", "partitions"]
         rows = [[esc(a), esc(self.headline(a)), self.runs_html(a)] for a in self.assets()]
+        if self._checks_column():
+            headers.append("checks")
+            for row, asset in zip(rows, self.assets(), strict=True):
+                row.append(self.checks_html(asset))
         return html_table(
-            ["asset", "status", "partitions"],
+            headers,
             rows,
-            raw_columns=(0, 1, 2),
+            raw_columns=tuple(range(len(headers))),
             css_class="fs-status-report",
         )
 
@@ -285,6 +338,40 @@ class _StatusComputation:
         self.states: Mapping[tuple[str, str], PartitionState] = self.catalog.current(names)
         self.not_fresh: set[Node] = set()
         self.versions: dict[str, str] = {}
+        self.checks = registry.checks_for(names)
+        self.outcomes = self._check_outcomes() if self.checks else {}
+
+    def _check_outcomes(self) -> dict[str, dict[str, CheckRow]]:
+        """The latest outcome of each check of the current values of checked assets, by id."""
+        ids = {
+            row.id
+            for (asset, _), state in self.states.items()
+            if asset in self.checks
+            for row in (state.success, state.last)
+            if row is not None
+        }
+        found: dict[str, dict[str, CheckRow]] = {}
+        for row in self.catalog.latest_checks(ids):
+            found.setdefault(row.materialization_id, {})[row.check_name] = row
+        return found
+
+    def _failing(self, node: Node, state: PartitionState | None) -> list[tuple[Check, CheckRow]]:
+        """The checks defined now that failed on the node's value, with their outcomes.
+
+        The value is its latest attempt's when a check failed that one (a blocking check failed
+        the attempt), else its latest success's.
+        """
+        checks = self.checks.get(node.asset)
+        if not checks or state is None:
+            return []
+        outcomes = self.outcomes.get(state.last.id)
+        if not outcomes and state.success is not None:
+            outcomes = self.outcomes.get(state.success.id)
+        return [
+            (check, outcome)
+            for check in checks
+            if (outcome := (outcomes or {}).get(check.name)) is not None and not outcome.passed
+        ]
 
     def node_status(self, node: Node) -> PartitionStatus:
         state = self.states.get((node.asset, node.encoded))
@@ -300,6 +387,11 @@ class _StatusComputation:
                 if status == "failed"
                 else "materializing now"
             )
+        failing = self._failing(node, state)
+        blocking = next((check for check, _ in failing if check.blocking), None)
+        if status == "fresh" and blocking is not None:  # (a run would fail it: see RunChecks)
+            status, reason = "failed", f"blocking check {blocking.name!r} failed"
+            self.not_fresh.add(node)
         return PartitionStatus(
             asset=node.asset,
             partition=node.text,
@@ -308,6 +400,10 @@ class _StatusComputation:
             materialization_id=success.id if success else None,
             data_version=success.data_version if success else None,
             updated_at=success.ended_at if success else None,
+            checks_failing=tuple(check.name for check, _ in failing),
+            check_message="; ".join(
+                f"{check.name}: {outcome.message or 'failed'}" for check, outcome in failing
+            ),
         )
 
     def _effective(self, node: Node, state: PartitionState | None) -> tuple[bool, str]:

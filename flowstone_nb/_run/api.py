@@ -254,7 +254,8 @@ def load(
     partition
         The partition key for partitioned assets.
     version
-        A data version or materialization id (see ``fs.history``); default: the latest success.
+        A data version or materialization id (see ``fs.history``, ``fs.checks``): of a success,
+        or of a value a blocking check failed on; default: the latest success.
     registry
         Where the asset is defined (default: the kernel registry).
     home
@@ -276,11 +277,12 @@ def load(
     if version is None:
         row = catalog.latest_success(node.asset, node.encoded)
     else:
+        # Successes, and values a blocking check failed on (kept for inspection).
         row = next(
             (
                 r
-                for r in catalog.history(node.asset, node.encoded, statuses=[RecordStatus.SUCCESS])
-                if version in (r.data_version, r.id)
+                for r in catalog.history(node.asset, node.encoded)
+                if r.location is not None and version in (r.data_version, r.id)
             ),
             None,
         )

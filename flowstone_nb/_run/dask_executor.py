@@ -32,8 +32,7 @@ from flowstone_nb._storage.store import get_store
 if TYPE_CHECKING:
     from flowstone_nb._run.attempts import Attempt
     from flowstone_nb._run.plan import Node
-    from flowstone_nb._run.remote import ComputeBackend, RemoteTask
-    from flowstone_nb._storage.io import StoredValue
+    from flowstone_nb._run.remote import ComputeBackend, RemoteResult, RemoteTask
 
 __all__ = ["DaskBackend", "ProcessBackend", "backend_for", "run_on_dask"]
 
@@ -45,7 +44,7 @@ def _missing_dask(error: ImportError) -> FlowstoneError:
     )
 
 
-def run_on_dask(task: RemoteTask, topic: str) -> StoredValue:
+def run_on_dask(task: RemoteTask, topic: str) -> RemoteResult:
     """Say on ``topic`` that the task starts (key, worker, process id), then compute it.
 
     The store is opened first: a new worker's first opening does not count as the task's time.
@@ -98,8 +97,8 @@ class DaskBackend:
             self._started[message["key"]] = message
         attempt.running()  # (again if Dask runs it again elsewhere: the clock starts again)
 
-    def compute(self, task: RemoteTask, attempt: Attempt) -> StoredValue:
-        """Run the task on a worker and wait for its stored value.
+    def compute(self, task: RemoteTask, attempt: Attempt) -> RemoteResult:
+        """Run the task on a worker and wait for its stored (and checked) value.
 
         Raises
         ------
@@ -112,7 +111,7 @@ class DaskBackend:
         future = self.client.submit(run_on_dask, task, self._topic, key=key, pure=False)
         attempt.on_stop(lambda: self._stop(future))
         try:
-            result: StoredValue = future.result()
+            result: RemoteResult = future.result()
         except self._killed_worker as error:
             raise _killed(task.node, error) from None
         finally:

@@ -11,12 +11,14 @@ import functools
 import operator
 import weakref
 from collections.abc import Collection, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from flowstone_nb._core.errors import AssetNotFoundError, PartitionError
 from flowstone_nb._define.asset import Asset, any_partitioned
+from flowstone_nb._define.data_checks import Check
 from flowstone_nb._define.dependency_checks import check_dependencies
 from flowstone_nb._define.registry import Registry
 from flowstone_nb._partitioning.base import PartitionsDefinition
@@ -97,6 +99,9 @@ class Input(NamedTuple):
     many: bool
 
 
+_NO_CHECKS: Mapping[str, tuple[Check, ...]] = MappingProxyType({})
+
+
 @dataclass(frozen=True)
 class Plan:
     """The nodes to consider, in execution order, with their inputs.
@@ -111,6 +116,8 @@ class Plan:
     assets: Mapping[str, Asset]
     #: The inputs of every node of a plan with partitions (``None``: a simple plan).
     partitioned_inputs: Mapping[Node, tuple[Input, ...]] | None = None
+    #: The data checks of each asset of the plan that has any (most plans: none).
+    checks: Mapping[str, tuple[Check, ...]] = field(default_factory=lambda: _NO_CHECKS)
 
     @property
     def simple(self) -> bool:
@@ -314,19 +321,23 @@ def _build_plan(registry: Registry, targets: Sequence[tuple[str, Any]]) -> Plan:
     target_nodes = tuple(target_node(assets[name], partition) for name, partition in targets)
     dag = registry.dag()
     names = dag.topological_order(None if len(assets) == len(dag) else assets)
+    checks = registry.checks_for(assets) or _NO_CHECKS
     if not partitioned:
         # Nothing partitioned (the common case): one node per asset, in the graph's order;
         # its inputs are made when asked for (see Plan). (Nodes made by C-level calls.)
         fields = zip(names, repeat(None), repeat(""), repeat(""))
-        return Plan(tuple(map(_unpartitioned_node, fields)), target_nodes, assets)
-    return _build_partitioned_plan(assets, target_nodes, names)
+        return Plan(tuple(map(_unpartitioned_node, fields)), target_nodes, assets, checks=checks)
+    return _build_partitioned_plan(assets, target_nodes, names, checks)
 
 
 _unpartitioned_node = functools.partial(_new_tuple, Node)
 
 
 def _build_partitioned_plan(
-    assets: dict[str, Asset], target_nodes: tuple[Node, ...], names: list[str]
+    assets: dict[str, Asset],
+    target_nodes: tuple[Node, ...],
+    names: list[str],
+    checks: Mapping[str, tuple[Check, ...]] = _NO_CHECKS,
 ) -> Plan:
     inputs: dict[Node, tuple[Input, ...]] = {}
     whole: dict[str, Input] = {}
@@ -344,4 +355,6 @@ def _build_partitioned_plan(
     else:
         rank = {name: i for i, name in enumerate(names)}
         order = tuple(sorted(inputs, key=lambda n: (rank[n.asset], n.encoded)))
-    return Plan(order=order, targets=target_nodes, assets=assets, partitioned_inputs=inputs)
+    return Plan(
+        order=order, targets=target_nodes, assets=assets, partitioned_inputs=inputs, checks=checks
+    )

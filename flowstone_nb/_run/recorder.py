@@ -1,4 +1,4 @@
-"""The recorder: the one place a run writes runs, materializations and lineage to the catalog.
+"""The recorder: the one place a run writes runs, materializations, lineage and checks.
 
 :class:`Recorder` buffers one run's outcomes and writes them in as few transactions as the run
 allows, and announces each through :mod:`flowstone_nb._core.events` when someone listens.
@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 from flowstone_nb._core.events import Event, emit, has_listeners
 from flowstone_nb._core.states import EventKind, RecordStatus
 from flowstone_nb._run.plan import Node
-from flowstone_nb._storage.catalog import LineageEdge, MaterializationRow
+from flowstone_nb._storage.catalog import CheckRow, LineageEdge, MaterializationRow
 from flowstone_nb._storage.io import MemoryIOManager
 from flowstone_nb._versioning.code_versions import PendingVersion
 
 if TYPE_CHECKING:
-    from flowstone_nb._run.results import NodeResult
+    from flowstone_nb._run.results import CheckOutcome, NodeResult
     from flowstone_nb._storage.catalog import RunRow
     from flowstone_nb._storage.store import Store
 
@@ -109,6 +109,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._rows: list[MaterializationRow] = []
         self._successes: list[NodeResult] = []  # never replaced: see keep_success
+        self._checks: list[CheckRow] = []
         # Buffers a computed node's result without the lock or an announcement: for the
         # sequential runner (the only thread of its run) when nobody listens. Its row may be
         # built later, and a pending code version worked out then.
@@ -159,6 +160,38 @@ class Recorder:
                 data_version=result.data_version,
             )
 
+    def checked(self, node: Node, mat_id: str, outcomes: Iterable[CheckOutcome]) -> None:
+        """Data checks judged the value of ``mat_id``: their outcomes go with the next write."""
+        rows = [
+            CheckRow(
+                materialization_id=mat_id,
+                run_id=self._run_id,
+                asset=node.asset,
+                partition=node.encoded,
+                check_name=outcome.name,
+                passed=outcome.passed,
+                blocking=outcome.blocking,
+                code_version=outcome.code_version,
+                message=outcome.message,
+                metadata=outcome.metadata,
+                started_at=outcome.started_at,
+                duration=outcome.duration,
+                traceback=outcome.traceback,
+            )
+            for outcome in outcomes
+        ]
+        with self._lock:
+            self._checks += rows
+        if has_listeners(EventKind.CHECKED):  # (a view of checks may listen to them alone)
+            for row in rows:
+                detail = {
+                    "check": row.check_name,
+                    "passed": row.passed,
+                    "blocking": row.blocking,
+                    "message": row.message,
+                }
+                emit(Event(EventKind.CHECKED, node.asset, node.text, self._run_id, detail))
+
     def reused(self, node: Node, data_version: str | None) -> None:
         """A node was fresh: nothing is written (called only when someone listens)."""
         self._announce(EventKind.REUSED, node, data_version=data_version)
@@ -177,8 +210,15 @@ class Recorder:
         error: BaseException,
         started_at: float,
         duration: float,
+        stored: NodeResult | None = None,
+        detail: str | None = None,
     ) -> None:
-        """A node failed (or was interrupted): record the error and traceback right away."""
+        """A node failed (or was interrupted): record the error and traceback right away.
+
+        ``stored``: the result of a value stored before the node failed (a blocking check
+        failed on it), recorded with the row for inspection. ``detail``: what to record as the
+        traceback instead of the error's own.
+        """
         interrupted = not isinstance(error, Exception)
         row = MaterializationRow(
             id=mat_id,
@@ -193,8 +233,17 @@ class Recorder:
             io_manager=io_manager,
             error_type="Interrupted" if interrupted else type(error).__name__,
             error_message=str(error) or type(error).__name__,
-            traceback="".join(traceback.format_exception(error)),
+            traceback=detail or "".join(traceback.format_exception(error)),
         )
+        if stored is not None:
+            row = row._replace(
+                data_version=stored.data_version,
+                location=stored.location,
+                rows=stored.rows,
+                schema=stored.schema,
+                size_bytes=stored.size_bytes,
+                modified_ns=stored.modified_ns,
+            )
         with self._lock:
             self._rows.append(row)
         self.flush()
@@ -236,22 +285,28 @@ class Recorder:
         run_id = self._run_id
         # Under the lock to the end: the write that carries the run is handed in first.
         with self._lock:
-            rows, successes = self._rows, self._successes.copy()
-            if not (rows or successes or (end is not None and self._written)):
+            rows, successes, checks = self._rows, self._successes.copy(), self._checks
+            if not (rows or successes or checks or (end is not None and self._written)):
                 return
-            self._rows = []
+            self._rows, self._checks = [], []
             self._successes.clear()
             start = None if self._written else self.run
             try:
                 if end is None:
                     made = [*rows, *(success_row(success, run_id) for success in successes)]
                     edges = [edge for success in successes for edge in lineage_edges(success)]
-                    self._catalog.record(list(_plain(made)), list(_plain(edges)), start=start)
+                    self._catalog.record(
+                        list(_plain(made)), list(_plain(edges)), start=start, checks=checks
+                    )
                 elif self._failed:
                     made = [*rows, *(success_row(done, run_id) for done in successes)]
                     edges = [edge for done in successes for edge in lineage_edges(done)]
                     self._catalog.record(
-                        list(_plain(made)), list(_plain(edges)), start=start, end=(run_id, end)
+                        list(_plain(made)),
+                        list(_plain(edges)),
+                        start=start,
+                        end=(run_id, end),
+                        checks=checks,
                     )
                 else:  # only values kept in memory are still buffered: their rows are built later
                     self._catalog.record_later(
@@ -261,10 +316,12 @@ class Recorder:
                         _plain(edge for done in successes for edge in lineage_edges(done)),
                         start=start,
                         end=(run_id, end),
+                        checks=checks,
                     )
             except BaseException:
                 self._rows[:0] = rows  # kept for the next flush, in order
                 self._successes[:0] = successes
+                self._checks[:0] = checks
                 self._failed = True
                 raise
             self._written = True

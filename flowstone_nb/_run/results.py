@@ -1,9 +1,9 @@
 """What a run did: one :class:`NodeResult` per node, gathered in a :class:`RunResult`.
 
-This module owns the result types, the one way each kind of result is made
-(:func:`computed`, :func:`reused`, :func:`not_run`) and the one rule for what a failure was
-(:func:`cause`). It decides nothing about a run and writes nothing to the catalog;
-:meth:`RunResult.value` only loads values the run stored.
+This module owns the result types (and :class:`CheckOutcome`, what one data check said), the one
+way each kind of result is made (:func:`computed`, :func:`reused`, :func:`not_run`) and the one
+rule for what a failure was (:func:`cause`). It decides nothing about a run and writes nothing to
+the catalog; :meth:`RunResult.value` only loads values the run stored.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from flowstone_nb._storage.store import Store
     from flowstone_nb._versioning.code_versions import PendingVersion
 
-__all__ = ["NodeResult", "RunResult", "cause", "computed", "not_run", "reused"]
+__all__ = ["CheckOutcome", "NodeResult", "RunResult", "cause", "computed", "not_run", "reused"]
 
 _MISSING: Any = object()
 
@@ -81,6 +81,36 @@ class NodeResult(NamedTuple):
     consumed: tuple[NodeResult, ...] = ()
     size_bytes: int | None = None
     modified_ns: int | None = None
+
+
+class CheckOutcome(NamedTuple):
+    """What one check said of one value (a tuple: it travels back from workers).
+
+    Attributes
+    ----------
+    name, blocking, code_version
+        The check, whether it blocks, and its code version when it ran.
+    passed
+        Whether the value passed.
+    message
+        What it found (``None`` when it said nothing).
+    metadata
+        What it returned as metadata, as JSON text (``None``: nothing).
+    started_at, duration
+        When it ran (UNIX seconds), and for how long.
+    traceback
+        The traceback, when the check raised.
+    """
+
+    name: str
+    blocking: bool
+    code_version: str
+    passed: bool
+    message: str | None
+    metadata: str | None
+    started_at: float
+    duration: float
+    traceback: str | None = None
 
 
 # computed() is called once per computed node: its result is made from a tuple, without

@@ -32,12 +32,20 @@ from flowstone_nb._define.asset import Asset, call_of
 from flowstone_nb._define.code_version import asset_code_version, asset_code_versions
 from flowstone_nb._define.inputs import many_partitions_value
 from flowstone_nb._run.attempts import AbandonedError, Attempt
+from flowstone_nb._run.checks import RunChecks
 from flowstone_nb._run.freshness import why_stale
 from flowstone_nb._run.plan import Input, Node, Plan
 from flowstone_nb._run.prepare import UNPARTITIONED, Step, make_context, prepare
 from flowstone_nb._run.recorder import Recorder
 from flowstone_nb._run.remote import ComputeBackend, remote_task
-from flowstone_nb._run.results import NodeResult, RunResult, computed, not_run, reused
+from flowstone_nb._run.results import (
+    CheckOutcome,
+    NodeResult,
+    RunResult,
+    computed,
+    not_run,
+    reused,
+)
 from flowstone_nb._storage.io import MemoryIOManager
 from flowstone_nb._storage.store import Store
 from flowstone_nb._versioning.code_versions import PendingVersion
@@ -125,6 +133,19 @@ class Runner:
             if force:
                 keys = [k for node, k in zip(plan.order, keys, strict=True) if node not in force]
             self._candidates = store.catalog.latest_successes(keys)
+        # The plan's data checks, run on computed and reused values (most plans have none).
+        self.checks = (
+            RunChecks(
+                plan.checks,
+                store=store,
+                recorder=self.recorder,
+                values=self.result.values,
+                resources=resources,
+                candidates=self._candidates,
+            )
+            if plan.checks
+            else None
+        )
 
     # -- code versions ---------------------------------------------------------------------------
 
@@ -166,7 +187,7 @@ class Runner:
             for node, step in steps.items():
                 results[node] = run_step(step)
             return self.result
-        candidates, default = self._candidates, self.default_io_manager
+        candidates, default, checked = self._candidates, self.default_io_manager, plan.checks
         listening = has_listeners()
         compute_in_memory, assets = self._compute_in_memory, plan.assets
         self._node_of = plan.node_of.__getitem__
@@ -180,6 +201,7 @@ class Runner:
                 or listening
                 or (asset.io_manager or default) != _MEMORY
                 or (candidates and (name, "") in candidates)
+                or name in checked
             ):
                 results[node] = run_step(steps[node])
             else:
@@ -220,7 +242,11 @@ class Runner:
         version = self._version(node.asset)
         if self._candidates and node not in self.force:
             latest = self._candidates.get((node.asset, node.encoded))
-            if latest is not None and self._reusable(latest, version, step.upstream):
+            if (
+                latest is not None
+                and self._reusable(latest, version, step.upstream)
+                and (self.checks is None or self.checks.reusable(step, latest))
+            ):
                 if has_listeners():
                     self.recorder.reused(node, latest.data_version)
                 return reused(node, latest)
@@ -329,6 +355,8 @@ class Runner:
         io_name = asset.io_manager or self.default_io_manager
         mat_id = f"{self._prefix}{next(recorder.ids)}"
         started_at, begun = _now(), _clock()
+        checks = self.checks if self.checks is not None and node.asset in self.checks else None
+        outcomes: tuple[CheckOutcome, ...] | None = None  # (checks run here, after the value)
         try:  # the running row's write is inside the boundary too: its failure is recorded
             if attempt is not None:
                 attempt.begin(
@@ -356,8 +384,9 @@ class Runner:
                     self.run_id,
                     self.store.home,
                     self.resources,
+                    checks=checks.for_task(node.asset) if checks is not None else ((), {}),
                 )
-                stored = self.backend.compute(task, attempt or Attempt())
+                stored, outcomes = self.backend.compute(task, attempt or Attempt())
             else:
                 if attempt is not None:
                     attempt.running()
@@ -388,6 +417,8 @@ class Runner:
             raise wrapped from error
         consumed = tuple(map(self._result_of, step.upstream))
         result = computed(node, mat_id, stored, _clock() - begun, version, started_at, consumed)
+        if checks is not None:  # its checks' outcomes are recorded with it
+            return checks.computed(step, result, outcomes)
         recorder.succeeded(result)
         return result
 

@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from functools import partial
 from typing import TYPE_CHECKING
 
-from flowstone_nb._core.errors import FlowstoneError
+from flowstone_nb._core.errors import CheckFailedError, FlowstoneError
 from flowstone_nb._core.states import EventKind, Outcome
 from flowstone_nb._run.attempts import Attempt, WorkerThreads, cancelled_error, timeout_error
 from flowstone_nb._run.plan import Node
@@ -197,7 +197,11 @@ class _Scheduler:
         results = self.runner.result.results
         failure = results[failed].error
         why = None if failure is None else cause(failure)
-        raised = "failed" if why is None else f"raised {type(why).__name__}: {why}"
+        if isinstance(why, CheckFailedError):
+            # (a blocking data check is named: the upstream code ran well, its value did not pass)
+            raised = f"failed its check {why.check!r}"
+        else:
+            raised = "failed" if why is None else f"raised {type(why).__name__}: {why}"
         frontier = list(self.children[failed])
         while frontier:
             node = frontier.pop()

@@ -3,12 +3,12 @@
 Each worker is a spawned process that serves tasks over a pipe (:func:`serve`): the coordinator
 sends a task (pickled with cloudpickle: definitions made in a notebook travel by value), the
 worker says it has started (the task's timeout counts from then, not from the process's start),
-then answers with where it stored the value, or with the error and its traceback. As every task
-has a process of its own, the coordinator knows which partition a dead worker was computing:
-that partition alone fails, with a :class:`~flowstone_nb.WorkerDiedError` giving
-the exit code, a new process takes the dead one's place, and the other partitions go on. A task
-given up (past its timeout, or cancelled) has its process killed (see
-:mod:`flowstone_nb._run.attempts`).
+then answers with where it stored the value and what its data checks said, or with the error and
+its traceback. As every task has a process of its own, the coordinator knows which partition a
+dead worker was computing: that partition alone fails, with a
+:class:`~flowstone_nb.WorkerDiedError` giving the exit code, a new process takes the dead one's
+place, and the other partitions go on. A task given up (past its timeout, or cancelled) has its
+process killed (see :mod:`flowstone_nb._run.attempts`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ if TYPE_CHECKING:
 
     from flowstone_nb._run.attempts import Attempt
     from flowstone_nb._run.plan import Node
-    from flowstone_nb._run.remote import RemoteTask
-    from flowstone_nb._storage.io import StoredValue
+    from flowstone_nb._run.remote import RemoteResult, RemoteTask
 
 __all__ = ["ProcessBackend", "RemoteError", "load_task", "serve"]
 
@@ -199,8 +198,8 @@ class ProcessBackend:
         self._idle: list[_Worker] = []
         self._workers: set[_Worker] = set()
 
-    def compute(self, task: RemoteTask, attempt: Attempt) -> StoredValue:
-        """Run the task in a worker process and wait for its stored value.
+    def compute(self, task: RemoteTask, attempt: Attempt) -> RemoteResult:
+        """Run the task in a worker process and wait for its stored (and checked) value.
 
         Raises
         ------
@@ -222,8 +221,8 @@ class ProcessBackend:
             error: BaseException = answer
             error.__cause__ = _TracebackError(text)
             raise error
-        stored: StoredValue = answer
-        return stored
+        result: RemoteResult = answer
+        return result
 
     def _take(self) -> _Worker:
         """An idle worker whose process is alive, or a new one."""

@@ -434,3 +434,17 @@ def test_statistics_and_sizes() -> None:
     assert FULL.wide_assets == 1_000
     assert FULL.lineage_materializations == 100_000
     assert SMOKE.with_repeat(3).import_repeat == 6
+
+
+def test_a_target_against_another_metric_of_ours_pairs_its_rounds() -> None:
+    target = _table.Target("metric", 1.1, metric="plain", than="the same without checks")
+    row = _table.Row("w", "checked", "checked", target)
+    paired = {"w": {"ours": {"checked": [1.05, 2.2, 1.0], "plain": [1.0, 2.0, 1.0]}}}
+    unpaired = {"w": {"ours": {"checked": [1.5, 1.5], "plain": [1.0]}}}
+
+    assert _table.own_ratio(paired, "w", "checked", "plain") == pytest.approx(1.05)
+    assert _table.judge(row, paired) == "yes (1.05x)"
+    assert _table.judge(row, unpaired) == "NO: target (1.50x)"
+    assert _table.judge(row, {"w": {"ours": {"checked": [1.0]}}}) == "? (plain not measured)"
+    assert target.text() == "≤ 1.1x the same without checks"
+    assert _table.Target("metric", 1.1, metric="plain").text() == "≤ 1.1x plain"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -112,3 +113,50 @@ def test_executor_processes() -> None:
     result = fs.backfill(per_day, "2024-03-05..2024-03-06", executor="processes", max_workers=2)
     assert result.counts() == {"computed": 2}
     assert fs.status(per_day)["per_day"]["2024-03-06"] == "fresh"
+
+
+def test_checks_run_on_the_dask_workers_and_a_blocking_failure_skips_its_downstream(
+    client: Any,
+) -> None:
+    per_day = define()
+
+    @fs.check("orders", blocking=True)
+    def not_the_fourth(orders: pd.DataFrame) -> fs.CheckResult:
+        day = str(orders.day.iloc[0])
+        return fs.CheckResult(day != "2024-03-04", f"{day} is closed")
+
+    @fs.check("per_day")
+    def where(per_day: pd.DataFrame) -> fs.CheckResult:
+        import os
+
+        return fs.CheckResult(True, metadata={"pid": os.getpid()})
+
+    result = fs.backfill(per_day, executor=client, max_workers=2)
+    assert result.counts() == {"computed": 5, "skipped": 1}
+    skipped = result["2024-03-04"].error
+    assert skipped == "upstream orders[2024-03-04] failed its check 'not_the_fourth'"
+    outcomes = fs.checks()
+    failing = outcomes[~outcomes.passed]
+    assert (failing.asset.tolist(), failing.partition.tolist()) == (["orders"], ["2024-03-04"])
+    assert failing.message.tolist() == ["2024-03-04 is closed"]
+    pids = {m["pid"] for m in outcomes[outcomes.check == "where"].metadata}
+    assert pids
+    assert os.getpid() not in pids
+    assert fs.status("orders")["orders"]["2024-03-04"] == "failed"
+
+
+def test_checks_run_in_worker_processes() -> None:
+    @fs.asset(partitioned_by=DAYS, checks=[worker_pid])
+    def remote(context: Any) -> int:
+        return int(context.partition.day)
+
+    assert fs.backfill(remote, "2024-03-01..2024-03-02", executor="processes").ok
+    outcomes = fs.checks("remote")
+    assert sorted(outcomes.partition) == ["2024-03-01", "2024-03-02"]
+    pids = {metadata["pid"] for metadata in outcomes.metadata}
+    assert pids
+    assert os.getpid() not in pids
+
+
+def worker_pid(remote: int) -> fs.CheckResult:
+    return fs.CheckResult(remote > 0, metadata={"pid": os.getpid()})

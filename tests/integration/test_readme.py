@@ -17,3 +17,20 @@ def test_the_readme_example_runs() -> None:
     exec(compile(blocks[0], str(README), "exec"), namespace)  # our own README
     assert fs.status()["revenue"] == "fresh"
     assert {e.asset for e in fs.lineage("revenue").upstream} == {"orders"}
+
+
+def test_the_readme_checks_example_runs() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    [example] = [block for block in blocks if "@fs.check(" in block]
+    namespace: dict[str, object] = {"__name__": "readme_checks"}
+    exec(compile(example, str(README), "exec"), namespace)  # our own README
+    result = namespace["result"]
+    assert [(p.partition, p.status) for p in result.partitions] == [  # type: ignore[attr-defined]
+        ("north", "computed"),
+        ("south", "failed"),
+    ]
+    outcomes = fs.checks("sales")
+    failing = outcomes[~outcomes.passed]
+    assert sorted(failing.check) == ["no_negative_amounts"]
+    assert failing.message.tolist() == ["1 negative amount(s)"]
+    assert fs.status()["sales"] == {"north": "fresh", "south": "failed"}

@@ -91,6 +91,56 @@ def test_a_dying_worker_process_fails_only_its_partition() -> None:
     assert fs.status(fragile)["fragile"]["d"] == "fresh"
 
 
+def test_checks_run_in_the_worker_process_within_its_timeout(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+
+    @fs.asset(partitioned_by=KEYS, timeout=5.0)
+    def checked(context: Any) -> str:
+        return str(context.partition)
+
+    @fs.check(checked, blocking=True)
+    def not_b(checked: str) -> fs.CheckResult:
+        return fs.CheckResult(checked != "b", f"{checked} is refused", {"pid": os.getpid()})
+
+    @fs.check(checked)
+    def odd(checked: str) -> bool:
+        if checked == "c":
+            raise ZeroDivisionError("c cannot be judged")
+        if checked == "e":  # the check hangs: the partition's timeout stops its worker
+            pid_file.write_text(str(os.getpid()), encoding="ascii")
+            threading.Event().wait(HANG_FOR)
+        return True
+
+    @fs.asset(partitioned_by=KEYS)
+    def after(checked: str) -> str:
+        return checked.upper()
+
+    began = time.perf_counter()
+    result = fs.backfill(after, executor="processes", max_workers=2)
+    assert time.perf_counter() - began < BOUND
+    assert result.counts() == {"computed": 3, "skipped": 2}  # (the target's partitions)
+    assert result["b"].error == "upstream checked[b] failed its check 'not_b'"
+    assert "raised MaterializationTimeoutError" in str(result["e"].error)
+    assert "timed out after 5 s" in str(result["e"].error)
+    outcomes = fs.checks("checked")
+    pids = {m["pid"] for m in outcomes[outcomes.check == "not_b"].metadata}
+    assert pids
+    assert os.getpid() not in pids  # judged where the value was computed
+    failing = outcomes[~outcomes.passed].set_index(["check", "partition"])
+    assert failing.loc[("not_b", "b"), "message"] == "b is refused"
+    traceback = failing.loc[("odd", "c"), "traceback"]
+    assert "in odd\nZeroDivisionError: c cannot be judged" in traceback  # from the worker
+    assert not any(outcomes.partition == "e")  # a timed-out value's checks are not recorded
+    assert fs.status(checked)["checked"] == {
+        "a": "fresh",
+        "b": "failed",
+        "c": "fresh",
+        "d": "fresh",
+        "e": "failed",
+    }
+    assert ended(int(pid_file.read_text(encoding="ascii")))
+
+
 def test_a_hung_worker_process_is_killed_at_its_timeout(tmp_path: Path) -> None:
     pid_file = tmp_path / "pid"
     hung = hangs_on("b", pid_file, timeout=5.0)

@@ -18,7 +18,7 @@ def test_importing_the_package_loads_no_heavy_dependency() -> None:
     code = (
         "import sys, flowstone_nb; "
         "heavy = {'pandas', 'pyarrow', 'graphviz', 'ipywidgets', 'IPython', 'pydantic', 'fsspec', "
-        "'dask', 'sqlite3'}; print(sorted(heavy & set(sys.modules)))"
+        "'dask', 'sqlite3', 'pandera'}; print(sorted(heavy & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -27,3 +27,10 @@ def test_importing_the_package_loads_no_heavy_dependency() -> None:
 def test_the_extension_entry_points_are_public() -> None:
     assert callable(fs.load_ipython_extension)
     assert callable(fs.unload_ipython_extension)
+
+
+def test_the_names_of_data_checks_are_public() -> None:
+    for name in ("check", "CheckResult", "checks", "check_all"):
+        assert name in fs.__all__
+        assert name in dir(fs)
+    assert fs.CheckResult(True).passed

@@ -1,4 +1,4 @@
-"""The catalog: runs, materializations and lineage of one store, in a SQLite file.
+"""The catalog: runs, materializations, lineage and check results of one store, in a SQLite file.
 
 The package owns the catalog's rows (:mod:`.rows`), tables and migrations (:mod:`.schema`),
 per-thread connections (:mod:`.connections`), background writer thread (:mod:`.writer`), read
@@ -12,6 +12,7 @@ from __future__ import annotations
 from flowstone_nb._storage.catalog.catalog import Catalog, forget_connections_after_fork
 from flowstone_nb._storage.catalog.rows import (
     Candidate,
+    CheckRow,
     LineageEdge,
     MaterializationRow,
     PartitionState,
@@ -24,6 +25,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Candidate",
     "Catalog",
+    "CheckRow",
     "LineageEdge",
     "MaterializationRow",
     "PartitionState",

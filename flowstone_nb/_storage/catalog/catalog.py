@@ -1,4 +1,4 @@
-"""The catalog of one store: runs, materializations and lineage, in one SQLite file.
+"""The catalog of one store: runs, materializations, lineage and checks, in one SQLite file.
 
 This module owns the :class:`Catalog` (what the engine and the views call), its writes (runs, rows
 and edges in one transaction, now or on the writer thread), and what every open catalog of the
@@ -18,6 +18,7 @@ column holds the encoded partition key, ``""`` for unpartitioned assets.
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import sqlite3
@@ -38,6 +39,7 @@ from flowstone_nb._storage.catalog.recovery import (
 )
 from flowstone_nb._storage.catalog.rows import (
     Candidate,
+    CheckRow,
     LineageEdge,
     MaterializationRow,
     PartitionState,
@@ -46,7 +48,13 @@ from flowstone_nb._storage.catalog.rows import (
     run_values,
     whole_rows,
 )
-from flowstone_nb._storage.catalog.schema import EDGE_COLUMNS, ROW_COLUMNS, RUN_COLUMNS, migrate
+from flowstone_nb._storage.catalog.schema import (
+    CHECK_COLUMNS,
+    EDGE_COLUMNS,
+    ROW_COLUMNS,
+    RUN_COLUMNS,
+    migrate,
+)
 from flowstone_nb._storage.catalog.writer import Writer
 from flowstone_nb._storage.processes import host_name, own_mark
 
@@ -67,6 +75,10 @@ _INSERT_ROW = (
 _INSERT_EDGE = (
     f"INSERT OR REPLACE INTO lineage ({EDGE_COLUMNS}) VALUES ({_placeholders(LineageEdge._fields)})"
 )
+_INSERT_CHECK = (
+    f"INSERT OR REPLACE INTO check_results ({CHECK_COLUMNS}) "
+    f"VALUES ({_placeholders(CheckRow._fields)})"
+)
 _INSERT_RUN = f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({_placeholders(RunRow._fields)})"
 _END_RUN = "UPDATE runs SET ended_at = ?, status = ? WHERE run_id = ?"
 # Every materialize runs these; the writer thread compiles them on its connection when the
@@ -77,6 +89,7 @@ _FORGET_EDGES = (
     "(SELECT id FROM materializations WHERE asset = ?)"
 )
 _FORGET_ROWS = "DELETE FROM materializations WHERE asset = ?"
+_FORGET_CHECKS = "DELETE FROM check_results WHERE asset = ?"
 _MARK_VALUE = "UPDATE materializations SET value_problem = ? WHERE id = ?"
 
 
@@ -202,11 +215,12 @@ class Catalog:
         start: RunRow | None = None,
         end: tuple[str, str] | None = None,
         action: str = "record a run and its materializations",
+        checks: Sequence[CheckRow] = (),
     ) -> None:
-        """Write a run's start, rows, edges and end in one transaction.
+        """Write a run's start, rows, edges, check outcomes and end in one transaction.
 
-        Inserts the run ``start``, inserts or replaces ``rows`` and ``edges``, then ends the run
-        ``end = (run_id, status)``. Rows are :class:`MaterializationRow` and edges
+        Inserts the run ``start``, inserts or replaces ``rows``, ``edges`` and ``checks``, then
+        ends the run ``end = (run_id, status)``. Rows are :class:`MaterializationRow` and edges
         :class:`LineageEdge` (or tuples of their values in field order; a row's may stop before
         its stamp, see :func:`~.rows.whole_rows`); statuses are the caller's to get right.
 
@@ -217,7 +231,7 @@ class Catalog:
             written then.
         """
         self.wait_for_writes()
-        self._record(rows, edges, start=start, end=end, action=action)
+        self._record(rows, edges, start=start, end=end, action=action, checks=checks)
 
     def _record(
         self,
@@ -227,6 +241,7 @@ class Catalog:
         start: RunRow | None,
         end: tuple[str, str] | None,
         action: str,
+        checks: Iterable[CheckRow] = (),
     ) -> None:
         with self._connections.transaction(action) as conn:
             if start is not None:
@@ -235,6 +250,8 @@ class Catalog:
                 conn.executemany(_INSERT_ROW, whole_rows(rows))  # (in column order)
             if edges:
                 conn.executemany(_INSERT_EDGE, edges)
+            if checks:
+                conn.executemany(_INSERT_CHECK, checks)
             if end is not None:
                 run_id, status = end
                 changed = conn.execute(_END_RUN, (time.time(), status, run_id)).rowcount
@@ -251,6 +268,7 @@ class Catalog:
         *,
         start: RunRow | None = None,
         end: tuple[str, str] | None = None,
+        checks: Sequence[CheckRow] = (),
     ) -> None:
         """Like :meth:`record`, but on the catalog's writer thread: returns at once.
 
@@ -264,7 +282,8 @@ class Catalog:
         run_id = start.run_id if start is not None else end[0] if end is not None else "?"
         with self._lock:
             writer = self._writer or self._start_writer()
-        writer.submit(self._record_in_background, run_id, rows, edges, start, end)
+        record = functools.partial(self._record_in_background, checks=checks)
+        writer.submit(record, run_id, rows, edges, start, end)
 
     def _start_writer(self) -> Writer:
         """Start the writer thread and open its connection (with ``self._lock`` held).
@@ -288,10 +307,13 @@ class Catalog:
         edges: Iterable[tuple[Any, ...]],
         start: RunRow | None,
         end: tuple[str, str] | None,
+        *,
+        checks: Sequence[CheckRow],
     ) -> None:
         rows = list(rows)
+        action = "record a run in the background"
         try:
-            self._record(rows, edges, start=start, end=end, action="record a run in the background")
+            self._record(rows, edges, start=start, end=end, action=action, checks=checks)
         except StoreError as error:
             if rows:
                 lost = (
@@ -339,7 +361,7 @@ class Catalog:
         self.record(rows, edges, action=action)
 
     def forget(self, asset: str) -> int:
-        """Delete every materialization of ``asset`` and the edges to its inputs.
+        """Delete every materialization of ``asset``, the edges to its inputs, its checks.
 
         Edges of downstream materializations that consumed it stay: they are the downstream's
         record. Returns the number of materializations deleted.
@@ -347,6 +369,7 @@ class Catalog:
         self.wait_for_writes()
         with self._connections.transaction(f"forget asset {asset!r}") as conn:
             conn.execute(_FORGET_EDGES, (asset,))
+            conn.execute(_FORGET_CHECKS, (asset,))
             deleted: int = conn.execute(_FORGET_ROWS, (asset,)).rowcount
         return deleted
 
@@ -487,6 +510,16 @@ class Catalog:
             The value problem that marks a pruned row.
         """
         return self._read("find values to prune", reads.prunable, assets, keep, pruned)
+
+    def checks(
+        self, asset: str | None = None, partition: str | None = None, *, limit: int | None = None
+    ) -> list[CheckRow]:
+        """Check outcomes, newest first, optionally of one asset (and encoded partition)."""
+        return self._read("read check results", reads.check_results, asset, partition, limit)
+
+    def latest_checks(self, materialization_ids: Iterable[str]) -> list[CheckRow]:
+        """The newest outcome of each check of each of ``materialization_ids`` (one query)."""
+        return self._read("read check results", reads.latest_checks, materialization_ids)
 
     # --- lineage ----------------------------------------------------------------------------------
 

@@ -19,17 +19,25 @@ from flowstone_nb._core.states import RecordStatus
 from flowstone_nb._storage.catalog.connections import data_version
 from flowstone_nb._storage.catalog.rows import (
     Candidate,
+    CheckRow,
     LineageEdge,
     MaterializationRow,
     PartitionState,
     RunRow,
     candidates_from,
+    check_rows_from,
     check_status,
     edges_at_distance,
     run_from_values,
     states_from,
 )
-from flowstone_nb._storage.catalog.schema import EDGE_COLUMNS, ROW_COLUMNS, RUN_COLUMNS, columns
+from flowstone_nb._storage.catalog.schema import (
+    CHECK_COLUMNS,
+    EDGE_COLUMNS,
+    ROW_COLUMNS,
+    RUN_COLUMNS,
+    columns,
+)
 from flowstone_nb._storage.tuples import from_values
 
 __all__ = [
@@ -37,17 +45,20 @@ __all__ = [
     "CLOSURE",
     "CURRENT",
     "HOT_READS",
+    "LATEST_CHECKS",
     "LATEST_SUCCESS",
     "LATEST_SUCCESSES",
     "LATEST_SUCCESSES_UNPARTITIONED",
     "NOTHING_RECORDED",
     "PRUNABLE",
     "assets",
+    "check_results",
     "current",
     "get",
     "get_many",
     "history",
     "inputs",
+    "latest_checks",
     "latest_success",
     "latest_successes",
     "partitions",
@@ -244,6 +255,51 @@ def history(
     statuses: Sequence[str] | None,
 ) -> list[MaterializationRow]:
     """Materializations, newest first, optionally of one asset/partition/status set."""
+    clauses, params = _filters(asset, partition)
+    if statuses is not None:
+        for status in statuses:
+            check_status(status, "in history(statuses=...)")
+        clauses.append("status IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(list(statuses)))
+    sql = f"SELECT {ROW_COLUMNS} FROM materializations {_where(clauses)} {_NEWEST_FIRST}"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(_checked_limit(limit, "history"))
+    found = connection.execute(sql, params)
+    return [from_values(MaterializationRow, values) for values in found]
+
+
+# The newest outcome of each check of each value: one index seek per (value, check).
+LATEST_CHECKS = (
+    f"SELECT {CHECK_COLUMNS} FROM check_results AS c "
+    "WHERE c.materialization_id IN (SELECT value FROM json_each(?)) AND c.rowid = ("
+    "SELECT n.rowid FROM check_results AS n WHERE n.materialization_id = c.materialization_id "
+    "AND n.check_name = c.check_name ORDER BY n.started_at DESC, n.rowid DESC LIMIT 1)"
+)
+
+
+def latest_checks(
+    connection: sqlite3.Connection, materialization_ids: Iterable[str]
+) -> list[CheckRow]:
+    """The newest outcome of each check of each of ``materialization_ids`` (one query)."""
+    found = connection.execute(LATEST_CHECKS, (json.dumps(list(materialization_ids)),))
+    return check_rows_from(found)
+
+
+def check_results(
+    connection: sqlite3.Connection, asset: str | None, partition: str | None, limit: int | None
+) -> list[CheckRow]:
+    """Check outcomes, newest first, optionally of one asset (and partition), at most ``limit``."""
+    clauses, params = _filters(asset, partition)
+    sql = f"SELECT {CHECK_COLUMNS} FROM check_results {_where(clauses)} {_NEWEST_FIRST}"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(_checked_limit(limit, "checks"))
+    return check_rows_from(connection.execute(sql, params))
+
+
+def _filters(asset: str | None, partition: str | None) -> tuple[list[str], list[object]]:
+    """The conditions (and their parameters) keeping one asset's rows, or one partition's."""
     clauses: list[str] = []
     params: list[object] = []
     if asset is not None:
@@ -252,23 +308,20 @@ def history(
     if partition is not None:
         clauses.append("partition_key = ?")
         params.append(partition)
-    if statuses is not None:
-        for status in statuses:
-            check_status(status, "in history(statuses=...)")
-        clauses.append("status IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(list(statuses)))
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    sql = f"SELECT {ROW_COLUMNS} FROM materializations {where} {_NEWEST_FIRST}"
-    if limit is not None:
-        if limit < 0:
-            raise StoreError(
-                f"history(limit={limit}) is not allowed: pass a positive number of rows, or "
-                "None for all of them."
-            )
-        sql += " LIMIT ?"
-        params.append(limit)
-    found = connection.execute(sql, params)
-    return [from_values(MaterializationRow, values) for values in found]
+    return clauses, params
+
+
+def _where(clauses: Sequence[str]) -> str:
+    return f"WHERE {' AND '.join(clauses)}" if clauses else ""
+
+
+def _checked_limit(limit: int, what: str) -> int:
+    if limit < 0:
+        raise StoreError(
+            f"{what}(limit={limit}) is not allowed: pass a positive number of rows, or "
+            "None for all of them."
+        )
+    return limit
 
 
 def inputs(connection: sqlite3.Connection, materialization_id: str) -> list[LineageEdge]:

@@ -1,9 +1,9 @@
 """The catalog's rows: what it records and returns, and how query results become rows.
 
 This module owns the row types (:class:`MaterializationRow`, :class:`LineageEdge`,
-:class:`Candidate`, :class:`RunRow`, :class:`PartitionState`) and the statuses a materialization
-row may have. Code outside this module reads rows by field name; a result tuple whose columns
-are a row's fields in order becomes a row through
+:class:`Candidate`, :class:`RunRow`, :class:`PartitionState`, :class:`CheckRow`) and the
+statuses a materialization row may have. Code outside this module reads rows by field name; a
+result tuple whose columns are a row's fields in order becomes a row through
 :func:`~flowstone_nb._storage.tuples.from_values`, any other is turned into rows here, and none
 is sliced by position elsewhere. It must not run SQL.
 """
@@ -21,11 +21,13 @@ from flowstone_nb._storage.tuples import from_values
 
 __all__ = [
     "Candidate",
+    "CheckRow",
     "LineageEdge",
     "MaterializationRow",
     "PartitionState",
     "RunRow",
     "candidates_from",
+    "check_rows_from",
     "check_status",
     "edges_at_distance",
     "run_from_values",
@@ -105,6 +107,58 @@ class LineageEdge(NamedTuple):
     upstream_asset: str
     upstream_partition: str
     upstream_data_version: str | None
+
+
+class CheckRow(NamedTuple):
+    """The outcome of one data check on one materialized value (an immutable named tuple).
+
+    Attributes
+    ----------
+    materialization_id
+        The materialization whose value was checked.
+    run_id
+        The run that checked it (the one that made it, or a later one: an edited check runs
+        again on the stored value).
+    asset, partition
+        As in :class:`MaterializationRow`.
+    check_name
+        The check's name, unique among its asset's checks.
+    passed, blocking
+        Whether the value passed; whether the check was blocking then.
+    code_version
+        The check's code version when it ran.
+    message
+        What it found (a failing pandera schema's failure cases, a raised error ...).
+    metadata
+        What it returned as metadata, as JSON text.
+    started_at, duration
+        When it ran (UNIX seconds), and for how long.
+    traceback
+        The traceback, when the check raised.
+    """
+
+    materialization_id: str
+    run_id: str
+    asset: str
+    partition: str
+    check_name: str
+    passed: bool
+    blocking: bool
+    code_version: str | None
+    message: str | None
+    metadata: str | None
+    started_at: float
+    duration: float
+    traceback: str | None = None
+
+
+def check_rows_from(found: Iterable[Sequence[Any]]) -> list[CheckRow]:
+    """Check rows from result tuples of their fields in order (SQLite's 0/1 made booleans)."""
+    rows = []
+    for values in found:
+        row = from_values(CheckRow, values)
+        rows.append(row._replace(passed=bool(row.passed), blocking=bool(row.blocking)))
+    return rows
 
 
 class Candidate(NamedTuple):

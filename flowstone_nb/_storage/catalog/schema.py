@@ -13,9 +13,10 @@ from pathlib import Path
 
 from flowstone_nb._core.errors import StoreError
 from flowstone_nb._storage.catalog.connections import damaged
-from flowstone_nb._storage.catalog.rows import LineageEdge, MaterializationRow, RunRow
+from flowstone_nb._storage.catalog.rows import CheckRow, LineageEdge, MaterializationRow, RunRow
 
 __all__ = [
+    "CHECK_COLUMNS",
     "EDGE_COLUMNS",
     "MIGRATIONS",
     "ROW_COLUMNS",
@@ -88,6 +89,26 @@ def _record_value_problems(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE materializations ADD COLUMN value_problem TEXT")
 
 
+def _record_check_results(conn: sqlite3.Connection) -> None:
+    # The outcome of each data check on each materialized value, in the run that checked it.
+    conn.execute(
+        "CREATE TABLE check_results (materialization_id TEXT NOT NULL, run_id TEXT NOT NULL, "
+        "asset TEXT NOT NULL, partition_key TEXT NOT NULL, check_name TEXT NOT NULL, "
+        "passed INTEGER NOT NULL, blocking INTEGER NOT NULL, code_version TEXT, message TEXT, "
+        "metadata TEXT, started_at REAL NOT NULL, duration REAL NOT NULL, traceback TEXT, "
+        "PRIMARY KEY (materialization_id, check_name, run_id))"
+    )
+    # the newest outcome of each check of a value (the primary key's order would need a sort)
+    conn.execute(
+        "CREATE INDEX ix_checks_value ON check_results (materialization_id, check_name, started_at)"
+    )
+    # fs.checks of one asset or partition, newest first
+    conn.execute(
+        "CREATE INDEX ix_checks_partition ON check_results (asset, partition_key, started_at)"
+    )
+    conn.execute("CREATE INDEX ix_checks_time ON check_results (started_at)")
+
+
 #: Migration ``n`` brings a catalog from schema version ``n`` to ``n + 1``. Append, never edit.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_tables,
@@ -95,6 +116,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _record_process_marks,
     _record_value_stamps,
     _record_value_problems,
+    _record_check_results,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -116,11 +138,13 @@ def columns(fields: Iterable[str], table: str = "") -> str:
     return ", ".join(prefix + _COLUMN_OF_FIELD.get(field, field) for field in fields)
 
 
-#: The columns of :class:`MaterializationRow`, :class:`LineageEdge` and :class:`RunRow`, in field
-#: order: selecting them gives values that :func:`~.rows.from_values` turns into rows.
+#: The columns of :class:`MaterializationRow`, :class:`LineageEdge`, :class:`RunRow` and
+#: :class:`CheckRow`, in field order: selecting them gives values that
+#: :func:`~.rows.from_values` turns into rows.
 ROW_COLUMNS = columns(MaterializationRow._fields)
 EDGE_COLUMNS = columns(LineageEdge._fields)
 RUN_COLUMNS = columns(RunRow._fields)
+CHECK_COLUMNS = columns(CheckRow._fields)
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> None:

@@ -224,6 +224,34 @@ def test_verify_and_prune(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "keep=0" in err
 
 
+def test_status_names_the_failing_checks_of_each_partition(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    check = (
+        "@fs.check('daily')\n"
+        "def early(daily):\n"
+        "    return fs.CheckResult(daily < '2024-01-02', f'{daily} is late')"
+    )
+    nb = str(write(tmp_path / "p", [*CELLS, check]))
+    assert run(capsys, "backfill", nb, "daily", "2024-01-01..2024-01-02")[0] == 0
+    code, out, _ = run(capsys, "status", nb, "daily", "--json")
+    assert code == 0
+    assert json.loads(out) == {
+        "daily": {
+            "2024-01-01": "fresh",
+            "2024-01-02": {
+                "status": "fresh",
+                "checks_failing": ["early"],
+                "check_message": "early: 2024-01-02 is late",
+            },
+            "2024-01-03": "missing",
+        }
+    }
+    code, out, _ = run(capsys, "status", nb, "daily")
+    assert "checks failing" in out
+    assert "early: 2024-01-02 is late" in out
+
+
 def test_a_partition_past_the_timeout_given_on_the_command_line_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

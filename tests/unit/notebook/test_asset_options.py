@@ -78,9 +78,33 @@ def test_the_other_decorator_options_reach_the_definition(shell: InteractiveShel
     assert defined.code_version == "v2"
 
 
+def test_checks_named_in_the_notebook_run_on_the_cells_value(shell: InteractiveShell) -> None:
+    run(
+        shell,
+        """
+        import flowstone_nb as fs
+
+        def positive(total):
+            return fs.CheckResult(total > 0, f"total is {total}")
+
+        def small(total):
+            return total < 10        """,
+    )
+    asset(shell, "total --checks positive small positive", "-3")
+    checks = fs.get_registry().get("total").checks
+    assert [check.__name__ for check in checks] == ["positive", "small"]  # each name once
+    outcomes = fs.checks("total").set_index("check")
+    assert not outcomes.loc["positive", "passed"]
+    assert outcomes.loc["positive", "message"] == "total is -3"
+    assert bool(outcomes.loc["small", "passed"])
+    assert fs.status("total").for_asset("total")[0].checks_failing == ("positive",)
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
+        ("keyed --checks postive", r"--checks 'postive' names nothing in the notebook.*'positive'"),
+        ("keyed --checks LIMIT", r"--checks 'LIMIT' names int in the notebook, not a check"),
         (f"rolling {DAYS} --map sales=trailng:3", r"'trailng'\. Did you mean 'trailing'\?"),
         (f"rolling {DAYS} --map sales=window:loose", r"window takes nothing or 'strict'"),
         ("keyed --partition-fn regoins", r"--partition-fn 'regoins' names nothing in the note"),
@@ -93,7 +117,10 @@ def test_the_other_decorator_options_reach_the_definition(shell: InteractiveShel
 def test_option_mistakes_are_one_line_usage_errors(
     shell: InteractiveShell, line: str, message: str
 ) -> None:
-    run(shell, "def regions():\n    return ['eu', 'us']\nLIMIT = 3")
+    run(
+        shell,
+        "def regions():\n    return ['eu', 'us']\nLIMIT = 3\ndef positive(keyed):\n    return True",
+    )
     asset(shell, f"sales {DAYS} --no-run", "context.partition.day")
     with pytest.raises(UsageError, match=message) as caught:
         asset(shell, line, "sales")

@@ -195,7 +195,8 @@ def test_every_option_of_an_asset_cell_is_written_out(tmp_path: Path) -> None:
         "--requires db --metadata owner=ana --code-version v1 --concat sales\nlen(sales)",
         "%%asset rolling --partitioned-by daily:2024-01-01:2024-02-29 --partition-mappings "
         "sales=trailing:2\nlen(sales)",
-        "%%asset regional --partition-fn regions\ncontext.partition_key",
+        "def known(regional):\n    return regional in ('eu', 'us')",
+        "%%asset regional --partition-fn regions --checks known\ncontext.partition_key",
     )
     text = module_text(source)
     assert (
@@ -204,7 +205,10 @@ def test_every_option_of_an_asset_cell_is_written_out(tmp_path: Path) -> None:
         "code_version='v1')\ndef monthly(context, sales: \"pd.DataFrame\"):" in text
     )
     assert "partition_mappings={'sales': fs.TrailingWindow(2)})\ndef rolling(" in text
-    assert "@fs.asset(partitioned_by='custom', partition_fn=regions)\ndef regional(" in text
+    assert (
+        "@fs.asset(partitioned_by='custom', partition_fn=regions, checks=[known])\n"
+        "def regional(" in text
+    )
     loaded = load_definitions(source).registry
     fs.get_registry().clear()
     imported(export_notebook(source, tmp_path / "pipeline.py"))
@@ -214,6 +218,8 @@ def test_every_option_of_an_asset_cell_is_written_out(tmp_path: Path) -> None:
         assert theirs.partition_mappings == mine.partition_mappings
         assert theirs.partitions == mine.partitions or name == "regional"
         assert list(theirs.partitions.keys()) == list(mine.partitions.keys())
+        assert [c.__name__ for c in theirs.checks] == [c.__name__ for c in mine.checks]
+    assert [c.__name__ for c in exported.get("regional").checks] == ["known"]
     assert exported.get("monthly").metadata == {"owner": "ana"}
     assert fs.materialize("monthly", "2024-01", resources={"db": None}) == 31  # one frame
 

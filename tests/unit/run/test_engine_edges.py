@@ -80,8 +80,9 @@ def test_run_remote_computes_and_stores_from_locations(registry: fs.Registry) ->
         inputs=(("base", True, tuple(sources)),),
         resources={},
     )
-    stored = run_remote(task)
+    stored, checks = run_remote(task)
     assert store.io_manager("filesystem").load(stored.location) == 3
+    assert checks == ()
 
 
 def test_interrupt_while_waiting_cancels_and_records(registry: fs.Registry) -> None:
@@ -417,8 +418,9 @@ def test_process_worker_entry_point_runs_a_pickled_task(registry: fs.Registry) -
         inputs=(),
         resources={},
     )
-    stored = run_remote(load_task(cloudpickle.dumps(task)))
+    stored, checks = run_remote(load_task(cloudpickle.dumps(task)))
     assert get_store().io_manager("filesystem").load(stored.location) == [1, 2]
+    assert checks == ()
 
 
 def test_plans_of_unpartitioned_assets_are_reused_until_a_definition_changes(

@@ -145,7 +145,7 @@ def test_a_worker_task_delivers_the_same_frame() -> None:
         inputs=(("sales", True, tuple(sources)),),
         resources={},
     )
-    assert store.io_manager("filesystem").load(run_remote(task).location) == 11
+    assert store.io_manager("filesystem").load(run_remote(task).stored.location) == 11
 
 
 def test_a_worker_task_delivers_a_single_value_as_it_is() -> None:
@@ -169,4 +169,4 @@ def test_a_worker_task_delivers_a_single_value_as_it_is() -> None:
         inputs=(("sales", False, ((key, str(row.io_manager), str(row.location)),)),),
         resources={},
     )
-    assert store.io_manager("filesystem").load(run_remote(task).location) == 341
+    assert store.io_manager("filesystem").load(run_remote(task).stored.location) == 341

@@ -104,6 +104,26 @@ def test_a_partitioned_value_edited_on_disk_is_named_by_its_key(home: Path) -> N
     assert fs.load("sales", partition=problems[0].partition).day.tolist() == [problems[0].partition]
 
 
+def corrupt_keeping_stamp(path: Path) -> None:
+    """Make the file unreadable, with the size and modification time it was stored with."""
+    stamp = path.stat()
+    path.write_bytes(b"\0" * stamp.st_size)
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+
+
+def test_a_value_unreadable_behind_an_intact_stamp_is_computed_again(home: Path) -> None:
+    calls: Counter[str] = Counter()
+    pipeline(calls)
+    fs.materialize("doubled")
+    corrupt_keeping_stamp(value_path(home, "answer"))
+    assert fs.materialize("doubled", force=True) == 200  # its input, reused, is recomputed
+    assert calls == {"answer": 2, "doubled": 2}
+    corrupt_keeping_stamp(value_path(home, "answer"))
+    assert fs.materialize("answer") == 100  # the target itself, reused: recomputed
+    assert calls["answer"] == 3
+    assert fs.load("answer") == 100
+
+
 def test_a_failure_speaks_of_the_last_good_value_only_when_there_is_one() -> None:
     failing = {"now": True}
 

@@ -61,9 +61,10 @@ def test_the_worker_loop_answers_each_task_and_leaves_when_asked() -> None:
     finally:
         signal.signal(signal.SIGINT, before)
     assert ours.recv() == ("started", None, "")
-    kind, stored, _ = ours.recv()
+    kind, (stored, checks), _ = ours.recv()
     assert kind == "ok"
     assert get_store().io_manager("filesystem").load(stored.location) == [1, 2]
+    assert checks == ()  # packed has no data checks
     kind, error, text = ours.recv()  # a task that does not load never starts
     assert kind == "error"
     assert isinstance(error, Exception)
@@ -103,7 +104,7 @@ def test_errors_come_back_with_the_workers_traceback_and_dead_idle_workers_are_r
 
     backend = ProcessBackend()
     try:
-        stored = backend.compute(task_of(fine), Attempt())
+        stored, _ = backend.compute(task_of(fine), Attempt())
         assert get_store().io_manager("filesystem").load(stored.location) == 7
         with pytest.raises(ValueError, match="in the worker") as info:
             backend.compute(task_of(broken), Attempt())
