@@ -19,7 +19,7 @@ from typing import Any
 
 from flowstone_nb._core.errors import PartitionError
 from flowstone_nb._partitioning.base import PartitionsDefinition
-from flowstone_nb._partitioning.keys import decode_key
+from flowstone_nb._partitioning.keys import decode_key, plain_text
 from flowstone_nb._partitioning.static_multi import MULTI_SEPARATOR
 
 __all__ = ["key_text", "stored_key_text"]
@@ -50,6 +50,10 @@ def stored_key_text(definition: PartitionsDefinition | None, encoded: str) -> st
     """
     if not encoded:
         return ""
+    if definition is None or definition.keys_read_plainly:
+        simple = plain_text(encoded)  # (a named fast path: the same text, tested equal)
+        if simple is not None:
+            return simple
     key = decode_key(encoded)
     if definition is not None and not definition.keys_read_plainly:
         try:

@@ -98,3 +98,40 @@ def test_keys_that_read_plainly_read_as_the_definition_reads_them(
         except fs.PartitionError:
             general = key.isoformat()
         assert stored_key_text(definition, encoded) == general
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        "s:eu",
+        "s:",
+        "s:a|b",
+        "s:漢字",
+        "i:7",
+        "i:-12",
+        "i:0",
+        "i:007",
+        "i:-0",
+        "d:2024-01-31",
+        "d:2024-02-30",
+        "d:24-01-31",
+        "t:2024-01-31T05:00:00+00:00",
+        "n:2024-01-31T05:00:00",
+        'm:["s:eu","d:2024-01-05"]',
+        "x:what",
+    ],
+)
+def test_the_plain_text_fast_path_reads_as_the_general_path(encoded: str) -> None:
+    from flowstone_nb._partitioning.keys import plain_text
+
+    try:
+        general: str | None = key_text(None, decode_key(encoded))
+    except fs.PartitionError:
+        general = None
+    fast = plain_text(encoded)
+    assert fast is None or fast == general
+    if general is None:
+        with pytest.raises(fs.PartitionError):
+            stored_key_text(None, encoded)
+    else:
+        assert stored_key_text(None, encoded) == general
