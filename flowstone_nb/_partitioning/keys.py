@@ -160,10 +160,11 @@ def _decode_body(tag: str, body: str, text: str) -> Any:
 def plain_text(text: str) -> str | None:
     """The plain text of the stored key ``text`` when it is a string, a whole number or a day.
 
-    Their plain text is their body; anything else gives ``None``. A named fast path of reading many stored keys (a lineage or history of thousands of days):
-    it gives what decoding ``text`` and showing the key plainly gives (tested equal), without
-    building the key; anything else, a malformed key included, is ``None`` for the general path
-    to read (or refuse).
+    Their plain text is their body; anything else gives ``None``. A named fast path of reading
+    many stored keys (a lineage or history of thousands of days): it gives what decoding
+    ``text`` and showing the key plainly gives (tested equal), without building the key;
+    anything else, a malformed key included, is ``None`` for the general path to read (or
+    refuse).
     """
     tag, body = text[:2], text[2:]
     if tag == "s:":
