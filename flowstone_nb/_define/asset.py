@@ -34,6 +34,7 @@ __all__ = [
     "any_partitioned",
     "call_of",
     "keyword_parameters",
+    "name_of",
 ]
 
 CONTEXT = "context"
@@ -370,6 +371,11 @@ def _derived(asset: Asset) -> _Derived:
     """What the asset's fields imply, read with C-level getters (pydantic's __getattr__ is slow)."""
     derived: _Derived = _DERIVED(_PRIVATE(asset))
     return derived
+
+
+def name_of(asset: Asset | str) -> str:
+    """The name of ``asset``, given as the asset or by its name (what public functions take)."""
+    return str(asset.name) if isinstance(asset, Asset) else asset
 
 
 def call_of(asset: Asset) -> _Call | None:

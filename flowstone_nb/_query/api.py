@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flowstone_nb._define.asset import Asset
+from flowstone_nb._define.asset import Asset, name_of
 from flowstone_nb._define.registry import Registry, resolve_registry
 from flowstone_nb._query.checks import check_summaries
 from flowstone_nb._query.impact import Impact, compute_impact
@@ -19,7 +19,7 @@ from flowstone_nb._query.lineage import (
     Lineage,
     compute_lineage,
     history_frame,
-    resolve_partition,
+    row_filter,
 )
 from flowstone_nb._query.status import StatusReport, compute_status
 from flowstone_nb._storage.store import get_store
@@ -28,10 +28,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["forget", "history", "impact", "lineage", "status"]
-
-
-def _name(asset: Asset | str) -> str:
-    return str(asset.name) if isinstance(asset, Asset) else asset
 
 
 def status(
@@ -51,7 +47,7 @@ def status(
     home
         The store home (default: the configured one).
     """
-    names = None if asset is None else [_name(asset)]
+    names = None if asset is None else [name_of(asset)]
     return compute_status(resolve_registry(registry), get_store(home), names)
 
 
@@ -84,7 +80,7 @@ def lineage(
     return compute_lineage(
         resolve_registry(registry),
         get_store(home),
-        _name(asset),
+        name_of(asset),
         partition,
         direction=direction,
         depth=depth,
@@ -99,7 +95,7 @@ def impact(
     Without the asset's definition (after a restart), what consumed its latest value, as the
     catalog recorded it.
     """
-    return compute_impact(resolve_registry(registry), _name(asset), partition, store=get_store())
+    return compute_impact(resolve_registry(registry), name_of(asset), partition, store=get_store())
 
 
 def history(
@@ -115,13 +111,11 @@ def history(
     Its ``checks`` column says what the data checks said of each value (``"2 passed"``,
     ``"1 of 2 failed: positive"``; ``""`` when none ran on it).
     """
-    encoded = None
+    registry = resolve_registry(registry)
     catalog = get_store(home).catalog
-    if asset is not None and partition is not None:
-        encoded, _ = resolve_partition(resolve_registry(registry), catalog, _name(asset), partition)
-    name = None if asset is None else _name(asset)
+    name, encoded = row_filter(registry, catalog, asset, partition)
     rows = catalog.history(name, encoded, limit=limit)
-    frame = history_frame(resolve_registry(registry), rows)
+    frame = history_frame(registry, rows)
     frame["checks"] = check_summaries(catalog, rows, name, encoded)
     return frame
 
@@ -152,7 +146,7 @@ def forget(
     Asset
         The definition that was removed.
     """
-    removed = resolve_registry(registry).unregister(_name(asset))
+    removed = resolve_registry(registry).unregister(name_of(asset))
     if purge:
         get_store(home).catalog.forget(str(removed.name))
     return removed

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.errors import StoreError
 from flowstone_nb._core.states import RecordStatus
-from flowstone_nb._define.asset import Asset
+from flowstone_nb._define.asset import Asset, name_of
 from flowstone_nb._define.registry import Registry, resolve_registry
 from flowstone_nb._partitioning.display import stored_key_text
 from flowstone_nb._partitioning.keys import decode_key
-from flowstone_nb._query.lineage import KeyTexts, resolve_partition
+from flowstone_nb._query.lineage import KeyTexts, row_filter
 from flowstone_nb._run.checks import check_versions, due_checks, run_checks
 from flowstone_nb._run.plan import Node
 from flowstone_nb._run.prepare import make_context
@@ -57,10 +57,6 @@ CHECK_COLUMNS = [
     "code_version",
     "traceback",
 ]
-
-
-def _name(asset: Asset | str) -> str:
-    return str(asset.name) if isinstance(asset, Asset) else asset
 
 
 def checks_frame(registry: Registry, rows: Iterable[CheckRow]) -> pd.DataFrame:
@@ -126,10 +122,7 @@ def checks(
     """
     registry = resolve_registry(registry)
     catalog = get_store(home).catalog
-    name = None if asset is None else _name(asset)
-    encoded = None
-    if name is not None and partition is not None:
-        encoded, _ = resolve_partition(registry, catalog, name, partition)
+    name, encoded = row_filter(registry, catalog, asset, partition)
     return checks_frame(registry, catalog.checks(name, encoded, limit=limit))
 
 
@@ -193,7 +186,7 @@ def check_all(
         The outcomes of the checks that ran, as :func:`checks` gives them.
     """
     registry = resolve_registry(registry)
-    names = registry.names() if asset is None else [registry.get(_name(asset)).name or ""]
+    names = registry.names() if asset is None else [registry.get(name_of(asset)).name or ""]
     checked = registry.checks_for(names)
     store = get_store(home)
     catalog = store.catalog

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from flowstone_nb._core.errors import FlowstoneError, did_you_mean
 from flowstone_nb._core.html import esc, html_table, subject, text_table, when
 from flowstone_nb._core.states import FORGOTTEN
+from flowstone_nb._define.asset import Asset, name_of
 from flowstone_nb._define.registry import Registry
 from flowstone_nb._partitioning.display import stored_key_text
 from flowstone_nb._run.plan import target_node
@@ -38,6 +39,7 @@ __all__ = [
     "compute_lineage",
     "history_frame",
     "resolve_partition",
+    "row_filter",
 ]
 
 DIRECTIONS = ("upstream", "downstream", "both")
@@ -330,6 +332,20 @@ def resolve_partition(
     raise FlowstoneError(
         f"Asset {asset!r} is partitioned: pass a partition key (one of the {len(shown)} recorded)."
     )
+
+
+def row_filter(
+    registry: Registry, catalog: Catalog, asset: Asset | str | None, partition: Any
+) -> tuple[str | None, str | None]:
+    """The asset name and encoded partition that rows asked for by ``asset``/``partition`` have.
+
+    ``None`` for what is not asked; a partition is read only with an asset (see
+    :func:`resolve_partition`).
+    """
+    name = None if asset is None else name_of(asset)
+    if name is None or partition is None:
+        return name, None
+    return name, resolve_partition(registry, catalog, name, partition)[0]
 
 
 def compute_lineage(

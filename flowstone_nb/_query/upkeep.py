@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from flowstone_nb._core.errors import FlowstoneError, StoreError, did_you_mean
 from flowstone_nb._core.html import esc, html_table, subject, text_table
 from flowstone_nb._core.states import RecordStatus
-from flowstone_nb._define.asset import Asset
+from flowstone_nb._define.asset import Asset, name_of
 from flowstone_nb._define.registry import Registry, resolve_registry
 from flowstone_nb._query.lineage import KeyTexts
 from flowstone_nb._storage.io.stamps import PRUNED, stamp_of
@@ -158,7 +158,7 @@ def _assets(asset: Asset | str | None, store: Store, registry: Registry) -> list
     """The names to look after (``None``: all); a name must have something stored."""
     if asset is None:
         return None
-    name = str(asset.name) if isinstance(asset, Asset) else asset
+    name = name_of(asset)
     if not store.catalog.history(name, limit=1):
         known = sorted({*registry.names(), *(row.asset for row in store.catalog.history())})
         raise FlowstoneError(

@@ -16,7 +16,7 @@ from typing import Any
 
 from flowstone_nb._core.errors import FlowstoneError, StoreError
 from flowstone_nb._core.states import Outcome, RecordStatus
-from flowstone_nb._define.asset import Asset
+from flowstone_nb._define.asset import Asset, name_of
 from flowstone_nb._define.checks import timeout_problem
 from flowstone_nb._define.registry import Registry, resolve_registry
 from flowstone_nb._run.plan import Node, Plan, build_plan, target_node
@@ -155,12 +155,8 @@ def _run_watched(runner: Runner) -> RunResult:
 
 def _target_names(assets: Asset | str | Sequence[Asset | str]) -> tuple[list[str], bool]:
     if isinstance(assets, (Asset, str)):
-        return [_name_of(assets)], True
-    return [_name_of(a) for a in assets], False
-
-
-def _name_of(asset: Asset | str) -> str:
-    return str(asset.name) if isinstance(asset, Asset) else asset
+        return [name_of(assets)], True
+    return [name_of(a) for a in assets], False
 
 
 def materialize(
@@ -271,7 +267,7 @@ def load(
     FlowstoneError
         Nothing (or no such version) is stored for it.
     """
-    definition = resolve_registry(registry).get(_name_of(asset))
+    definition = resolve_registry(registry).get(name_of(asset))
     node = target_node(definition, partition)
     catalog = get_store(home).catalog
     if version is None:

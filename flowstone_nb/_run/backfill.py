@@ -30,7 +30,7 @@ from flowstone_nb._core.html import (
 )
 from flowstone_nb._core.progress import reporting_backfill
 from flowstone_nb._core.states import Outcome
-from flowstone_nb._define.asset import Asset
+from flowstone_nb._define.asset import Asset, name_of
 from flowstone_nb._define.registry import Registry, resolve_registry
 from flowstone_nb._run.api import check_timeout, execute_plan
 from flowstone_nb._run.plan import build_plan
@@ -232,7 +232,7 @@ def backfill(
     """
     check_timeout(timeout)
     registry = resolve_registry(registry)
-    name = str(asset.name) if isinstance(asset, Asset) else asset
+    name = name_of(asset)
     definition = registry.get(name).partitions
     if definition is None:
         raise PartitionError(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from flowstone_nb._core.states import UNKNOWN, Freshness
-from flowstone_nb._define.asset import Asset
+from flowstone_nb._define.asset import Asset, name_of
 from flowstone_nb._define.registry import Registry, resolve_registry
 from flowstone_nb._notebook.graph.dot_text import NodeView, to_dot
 from flowstone_nb._query.status import StatusReport, compute_status
@@ -115,7 +115,7 @@ def graph(
         ``.source`` is the DOT text.
     """
     registry = resolve_registry(registry)
-    focus = None if asset is None else (str(asset.name) if isinstance(asset, Asset) else asset)
+    focus = None if asset is None else name_of(asset)
     names = select_assets(registry, focus, upstream, downstream)
     report = compute_status(registry, get_store(home), names) if status and names else None
     return draw(registry, names, report, cluster=cluster, focus=focus)
