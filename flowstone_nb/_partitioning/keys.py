@@ -169,8 +169,8 @@ def plain_text(text: str) -> str | None:
     tag, body = text[:2], text[2:]
     if tag == "s:":
         return body
-    if tag == "d:" and _DAY_TEXT.fullmatch(body):
-        try:
+    if tag == "d:" and len(body) == 10 and body[4] == "-" == body[7]:
+        try:  # (of ten characters with dashes there it reads YYYY-MM-DD only, ASCII digits)
             date.fromisoformat(body)
         except ValueError:  # (a day that does not exist: the general path says so)
             return None

@@ -12,10 +12,11 @@ choice, never this module's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from flowstone_nb._core.collection import collection_paused
 from flowstone_nb._core.errors import FlowstoneError, did_you_mean
 from flowstone_nb._core.html import esc, html_table, subject, text_table, when
 from flowstone_nb._core.states import FORGOTTEN
@@ -28,7 +29,7 @@ from flowstone_nb._storage.store import Store
 if TYPE_CHECKING:
     import pandas as pd
 
-    from flowstone_nb._storage.catalog import Catalog, LineageEdge, MaterializationRow
+    from flowstone_nb._storage.catalog import Catalog, MaterializationRow
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -47,9 +48,8 @@ DIRECTIONS = ("upstream", "downstream", "both")
 _HEADERS = ("depth", "asset", "partition", "data version", "finished", "rows")
 
 
-@dataclass(frozen=True)
-class LineageEntry:
-    """One materialization reached by walking lineage.
+class LineageEntry(NamedTuple):
+    """One materialization reached by walking lineage (an immutable named tuple).
 
     Attributes
     ----------
@@ -216,9 +216,7 @@ class Lineage:
         """The entries as a pandas DataFrame."""
         import pandas as pd
 
-        return pd.DataFrame(
-            [e.__dict__ for e in self.entries], columns=list(LineageEntry.__dataclass_fields__)
-        )
+        return pd.DataFrame(self.entries, columns=list(LineageEntry._fields))
 
     @property
     def title(self) -> str:
@@ -377,62 +375,34 @@ def compute_lineage(
         if found is None:
             return Lineage(asset, text, None, None, (), direction, depth)
         start = found
-    walked: list[tuple[str, int, LineageEdge]] = []
-    if direction in ("upstream", "both"):
-        walked += [("upstream", level, edge) for level, edge in catalog.upstream(start.id, depth)]
-    if direction in ("downstream", "both"):
-        walked += [
-            ("downstream", level, edge) for level, edge in catalog.downstream(start.id, depth)
-        ]
-    rows = catalog.get_many(
-        edge.upstream_id if side == "upstream" else edge.materialization_id
-        for side, _, edge in walked
-    )
     texts = KeyTexts(registry)
-    made = [_entry(texts, side, level, edge, rows) for side, level, edge in walked]
-    made.sort(key=lambda pair: pair[0])
+    sides = [side for side in ("upstream", "downstream") if direction in (side, "both")]
+    with collection_paused():  # (thousands of rows, no cycles: see _core.collection)
+        entries = [
+            LineageEntry(
+                side,
+                reached.depth,
+                reached.asset,
+                texts(reached.asset, reached.partition),
+                reached.id,
+                reached.data_version,
+                reached.finished_at,
+                reached.rows,
+                reached.status or FORGOTTEN,
+                reached.via,
+            )
+            for side in sides
+            for reached in catalog.walk(start.id, depth, upstream=side == "upstream")
+        ]
     return Lineage(
         start.asset,
         texts(start.asset, start.partition),
         start.id,
         start.data_version,
-        tuple(entry for _, entry in made),
+        tuple(entries),
         direction,
         depth,
     )
-
-
-def _entry(
-    text: KeyTexts,
-    side: str,
-    level: int,
-    edge: LineageEdge,
-    rows: Mapping[str, MaterializationRow],
-) -> tuple[tuple[bool, str, str, int, str], LineageEntry]:
-    """The entry an edge reaches, with its sort key (direction, asset, key, depth, id)."""
-    if side == "upstream":
-        mat_id, via = edge.upstream_id, edge.materialization_id
-        row = rows.get(mat_id)
-        asset, encoded = edge.upstream_asset, edge.upstream_partition
-        version = edge.upstream_data_version
-    else:
-        mat_id, via = edge.materialization_id, edge.upstream_id
-        row = rows.get(mat_id)
-        asset, encoded = (row.asset, row.partition) if row else ("?", "")
-        version = row.data_version if row else None
-    entry = LineageEntry(
-        direction=side,
-        depth=level,
-        asset=asset,
-        partition=text(asset, encoded),
-        materialization_id=mat_id,
-        data_version=version,
-        finished_at=row.ended_at if row else None,
-        rows=row.rows if row else None,
-        status=row.status if row else FORGOTTEN,
-        via=via,
-    )
-    return (side != "upstream", asset, encoded, level, mat_id), entry
 
 
 class KeyTexts:

@@ -2,9 +2,10 @@
 
 The package owns the catalog's rows (:mod:`.rows`), tables and migrations (:mod:`.schema`),
 per-thread connections (:mod:`.connections`), background writer thread (:mod:`.writer`), read
-queries (:mod:`.reads`), recovery of interrupted runs (:mod:`.recovery`) and the
-:class:`Catalog` that ties them together (:mod:`.catalog`). It must not touch stored values or
-asset definitions: it records what the engine tells it.
+queries (:mod:`.reads`), lineage walks (:mod:`.lineage_reads`), recovery of interrupted runs
+(:mod:`.recovery`), write statements (:mod:`.writes`) and the :class:`Catalog` that ties them
+together (:mod:`.catalog`). It must not touch stored values or asset definitions: it records
+what the engine tells it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from flowstone_nb._storage.catalog.rows import (
     LineageEdge,
     MaterializationRow,
     PartitionState,
+    Reached,
     RunRow,
 )
 from flowstone_nb._storage.catalog.schema import MIGRATIONS, SCHEMA_VERSION
@@ -29,6 +31,7 @@ __all__ = [
     "LineageEdge",
     "MaterializationRow",
     "PartitionState",
+    "Reached",
     "RunRow",
     "forget_connections_after_fork",
 ]

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flowstone_nb._core.errors import StoreError
-from flowstone_nb._storage.catalog import reads
+from flowstone_nb._storage.catalog import lineage_reads, reads, writes
 from flowstone_nb._storage.catalog.connections import FAILURES, Connections
 from flowstone_nb._storage.catalog.recovery import (
     DEFAULT_STALE_AFTER,
@@ -43,16 +43,11 @@ from flowstone_nb._storage.catalog.rows import (
     LineageEdge,
     MaterializationRow,
     PartitionState,
+    Reached,
     RunRow,
     check_status,
-    run_values,
-    whole_rows,
 )
 from flowstone_nb._storage.catalog.schema import (
-    CHECK_COLUMNS,
-    EDGE_COLUMNS,
-    ROW_COLUMNS,
-    RUN_COLUMNS,
     migrate,
 )
 from flowstone_nb._storage.catalog.writer import Writer
@@ -62,35 +57,6 @@ __all__ = ["Catalog", "close_every_catalog", "forget_connections_after_fork"]
 
 _log = logging.getLogger("flowstone_nb.catalog")
 _T = TypeVar("_T")
-
-
-def _placeholders(fields: Sequence[str]) -> str:
-    return ", ".join("?" * len(fields))
-
-
-_INSERT_ROW = (
-    f"INSERT OR REPLACE INTO materializations ({ROW_COLUMNS}) "
-    f"VALUES ({_placeholders(MaterializationRow._fields)})"
-)
-_INSERT_EDGE = (
-    f"INSERT OR REPLACE INTO lineage ({EDGE_COLUMNS}) VALUES ({_placeholders(LineageEdge._fields)})"
-)
-_INSERT_CHECK = (
-    f"INSERT OR REPLACE INTO check_results ({CHECK_COLUMNS}) "
-    f"VALUES ({_placeholders(CheckRow._fields)})"
-)
-_INSERT_RUN = f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({_placeholders(RunRow._fields)})"
-_END_RUN = "UPDATE runs SET ended_at = ?, status = ? WHERE run_id = ?"
-# Every materialize runs these; the writer thread compiles them on its connection when the
-# catalog opens (see reads.HOT_READS for why).
-_HOT_WRITES = (_INSERT_RUN, _INSERT_ROW, _INSERT_EDGE, _END_RUN)
-_FORGET_EDGES = (
-    "DELETE FROM lineage WHERE materialization_id IN "
-    "(SELECT id FROM materializations WHERE asset = ?)"
-)
-_FORGET_ROWS = "DELETE FROM materializations WHERE asset = ?"
-_FORGET_CHECKS = "DELETE FROM check_results WHERE asset = ?"
-_MARK_VALUE = "UPDATE materializations SET value_problem = ? WHERE id = ?"
 
 
 class Catalog:
@@ -244,22 +210,7 @@ class Catalog:
         checks: Iterable[CheckRow] = (),
     ) -> None:
         with self._connections.transaction(action) as conn:
-            if start is not None:
-                conn.execute(_INSERT_RUN, run_values(start))
-            if rows:
-                conn.executemany(_INSERT_ROW, whole_rows(rows))  # (in column order)
-            if edges:
-                conn.executemany(_INSERT_EDGE, edges)
-            if checks:
-                conn.executemany(_INSERT_CHECK, checks)
-            if end is not None:
-                run_id, status = end
-                changed = conn.execute(_END_RUN, (time.time(), status, run_id)).rowcount
-                if not changed:
-                    raise StoreError(
-                        f"The catalog {self.path} has no run {run_id!r} to end: pass an id "
-                        "returned by start_run on the same catalog. Nothing was written."
-                    )
+            writes.record(conn, self.path, rows, edges, start=start, end=end, checks=checks)
 
     def record_later(
         self,
@@ -295,10 +246,9 @@ class Catalog:
         return self._writer
 
     def _prepare_writes(self) -> None:
-        """Open the writer thread's connection and compile its writes (see ``_HOT_WRITES``)."""
+        """Open the writer thread's connection; compile its writes (``writes.HOT_WRITES``)."""
         connection = self._connections.get()
-        for statement in _HOT_WRITES:
-            connection.executemany(statement, [])  # compiled and kept; nothing is written
+        writes.prepare(connection)
 
     def _record_in_background(
         self,
@@ -368,10 +318,7 @@ class Catalog:
         """
         self.wait_for_writes()
         with self._connections.transaction(f"forget asset {asset!r}") as conn:
-            conn.execute(_FORGET_EDGES, (asset,))
-            conn.execute(_FORGET_CHECKS, (asset,))
-            deleted: int = conn.execute(_FORGET_ROWS, (asset,)).rowcount
-        return deleted
+            return writes.forget(conn, asset)
 
     def mark_value_problems(self, problems: Mapping[str, str | None]) -> None:
         """Record what is known wrong with the stored value of each materialization id.
@@ -388,7 +335,7 @@ class Catalog:
         self.wait_for_writes()
         action = f"record the state of {len(problems)} stored value(s)"
         with self._connections.transaction(action) as conn:
-            conn.executemany(_MARK_VALUE, [(problem, id_) for id_, problem in problems.items()])
+            writes.mark_value_problems(conn, problems)
 
     # --- reads ------------------------------------------------------------------------------------
 
@@ -525,23 +472,20 @@ class Catalog:
 
     def inputs(self, materialization_id: str) -> list[LineageEdge]:
         """The upstream materializations that ``materialization_id`` consumed."""
-        return self._read("read lineage", reads.inputs, materialization_id)
+        return self._read("read lineage", lineage_reads.inputs, materialization_id)
 
-    def upstream(
-        self, materialization_id: str, depth: int | None = None
-    ) -> list[tuple[int, LineageEdge]]:
-        """Every edge upstream of a materialization, with its distance (1 = direct input).
+    def walk(
+        self, materialization_id: str, depth: int | None = None, *, upstream: bool = True
+    ) -> list[Reached]:
+        """Every materialization upstream (or downstream) of one, with what a view shows of it.
 
-        Each edge appears once, at its shortest distance; cycles (which a healthy catalog never
-        has) cannot make the walk loop. ``depth`` limits the distance.
+        Sorted by asset, partition key, distance and id; each edge once, at its shortest
+        distance (1 = direct input or consumer); ``depth`` limits the distance; cycles (which
+        a healthy catalog never has) cannot make the walk loop. See ``lineage_reads.walk``.
         """
-        return self._read("walk lineage", reads.walk, materialization_id, depth, upstream=True)
-
-    def downstream(
-        self, materialization_id: str, depth: int | None = None
-    ) -> list[tuple[int, LineageEdge]]:
-        """Every edge downstream of a materialization (1 = direct consumer); see upstream."""
-        return self._read("walk lineage", reads.walk, materialization_id, depth, upstream=False)
+        return self._read(
+            "walk lineage", lineage_reads.walk, materialization_id, depth, upstream=upstream
+        )
 
     # --- recovery ---------------------------------------------------------------------------------
 

@@ -1,15 +1,14 @@
-"""What the catalog answers: latest successes, current states, history and lineage walks.
+"""What the catalog answers: latest successes, current states, history and prunable values.
 
 This module owns the read queries (each written so that SQLite seeks an index rather than scans
 or sorts; a test reads their plans) and turns their results into rows. Every function reads
 through the connection it is given and never writes. The engine's freshness check
-(:func:`latest_successes`) and the views' lineage walks are hot paths.
+(:func:`latest_successes`) is the hot path. Lineage walks are :mod:`.lineage_reads`'.
 """
 
 from __future__ import annotations
 
 import json
-import operator
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -20,20 +19,17 @@ from flowstone_nb._storage.catalog.connections import data_version
 from flowstone_nb._storage.catalog.rows import (
     Candidate,
     CheckRow,
-    LineageEdge,
     MaterializationRow,
     PartitionState,
     RunRow,
     candidates_from,
     check_rows_from,
     check_status,
-    edges_at_distance,
     run_from_values,
     states_from,
 )
 from flowstone_nb._storage.catalog.schema import (
     CHECK_COLUMNS,
-    EDGE_COLUMNS,
     ROW_COLUMNS,
     RUN_COLUMNS,
     columns,
@@ -41,8 +37,6 @@ from flowstone_nb._storage.catalog.schema import (
 from flowstone_nb._storage.tuples import from_values
 
 __all__ = [
-    "BOUNDED_WALK",
-    "CLOSURE",
     "CURRENT",
     "HOT_READS",
     "LATEST_CHECKS",
@@ -57,7 +51,6 @@ __all__ = [
     "get",
     "get_many",
     "history",
-    "inputs",
     "latest_checks",
     "latest_success",
     "latest_successes",
@@ -66,7 +59,6 @@ __all__ = [
     "prunable",
     "run",
     "runs",
-    "walk",
 ]
 
 _SUCCESS = f"status = '{RecordStatus.SUCCESS}'"  # the condition of the index ix_mat_success
@@ -118,25 +110,6 @@ CURRENT = (
     f"SELECT {ROW_COLUMNS}, m.rowid = n.last_rowid, m.rowid = n.success_rowid "
     "FROM newest AS n JOIN materializations AS m ON m.rowid IN (n.last_rowid, n.success_rowid)"
 )
-# Each walk follows edges from one side (``near``) to the other (``far``).
-CLOSURE = (
-    "WITH RECURSIVE reach(id) AS (VALUES (?) UNION SELECT l.{far} FROM lineage AS l "
-    "JOIN reach AS r ON l.{near} = r.id) "
-    f"SELECT {EDGE_COLUMNS} FROM lineage JOIN reach ON {{near}} = reach.id"
-)
-BOUNDED_WALK = (
-    f"WITH RECURSIVE walk(depth, {EDGE_COLUMNS}) AS ("
-    f"SELECT 1, {EDGE_COLUMNS} FROM lineage WHERE {{near}} = ? UNION "
-    f"SELECT w.depth + 1, {columns(LineageEdge._fields, 'l')} FROM walk AS w JOIN lineage AS l "
-    "ON l.{near} = w.{far} WHERE w.depth < ?) "
-    f"SELECT min(depth), {EDGE_COLUMNS} FROM walk GROUP BY materialization_id, upstream_id"
-)
-_INPUTS = (
-    f"SELECT {EDGE_COLUMNS} FROM lineage WHERE materialization_id = ? "
-    "ORDER BY upstream_asset, upstream_partition, upstream_id"
-)
-# The (near, far) fields of an edge when walking upstream; downstream walks swap them.
-_UPSTREAM_ENDS = ("materialization_id", "upstream_id")
 _GET = f"SELECT {ROW_COLUMNS} FROM materializations WHERE id = ?"
 _RUN_BY_ID = f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?"
 _RUNS = f"SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC"
@@ -322,63 +295,6 @@ def _checked_limit(limit: int, what: str) -> int:
             "None for all of them."
         )
     return limit
-
-
-def inputs(connection: sqlite3.Connection, materialization_id: str) -> list[LineageEdge]:
-    """The upstream materializations that ``materialization_id`` consumed."""
-    found = connection.execute(_INPUTS, (materialization_id,))
-    return [from_values(LineageEdge, values) for values in found]
-
-
-def walk(
-    connection: sqlite3.Connection, start: str, depth: int | None, *, upstream: bool
-) -> list[tuple[int, LineageEdge]]:
-    """Every edge on one side of ``start``, once, at its shortest distance (1 = adjacent).
-
-    ``upstream`` walks to inputs, else to consumers; ``depth`` limits the distance.
-    """
-    near, far = _UPSTREAM_ENDS if upstream else _UPSTREAM_ENDS[::-1]
-    found: list[tuple[int, LineageEdge]]
-    if depth is None:
-        edges = connection.execute(CLOSURE.format(near=near, far=far), (start,))
-        found = _shortest_depths(start, [from_values(LineageEdge, e) for e in edges], near, far)
-    else:
-        if depth < 1:
-            raise StoreError(
-                f"Lineage depth {depth} is not allowed: pass a positive number of levels, "
-                "or None for all of them."
-            )
-        rows = connection.execute(BOUNDED_WALK.format(near=near, far=far), (start, depth))
-        found = edges_at_distance(rows)
-    # (depth, materialization_id, upstream_id) is unique, so sorting never compares further.
-    found.sort()
-    return found
-
-
-def _shortest_depths(
-    start: str, edges: Sequence[LineageEdge], near: str, far: str
-) -> list[tuple[int, LineageEdge]]:
-    """Breadth-first over ``edges`` from ``start``, by fields ``near`` to ``far``: each once."""
-    near_end, far_end = operator.attrgetter(near), operator.attrgetter(far)
-    by_near: dict[str, list[LineageEdge]] = {}
-    for edge in edges:
-        by_near.setdefault(near_end(edge), []).append(edge)
-    found: list[tuple[int, LineageEdge]] = []
-    seen = {start}
-    frontier = [start]
-    level = 0
-    while frontier:
-        level += 1
-        following: list[str] = []
-        for node in frontier:
-            for edge in by_near.get(node, ()):
-                found.append((level, edge))
-                target = far_end(edge)
-                if target not in seen:
-                    seen.add(target)
-                    following.append(target)
-        frontier = following
-    return found
 
 
 # The values no kept materialization needs: kept are the newest ``keep`` successes of each

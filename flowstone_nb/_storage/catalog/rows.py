@@ -25,11 +25,11 @@ __all__ = [
     "LineageEdge",
     "MaterializationRow",
     "PartitionState",
+    "Reached",
     "RunRow",
     "candidates_from",
     "check_rows_from",
     "check_status",
-    "edges_at_distance",
     "run_from_values",
     "run_values",
     "states_from",
@@ -107,6 +107,36 @@ class LineageEdge(NamedTuple):
     upstream_asset: str
     upstream_partition: str
     upstream_data_version: str | None
+
+
+class Reached(NamedTuple):
+    """A materialization a lineage walk reached, with what a view shows of it.
+
+    Attributes
+    ----------
+    depth
+        How many edges from the start (1 = adjacent); its shortest distance.
+    id
+        The materialization reached.
+    via
+        The materialization on the start's side of the edge that reached it.
+    asset, partition, data_version
+        What it is (from the edge when walking upstream, so a forgotten input still reads).
+    finished_at, rows
+        When it finished and its row count, when known.
+    status
+        Its status, or ``None`` when the catalog no longer has its row (forgotten).
+    """
+
+    depth: int
+    id: str
+    via: str
+    asset: str
+    partition: str
+    data_version: str | None
+    finished_at: float | None
+    rows: int | None
+    status: str | None
 
 
 class CheckRow(NamedTuple):
@@ -291,11 +321,6 @@ def states_from(found: Iterable[Sequence[Any]]) -> dict[tuple[str, str], Partiti
         if is_success:
             success[key] = row
     return {key: PartitionState(success.get(key), row) for key, row in last.items()}
-
-
-def edges_at_distance(found: Iterable[Sequence[Any]]) -> list[tuple[int, LineageEdge]]:
-    """``(distance, edge)`` pairs from result tuples of a distance, then an edge's fields."""
-    return [(values[0], from_values(LineageEdge, values[1:])) for values in found]
 
 
 def run_values(run: RunRow) -> tuple[Any, ...]:

@@ -142,7 +142,7 @@ def test_processes_writing_at_once_lose_nothing(path: Path) -> None:
     assert len(rows) == workers * count
     assert {r.status for r in rows} == {"success"}
     for w in range(workers):
-        assert len(catalog.upstream(f"w{w}-{count - 1}")) == count - 1
+        assert len(catalog.walk(f"w{w}-{count - 1}")) == count - 1
     assert [r.status for r in catalog.runs()] == ["success"] * workers
     catalog.close()
 

@@ -1,4 +1,4 @@
-"""Reads: latest successes, current states, history and lineage walks, each on an index."""
+"""Reads: latest successes, current states and history, each on an index."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import pytest
 from flowstone_nb._core.errors import StoreError
 from flowstone_nb._storage.catalog import Catalog, PartitionState
 from flowstone_nb._storage.catalog.reads import (
-    BOUNDED_WALK,
-    CLOSURE,
     CURRENT,
     LATEST_SUCCESS,
     LATEST_SUCCESSES,
@@ -132,95 +130,12 @@ def test_history_refuses_unknown_statuses_and_bad_limits(catalog: Catalog) -> No
         catalog.history(limit=-1)
 
 
-# --- lineage --------------------------------------------------------------------------------------
-
-
-def test_upstream_walks_the_chain_with_depths(catalog: Catalog) -> None:
-    chain_catalog(catalog)
-    assert catalog.upstream("report") == [
-        (1, edge("report", "clean", "clean")),
-        (2, edge("clean", "raw", "raw")),
-    ]
-    assert catalog.upstream("report", depth=1) == [(1, edge("report", "clean", "clean"))]
-    assert catalog.upstream("raw") == []
-    assert catalog.upstream("unknown") == []
-
-
-def test_downstream_walks_the_chain_with_depths(catalog: Catalog) -> None:
-    chain_catalog(catalog)
-    assert catalog.downstream("raw") == [
-        (1, edge("clean", "raw", "raw")),
-        (2, edge("report", "clean", "clean")),
-    ]
-    assert catalog.downstream("raw", depth=1) == [(1, edge("clean", "raw", "raw"))]
-    assert catalog.downstream("report") == []
-
-
-def diamond_catalog(catalog: Catalog) -> None:
-    """top <- left <- base, top <- right <- base, top <- base, left <- right."""
-    catalog.write(
-        [row(i, i) for i in ("top", "left", "right", "base")],
-        [
-            edge("top", "left", "left"),
-            edge("top", "right", "right"),
-            edge("top", "base", "base"),
-            edge("left", "base", "base"),
-            edge("right", "base", "base"),
-            edge("left", "right", "right"),
-        ],
-    )
-
-
-@pytest.mark.parametrize("depth", [None, 5])
-def test_each_edge_appears_once_at_its_shortest_depth(catalog: Catalog, depth: int | None) -> None:
-    diamond_catalog(catalog)
-    up = catalog.upstream("top", depth)
-    assert [(d, e.materialization_id, e.upstream_id) for d, e in up] == [
-        (1, "top", "base"),
-        (1, "top", "left"),
-        (1, "top", "right"),
-        (2, "left", "base"),
-        (2, "left", "right"),
-        (2, "right", "base"),
-    ]
-    down = catalog.downstream("base", depth)
-    assert [(d, e.materialization_id, e.upstream_id) for d, e in down] == [
-        (1, "left", "base"),
-        (1, "right", "base"),
-        (1, "top", "base"),
-        (2, "left", "right"),
-        (2, "top", "left"),
-        (2, "top", "right"),
-    ]
-
-
-@pytest.mark.parametrize("depth", [None, 50])
-def test_lineage_walks_are_cycle_safe(catalog: Catalog, depth: int | None) -> None:
-    catalog.write([row("x"), row("y")], [edge("x", "y"), edge("y", "x")])
-    assert [(d, e.upstream_id) for d, e in catalog.upstream("x", depth)] == [(1, "y"), (2, "x")]
-    assert [(d, e.materialization_id) for d, e in catalog.downstream("x", depth)] == [
-        (1, "y"),
-        (2, "x"),
-    ]
-
-
-def test_lineage_depth_must_be_positive(catalog: Catalog) -> None:
-    with pytest.raises(StoreError, match=r"depth.*0.*positive.*None"):
-        catalog.upstream("x", 0)
-
-
 def test_hot_paths_search_indexes_instead_of_scanning_or_sorting(
     catalog: Catalog, path: Path
 ) -> None:
     chain_catalog(catalog)
-    upstream = {"near": "materialization_id", "far": "upstream_id"}
-    downstream = {"near": "upstream_id", "far": "materialization_id"}
     queries = [
         (LATEST_SUCCESS, ("raw", ""), "ix_mat_success"),
-        (CLOSURE.format(**upstream), ("report",), "PRIMARY KEY"),
-        (CLOSURE.format(**downstream), ("raw",), "ix_lineage_upstream"),
-        (BOUNDED_WALK.format(**upstream), ("report", 2), "PRIMARY KEY"),
-        (BOUNDED_WALK.format(**downstream), ("raw", 2), "ix_lineage_upstream"),
         (CURRENT.format(where=""), {}, "ix_mat_success"),
         (LATEST_SUCCESSES, ('[["raw", "p"], ["report", "q"]]',), "ix_mat_success"),
         (LATEST_SUCCESSES_UNPARTITIONED, ('["raw", "report"]',), "ix_mat_success"),
