@@ -70,6 +70,7 @@ def success_row(result: NodeResult, run_id: str) -> MaterializationRow:
         schema=result.schema,
         size_bytes=result.size_bytes,
         modified_ns=result.modified_ns,
+        attempt=result.attempt,
     )
 
 
@@ -212,12 +213,17 @@ class Recorder:
         duration: float,
         stored: NodeResult | None = None,
         detail: str | None = None,
+        attempt: int = 1,
+        retry_in: float | None = None,
     ) -> None:
         """A node failed (or was interrupted): record the error and traceback right away.
 
         ``stored``: the result of a value stored before the node failed (a blocking check
-        failed on it), recorded with the row for inspection. ``detail``: what to record as the
-        traceback instead of the error's own.
+        failed on it), recorded with the row for inspection (and its attempt number).
+        ``detail``: what to record as the traceback instead of the error's own. ``attempt``:
+        which attempt of the node failed. ``retry_in``: the seconds before its next attempt,
+        when one follows: that is announced as ``retrying``, not ``failed`` (the node is not
+        done).
         """
         interrupted = not isinstance(error, Exception)
         row = MaterializationRow(
@@ -234,9 +240,11 @@ class Recorder:
             error_type="Interrupted" if interrupted else type(error).__name__,
             error_message=str(error) or type(error).__name__,
             traceback=detail or "".join(traceback.format_exception(error)),
+            attempt=attempt,
         )
         if stored is not None:
             row = row._replace(
+                attempt=stored.attempt,
                 data_version=stored.data_version,
                 location=stored.location,
                 rows=stored.rows,
@@ -247,7 +255,23 @@ class Recorder:
         with self._lock:
             self._rows.append(row)
         self.flush()
-        self._announce(EventKind.FAILED, node, error=str(error), error_type=type(error).__name__)
+        if retry_in is None:
+            self._announce(
+                EventKind.FAILED,
+                node,
+                error=str(error),
+                error_type=type(error).__name__,
+                attempt=row.attempt,
+            )
+        else:
+            self._announce(
+                EventKind.RETRYING,
+                node,
+                error=str(error),
+                error_type=type(error).__name__,
+                attempt=attempt,
+                retry_in=retry_in,
+            )
 
     def flush(self, end: RecordStatus | None = None, *, quiet: bool = False) -> None:
         """Write everything buffered (and the run, the first time) in one transaction.
