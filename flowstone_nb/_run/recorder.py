@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from flowstone_nb._core.events import Event, emit, has_listeners
 from flowstone_nb._core.states import EventKind, RecordStatus
 from flowstone_nb._run.plan import Node
+from flowstone_nb._run.retries import after_attempts
 from flowstone_nb._storage.catalog import CheckRow, LineageEdge, MaterializationRow
 from flowstone_nb._storage.io import MemoryIOManager
 from flowstone_nb._versioning.code_versions import PendingVersion
@@ -223,7 +224,7 @@ class Recorder:
         ``detail``: what to record as the traceback instead of the error's own. ``attempt``:
         which attempt of the node failed. ``retry_in``: the seconds before its next attempt,
         when one follows: that is announced as ``retrying``, not ``failed`` (the node is not
-        done).
+        done). A node that fails after several attempts is announced as failed after them.
         """
         interrupted = not isinstance(error, Exception)
         row = MaterializationRow(
@@ -256,12 +257,13 @@ class Recorder:
             self._rows.append(row)
         self.flush()
         if retry_in is None:
+            number = row.attempt
             self._announce(
                 EventKind.FAILED,
                 node,
-                error=str(error),
+                error=str(error) if number == 1 else after_attempts(number, error),
                 error_type=type(error).__name__,
-                attempt=row.attempt,
+                attempt=number,
             )
         else:
             self._announce(

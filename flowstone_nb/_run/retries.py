@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LONGEST_WAIT",
     "RetryPolicy",
+    "after_attempts",
     "not_retried",
     "out_of_retries",
     "policy_of",
@@ -112,6 +113,14 @@ def _said(error: BaseException) -> str:
     return f"{type(failure).__name__}: {failure}"
 
 
+def after_attempts(attempts: int, error: BaseException) -> str:
+    """How a node out of attempts failed: ``after 3 attempts; the last: ValueError: boom``.
+
+    The words of its error and of its announcement (views show them after "failed").
+    """
+    return f"after {attempts} attempts; the last: {_said(error)}"
+
+
 def out_of_retries(node: Node, attempts: int, error: BaseException) -> MaterializationError:
     """The error of ``node``, whose last of ``attempts`` attempts failed with ``error``.
 
@@ -121,10 +130,10 @@ def out_of_retries(node: Node, attempts: int, error: BaseException) -> Materiali
     kind = type(error) if isinstance(error, MaterializationError) else MaterializationError
     failure = cause(error)
     made = kind(
-        f"{what(node)} failed after {attempts} attempts; the last: {_said(error)}. Every "
-        "attempt is recorded with its error (fs.history, one row each); the last good value, "
-        "if there is one, stays loadable (fs.load). Fix the cause and materialize again, or "
-        "allow more attempts (retries=).",
+        f"{what(node)} failed {after_attempts(attempts, error)}. Every attempt is recorded "
+        "with its error (fs.history, one row each); the last good value, if there is one, "
+        "stays loadable (fs.load). Fix the cause and materialize again, or allow more "
+        "attempts (retries=).",
         asset=node.asset,
         partition=node.key,
     )

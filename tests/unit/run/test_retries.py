@@ -151,6 +151,18 @@ def test_a_retried_attempt_is_announced_as_retrying_not_failed(events: list[Even
     assert retrying.detail["retry_in"] == 0
 
 
+def test_a_partition_out_of_attempts_is_announced_failed_after_them(events: list[Event]) -> None:
+    source, _ = flaky({"a": 9}, retries=2, retry_delay=0.01, retry_backoff=1.5)
+    fs.backfill(source, ["a"])
+    kinds = [e.kind for e in events if e.partition == "a"]
+    assert kinds == ["started", "retrying", "started", "retrying", "started", "failed"]
+    waits = [e.detail["retry_in"] for e in events if e.kind == "retrying"]
+    assert waits == pytest.approx([0.01, 0.015])
+    [failed] = [e for e in events if e.kind == "failed"]
+    assert failed.detail["attempt"] == 3
+    assert failed.detail["error"] == "after 3 attempts; the last: FlakyError: a: try 3 failed"
+
+
 def test_the_waits_grow_by_the_backoff() -> None:
     policy = RetryPolicy(retries=4, delay=0.5, backoff=3.0, retry_on=(Exception,))
     assert [policy.delay_after(n, FlakyError()) for n in (1, 2, 3, 4, 5)] == [
