@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from flowstone_nb._core.events import Event, emit, has_listeners
 from flowstone_nb._core.states import EventKind, RecordStatus
 from flowstone_nb._run.plan import Node
-from flowstone_nb._run.retries import after_attempts
+from flowstone_nb._run.retries import failed_as
 from flowstone_nb._storage.catalog import CheckRow, LineageEdge, MaterializationRow
 from flowstone_nb._storage.io import MemoryIOManager
 from flowstone_nb._versioning.code_versions import PendingVersion
@@ -261,7 +261,7 @@ class Recorder:
             self._announce(
                 EventKind.FAILED,
                 node,
-                error=str(error) if number == 1 else after_attempts(number, error),
+                error=failed_as(number, error),
                 error_type=type(error).__name__,
                 attempt=number,
             )

@@ -33,6 +33,7 @@ __all__ = [
     "LONGEST_WAIT",
     "RetryPolicy",
     "after_attempts",
+    "failed_as",
     "not_retried",
     "out_of_retries",
     "policy_of",
@@ -113,21 +114,41 @@ def _said(error: BaseException) -> str:
     return f"{type(failure).__name__}: {failure}"
 
 
-def after_attempts(attempts: int, error: BaseException) -> str:
-    """How a node out of attempts failed: ``after 3 attempts; the last: ValueError: boom``.
+def _says_attempts(attempts: int, error: BaseException) -> bool:
+    """Whether a node that failed on attempt ``attempts`` with ``error`` says how many it had.
 
-    The words of its error and of its announcement (views show them after "failed").
+    It does after several, with an error of the kind retries are for; any other (a failed
+    blocking check, a store that cannot write) says what went wrong as it is.
     """
+    return attempts > 1 and retried_failure(error) is not None
+
+
+def after_attempts(attempts: int, error: BaseException) -> str:
+    """How a node out of attempts failed: ``after 3 attempts; the last: ValueError: boom``."""
     return f"after {attempts} attempts; the last: {_said(error)}"
 
 
-def out_of_retries(node: Node, attempts: int, error: BaseException) -> MaterializationError:
+def failed_as(attempts: int, error: BaseException) -> str:
+    """What the announcement of a node's last attempt, ``attempts``, failed with ``error``, says.
+
+    Views show it after "failed": the error's words, or :func:`after_attempts`'.
+    """
+    return after_attempts(attempts, error) if _says_attempts(attempts, error) else str(error)
+
+
+def out_of_retries(node: Node, attempts: int, error: BaseException) -> BaseException:
     """The error of ``node``, whose last of ``attempts`` attempts failed with ``error``.
 
-    It is of ``error``'s class when that is a ``MaterializationError`` (a timeout stays a
-    ``TimeoutError``), and its ``__cause__`` is what the last attempt raised.
+    One that says how many attempts there were (see :func:`_says_attempts`; otherwise
+    ``error`` itself): of ``error``'s class for a timeout or a dead worker (a timeout stays a
+    ``TimeoutError``), else a ``MaterializationError``, its ``__cause__`` what the last attempt
+    raised.
     """
-    kind = type(error) if isinstance(error, MaterializationError) else MaterializationError
+    if not _says_attempts(attempts, error):
+        return error
+    kind: type[MaterializationError] = MaterializationError
+    if isinstance(error, (MaterializationTimeoutError, WorkerDiedError)):
+        kind = type(error)
     failure = cause(error)
     made = kind(
         f"{what(node)} failed {after_attempts(attempts, error)}. Every attempt is recorded "

@@ -282,6 +282,31 @@ def test_a_failed_blocking_check_is_not_retried() -> None:
     assert tries["n"] == 1
 
 
+def test_a_blocking_check_failing_on_a_retry_fails_as_a_check_failure(
+    events: list[Event],
+) -> None:
+    tries: Counter[str] = Counter()
+
+    @fs.asset(retries=3, retry_delay=0)
+    def refetched() -> int:
+        tries["n"] += 1
+        if tries["n"] == 1:
+            raise FlakyError("down")
+        return -1
+
+    @fs.check(refetched, blocking=True)
+    def positive(refetched: int) -> bool:
+        return refetched > 0
+
+    with pytest.raises(CheckFailedError, match=r"^Blocking check 'positive' of asset 'refet"):
+        fs.materialize(refetched)
+    assert tries["n"] == 2
+    assert [(s, a) for s, a, _ in attempts("refetched", "")] == [("failed", 2), ("failed", 1)]
+    [failed] = [e for e in events if e.kind == "failed"]
+    assert failed.detail["error"].startswith("Blocking check 'positive'")
+    assert failed.detail["attempt"] == 2
+
+
 def test_what_is_retried() -> None:
     wrapped = fs.MaterializationError("x", asset="a")
     wrapped.__cause__ = OSError("disk")
