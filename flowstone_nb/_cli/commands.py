@@ -124,7 +124,7 @@ def materialize(args: argparse.Namespace, reporter: Reporter) -> int:
         if plain:
             # A failure was heard as an event, and is reported with the rest.
             with contextlib.suppress(MaterializationError):
-                fs.materialize(plain, force=args.force, timeout=args.timeout)
+                fs.materialize(plain, force=args.force, timeout=args.timeout, retries=args.retries)
         for name, key in keys.items():
             fs.backfill(
                 name,
@@ -133,6 +133,7 @@ def materialize(args: argparse.Namespace, reporter: Reporter) -> int:
                 executor=args.executor,
                 force=args.force,
                 timeout=args.timeout,
+                retries=args.retries,
                 progress=False,
             )
     return _finish(reporter, "materialize", seen)
@@ -149,6 +150,7 @@ def backfill(args: argparse.Namespace, reporter: Reporter) -> int:
             executor=args.executor,
             force=args.force,
             timeout=args.timeout,
+            retries=args.retries,
             progress=False,
         )
     return _finish(reporter, "backfill", seen)
@@ -228,13 +230,15 @@ def history(args: argparse.Namespace, reporter: Reporter) -> int:
             record.get("asset"),
             record.get("partition"),
             record.get("status"),
+            str(record.get("attempt") or ""),
             str(record.get("started") or "")[:19],
             _seconds(record.get("duration_s")),
             record.get("error_message") or "",
         ]
         for record in records
     ]
-    reporter.table(records, ["asset", "partition", "status", "started", "took", "error"], rows)
+    headers = ["asset", "partition", "status", "attempt", "started", "took", "error"]
+    reporter.table(records, headers, rows)
     return EXIT_OK
 
 

@@ -60,6 +60,12 @@ def _running(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="a partition running longer fails (default: the asset's own, else none)",
     )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        metavar="N",
+        help="times a failed partition is tried again (default: the asset's own, else none)",
+    )
 
 
 def _add_upkeep(sub: Any) -> None:

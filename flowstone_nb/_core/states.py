@@ -75,6 +75,9 @@ class EventKind(StrEnum):
     CANCELLED = "cancelled"
     # A data check judged a node's value (passed or not: the event's detail says; no colour).
     CHECKED = "checked"
+    # An attempt of a node failed and another follows (no colour: the node is still on its
+    # way; the detail gives the error, the attempt's number and the seconds until the next).
+    RETRYING = "retrying"
     # Announcements of a whole backfill (no partition, no colour: they are not a state).
     BACKFILL_STARTED = "backfill_started"
     BACKFILL_FINISHED = "backfill_finished"

@@ -236,6 +236,20 @@ class Asset(BaseModel):
         failed and its work is stopped (worker processes, Dask) or left behind (threads).
         ``None``: no limit of its own (a backfill's ``timeout=`` may give one). An execution
         option: it is not part of the code version.
+    retries
+        How many more times a failed materialization is tried (a whole number, 0 or more);
+        ``None``: none of its own (a run's ``retries=`` may give some). Each try is an attempt
+        of its own: its own timeout, its own catalog row. An execution option, as the three
+        below: none is part of the code version.
+    retry_delay
+        Seconds to wait before the first retry (0 or more; default 1); other partitions run
+        meanwhile.
+    retry_backoff
+        What each later wait is multiplied by (1 or more; default 2: 1 s, 2 s, 4 s ...).
+    retry_on
+        The exception types worth another attempt (default: any ``Exception``). A timeout is
+        a ``TimeoutError``; a worker that died, a ``WorkerDiedError``. A failed blocking check
+        and the library's own refusals are never retried.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
@@ -260,6 +274,12 @@ class Asset(BaseModel):
     # A number, not text that reads as one ("5" and True are refused, naming the field); its
     # range is checked by validate() (checks.timeout_problem).
     timeout: float | None = Field(default=None, strict=True)
+    # Numbers as timeout is; their ranges, and retry_on's types, are checked by validate()
+    # (checks.retry_problems).
+    retries: int | None = Field(default=None, strict=True)
+    retry_delay: float = Field(default=1.0, strict=True)
+    retry_backoff: float = Field(default=2.0, strict=True)
+    retry_on: tuple[Any, ...] = (Exception,)
 
     @field_validator("depends_on", mode="before")
     @classmethod
@@ -274,6 +294,11 @@ class Asset(BaseModel):
     @classmethod
     def _single_check_is_a_list(cls, value: Any) -> Any:
         return value if isinstance(value, (list, tuple)) else [value]
+
+    @field_validator("retry_on", mode="before")
+    @classmethod
+    def _single_type_is_a_tuple(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
     @field_validator("tags", "requires", mode="before")
     @classmethod

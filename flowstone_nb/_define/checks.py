@@ -28,7 +28,15 @@ from flowstone_nb._define.data_checks import as_check, check_problem
 from flowstone_nb._partitioning.mappings import PreviousPartition
 from flowstone_nb._partitioning.spec import partition_spec_issues
 
-__all__ = ["ValidationIssue", "asset_issues", "format_issues", "timeout_problem"]
+__all__ = [
+    "ValidationIssue",
+    "asset_issues",
+    "format_issues",
+    "retries_problem",
+    "retry_backoff_problem",
+    "retry_delay_problem",
+    "timeout_problem",
+]
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,8 @@ class ValidationIssue:
     field
         The field at fault: ``"name"``, ``"depends_on"``, ``"execute"``, ``"io_manager"``,
         ``"partitioned_by"``, ``"partition_mappings"``, ``"requires"``, ``"tags"``,
-        ``"code_version"``, ``"timeout"`` or ``"checks"``.
+        ``"code_version"``, ``"timeout"``, ``"retries"``, ``"retry_delay"``,
+        ``"retry_backoff"``, ``"retry_on"`` or ``"checks"``.
     message
         What is wrong and what to do about it.
     """
@@ -317,6 +326,78 @@ def _check_timeout(asset: Asset, issues: list[ValidationIssue]) -> None:
         issues.append(ValidationIssue("timeout", problem))
 
 
+def _number(value: object) -> bool:
+    """Whether ``value`` is a finite number (a bool is not one)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def retries_problem(retries: object, option: str = "retries") -> str | None:
+    """Why ``retries`` cannot be a number of retries, or ``None`` (for assets, runs and lines).
+
+    Retries are a whole number, 0 or more (not a bool); ``option`` is how the user wrote it.
+    """
+    if isinstance(retries, int) and not isinstance(retries, bool) and retries >= 0:
+        return None
+    return (
+        f"{option}={retries!r} is not a whole number of retries (0 or more): give how many more "
+        f"times a failed materialization is tried, e.g. {option}=3."
+    )
+
+
+def retry_delay_problem(delay: object, option: str = "retry_delay") -> str | None:
+    """Why ``delay`` cannot be the seconds before a first retry (0 or more), or ``None``."""
+    if _number(delay) and delay >= 0:  # type: ignore[operator]  # (a number, just checked)
+        return None
+    return (
+        f"{option}={delay!r} is not a number of seconds (0 or more): give how long to wait "
+        f"before the first retry, e.g. {option}=5."
+    )
+
+
+def retry_backoff_problem(backoff: object, option: str = "retry_backoff") -> str | None:
+    """Why ``backoff`` cannot multiply the waits between retries (1 or more), or ``None``."""
+    if _number(backoff) and backoff >= 1:  # type: ignore[operator]  # (a number, just checked)
+        return None
+    return (
+        f"{option}={backoff!r} is not a factor of 1 or more: give what each later wait is "
+        f"multiplied by, e.g. {option}=2 (1 waits as long each time)."
+    )
+
+
+def _retry_on_problem(retry_on: Sequence[object]) -> str | None:
+    """Why ``retry_on`` cannot list the exception types to retry, or ``None``."""
+    example = "e.g. retry_on=(ConnectionError, TimeoutError)"
+    if not retry_on:
+        return (
+            f"retry_on is empty: list the exception types to retry, {example}, or leave it "
+            "out to retry any Exception."
+        )
+    for item in retry_on:
+        if isinstance(item, type) and issubclass(item, Exception):
+            continue
+        named = item.__name__ if isinstance(item, type) else repr(item)
+        if isinstance(item, type) and issubclass(item, BaseException):
+            return (
+                f"retry_on lists {named}, which is not an Exception type (an interruption or "
+                f"an exit is never retried): list exception types, {example}."
+            )
+        return (
+            f"retry_on lists {named}, which is not an exception type: list exception types "
+            f"(subclasses of Exception, not instances or names), {example}."
+        )
+    return None
+
+
+def _check_retries(asset: Asset, issues: list[ValidationIssue]) -> None:
+    problems = (
+        ("retries", None if asset.retries is None else retries_problem(asset.retries)),
+        ("retry_delay", retry_delay_problem(asset.retry_delay)),
+        ("retry_backoff", retry_backoff_problem(asset.retry_backoff)),
+        ("retry_on", _retry_on_problem(asset.retry_on)),
+    )
+    issues.extend(ValidationIssue(field, problem) for field, problem in problems if problem)
+
+
 def asset_issues(
     asset: Asset, *, io_managers: Collection[str] | None = None
 ) -> list[ValidationIssue]:
@@ -336,4 +417,13 @@ def asset_issues(
         _check_data_checks(asset, issues)
     if asset.timeout is not None:
         _check_timeout(asset, issues)
+    if (asset.retries, asset.retry_delay, asset.retry_backoff, asset.retry_on) != _NO_RETRIES:
+        _check_retries(asset, issues)
     return issues
+
+
+# The retry options' defaults: valid, so an asset that changes none of them needs no check.
+_NO_RETRIES = tuple(
+    Asset.model_fields[field].default
+    for field in ("retries", "retry_delay", "retry_backoff", "retry_on")
+)

@@ -110,6 +110,10 @@ def asset(
     code_version: str | None = None,
     checks: Iterable[Any] | None = None,
     timeout: float | None = None,
+    retries: int | None = None,
+    retry_delay: float | None = None,
+    retry_backoff: float | None = None,
+    retry_on: type[Exception] | Iterable[type[Exception]] | None = None,
     registry: Registry | None = None,
     replace: bool = False,
 ) -> Callable[[Callable[..., Any]], Asset]: ...
@@ -142,8 +146,10 @@ def asset(
         ``name``, ``description``, ``depends_on``, ``io_manager``, ``io_config``,
         ``partitioned_by``, ``partition_fn``, ``partition_mappings``, ``requires``, ``metadata``,
         ``tags``, ``code_version``, ``checks`` (data checks of every value: functions taking
-        the value, or pandera schemas; see :func:`check`).
-        ``tags``, ``code_version``, ``timeout`` (seconds one materialization may run).
+        the value, or pandera schemas; see :func:`check`), ``timeout`` (seconds one
+        materialization may run), ``retries`` (how many more times a failed one is tried),
+        ``retry_delay`` (seconds before the first retry), ``retry_backoff`` (what each later
+        wait is multiplied by) and ``retry_on`` (the exception types worth retrying).
 
     Returns
     -------

@@ -4,7 +4,8 @@ A line names some things by text and some by the name of a notebook variable:
 ``--partitioned-by`` is a spec (``daily:2024-01-01``) or a partitions definition's name,
 ``--map UPSTREAM=...`` a mapping's spelling (``trailing:7``) or a mapping's name (a spelling
 wins over a variable of the same name), ``--partition-fn`` a function's name, ``--checks`` the
-names of check functions or pandera schemas.
+names of check functions or pandera schemas, ``--retry-on`` the names of exception types (of the
+notebook, built in, or dotted: ``requests.HTTPError``).
 :func:`asset_options` resolves them and returns the keyword options ``@fs.asset`` would be
 given, so a cell and a decorated function build the same :class:`~flowstone_nb.Asset`.
 ``--concat`` becomes the annotation a decorated function would carry (``pd.DataFrame``).
@@ -14,6 +15,7 @@ and displays nothing.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -74,6 +76,37 @@ def _checks(args: AssetArgs, namespace: Mapping[str, Any]) -> list[Any]:
             )
         checks.append(found)
     return checks
+
+
+def _exception_type(args: AssetArgs, name: str, namespace: Mapping[str, Any]) -> type:
+    """The exception type ``name`` (dotted: an attribute path) names in the notebook or builtins."""
+    first, *rest = name.split(".")
+    missing = object()
+    found = namespace.get(first, getattr(builtins, first, missing))
+    for part in rest:
+        found = getattr(found, part, missing)
+    where = f"%%asset {args.name}: --retry-on {name!r} names"
+    if found is missing:
+        usable = [n for n, v in namespace.items() if isinstance(v, type)]
+        raise AssetDefinitionError(
+            f"{where} nothing in the notebook nor a built-in exception."
+            f"{did_you_mean(name, usable)} Define or import the exception type in an earlier "
+            "cell.",
+            asset=args.name,
+        )
+    if not isinstance(found, type):
+        raise AssetDefinitionError(
+            f"{where} {type(found).__name__} in the notebook, not an exception type: name a "
+            "class such as ConnectionError.",
+            asset=args.name,
+        )
+    if not issubclass(found, Exception):
+        raise AssetDefinitionError(
+            f"{where} {found.__name__}, which is not an Exception type (an interruption or an "
+            "exit is never retried): name a subclass of Exception.",
+            asset=args.name,
+        )
+    return found
 
 
 def _partitions(args: AssetArgs, namespace: Mapping[str, Any]) -> tuple[Any, Any]:
@@ -137,8 +170,8 @@ def asset_options(
     Raises
     ------
     AssetDefinitionError
-        A partition function or check that is not one, or ``--concat`` of something not
-        upstream.
+        A partition function, check or exception type that is not one, or ``--concat`` of
+        something not upstream.
     PartitionError
         A partition spec or mapping spelling that cannot be read (listing the forms).
     """
@@ -158,5 +191,9 @@ def asset_options(
         "code_version": args.code_version,
         "timeout": args.timeout,
         "checks": _checks(args, namespace) or None,
+        "retries": args.retries,
+        "retry_delay": args.retry_delay,
+        "retry_backoff": args.retry_backoff,
+        "retry_on": tuple(_exception_type(args, n, namespace) for n in args.retry_on) or None,
     }
     return options, _concat_annotations(args, dependencies)

@@ -248,6 +248,21 @@ def _options(args: AssetArgs, alias: str) -> dict[str, str]:
         options["timeout"] = repr(args.timeout)
     if args.checks:
         options["checks"] = f"[{', '.join(args.checks)}]"
+    options.update(_retry_options(args))
+    return options
+
+
+def _retry_options(args: AssetArgs) -> dict[str, str]:
+    """The retry keywords an ``%%asset`` line gives, as Python source."""
+    numbers = {
+        "retries": args.retries,
+        "retry_delay": args.retry_delay,
+        "retry_backoff": args.retry_backoff,
+    }
+    options = {name: repr(value) for name, value in numbers.items() if value is not None}
+    if args.retry_on:
+        names = ", ".join(args.retry_on)  # (as typed: the module has the notebook's names)
+        options["retry_on"] = f"({names})" if len(args.retry_on) > 1 else names
     return options
 
 

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from IPython.core.error import UsageError
 
 from flowstone_nb._core.errors import did_you_mean
-from flowstone_nb._notebook.magic_lines import LineParser, identifier, seconds, split_line
+from flowstone_nb._notebook.magic_lines import (
+    LineParser,
+    identifier,
+    retries,
+    seconds,
+    split_line,
+)
 
 __all__ = [
     "COMMAND_PARSERS",
@@ -99,7 +105,7 @@ class MaterializeCommand:
 
 @dataclass(frozen=True)
 class BackfillCommand:
-    """``%flowstone backfill NAME [FIRST..LAST] [--workers N] [--timeout SECONDS] [--force]``.
+    """``%flowstone backfill NAME [FIRST..LAST] [--workers N --timeout S --retries N --force]``.
 
     Attributes
     ----------
@@ -113,6 +119,8 @@ class BackfillCommand:
         Recompute fresh partitions too.
     timeout
         Seconds one partition may run (``None``: each asset's own, if any).
+    retries
+        How many more times a failed partition is tried (``None``: each asset's own, if any).
     """
 
     asset: str
@@ -120,6 +128,7 @@ class BackfillCommand:
     workers: int | None = None
     force: bool = False
     timeout: float | None = None
+    retries: int | None = None
 
 
 @dataclass(frozen=True)
@@ -231,6 +240,9 @@ def _backfill_parser() -> LineParser:
     parser.add_argument(
         "--timeout", type=seconds, metavar="SECONDS", help="a partition running longer fails"
     )
+    parser.add_argument(
+        "--retries", type=retries, metavar="N", help="times a failed partition is tried again"
+    )
     return parser
 
 
@@ -262,7 +274,7 @@ def _build_materialize(ns: argparse.Namespace) -> Command:
 
 
 def _build_backfill(ns: argparse.Namespace) -> Command:
-    return BackfillCommand(ns.asset, ns.partitions, ns.workers, ns.force, ns.timeout)
+    return BackfillCommand(ns.asset, ns.partitions, ns.workers, ns.force, ns.timeout, ns.retries)
 
 
 def _build_forget(ns: argparse.Namespace) -> Command:

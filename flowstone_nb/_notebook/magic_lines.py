@@ -22,7 +22,12 @@ from typing import Any, NoReturn
 from IPython.core.error import UsageError
 
 from flowstone_nb._core.errors import did_you_mean
-from flowstone_nb._define.checks import timeout_problem
+from flowstone_nb._define.checks import (
+    retries_problem,
+    retry_backoff_problem,
+    retry_delay_problem,
+    timeout_problem,
+)
 from flowstone_nb._partitioning.mappings import MAPPING_FORMS
 
 __all__ = [
@@ -32,6 +37,7 @@ __all__ = [
     "identifier",
     "option_names",
     "parse_asset_line",
+    "retries",
     "seconds",
     "split_line",
 ]
@@ -81,6 +87,47 @@ def seconds(text: str) -> float:
     if value is None or timeout_problem(value):
         raise argparse.ArgumentTypeError(timeout_problem(text, "--timeout"))
     return value
+
+
+def retries(text: str) -> int:
+    """An argparse type for ``--retries``: a whole number, 0 or more (the asset's rule)."""
+    try:
+        value: int | None = int(text)
+    except ValueError:
+        value = None
+    if value is None or retries_problem(value):
+        raise argparse.ArgumentTypeError(retries_problem(text, "--retries"))
+    return value
+
+
+def _number(problem: Callable[[object, str], str | None], option: str) -> Callable[[str], float]:
+    """An argparse type for a number that ``problem`` (the asset's rule) accepts."""
+
+    def check(text: str) -> float:
+        try:
+            value: float | None = float(text)
+        except ValueError:
+            value = None
+        if value is None or problem(value, option):
+            raise argparse.ArgumentTypeError(problem(text, option))
+        return value
+
+    return check
+
+
+def _exception_names(text: str) -> list[str]:
+    """An argparse type for ``--retry-on``: names of exception types, comma-separated.
+
+    A name may be dotted (``requests.HTTPError``); the magic looks them up in the notebook.
+    """
+    names = text.split(",")
+    for name in names:
+        if not all(part.isidentifier() for part in name.split(".")):
+            raise argparse.ArgumentTypeError(
+                f"--retry-on {text!r} is not the name of an exception type (or several, "
+                "comma-separated): e.g. --retry-on ConnectionError,requests.HTTPError"
+            )
+    return names
 
 
 # -- %%asset --------------------------------------------------------------------------------------
@@ -134,6 +181,14 @@ class AssetArgs:
         Seconds one materialization may run (``None``: no limit).
     checks
         Names of data checks in the notebook (functions taking the value, or pandera schemas).
+    retries
+        How many more times a failed materialization is tried (``None``: none of its own).
+    retry_delay, retry_backoff
+        Seconds before the first retry, and what each later wait is multiplied by (``None``:
+        the defaults).
+    retry_on
+        Names of the exception types to retry, as typed (built-in, or of the notebook; dotted
+        for a module's); empty: any exception.
     """
 
     name: str
@@ -154,6 +209,10 @@ class AssetArgs:
     replace: bool = False
     timeout: float | None = None
     checks: tuple[str, ...] = ()
+    retries: int | None = None
+    retry_delay: float | None = None
+    retry_backoff: float | None = None
+    retry_on: tuple[str, ...] = ()
 
 
 def _key_value(role: str) -> Callable[[str], tuple[str, Any]]:
@@ -300,6 +359,34 @@ def _asset_parser() -> LineParser:
         help="data checks of every value: names of functions taking the value, or of pandera "
         "schemas, in the notebook (non-blocking; @fs.check makes blocking ones)",
     )
+    parser.add_argument(
+        "--retries",
+        type=retries,
+        metavar="N",
+        help="how many more times a failed materialization is tried (each attempt recorded)",
+    )
+    parser.add_argument(
+        "--retry-delay",
+        type=_number(retry_delay_problem, "--retry-delay"),
+        metavar="SECONDS",
+        help="seconds before the first retry (default 1); other partitions run meanwhile",
+    )
+    parser.add_argument(
+        "--retry-backoff",
+        type=_number(retry_backoff_problem, "--retry-backoff"),
+        metavar="FACTOR",
+        help="what each later wait is multiplied by (default 2)",
+    )
+    parser.add_argument(
+        "--retry-on",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NAME[,NAME]",
+        type=_exception_names,
+        help="the exception types worth retrying: built-in, of the notebook, or dotted "
+        "(requests.HTTPError); default: any exception",
+    )
     return parser
 
 
@@ -362,4 +449,8 @@ def parse_asset_line(line: str) -> AssetArgs:
         replace=parsed.replace,
         timeout=parsed.timeout,
         checks=tuple(dict.fromkeys(parsed.checks)),
+        retries=parsed.retries,
+        retry_delay=parsed.retry_delay,
+        retry_backoff=parsed.retry_backoff,
+        retry_on=tuple(dict.fromkeys(name for names in parsed.retry_on for name in names)),
     )

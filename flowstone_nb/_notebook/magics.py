@@ -327,6 +327,7 @@ def _backfill(command: BackfillCommand) -> Any:
             max_workers=command.workers,
             force=command.force,
             timeout=command.timeout,
+            retries=command.retries,
         )
 
 

@@ -108,8 +108,11 @@ def history(
 ) -> pd.DataFrame:
     """Materializations (successes and failures), newest first, as a pandas DataFrame.
 
-    Its ``checks`` column says what the data checks said of each value (``"2 passed"``,
-    ``"1 of 2 failed: positive"``; ``""`` when none ran on it).
+    Each attempt is a row: its ``attempt`` column numbers the attempts of a partition in a run
+    (a partition that succeeded on its third attempt is a success with ``attempt`` 3 below two
+    failures with 2 and 1, each with its error). Its ``checks`` column says what the data
+    checks said of each value (``"2 passed"``, ``"1 of 2 failed: positive"``; ``""`` when none
+    ran on it).
     """
     registry = resolve_registry(registry)
     catalog = get_store(home).catalog

@@ -17,7 +17,7 @@ from typing import Any
 from flowstone_nb._core.errors import FlowstoneError, StoreError
 from flowstone_nb._core.states import Outcome, RecordStatus
 from flowstone_nb._define.asset import Asset, name_of
-from flowstone_nb._define.checks import timeout_problem
+from flowstone_nb._define.checks import retries_problem, timeout_problem
 from flowstone_nb._define.registry import Registry, resolve_registry
 from flowstone_nb._run.plan import Node, Plan, build_plan, target_node
 from flowstone_nb._run.prepare import check_resources
@@ -29,7 +29,7 @@ from flowstone_nb._storage.config import settings
 from flowstone_nb._storage.io.stamps import stamp_of
 from flowstone_nb._storage.store import Store, get_store
 
-__all__ = ["check_timeout", "execute_plan", "load", "materialize"]
+__all__ = ["check_retries", "check_timeout", "execute_plan", "load", "materialize"]
 
 _log = logging.getLogger("flowstone_nb.engine")
 _SUCCEEDED = frozenset({Outcome.COMPUTED, Outcome.REUSED})
@@ -47,6 +47,18 @@ def check_timeout(timeout: object) -> None:
         raise FlowstoneError(problem)
 
 
+def check_retries(retries: object) -> None:
+    """Refuse a run's ``retries=`` that is not a whole number, 0 or more (``None`` is none).
+
+    Raises
+    ------
+    FlowstoneError
+        It is not (the message says what retries are).
+    """
+    if retries is not None and (problem := retries_problem(retries)):
+        raise FlowstoneError(problem)
+
+
 def execute_plan(
     plan: Plan,
     store: Store,
@@ -59,14 +71,15 @@ def execute_plan(
     cancel: threading.Event | None = None,
     backend: ComputeBackend | None = None,
     timeout: float | None = None,
+    retries: int | None = None,
 ) -> RunResult:
     """Run ``plan`` in ``store``: reuse fresh nodes, compute the rest, record everything.
 
     With ``max_workers`` (or a ``backend``) nodes run in parallel as soon as their inputs are
     done, a failure skips only its downstream (unless ``fail_fast``), and ``cancel`` stops new
     nodes from starting. Without them, nodes run in order and the first failure raises; a plan
-    with a timeout (``timeout`` or an asset's) then runs on one worker thread, watched, so that
-    a node past its timeout can be given up.
+    with a timeout or retries (the run's or an asset's) then runs on one worker thread,
+    watched, so that a node past its timeout can be given up and a failed one tried again.
 
     Parameters
     ----------
@@ -90,6 +103,8 @@ def execute_plan(
         Compute nodes there (then nodes run in parallel).
     timeout
         Seconds a node may run when its asset gives no ``timeout`` of its own.
+    retries
+        How many times a failed node is tried again when its asset gives no ``retries``.
 
     Returns
     -------
@@ -121,10 +136,10 @@ def execute_plan(
     status = RecordStatus.FAILED
     try:
         if max_workers is None and backend is None:
-            if timeout is None and not any(a.timeout for a in plan.assets.values()):
+            if timeout is None and not retries and not any(map(_watched, plan.assets.values())):
                 result = runner.run()  # returns only when every node is computed or reused
             else:
-                result = _run_watched(runner)
+                result = _run_watched(runner, retries)
             status = RecordStatus.SUCCESS
         else:
             result = run_scheduled(
@@ -132,6 +147,7 @@ def execute_plan(
                 max_workers=max_workers or 1,
                 fail_fast=fail_fast,
                 cancel=cancel or threading.Event(),
+                retries=retries,
             )
             ok = all(r.status in _SUCCEEDED for r in result.results.values())
             status = RecordStatus.SUCCESS if ok else RecordStatus.FAILED
@@ -142,9 +158,16 @@ def execute_plan(
     return result
 
 
-def _run_watched(runner: Runner) -> RunResult:
+def _watched(asset: Asset) -> bool:
+    """Whether ``asset``'s nodes need a watched run: it has a timeout, or retries."""
+    return bool(asset.timeout or asset.retries)
+
+
+def _run_watched(runner: Runner, retries: int | None) -> RunResult:
     """:meth:`Runner.run` on one watched worker thread: the first failure raises, as there."""
-    result = run_scheduled(runner, max_workers=1, fail_fast=True, cancel=threading.Event())
+    result = run_scheduled(
+        runner, max_workers=1, fail_fast=True, cancel=threading.Event(), retries=retries
+    )
     for node in runner.plan.order:
         outcome = result.results[node]
         if outcome.status == Outcome.FAILED:
@@ -166,6 +189,7 @@ def materialize(
     force: bool = False,
     resources: Mapping[str, Any] | None = None,
     timeout: float | None = None,
+    retries: int | None = None,
     registry: Registry | None = None,
     home: str | None = None,
 ) -> Any:
@@ -190,6 +214,10 @@ def materialize(
         timeout (this one or an asset's), assets are computed on a worker thread, and one that
         runs past it raises ``MaterializationTimeoutError`` (its thread, which cannot be
         stopped, is left behind).
+    retries
+        How many times each computed asset that fails is tried again, unless it has
+        ``retries`` of its own (its ``retry_delay``, ``retry_backoff`` and ``retry_on`` say
+        when, and for which errors). Out of attempts, it raises saying how many there were.
     registry
         Where the assets are defined (default: the kernel registry).
     home
@@ -210,6 +238,7 @@ def materialize(
         The partition key does not fit the asset's partitioning.
     """
     check_timeout(timeout)
+    check_retries(retries)
     names, single = _target_names(assets)
     plan = build_plan(resolve_registry(registry), [(name, partition) for name in names])
     result = execute_plan(
@@ -218,6 +247,7 @@ def materialize(
         force=plan.targets if force else (),
         resources=resources,
         timeout=timeout,
+        retries=retries,
     )
     try:
         values = {node.asset: result.value(node) for node in plan.targets}
@@ -227,7 +257,12 @@ def materialize(
         for node in plan.targets:
             result.discard(node)
         result = execute_plan(
-            plan, get_store(home), force=plan.targets, resources=resources, timeout=timeout
+            plan,
+            get_store(home),
+            force=plan.targets,
+            resources=resources,
+            timeout=timeout,
+            retries=retries,
         )
         values = {node.asset: result.value(node) for node in plan.targets}
     return values[names[0]] if single else values

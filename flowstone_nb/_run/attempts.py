@@ -14,8 +14,10 @@ what happened, and the scheduler's, which watches the clock and the cancel event
 
 Whoever comes first wins, under the attempt's lock: an abandoned attempt's runner records
 nothing, whatever it does later; a settled attempt is not abandoned (its runner is recording it).
-A node that is tried again gets a new attempt. :class:`WorkerThreads` runs attempts on daemon
-threads, and starts a new thread in place of one left stuck on an abandoned attempt.
+A node that is tried again gets a new attempt, numbered from 1; whether a failed attempt is
+followed by another is decided once (:meth:`Attempt.retry_after`), by its retry rule (see
+:mod:`flowstone_nb._run.retries`). :class:`WorkerThreads` runs attempts on daemon threads, and
+starts a new thread in place of one left stuck on an abandoned attempt.
 """
 
 from __future__ import annotations
@@ -66,6 +68,12 @@ class Attempt:
     ----------
     timeout
         Seconds the work may run once running (``None``: no limit).
+    number
+        Which attempt of its node this is (1 for the first).
+    retry
+        The node's retry rule: ``retry(number, error)`` gives the seconds before the next
+        attempt, once attempt ``number`` failed with ``error``, or ``None`` for no next one
+        (``None``: never retried).
 
     Attributes
     ----------
@@ -76,10 +84,31 @@ class Attempt:
         When the work began running, or ``None``.
     """
 
-    __slots__ = ("_lock", "_record", "_state", "_stops", "deadline", "started", "timeout")
+    __slots__ = (
+        "_decided",
+        "_lock",
+        "_next",
+        "_record",
+        "_retry",
+        "_state",
+        "_stops",
+        "deadline",
+        "number",
+        "started",
+        "timeout",
+    )
 
-    def __init__(self, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        timeout: float | None = None,
+        number: int = 1,
+        retry: Callable[[int, BaseException], float | None] | None = None,
+    ) -> None:
         self.timeout = timeout
+        self.number = number
+        self._retry = retry
+        self._decided = False
+        self._next: float | None = None
         self.deadline: float | None = None
         self.started: float | None = None
         self._lock = threading.Lock()
@@ -129,6 +158,19 @@ class Attempt:
                 return False
             self._state = _SETTLED
             return True
+
+    def retry_after(self, error: BaseException) -> float | None:
+        """Seconds before the next attempt, this one having failed with ``error``.
+
+        ``None``: there is no next attempt. Decided on the first call, by whoever asks first
+        (the runner recording the failure, or the scheduler): later calls give that answer.
+        """
+        with self._lock:
+            if not self._decided:
+                self._decided = True
+                retry = self._retry
+                self._next = None if retry is None else retry(self.number, error)
+            return self._next
 
     def abandon(self, error: Callable[[str], BaseException]) -> BaseException | None:
         """Give the attempt up: stop its work, and record ``error(how it was stopped)``.

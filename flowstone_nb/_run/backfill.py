@@ -32,7 +32,7 @@ from flowstone_nb._core.progress import reporting_backfill
 from flowstone_nb._core.states import Outcome
 from flowstone_nb._define.asset import Asset, name_of
 from flowstone_nb._define.registry import Registry, resolve_registry
-from flowstone_nb._run.api import check_timeout, execute_plan
+from flowstone_nb._run.api import check_retries, check_timeout, execute_plan
 from flowstone_nb._run.plan import build_plan
 from flowstone_nb._run.remote import ComputeBackend
 from flowstone_nb._run.results import cause
@@ -183,6 +183,7 @@ def backfill(
     progress: bool | None = None,
     cancel: threading.Event | None = None,
     timeout: float | None = None,
+    retries: int | None = None,
     registry: Registry | None = None,
     home: str | None = None,
 ) -> BackfillResult:
@@ -220,6 +221,14 @@ def backfill(
         asset has a ``timeout`` of its own. A partition past it is recorded failed with a
         ``MaterializationTimeoutError`` and the backfill goes on. Worker processes and Dask
         tasks are stopped; a thread cannot be, so it is left behind (the message says so).
+        Each attempt of a retried partition has its own timeout.
+    retries
+        How many times a partition (or an upstream partition it computes) that fails is
+        tried again, unless its asset has ``retries`` of its own (its ``retry_delay``,
+        ``retry_backoff`` and ``retry_on`` say when, and for which errors). A partition
+        waiting for its next attempt holds no worker: the others go on meanwhile. Every
+        attempt is recorded (``fs.history`` has an ``attempt`` column); one out of attempts
+        fails saying how many there were.
     registry
         Where assets are defined (default: the kernel registry).
     home
@@ -231,6 +240,7 @@ def backfill(
         Per-partition status, duration and error; ``.failed`` lists what did not succeed.
     """
     check_timeout(timeout)
+    check_retries(retries)
     registry = resolve_registry(registry)
     name = name_of(asset)
     definition = registry.get(name).partitions
@@ -262,6 +272,7 @@ def backfill(
                 cancel=cancel,
                 backend=backend,
                 timeout=timeout,
+                retries=retries,
             )
         finally:
             if closer is not None:

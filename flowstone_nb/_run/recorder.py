@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from flowstone_nb._core.events import Event, emit, has_listeners
 from flowstone_nb._core.states import EventKind, RecordStatus
 from flowstone_nb._run.plan import Node
+from flowstone_nb._run.retries import failed_as
 from flowstone_nb._storage.catalog import CheckRow, LineageEdge, MaterializationRow
 from flowstone_nb._storage.io import MemoryIOManager
 from flowstone_nb._versioning.code_versions import PendingVersion
@@ -70,6 +71,7 @@ def success_row(result: NodeResult, run_id: str) -> MaterializationRow:
         schema=result.schema,
         size_bytes=result.size_bytes,
         modified_ns=result.modified_ns,
+        attempt=result.attempt,
     )
 
 
@@ -212,12 +214,17 @@ class Recorder:
         duration: float,
         stored: NodeResult | None = None,
         detail: str | None = None,
+        attempt: int = 1,
+        retry_in: float | None = None,
     ) -> None:
         """A node failed (or was interrupted): record the error and traceback right away.
 
         ``stored``: the result of a value stored before the node failed (a blocking check
-        failed on it), recorded with the row for inspection. ``detail``: what to record as the
-        traceback instead of the error's own.
+        failed on it), recorded with the row for inspection (and its attempt number).
+        ``detail``: what to record as the traceback instead of the error's own. ``attempt``:
+        which attempt of the node failed. ``retry_in``: the seconds before its next attempt,
+        when one follows: that is announced as ``retrying``, not ``failed`` (the node is not
+        done). A node that fails after several attempts is announced as failed after them.
         """
         interrupted = not isinstance(error, Exception)
         row = MaterializationRow(
@@ -234,9 +241,11 @@ class Recorder:
             error_type="Interrupted" if interrupted else type(error).__name__,
             error_message=str(error) or type(error).__name__,
             traceback=detail or "".join(traceback.format_exception(error)),
+            attempt=attempt,
         )
         if stored is not None:
             row = row._replace(
+                attempt=stored.attempt,
                 data_version=stored.data_version,
                 location=stored.location,
                 rows=stored.rows,
@@ -247,7 +256,24 @@ class Recorder:
         with self._lock:
             self._rows.append(row)
         self.flush()
-        self._announce(EventKind.FAILED, node, error=str(error), error_type=type(error).__name__)
+        if retry_in is None:
+            number = row.attempt
+            self._announce(
+                EventKind.FAILED,
+                node,
+                error=failed_as(number, error),
+                error_type=type(error).__name__,
+                attempt=number,
+            )
+        else:
+            self._announce(
+                EventKind.RETRYING,
+                node,
+                error=str(error),
+                error_type=type(error).__name__,
+                attempt=attempt,
+                retry_in=retry_in,
+            )
 
     def flush(self, end: RecordStatus | None = None, *, quiet: bool = False) -> None:
         """Write everything buffered (and the run, the first time) in one transaction.

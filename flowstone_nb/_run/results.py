@@ -64,6 +64,8 @@ class NodeResult(NamedTuple):
     size_bytes, modified_ns
         The stamp of the stored value (with ``data_version``): what it is checked against
         before it is loaded (see :mod:`flowstone_nb._storage.io.stamps`).
+    attempt
+        Which attempt of the node the result is of: more than 1 once it was retried.
     """
 
     node: Node
@@ -81,6 +83,7 @@ class NodeResult(NamedTuple):
     consumed: tuple[NodeResult, ...] = ()
     size_bytes: int | None = None
     modified_ns: int | None = None
+    attempt: int = 1
 
 
 class CheckOutcome(NamedTuple):
@@ -127,6 +130,7 @@ def computed(  # noqa: PLR0917  # positional: called once per computed node
     code_version: str | PendingVersion,
     started_at: float,
     consumed: tuple[NodeResult, ...],
+    attempt: int = 1,
 ) -> NodeResult:
     """The result of a node computed and stored in this run.
 
@@ -146,6 +150,8 @@ def computed(  # noqa: PLR0917  # positional: called once per computed node
         When it started (UNIX seconds).
     consumed
         The results of the upstream values it consumed, in input order.
+    attempt
+        Which attempt of the node computed it.
     """
     return _new_tuple(
         NodeResult,
@@ -165,6 +171,7 @@ def computed(  # noqa: PLR0917  # positional: called once per computed node
             consumed,
             stored.size_bytes,
             stored.modified_ns,
+            attempt,
         ),
     )
 

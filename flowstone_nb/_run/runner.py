@@ -6,7 +6,7 @@ value through its IO manager. Every outcome goes to the run's
 :class:`~flowstone_nb._run.recorder.Recorder`.
 Nodes run in plan order in the calling thread (:meth:`Runner.run`), or in parallel through
 :mod:`flowstone_nb._run.scheduler`, which calls :meth:`Runner.run_node_safely` with an
-:class:`~flowstone_nb._run.attempts.Attempt` it watches (for timeouts and cancelling).
+:class:`~flowstone_nb._run.attempts.Attempt` it watches (for timeouts, retries and cancelling).
 
 There is one way to compute a node, :meth:`Runner._compute`, and one named fast path beside it,
 :meth:`Runner._compute_in_memory`, for the common node of a plan without partitions. Both gather
@@ -320,8 +320,13 @@ class Runner:
         io_name: str,
         started_at: float,
         begun: float,
+        attempt: Attempt | None = None,
     ) -> MaterializationError | None:
-        """Record a node's failure; return what to raise for an error in user code."""
+        """Record a node's failure; return what to raise for an error in user code.
+
+        With ``attempt``, the row has its number, and a failure that another attempt follows
+        is announced as such (the attempt decides, see :meth:`Attempt.retry_after`).
+        """
         self.recorder.failed(
             node,
             mat_id,
@@ -330,6 +335,8 @@ class Runner:
             error=error,
             started_at=started_at,
             duration=_clock() - begun,
+            attempt=1 if attempt is None else attempt.number,
+            retry_in=None if attempt is None else attempt.retry_after(error),
         )
         if isinstance(error, Exception) and not isinstance(error, FlowstoneError):
             return _wrap(node, error, earlier=self._had_value(node))
@@ -371,6 +378,7 @@ class Runner:
                         io_name=io_name,
                         started_at=started_at,
                         begun=begun,
+                        attempt=attempt,
                     ),
                 )
             elif io_name != _MEMORY or has_listeners():
@@ -411,12 +419,16 @@ class Runner:
                 io_name=io_name,
                 started_at=started_at,
                 begun=begun,
+                attempt=attempt,
             )
             if wrapped is None:
                 raise
             raise wrapped from error
         consumed = tuple(map(self._result_of, step.upstream))
-        result = computed(node, mat_id, stored, _clock() - begun, version, started_at, consumed)
+        number = 1 if attempt is None else attempt.number
+        result = computed(
+            node, mat_id, stored, _clock() - begun, version, started_at, consumed, number
+        )
         if checks is not None:  # its checks' outcomes are recorded with it
             return checks.computed(step, result, outcomes)
         recorder.succeeded(result)

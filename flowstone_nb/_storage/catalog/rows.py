@@ -75,6 +75,9 @@ class MaterializationRow(NamedTuple):
     value_problem
         What a verification (``fs.verify``) or ``fs.prune`` found wrong with the stored value
         since (``"was modified: ..."``, ``"was pruned"``); ``None`` when nothing is known.
+    attempt
+        Which attempt of its partition in its run this is: 1, then 2, 3 ... for the retries
+        of an asset with ``retries=`` (each attempt has its own row).
     """
 
     id: str
@@ -97,6 +100,7 @@ class MaterializationRow(NamedTuple):
     size_bytes: int | None = None
     modified_ns: int | None = None
     value_problem: str | None = None
+    attempt: int = 1
 
 
 class LineageEdge(NamedTuple):
@@ -256,19 +260,26 @@ class RunRow(NamedTuple):
     process_mark: str | None = None
 
 
-# Rows may be given without the fields of their stamp, which then are unknown (see whole_rows).
+# Rows may be given without the fields from their stamp on, which then take their defaults
+# (see whole_rows).
 _ROW_WIDTH = len(MaterializationRow._fields)
 _STAMPLESS_WIDTH = MaterializationRow._fields.index("size_bytes")
+_LAST_DEFAULTS = tuple(
+    MaterializationRow._field_defaults[field]
+    for field in MaterializationRow._fields[_STAMPLESS_WIDTH:]
+)
 
 
 def whole_rows(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
     """``rows`` (materialization rows, or tuples of their values in field order) with every field.
 
     A tuple may stop before ``size_bytes``: callers that know no stamp give rows so. Their
-    stamp is recorded as unknown (``None``), and no problem is known of their value.
+    stamp is recorded as unknown (``None``), no problem is known of their value, and they are
+    first attempts.
     """
     for row in rows:
-        yield row if len(row) == _ROW_WIDTH else (*row, *(None,) * (_ROW_WIDTH - len(row)))
+        width = len(row)
+        yield row if width == _ROW_WIDTH else (*row, *_LAST_DEFAULTS[width - _STAMPLESS_WIDTH :])
 
 
 # Every field of a candidate but its inputs comes from the materialization itself.

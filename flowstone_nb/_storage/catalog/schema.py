@@ -109,6 +109,12 @@ def _record_check_results(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX ix_checks_time ON check_results (started_at)")
 
 
+def _record_attempt_numbers(conn: sqlite3.Connection) -> None:
+    # Which attempt of its partition in its run a row is (a retried one has several); rows
+    # recorded before attempts were counted were first attempts.
+    conn.execute("ALTER TABLE materializations ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1")
+
+
 #: Migration ``n`` brings a catalog from schema version ``n`` to ``n + 1``. Append, never edit.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_tables,
@@ -117,6 +123,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _record_value_stamps,
     _record_value_problems,
     _record_check_results,
+    _record_attempt_numbers,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

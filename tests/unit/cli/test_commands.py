@@ -272,3 +272,50 @@ def test_a_partition_past_the_timeout_given_on_the_command_line_fails(
     outcomes = {r["partition"]: r["outcome"] for r in json.loads(out)["results"]}
     assert outcomes == {"quick": "computed", "stuck": "failed"}
     assert "timed out after 0.5 s" in err
+
+
+FLAKY = (
+    "from pathlib import Path\n"
+    "@fs.asset(partitioned_by=fs.StaticPartitions(['fine', 'flaky']), retry_delay=0)\n"
+    "def shaky(context):\n"
+    "    if context.partition == 'flaky':\n"
+    "        marks = Path('tries.txt')\n"
+    "        marks.write_text(marks.read_text() + 'x' if marks.exists() else 'x')\n"
+    "        if len(marks.read_text()) < 3:\n"
+    "            raise ConnectionError(f'try {len(marks.read_text())}')\n"
+    "    return 1\n"
+    "@fs.asset(retry_delay=0)\n"
+    "def once():\n"
+    "    marks = Path('once.txt')\n"
+    "    if not marks.exists():\n"
+    "        marks.write_text('x')\n"
+    "        raise ConnectionError('first')\n"
+    "    return 1"
+)
+
+
+def test_retries_given_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nb = str(write(tmp_path / "p", [*CELLS, FLAKY]))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "backfill", nb, "shaky", "--retries", "1", "--json")
+    assert code == 1
+    outcomes = {r["partition"]: (r["outcome"], r["error"]) for r in json.loads(out)["results"]}
+    assert outcomes == {
+        "fine": ("computed", None),
+        "flaky": ("failed", "after 2 attempts; the last: ConnectionError: try 2"),
+    }
+    assert "shaky[flaky] failed: after 2 attempts; the last: ConnectionError: try 2" in err
+    code, out, _ = run(capsys, "history", nb, "shaky", "--json")
+    rows = [(r["partition"], r["status"], r["attempt"]) for r in json.loads(out)]
+    assert sorted(rows) == [("fine", "success", 1), ("flaky", "failed", 1), ("flaky", "failed", 2)]
+    code, out, _ = run(capsys, "history", nb, "shaky")
+    assert "attempt" in out
+    code, out, _ = run(capsys, "backfill", nb, "shaky", "--retries", "1", "--json")
+    assert code == 0  # its third attempt, the first of this run, worked
+    code, _, _ = run(capsys, "materialize", nb, "once", "--retries", "1", "--json")
+    assert code == 0
+    code, _, err = run(capsys, "backfill", nb, "shaky", "--retries", "-1")
+    assert code != 0
+    assert "flowstone: error: retries=-1 is not a whole number of retries (0 or more)" in err

@@ -100,9 +100,54 @@ def test_checks_named_in_the_notebook_run_on_the_cells_value(shell: InteractiveS
     assert fs.status("total").for_asset("total")[0].checks_failing == ("positive",)
 
 
+def test_retries_with_exception_types_of_the_notebook_and_built_in(
+    shell: InteractiveShell,
+) -> None:
+    run(
+        shell,
+        """
+        import json
+        class SourceDown(Exception):
+            pass
+        calls = []
+        """,
+    )
+    preview = asset(
+        shell,
+        "fetched --retries 2 --retry-delay 0 --retry-backoff 1.5 "
+        "--retry-on SourceDown,json.JSONDecodeError TimeoutError",
+        """
+        calls.append(1)
+        if len(calls) < 3:
+            raise SourceDown(f"try {len(calls)}")
+        len(calls)
+        """,
+    )
+    assert preview.value == 3
+    defined = fs.get_registry().get("fetched")
+    namespace = shell.user_ns
+    assert defined.retry_on == (
+        namespace["SourceDown"],
+        namespace["json"].JSONDecodeError,
+        TimeoutError,
+    )
+    assert (defined.retries, defined.retry_delay, defined.retry_backoff) == (2, 0.0, 1.5)
+    assert list(fs.history("fetched")["attempt"]) == [3, 2, 1]
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
+        (
+            "keyed --retry-on SourceDwn",
+            (
+                r"--retry-on 'SourceDwn' names nothing in the notebook nor a built-in exception\. "
+                r"Did you mean 'SourceDown'\?"
+            ),
+        ),
+        ("keyed --retry-on LIMIT", r"--retry-on 'LIMIT' names int in the notebook, not an exc"),
+        ("keyed --retry-on json.Nope", r"--retry-on 'json\.Nope' names nothing in the notebook"),
+        ("keyed --retry-on SystemExit", r"--retry-on 'SystemExit' names SystemExit, which is not "),
         ("keyed --checks postive", r"--checks 'postive' names nothing in the notebook.*'positive'"),
         ("keyed --checks LIMIT", r"--checks 'LIMIT' names int in the notebook, not a check"),
         (f"rolling {DAYS} --map sales=trailng:3", r"'trailng'\. Did you mean 'trailing'\?"),
@@ -119,7 +164,9 @@ def test_option_mistakes_are_one_line_usage_errors(
 ) -> None:
     run(
         shell,
-        "def regions():\n    return ['eu', 'us']\nLIMIT = 3\ndef positive(keyed):\n    return True",
+        "def regions():\n    return ['eu', 'us']\nLIMIT = 3\n"
+        "def positive(keyed):\n    return True\n"
+        "import json\nclass SourceDown(Exception):\n    pass",
     )
     asset(shell, f"sales {DAYS} --no-run", "context.partition.day")
     with pytest.raises(UsageError, match=message) as caught:

@@ -197,6 +197,9 @@ def test_every_option_of_an_asset_cell_is_written_out(tmp_path: Path) -> None:
         "sales=trailing:2\nlen(sales)",
         "def known(regional):\n    return regional in ('eu', 'us')",
         "%%asset regional --partition-fn regions --checks known\ncontext.partition_key",
+        "import json\nclass SourceDown(Exception):\n    pass",
+        "%%asset fetched --retries 3 --retry-delay 0.5 --retry-backoff 3 "
+        "--retry-on SourceDown,json.JSONDecodeError --retry-on TimeoutError\n1",
     )
     text = module_text(source)
     assert (
@@ -220,6 +223,14 @@ def test_every_option_of_an_asset_cell_is_written_out(tmp_path: Path) -> None:
         assert list(theirs.partitions.keys()) == list(mine.partitions.keys())
         assert [c.__name__ for c in theirs.checks] == [c.__name__ for c in mine.checks]
     assert [c.__name__ for c in exported.get("regional").checks] == ["known"]
+    assert (
+        "@fs.asset(retries=3, retry_delay=0.5, retry_backoff=3.0, "
+        "retry_on=(SourceDown, json.JSONDecodeError, TimeoutError))\ndef fetched(" in text
+    )
+    mine, theirs = loaded.get("fetched"), exported.get("fetched")
+    assert (theirs.retries, theirs.retry_delay, theirs.retry_backoff) == (3, 0.5, 3.0)
+    assert [t.__qualname__ for t in theirs.retry_on] == [t.__qualname__ for t in mine.retry_on]
+    assert theirs.retry_on[1:] == (json.JSONDecodeError, TimeoutError)
     assert exported.get("monthly").metadata == {"owner": "ana"}
     assert fs.materialize("monthly", "2024-01", resources={"db": None}) == 31  # one frame
 

@@ -79,6 +79,16 @@ def test_every_decorator_option_under_its_own_name_and_the_short_ones() -> None:
     assert parse_asset_line("x --io memory").io_manager == "memory"
 
 
+def test_the_retry_options() -> None:
+    args = parse_asset_line(
+        "fetched --retries 3 --retry-delay 0.5 --retry-backoff 3 "
+        "--retry-on ConnectionError,requests.HTTPError --retry-on TimeoutError ConnectionError"
+    )
+    assert (args.retries, args.retry_delay, args.retry_backoff) == (3, 0.5, 3.0)
+    assert args.retry_on == ("ConnectionError", "requests.HTTPError", "TimeoutError")
+    assert parse_asset_line("x --retries 0 --retry-delay 0").retries == 0
+
+
 def test_the_magic_has_every_option_of_the_decorator() -> None:
     names = set(option_names(ASSET_PARSER))
     for option in (OPTIONS - {"name"}) | {"replace"}:
@@ -119,6 +129,16 @@ def test_unquoted_description_words_are_joined_and_comments_are_ignored() -> Non
         ("raw --timeout -1", r"--timeout='-1' is not a positive number of seconds: "),
         ("raw --timeout nan", r"--timeout='nan' is not a positive number of seconds: "),
         ("raw --timeout inf", r"--timeout='inf' is not a positive number of seconds: "),
+        ("raw --retries -1", r"--retries='-1' is not a whole number of retries \(0 or more\)"),
+        ("raw --retries 1.5", r"--retries='1.5' is not a whole number of retries"),
+        ("raw --retries", r"argument --retries: expected one argument"),
+        ("raw --retry-delay -2", r"--retry-delay='-2' is not a number of seconds \(0 or more\)"),
+        ("raw --retry-delay inf", r"--retry-delay='inf' is not a number of seconds"),
+        ("raw --retry-backoff 0.5", r"--retry-backoff='0.5' is not a factor of 1 or more"),
+        ("raw --retry-backoff x", r"--retry-backoff='x' is not a factor of 1 or more"),
+        ("raw --retry-on 'Connection Error'", r"--retry-on 'Connection Error' is not the name"),
+        ("raw --retry-on A,,B", r"--retry-on 'A,,B' is not the name of an exception type"),
+        ("raw --retry-on", r"argument --retry-on: expected at least one argument"),
         ("raw other", r"unexpected 'other' after the name\. See %%asset\? for the options"),
         ("raw --dep a", r"unknown option '--dep'\. Did you mean '--depends-on'\?"),
         ("raw --partition-mapings x=all", r"Did you mean '--partition-mappings', "),
@@ -145,6 +165,8 @@ def test_asset_help_lists_every_option() -> None:
         "--no-run",
         "--replace",
         "--timeout",
+        "--retries",
+        "--retry-on",
         "--map",
         "trailing:N",
         "--concat",
@@ -177,6 +199,7 @@ def test_asset_help_lists_every_option() -> None:
         ("forget sales", ForgetCommand("sales")),
         ("forget sales --purge", ForgetCommand("sales", purge=True)),
         ("backfill sales --timeout 2.5", BackfillCommand("sales", timeout=2.5)),
+        ("backfill sales --retries 2", BackfillCommand("sales", retries=2)),
         ("verify", VerifyCommand()),
         ("verify sales", VerifyCommand("sales")),
         ("prune", PruneCommand()),
@@ -200,6 +223,7 @@ def test_subcommands(line: str, command: object) -> None:
         ("graph --upstream two", r"--upstream must be a whole number >= 0, got 'two'"),
         ("backfill sales a..b --workers 0", r"--workers must be a whole number >= 1"),
         ("backfill sales --timeout 0", r"--timeout='0' is not a positive number of seconds"),
+        ("backfill sales --retries -3", r"--retries='-3' is not a whole number of retries"),
         ("prune --keep 0", r"--keep must be a whole number >= 1, got '0'"),
         ("materialize sales 2024 extra", r"unrecognized arguments: extra\. See %flowstone\?"),
         ("status 'sales", r"%flowstone: cannot read the line"),

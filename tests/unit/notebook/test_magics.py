@@ -523,6 +523,18 @@ def test_flowstone_backfill(shell: InteractiveShell) -> None:
     assert again.counts() == {"computed": 5}
 
 
+def test_flowstone_backfill_retries(shell: InteractiveShell) -> None:
+    run(shell, "tries = []")
+    asset(
+        shell,
+        "flaky --partitioned-by static:a,b --retry-delay 0 --no-run",
+        "tries.append(1)\nif len(tries) == 1:\n    raise ConnectionError('once')\n1",
+    )
+    result = flowstone(shell, "backfill flaky --workers 1 --retries 1")
+    assert result.ok
+    assert sorted(fs.history("flaky")["attempt"]) == [1, 1, 2]
+
+
 def test_flowstone_verify_and_prune(shell: InteractiveShell, home: Path) -> None:
     asset(shell, "raw", "list(range(100))")
     report = flowstone(shell, "verify")

@@ -54,9 +54,9 @@ def test_a_catalog_of_the_previous_schema_gains_the_check_table_and_keeps_its_ro
     path.parent.mkdir(parents=True)
     with raw(path) as conn:
         conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-        for migration in MIGRATIONS[:-1]:
+        for migration in MIGRATIONS[:5]:  # (the check table came with the sixth)
             migration(conn)
-        conn.execute(f"INSERT INTO schema_version VALUES ({len(MIGRATIONS) - 1})")
+        conn.execute("INSERT INTO schema_version VALUES (5)")
         conn.execute(
             "INSERT INTO materializations (id, run_id, asset, partition_key, status, started_at) "
             "VALUES ('old', 'r', 'a', '', 'success', 1.0)"
