@@ -1,6 +1,6 @@
 """The IPython extension: ``%load_ext flowstone_nb``, and the views a kernel shows.
 
-Loading registers the ``%%asset`` and ``%flowstone`` magics (with their ``%config`` settings, see
+Loading registers the ``%%asset``, ``%%check`` and ``%flowstone`` magics (with their ``%config`` settings, see
 :class:`~flowstone_nb._notebook.magics.FlowstoneMagics`), installs cell tracking, which
 records the front end's cell id before each execution so a re-run cell replaces its own assets,
 and installs the views (:func:`install_views`), which include the short traceback of a failed
