@@ -183,7 +183,7 @@ def define_cell_check(shell: Any, args: CheckArgs, body: str) -> Check:
         try:
             made = check(args.asset, blocking=args.blocking, name=check_name(args))(function)
         except AssetDefinitionError as error:
-            error.add_note("In a %%check cell, give it another with --name NAME.")
+            error.add_note("In a %%check cell, give the check another name with --name NAME.")
             raise
     registry.drop_checks_of(origin_of_cell(shell), keep=made)
     return made

@@ -256,6 +256,7 @@ def test_the_live_graph_marks_a_node_as_its_checks_fail() -> None:
         send(EventKind.CHECKED, "south", check="complete", passed=True, message=None)
         send(EventKind.SUCCEEDED, "south")
         send(EventKind.CHECKED, "other", check="x", passed=False, message="ignored")
+        send(EventKind.SKIPPED, "west")  # not a state the graph draws: changes nothing
         live.on_event(Event(EventKind.CHECKED, "unknown", "", "r", {"passed": False}))
     report = live.report()
     assert report is not None

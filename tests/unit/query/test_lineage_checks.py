@@ -130,3 +130,17 @@ def test_the_lineage_widget_flags_the_row() -> None:
     assert len(flagged) == 1
     assert "positive" in flagged[0]
     assert "<script" not in "".join(cells)
+
+
+def test_without_checks_defined_the_outcomes_are_not_even_asked_for() -> None:
+    regions(["north", "south"])
+    fs.materialize("total")
+    statements: list[str] = []
+    connection = get_store().catalog._connections.get()
+    connection.set_trace_callback(statements.append)
+    try:
+        lineage = fs.lineage("total")
+    finally:
+        connection.set_trace_callback(None)
+    assert len(lineage.upstream) == 2
+    assert not any("check_results" in statement for statement in statements)
