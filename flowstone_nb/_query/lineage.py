@@ -14,7 +14,7 @@ choice, never this module's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,7 @@ from flowstone_nb._core.states import FORGOTTEN
 from flowstone_nb._define.asset import Asset, name_of
 from flowstone_nb._define.registry import Registry
 from flowstone_nb._partitioning.display import stored_key_text
-from flowstone_nb._run.checks import failing_outcomes
+from flowstone_nb._query.check_marks import failing_checks
 from flowstone_nb._run.plan import target_node
 from flowstone_nb._storage.store import Store
 
@@ -430,7 +430,7 @@ def compute_lineage(
         for side, _, edge in walked
     )
     texts = KeyTexts(registry)
-    failing = _failing_checks(registry, catalog, rows.values())
+    failing = failing_checks(registry, catalog, rows.values())
     made = [_entry(texts, side, level, edge, rows, failing) for side, level, edge in walked]
     made.sort(key=lambda pair: pair[0])
     return Lineage(
@@ -442,24 +442,6 @@ def compute_lineage(
         direction,
         depth,
     )
-
-
-def _failing_checks(
-    registry: Registry, catalog: Catalog, rows: Iterable[MaterializationRow]
-) -> dict[str, tuple[str, ...]]:
-    """The checks failing on each of ``rows``' values, by id, in one query.
-
-    No query at all when every asset is defined and none has checks: nothing can fail then.
-    """
-    values = list(rows)
-    assets = {row.asset for row in values}
-    known = {asset for asset in assets if asset in registry}
-    checked = registry.checks_for(known)
-    if known == assets and not checked:
-        return {}
-    defined = {asset: [check.name for check in checked.get(asset, ())] for asset in known}
-    found = failing_outcomes(catalog.latest_checks(row.id for row in values), defined)
-    return {mat_id: tuple(o.check_name for o in failed) for mat_id, failed in found.items()}
 
 
 def _entry(  # noqa: PLR0917  # positional: one call per edge walked
