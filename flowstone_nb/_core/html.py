@@ -3,23 +3,31 @@
 Every user string that reaches HTML goes through :func:`esc`. A state is drawn in its colour from
 :mod:`~flowstone_nb._core.states` wherever it shows: as a label (:func:`badge`), a square
 (:func:`square`), a legend of counts (:func:`legend`, :func:`counted` for text) or a share of a
-bar (:func:`state_bar`). Times show in UTC, durations in seconds (:func:`duration`). Query and run
-results and widgets all use these, so a value reads the same in every view.
+bar (:func:`state_bar`). A value some data check fails on keeps its status colour and is marked:
+a flag (:func:`check_flag`, :data:`CHECK_FLAG` in text) or a ring (:data:`FLAGGED_RING`), in the
+failing colour, and its count reads :func:`checks_failing` or :func:`with_failing_checks`. Times
+show in UTC, durations in seconds (:func:`duration`). Query and run results and widgets all use
+these, so a value reads the same in every view.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from flowstone_nb._core.states import strong_colour
+from flowstone_nb._core.states import CheckState, strong_colour
 
 __all__ = [
+    "CHECK_FLAG",
+    "FLAGGED_RING",
     "badge",
+    "check_flag",
+    "checks_failing",
     "counted",
     "duration",
     "esc",
+    "findings",
     "html_table",
     "legend",
     "square",
@@ -28,7 +36,14 @@ __all__ = [
     "text_table",
     "tooltip",
     "when",
+    "with_failing_checks",
 ]
+
+#: The mark of a value some data check fails on, in text (and, coloured, in HTML).
+CHECK_FLAG = "\u2691"
+#: The CSS of a cell or square whose value a data check fails on: a ring in the failing colour
+#: inside it, so its status colour still shows.
+FLAGGED_RING = f"box-shadow:inset 0 0 0 2px {strong_colour(CheckState.FAILING)}"
 
 
 def esc(value: object) -> str:
@@ -45,16 +60,50 @@ def badge(status: str) -> str:
     )
 
 
-def square(state: str, title: str, *, css: str = "fs-square") -> str:
+def square(state: str, title: str, *, css: str = "fs-square", flagged: bool = False) -> str:
     """A small square in ``state``'s colour with a tooltip (``title`` is escaped here).
 
-    Its CSS classes are ``css`` and ``css-state``.
+    Its CSS classes are ``css`` and ``css-state`` (the state's always last); a ``flagged`` square
+    (a data check fails on its value) wears :data:`FLAGGED_RING` and the class
+    ``fs-checks-failing`` between them.
     """
+    ring = f";{FLAGGED_RING}" if flagged else ""
+    mark = "fs-checks-failing " if flagged else ""
     return (
-        f'<span class="{css} {css}-{esc(state)}" title="{esc(title)}" '
+        f'<span class="{css} {mark}{css}-{esc(state)}" title="{esc(title)}" '
         f'style="display:inline-block;width:10px;height:10px;margin:1px;'
-        f'border-radius:2px;background:{strong_colour(state)}"></span>'
+        f'border-radius:2px;background:{strong_colour(state)}{ring}"></span>'
     )
+
+
+def check_flag(title: str = "") -> str:
+    """:data:`CHECK_FLAG` in the failing colour, with ``title`` (escaped here) as its tooltip."""
+    return (
+        f'<span class="fs-check-flag" title="{esc(title)}" '
+        f'style="color:{strong_colour(CheckState.FAILING)};font-weight:bold">{CHECK_FLAG}</span>'
+    )
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def checks_failing(count: int) -> str:
+    """``"1 check failing"``, ``"2 checks failing"``: how many checks fail (a DAG node's badge)."""
+    return f"{_plural(count, 'check')} failing"
+
+
+def findings(failed: Iterable[tuple[str, str | None]]) -> str:
+    """What failing checks found, from ``(check, message)`` pairs: ``"positive: 2 negative"``.
+
+    Each reads ``check: message`` (``check: failed`` when it said nothing), joined by ``"; "``.
+    """
+    return "; ".join(f"{check}: {message or 'failed'}" for check, message in failed)
+
+
+def with_failing_checks(count: int) -> str:
+    """``"3 partitions with failing checks"``: how many values some check fails on."""
+    return f"{_plural(count, 'partition')} with failing checks"
 
 
 def tooltip(subject: str, status: str, reason: str = "") -> str:

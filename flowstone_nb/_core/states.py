@@ -1,11 +1,13 @@
 """Every state a user can see, as enums, and the one colour table they are drawn with.
 
-Four vocabularies meet in the views, and each has one enum here:
+Five vocabularies meet in the views, and each has one enum here:
 
 * :class:`Freshness`: what the status report says of an asset's partition now;
 * :class:`Outcome`: what one run did to one node (a backfill's per-partition result);
 * :class:`RecordStatus`: a catalog row's state;
-* :class:`EventKind`: the steps a run announces to live views (and a backfill's start and end).
+* :class:`EventKind`: the steps a run announces to live views (and a backfill's start and end);
+* :class:`CheckState`: what the data checks say of a value, shown beside its status (a failing
+  non-blocking check leaves a value fresh: the views mark it, they do not recolour it).
 
 They are :class:`~enum.StrEnum`, so a state compares equal to its text and is stored, printed and
 sent as that text. A word shared by two vocabularies ("failed", "running", "skipped", "reused")
@@ -24,6 +26,7 @@ __all__ = [
     "FORGOTTEN",
     "PALETTE",
     "UNKNOWN",
+    "CheckState",
     "Colour",
     "EventKind",
     "Freshness",
@@ -83,6 +86,13 @@ class EventKind(StrEnum):
     BACKFILL_FINISHED = "backfill_finished"
 
 
+class CheckState(StrEnum):
+    """What the data checks say of one value (of one partition)."""
+
+    PASSED = "passed"
+    FAILING = "failing"  # at least one check's latest outcome on the value is a failure
+
+
 #: The text of a state no table knows (the graph draws an asset it has no status for with it).
 UNKNOWN = "unknown"
 #: The status of a lineage entry whose catalog row is gone (``fs.forget(..., purge=True)``).
@@ -100,6 +110,8 @@ _GREEN = Colour("#2e7d32", "#c8e6c9")
 _GREY = Colour("#9e9e9e", "#eeeeee")
 _RED = Colour("#c62828", "#ffcdd2")
 _BLUE = Colour("#1565c0", "#bbdefb")
+# A failing check marks a value (a ring, a flag) whatever its status: a hue no status has.
+_MAGENTA = Colour("#ad1457", "#f8bbd0")
 # Skipped (an upstream failed) is neither a failure of its own (red) nor waiting (grey).
 _PURPLE = Colour("#7b1fa2", "#e1bee7")
 
@@ -119,6 +131,8 @@ PALETTE: Mapping[str, Colour] = MappingProxyType(
         RecordStatus.PENDING: _GREY,
         EventKind.STARTED: _BLUE,
         EventKind.SUCCEEDED: _GREEN,
+        CheckState.PASSED: _GREEN,
+        CheckState.FAILING: _MAGENTA,
         UNKNOWN: Colour("#616161", "#ffffff"),
     }
 )

@@ -59,22 +59,27 @@ class Cell:
     _tree: ast.Module = field(repr=False, compare=False)
     _indented: frozenset[int] = field(repr=False, compare=False)
 
-    def function(self, parameters: Sequence[str], namespace: dict[str, Any]) -> FunctionType:
+    def function(
+        self, parameters: Sequence[str], namespace: dict[str, Any], *, context: bool = True
+    ) -> FunctionType:
         """Compile the body into ``def NAME(context, *parameters)`` with ``namespace`` as globals.
 
         Parameters
         ----------
         parameters
-            The upstream assets' names, in order.
+            The upstream assets' names, in order (for a ``%%check`` cell: the asset's).
         namespace
             The function's globals (the notebook's user namespace).
+        context
+            Whether ``context`` comes first (an asset's always does; a check's, when it reads
+            it).
 
         Raises
         ------
         AssetDefinitionError
             The body has no value: it neither ends with an expression nor returns one.
         """
-        arguments = [CONTEXT, *parameters]
+        arguments = [CONTEXT, *parameters] if context else list(parameters)
         header = f"def {self.name}({', '.join(arguments)}):"
         _register_source(self.filename, header, self.body, self._indented)
         definition = _function_node(self.name, arguments, self._tree, self._indented)

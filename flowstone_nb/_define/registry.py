@@ -263,6 +263,25 @@ class Registry:
             self._generation += 1
         return check
 
+    def drop_checks_of(self, origin: Origin, *, keep: Check) -> list[Check]:
+        """Remove the checks registered from ``origin`` other than ``keep``; return them.
+
+        A ``%%check`` cell defines one check: run again with another name or asset, the check
+        it defined before goes. Nothing is removed for an origin without a key (no cell id).
+        """
+        if origin.key is None:
+            return []
+        dropped = []
+        with self._lock:
+            for found in self._checks.values():
+                for name, (check, where) in list(found.items()):
+                    if where.key == origin.key and check is not keep:
+                        del found[name]
+                        dropped.append(check)
+            if dropped:
+                self._generation += 1
+        return dropped
+
     def _check_check_name(self, asset: str, check: Check, origin: Origin) -> None:
         """Refuse a registered check named as another check of ``asset`` from elsewhere."""
         defined = self._assets.get(asset)

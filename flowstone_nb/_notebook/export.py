@@ -4,10 +4,11 @@
 would run (:func:`~flowstone_nb._notebook.loader.plan_cells`): the imports (gathered at the top),
 constants, helpers, classes and setup calls, decorated assets as they are, and every ``%%asset``
 cell as an ``@fs.asset`` function whose parameters are its upstream assets and whose last
-expression is returned. Cells that only look are left out, and so are the kernel's own setup
-magics (``%load_ext``, ``%config``). The functions are written exactly as the kernel compiled
-the cells, so the exported assets keep the notebook's code versions: materializing the module
-reuses what the notebook made. Importing the module defines assets and materializes nothing.
+expression is returned (every ``%%check`` cell as an ``@fs.check`` function taking the value).
+Cells that only look are left out, and so are the kernel's own setup magics (``%load_ext``,
+``%config``). The functions are written exactly as the kernel compiled the cells, so the exported
+assets (and checks) keep the notebook's code versions: materializing the module reuses what the
+notebook made. Importing the module defines assets and materializes nothing.
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ def module_text(notebook: Path) -> str:
             cell = _asset_cell(plan, alias)
             blocks.append(_asset_function(plan, cell, assets, alias))
             assets.append(cell.name)
+        elif plan.action is Action.CHECK:
+            blocks.append(_check_function(plan, alias))
     package_import = f"import {_PACKAGE} as {alias}" if alias != _PACKAGE else f"import {_PACKAGE}"
     if not any(line.startswith(f"import {_PACKAGE}") for line in imports):
         imports.append(package_import)
@@ -322,3 +325,18 @@ def _asset_function(plan: CellPlan, cell: _AssetCell, assets: list[str], alias: 
     options = ", ".join(f"{key}={value}" for key, value in cell.options.items())
     decorator = f"@{alias}.asset({options})" if options else f"@{alias}.asset"
     return f"{decorator}\n{function_source(cell.name, ['context', *parameters], body)}"
+
+
+def _check_function(plan: CellPlan, alias: str) -> str:
+    """A ``%%check`` cell as the ``@fs.check`` function the magic registers (same code)."""
+    from flowstone_nb._notebook.check_cell import check_name, check_parameters, parse_check_line
+
+    first, _, body = plan.cell.source.lstrip()[2:].partition("\n")
+    try:
+        args = parse_check_line(first.partition(" ")[2])
+        name, parameters = check_name(args), check_parameters(args, body)
+    except Exception as error:  # IPython's UsageError, with the magic's own words
+        raise ExportError(f"Cell {plan.cell.index} ({plan.cell.first_line!r}): {error}") from error
+    options = [repr(args.asset), *(["blocking=True"] * args.blocking)]
+    options += [f"name={name!r}"] if args.name else []
+    return f"@{alias}.check({', '.join(options)})\n{function_source(name, parameters, body)}"

@@ -1,14 +1,14 @@
 """The IPython extension: ``%load_ext flowstone_nb``, and the views a kernel shows.
 
-Loading registers the ``%%asset`` and ``%flowstone`` magics (with their ``%config`` settings, see
-:class:`~flowstone_nb._notebook.magics.FlowstoneMagics`), installs cell tracking, which
-records the front end's cell id before each execution so a re-run cell replaces its own assets,
-and installs the views (:func:`install_views`), which include the short traceback of a failed
-materialization (:mod:`~flowstone_nb._notebook.tracebacks`). Loading twice changes nothing.
+Loading registers the ``%%asset``, ``%%check`` and ``%flowstone`` magics (with their ``%config``
+settings, see :class:`~flowstone_nb._notebook.magics.FlowstoneMagics`), installs cell tracking,
+which records the front end's cell id before each execution so a re-run cell replaces its own
+assets, and installs the views (:func:`install_views`), which include the short traceback of a
+failed materialization (:mod:`~flowstone_nb._notebook.tracebacks`). Loading twice changes nothing.
 Unloading removes the magics and their settings object; cell tracking and the views stay, as
 ``@fs.asset`` cells and ``fs.status()`` rely on them without the magics, and ``import
-flowstone_nb`` inside a running kernel installs both too. This module imports IPython only
-inside these functions, which IPython calls once it is running.
+flowstone_nb`` inside a running kernel installs both too. This module imports IPython only inside
+these functions, which IPython calls once it is running.
 """
 
 from __future__ import annotations

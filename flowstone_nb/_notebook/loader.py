@@ -7,8 +7,9 @@ decided cell by cell by :func:`plan_cells`, whose rules are these:
 
 1. A cell tagged ``flowstone-skip`` is skipped whole; one tagged ``flowstone-keep`` runs exactly
    as written. Markdown and raw cells are not code.
-2. An ``%%asset`` cell defines its asset without running it (as with ``--no-run``). Any other
-   cell magic (``%%time``, ``%%bash``, ``%%capture`` ...) is skipped.
+2. An ``%%asset`` cell defines its asset without running it (as with ``--no-run``); a ``%%check``
+   cell registers its check without judging anything (``--no-run`` too). Any other cell magic
+   (``%%time``, ``%%bash``, ``%%capture`` ...) is skipped.
 3. In every other cell each top-level statement runs unless it only looks or runs assets:
    a bare expression that is not a call (``df``, ``df.shape``); a call of ``display``,
    ``print`` or ``pprint``; a statement that calls ``fs.materialize``, ``backfill``, ``forget``,
@@ -79,8 +80,8 @@ LOOKING_FUNCTIONS = frozenset(
 SHOWING_FUNCTIONS = frozenset({"display", "print", "pprint"})
 #: Line magics that set a kernel up rather than look at something; every other one is skipped.
 SETUP_LINE_MAGICS = frozenset({"load_ext", "reload_ext", "config", "env"})
-#: Cell magics that define assets.
-DEFINING_CELL_MAGICS = frozenset({"asset"})
+#: Cell magics that define assets or their data checks.
+DEFINING_CELL_MAGICS = frozenset({"asset", "check"})
 _PACKAGE = "flowstone_nb"
 
 
@@ -92,6 +93,7 @@ class Action(StrEnum):
     """What definition mode does with one cell."""
 
     DEFINE = "define"  # an %%asset cell, defined without running
+    CHECK = "check"  # a %%check cell, its check registered without judging anything
     RUN = "run"  # run (perhaps only some of its statements)
     SKIP = "skip"
 
@@ -252,9 +254,11 @@ def _plan_cell_magic(cell: NotebookCell, names: _Names) -> CellPlan:
     if name not in DEFINING_CELL_MAGICS:
         return CellPlan(cell, Action.SKIP, f"cell magic %%{name} defines no asset")
     words = line.split()
+    flag = "" if "--no-run" in words else " --no-run"
+    if name == "check":  # binds nothing in the notebook
+        return CellPlan(cell, Action.CHECK, "defines a data check", f"%%{magic}{flag}\n{rest}")
     if words:
         names.tainted.add(words[0])  # the asset's value is bound only when the cell runs
-    flag = "" if "--no-run" in words else " --no-run"
     return CellPlan(cell, Action.DEFINE, "defines an asset", f"%%{magic}{flag}\n{rest}")
 
 

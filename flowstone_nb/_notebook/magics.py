@@ -1,4 +1,4 @@
-"""The ``%%asset`` cell magic, the ``%flowstone`` line magic and their per-kernel settings.
+"""The ``%%asset`` and ``%%check`` cell magics, the ``%flowstone`` line magic, their settings.
 
 The magics are thin: they parse their line (``_magic_args``), turn the cell body into a function
 (``_cell``), and call the same functions a ``.py`` user calls (``fs.materialize``, ``fs.graph``,
@@ -33,6 +33,13 @@ from flowstone_nb._define.decorator import build_asset
 from flowstone_nb._define.definition_site import origin_of_cell
 from flowstone_nb._define.registry import get_registry
 from flowstone_nb._notebook.cell_options import asset_options
+from flowstone_nb._notebook.check_cell import (
+    CHECK_PARSER,
+    CheckCellResult,
+    define_cell_check,
+    parse_check_line,
+    run_cell_check,
+)
 from flowstone_nb._notebook.flowstone_commands import (
     BackfillCommand,
     Command,
@@ -467,6 +474,24 @@ class FlowstoneMagics(Magics):
         board.expect(preview.line())
         return replace(preview, live=True)
 
+    @cell_magic
+    def check(self, line: str, cell: str) -> CheckCellResult:
+        """Define a data check of ASSET from this cell and judge its stored values at once.
+
+        The body is the check: the asset's value is bound to its name (one partition at a
+        time), ``context`` is the AssetContext, and the last expression is the result: True or
+        False, or ``fs.CheckResult(passed, message)``. Running the cell registers the check as
+        ``@fs.check`` does (a cell run again replaces it; its code version follows the cell),
+        judges the latest stored value of every partition, records the outcomes (``fs.checks``)
+        and shows them, failures first. From then on it runs after every materialization of the
+        asset; with nothing stored yet, it first runs at the next one.
+        """
+        __tracebackhide__ = True
+        args = parse_check_line(line)
+        made = define_cell_check(self.shell, args, cell)
+        result = CheckCellResult(str(made.asset), made.name, made.blocking, ran=args.run)
+        return replace(result, outcomes=run_cell_check(made)) if args.run else result
+
     @line_magic
     def flowstone(self, line: str) -> Any:
         """Look at and run assets: the same functions as ``fs.graph``, ``fs.status`` and so on.
@@ -483,4 +508,5 @@ def _with_usage(function: Any, usage: str) -> None:
 
 
 _with_usage(FlowstoneMagics.asset, ASSET_PARSER.format_help())
+_with_usage(FlowstoneMagics.check, CHECK_PARSER.format_help())
 _with_usage(FlowstoneMagics.flowstone, flowstone_help())

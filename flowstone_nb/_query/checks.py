@@ -2,8 +2,9 @@
 
 :func:`checks` returns the recorded outcomes as a DataFrame, partitions in the user's key form.
 :func:`check_all` runs the checks that have no outcome at their code version now (a new or edited
-check; with ``force``, all) on the stored latest value of every partition, without computing
-anything, and records them in a run of their own through the run's recorder.
+check; with ``force``, all; with ``check``, that one only) on the stored latest value of every
+partition, without computing anything, and records them in a run of their own through the run's
+recorder (``%%check`` runs its check so).
 :func:`check_summaries` is the ``checks`` column of ``fs.history``. Running a check is
 :mod:`flowstone_nb._run.checks`'s; this module decides what to run and how outcomes read.
 """
@@ -15,7 +16,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from flowstone_nb._core.errors import StoreError
+from flowstone_nb._core.errors import FlowstoneError, StoreError, did_you_mean
 from flowstone_nb._core.states import RecordStatus
 from flowstone_nb._define.asset import Asset, name_of
 from flowstone_nb._define.registry import Registry, resolve_registry
@@ -160,6 +161,7 @@ def check_all(
     asset: Asset | str | None = None,
     *,
     force: bool = False,
+    check: str | None = None,
     registry: Registry | None = None,
     home: str | None = None,
 ) -> pd.DataFrame:
@@ -175,6 +177,8 @@ def check_all(
         Only this asset's checks (object or name); default: every asset's.
     force
         Run every check again, not only new or edited ones.
+    check
+        Only the check of this name (of ``asset``, which must be given).
     registry
         Where assets and checks are defined (default: the kernel registry).
     home
@@ -184,10 +188,17 @@ def check_all(
     -------
     pandas.DataFrame
         The outcomes of the checks that ran, as :func:`checks` gives them.
+
+    Raises
+    ------
+    FlowstoneError
+        ``check`` without ``asset``, or a name that is not one of the asset's checks.
     """
     registry = resolve_registry(registry)
     names = registry.names() if asset is None else [registry.get(name_of(asset)).name or ""]
     checked = registry.checks_for(names)
+    if check is not None:
+        checked = _only(checked, asset, check)
     store = get_store(home)
     catalog = store.catalog
     states = catalog.current(list(checked)) if checked else {}
@@ -214,6 +225,26 @@ def check_all(
     ran = [row for row in catalog.latest_checks(judged) if row.run_id == run.run_id]
     ran.sort(key=lambda row: (row.started_at, row.asset, row.partition), reverse=True)
     return checks_frame(registry, ran)
+
+
+def _only(
+    checked: Mapping[str, tuple[Check, ...]], asset: Asset | str | None, check: str
+) -> dict[str, tuple[Check, ...]]:
+    """The one check ``check`` of ``asset`` (of ``checked``, the checks of each asset)."""
+    if asset is None:
+        raise FlowstoneError(
+            f"check= names one check of one asset: pass the asset too, e.g. "
+            f"fs.check_all('sales', check={check!r})."
+        )
+    name = name_of(asset)
+    found = [c for c in checked.get(name, ()) if c.name == check]
+    if not found:
+        known = [c.name for c in checked.get(name, ())]
+        listed = f" Its checks: {', '.join(known)}." if known else " It has no checks."
+        raise FlowstoneError(
+            f"Asset {name!r} has no check {check!r}.{did_you_mean(check, known)}{listed}"
+        )
+    return {name: tuple(found)}
 
 
 def _check_value(

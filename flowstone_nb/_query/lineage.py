@@ -3,8 +3,10 @@
 :func:`compute_lineage` walks the catalog's lineage edges from one materialization, upstream
 and/or downstream, to a bounded depth, in a few queries whatever the number of entries; the
 entries are sorted by asset and partition key, and runs of one asset and status form
-:class:`LineageGroup` rows in the views (expandable, a page of entries each). Both answer from the
-catalog alone when the asset is not defined (:func:`resolve_partition`). :func:`history_frame`
+:class:`LineageGroup` rows in the views (expandable, a page of entries each). An entry names the
+data checks failing on its value (read for all entries in one query), in a ``checks`` column the
+views add when one does. Both answer from the catalog alone when the asset is not defined
+(:func:`resolve_partition`). :func:`history_frame`
 lists materializations newest first. Each result has a text and an HTML view (``__repr__``,
 ``_repr_html_``) built from its data; which widget shows it in a notebook is the notebook layer's
 choice, never this module's.
@@ -18,11 +20,21 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flowstone_nb._core.collection import collection_paused
 from flowstone_nb._core.errors import FlowstoneError, did_you_mean
-from flowstone_nb._core.html import esc, html_table, subject, text_table, when
+from flowstone_nb._core.html import (
+    CHECK_FLAG,
+    check_flag,
+    esc,
+    html_table,
+    subject,
+    text_table,
+    when,
+    with_failing_checks,
+)
 from flowstone_nb._core.states import FORGOTTEN
 from flowstone_nb._define.asset import Asset, name_of
 from flowstone_nb._define.registry import Registry
 from flowstone_nb._partitioning.display import stored_key_text
+from flowstone_nb._query.check_marks import failing_checks
 from flowstone_nb._run.plan import target_node
 from flowstone_nb._storage.store import Store
 
@@ -71,6 +83,9 @@ class LineageEntry(NamedTuple):
         Its status in the catalog.
     via
         The materialization id on the side of the start that links to it.
+    checks_failing
+        The data checks whose latest outcome on its value is a failure (while its asset is
+        defined, only its checks defined now).
     """
 
     direction: str
@@ -83,6 +98,7 @@ class LineageEntry(NamedTuple):
     rows: int | None
     status: str
     via: str
+    checks_failing: tuple[str, ...] = ()
 
 
 #: Runs of at least this many entries of one asset and status collapse into one row.
@@ -133,9 +149,16 @@ class LineageGroup:
         return self.count >= COLLAPSE_FROM
 
     @property
+    def flagged(self) -> int:
+        """How many of its entries some data check fails on."""
+        return sum(1 for entry in self.entries if entry.checks_failing)
+
+    @property
     def summary(self) -> str:
-        """``"2024-01-01 … 2024-01-31 · 31 · success"``."""
-        return f"{self.first} … {self.last} · {self.count:,} · {self.status}"
+        """``"2024-01-01 … 2024-01-31 · 31 · success"``, and how many checks fail on."""
+        text = f"{self.first} … {self.last} · {self.count:,} · {self.status}"
+        flagged = self.flagged
+        return f"{text} · {CHECK_FLAG} {with_failing_checks(flagged)}" if flagged else text
 
     @property
     def depths(self) -> str:
@@ -225,19 +248,26 @@ class Lineage:
             return subject(self.asset, self.partition)
         return f"{subject(self.asset, self.partition)} @ {(self.data_version or '')[:12]}"
 
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """The columns of its tables: a ``checks`` column when some entry has failing checks."""
+        flagged = any(entry.checks_failing for entry in self.entries)
+        return (*_HEADERS, "checks") if flagged else _HEADERS
+
     def _text_rows(self, direction: str) -> list[list[object]]:
         rows: list[list[object]] = []
+        checks = len(self.headers) > len(_HEADERS)
         for group in self.groups(direction):
             if group.collapsed:
-                rows.append([group.depths, group.asset, group.summary, "", "", ""])
+                rows.append([group.depths, group.asset, group.summary, "", "", "", *[""] * checks])
             else:
-                rows.extend(_cells(e) for e in group.entries)
+                rows.extend(_cells(e, checks=checks) for e in group.entries)
         return rows
 
     def __repr__(self) -> str:
         parts = [f"Lineage of {self.title}"]
         for label, _entries in self.directions():
-            parts.append(f"{label}:\n{text_table(_HEADERS, self._text_rows(label))}")
+            parts.append(f"{label}:\n{text_table(self.headers, self._text_rows(label))}")
         if len(parts) == 1:
             parts.append(self.empty_text)
         return "\n".join(parts)
@@ -246,14 +276,15 @@ class Lineage:
         sections = [f'<h4 class="fs-lineage-title">Lineage of {esc(self.title)}</h4>']
         for label, _entries in self.directions():
             sections.append(f"<b>{esc(label)}</b>")
-            sections.extend(_html_blocks(self.groups(label)))
+            sections.extend(_html_blocks(self.groups(label), self.headers))
         if len(sections) == 1:
             sections.append(f'<p class="fs-lineage-empty"><i>{esc(self.empty_text)}</i></p>')
         return '<div class="fs-lineage">' + "".join(sections) + "</div>"
 
 
-def _cells(entry: LineageEntry) -> list[object]:
-    return [
+def _cells(entry: LineageEntry, *, checks: bool = False, html: bool = False) -> list[object]:
+    """An entry's row; with ``checks``, its failing checks last (flagged, as HTML if ``html``)."""
+    cells: list[object] = [
         entry.depth,
         entry.asset,
         entry.partition or "—",
@@ -261,20 +292,31 @@ def _cells(entry: LineageEntry) -> list[object]:
         when(entry.finished_at),
         "" if entry.rows is None else entry.rows,
     ]
+    if checks:
+        names = ", ".join(entry.checks_failing)
+        flag = check_flag(names) if html else CHECK_FLAG
+        cells.append(f"{flag} {esc(names) if html else names}" if names else "")
+    return cells
 
 
-def _html_blocks(groups: Sequence[LineageGroup]) -> list[str]:
+def _html_blocks(groups: Sequence[LineageGroup], headers: Sequence[str]) -> list[str]:
     """Single entries as tables; each collapsed run as an expandable block with a page of rows."""
     blocks: list[str] = []
     loose: list[list[object]] = []
+    checks = len(headers) > len(_HEADERS)
+    raw = (len(_HEADERS),) if checks else ()
+
+    def table(rows: list[list[object]]) -> str:
+        return html_table(headers, rows, raw_columns=raw, css_class="fs-lineage")
+
     for group in groups:
         if not group.collapsed:
-            loose.extend(_cells(e) for e in group.entries)
+            loose.extend(_cells(e, checks=checks, html=True) for e in group.entries)
             continue
         if loose:
-            blocks.append(html_table(_HEADERS, loose, css_class="fs-lineage"))
+            blocks.append(table(loose))
             loose = []
-        shown = [_cells(e) for e in group.entries[:PAGE]]
+        shown = [_cells(e, checks=checks, html=True) for e in group.entries[:PAGE]]
         rest = group.count - len(shown)
         more = (
             f'<p class="fs-lineage-more">… and {rest:,} more (lineage.to_frame() lists '
@@ -284,11 +326,10 @@ def _html_blocks(groups: Sequence[LineageGroup]) -> list[str]:
         )
         blocks.append(
             '<details class="fs-lineage-group"><summary>'
-            f"{esc(group.asset)} {esc(group.summary)}</summary>"
-            f"{html_table(_HEADERS, shown, css_class='fs-lineage')}{more}</details>"
+            f"{esc(group.asset)} {esc(group.summary)}</summary>{table(shown)}{more}</details>"
         )
     if loose:
-        blocks.append(html_table(_HEADERS, loose, css_class="fs-lineage"))
+        blocks.append(table(loose))
     return blocks
 
 
@@ -378,6 +419,12 @@ def compute_lineage(
     texts = KeyTexts(registry)
     sides = [side for side in ("upstream", "downstream") if direction in (side, "both")]
     with collection_paused():  # (thousands of rows, no cycles: see _core.collection)
+        walked = [
+            (side, reached)
+            for side in sides
+            for reached in catalog.walk(start.id, depth, upstream=side == "upstream")
+        ]
+        failing = failing_checks(registry, catalog, (reached for _, reached in walked))
         entries = [
             LineageEntry(
                 side,
@@ -390,9 +437,9 @@ def compute_lineage(
                 reached.rows,
                 reached.status or FORGOTTEN,
                 reached.via,
+                failing.get(reached.id, ()),
             )
-            for side in sides
-            for reached in catalog.walk(start.id, depth, upstream=side == "upstream")
+            for side, reached in walked
         ]
     return Lineage(
         start.asset,

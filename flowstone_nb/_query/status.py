@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.errors import FlowstoneError
-from flowstone_nb._core.html import badge, esc, html_table
+from flowstone_nb._core.html import badge, esc, findings, html_table
 from flowstone_nb._define.asset import Asset
 from flowstone_nb._define.code_version import asset_code_version
 from flowstone_nb._define.registry import Registry
@@ -401,9 +401,7 @@ class _StatusComputation:
             data_version=success.data_version if success else None,
             updated_at=success.ended_at if success else None,
             checks_failing=tuple(check.name for check, _ in failing),
-            check_message="; ".join(
-                f"{check.name}: {outcome.message or 'failed'}" for check, outcome in failing
-            ),
+            check_message=findings((check.name, outcome.message) for check, outcome in failing),
         )
 
     def _effective(self, node: Node, state: PartitionState | None) -> tuple[bool, str]:

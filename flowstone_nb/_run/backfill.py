@@ -4,6 +4,8 @@ A backfill plans every requested partition at once (shared upstream partitions r
 what is fresh, runs the rest on a thread pool (or on Dask workers / worker processes), and reports
 per-partition results. Calling it again resumes: only missing, stale or failed partitions run.
 Its progress goes out as events (:mod:`flowstone_nb._core.progress`); it never imports a widget.
+The result names the partitions whose value a data check (defined now) fails on, read in one
+query once the run is done, and only for an asset that has checks.
 """
 
 from __future__ import annotations
@@ -17,23 +19,28 @@ from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.errors import PartitionError
 from flowstone_nb._core.html import (
+    CHECK_FLAG,
     badge,
+    check_flag,
     counted,
     duration,
     esc,
+    findings,
     html_table,
     legend,
     square,
     state_bar,
     text_table,
     tooltip,
+    with_failing_checks,
 )
 from flowstone_nb._core.progress import reporting_backfill
 from flowstone_nb._core.states import Outcome
 from flowstone_nb._define.asset import Asset, name_of
 from flowstone_nb._define.registry import Registry, resolve_registry
 from flowstone_nb._run.api import check_retries, check_timeout, execute_plan
-from flowstone_nb._run.plan import build_plan
+from flowstone_nb._run.checks import failing_outcomes
+from flowstone_nb._run.plan import Plan, build_plan
 from flowstone_nb._run.remote import ComputeBackend
 from flowstone_nb._run.results import cause
 from flowstone_nb._storage.config import settings
@@ -42,7 +49,14 @@ from flowstone_nb._storage.store import get_store
 if TYPE_CHECKING:
     import pandas as pd
 
+    from flowstone_nb._run.results import RunResult
+    from flowstone_nb._storage.catalog import CheckRow
+    from flowstone_nb._storage.store import Store
+
 __all__ = ["BackfillResult", "PartitionResult", "backfill"]
+
+#: Partitions with failing checks listed in a result's views; the rest are counted.
+FLAGGED_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,10 @@ class PartitionResult:
         partition failed, and how).
     error_type
         The class name of what went wrong (for a skipped partition: of the upstream's error).
+    checks_failing
+        The data checks (defined now) that fail on its value, as in ``fs.status()``.
+    check_message
+        What they found, ``"name: message"`` for each, joined by ``"; "``.
     """
 
     partition: str
@@ -70,6 +88,8 @@ class PartitionResult:
     duration: float = 0.0
     error: str | None = None
     error_type: str | None = None
+    checks_failing: tuple[str, ...] = ()
+    check_message: str = ""
 
     @property
     def ok(self) -> bool:
@@ -96,6 +116,11 @@ class BackfillResult:
         """True when every requested partition is fresh."""
         return not self.failed
 
+    @property
+    def flagged(self) -> list[PartitionResult]:
+        """Partitions whose value a data check fails on (fresh, or failed by a blocking one)."""
+        return [p for p in self.partitions if p.checks_failing]
+
     def counts(self) -> dict[str, int]:
         """How many partitions ended in each status (in the order of the outcomes)."""
         counts: dict[str, int] = dict.fromkeys(Outcome, 0)
@@ -119,31 +144,52 @@ class BackfillResult:
         )
 
     def summary(self) -> str:
-        """One line: asset, partition counts per status (the words the progress used), duration."""
+        """One line: asset, partition counts per status (the words the progress used), duration.
+
+        Partitions some data check fails on are counted after it.
+        """
+        flagged = self.flagged
+        checks = f"; {with_failing_checks(len(flagged))}" if flagged else ""
         return (
             f"Backfill of {self.asset}: {len(self.partitions)} partition(s) — "
-            f"{counted(self.counts())} in {duration(self.duration)}"
+            f"{counted(self.counts())} in {duration(self.duration)}{checks}"
         )
 
+    def _flagged_rows(self) -> tuple[list[PartitionResult], int]:
+        """The first :data:`FLAGGED_SHOWN` partitions with failing checks, and how many more."""
+        flagged = self.flagged
+        return flagged[:FLAGGED_SHOWN], max(0, len(flagged) - FLAGGED_SHOWN)
+
     def __repr__(self) -> str:
-        shown = self.failed or self.partitions[:0]
-        if not shown:
-            return self.summary()
-        rows = [[p.partition, p.status, p.error or ""] for p in shown]
-        return f"{self.summary()}\n{text_table(['partition', 'status', 'error'], rows)}"
+        lines = [self.summary()]
+        if self.failed:
+            rows = [[p.partition, p.status, p.error or ""] for p in self.failed]
+            lines.append(text_table(["partition", "status", "error"], rows))
+        shown, hidden = self._flagged_rows()
+        width = max((len(p.partition) for p in shown), default=0)
+        lines += [f"{p.partition.ljust(width)}  {CHECK_FLAG} {p.check_message}" for p in shown]
+        lines += [f"… and {hidden} more"] if hidden else []
+        return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         """The bar, legend and squares the progress showed, final; then what did not succeed."""
         counts = self.counts()
         total = len(self.partitions)
         strip = "".join(
-            square(p.status, tooltip(p.partition, p.status, p.error or "")) for p in self.partitions
+            square(p.status, _tooltip(p), flagged=bool(p.checks_failing)) for p in self.partitions
         )
         head = f"<b>Backfill of {esc(self.asset)}</b>: {total} partition(s) in "
         bar = state_bar(counts, label=f"{total}/{total}")
+        flagged = self.flagged
+        checks = (
+            f' · <span class="fs-count-checks">{check_flag()} '
+            f"{with_failing_checks(len(flagged))}</span>"
+            if flagged
+            else ""
+        )
         parts = [
             f"{head}{esc(duration(self.duration))} {bar}",
-            f"<div>{legend(counts)}</div>",
+            f"<div>{legend(counts)}{checks}</div>",
             f'<div class="fs-strip" style="line-height:8px">{strip}</div>',
         ]
         if self.failed:
@@ -159,7 +205,44 @@ class BackfillResult:
                     css_class="fs-backfill-failures",
                 )
             )
+        if flagged:
+            parts.append(self._flagged_html())
         return '<div class="fs-backfill fs-backfill-result">' + "".join(parts) + "</div>"
+
+    def _flagged_html(self) -> str:
+        shown, hidden = self._flagged_rows()
+        rows = [
+            [esc(p.partition), check_flag(p.check_message), esc(p.check_message)] for p in shown
+        ]
+        table = html_table(
+            ["partition", "", "failing checks"],
+            rows,
+            raw_columns=(0, 1, 2),
+            css_class="fs-backfill-checks",
+        )
+        return table + (f"<i>… and {hidden} more</i>" if hidden else "")
+
+
+def _tooltip(partition: PartitionResult) -> str:
+    """A square's tooltip: ``partition: status — error``, and what failing checks found."""
+    text = tooltip(partition.partition, partition.status, partition.error or "")
+    return f"{text} — {CHECK_FLAG} {partition.check_message}" if partition.checks_failing else text
+
+
+def _failing_checks(
+    store: Store, plan: Plan, asset: str, run: RunResult
+) -> dict[str, list[CheckRow]]:
+    """The failing outcomes of the checks of ``asset`` on its partitions' values, by value."""
+    checks = plan.checks.get(asset)
+    if not checks:
+        return {}
+    ids = [
+        str(result.materialization_id)
+        for node in plan.targets
+        if (result := run.results[node]).materialization_id is not None
+    ]
+    names = {asset: [check.name for check in checks]}
+    return failing_outcomes(store.catalog.latest_checks(ids), names)
 
 
 def _resolve_backend(executor: Any) -> tuple[ComputeBackend | None, Any]:
@@ -277,10 +360,12 @@ def backfill(
         finally:
             if closer is not None:
                 closer()
+    failing = _failing_checks(store, plan, name, run)
     results = []
     for node in plan.targets:
         outcome = run.results[node]
         error = outcome.error
+        found = failing.get(str(outcome.materialization_id), ()) if failing else ()
         results.append(
             PartitionResult(
                 partition=definition.key_str(node.key),
@@ -288,6 +373,8 @@ def backfill(
                 duration=outcome.duration,
                 error=None if error is None else str(error),
                 error_type=None if error is None else type(cause(error)).__name__,
+                checks_failing=tuple(row.check_name for row in found),
+                check_message=findings((row.check_name, row.message) for row in found),
             )
         )
     return BackfillResult(name, run.run_id, tuple(results), time.perf_counter() - started)

@@ -7,9 +7,10 @@ pandera schema's failure cases become the message. It is what a worker runs afte
 runner's one hook, made only for a plan with checks: :meth:`RunChecks.computed` settles a computed
 node (its outcomes recorded with its row; a failed blocking check fails the node, its value kept
 for inspection), :meth:`RunChecks.reusable` runs the checks a reused value has no current
-outcome of (a new or edited check) on the stored value. Which checks are due, and what a failure
-says, are told here once, for runs and for ``fs.check_all``. This module records only through
-the run's recorder.
+outcome of (a new or edited check) on the stored value. Which checks are due, what a failure
+says, and which recorded outcomes say a value fails a check (:func:`failing_outcomes`), are told
+here once, for runs, results and ``fs.check_all``. This module records only through the run's
+recorder.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 import logging
 import time
 import traceback
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.errors import CheckFailedError, StoreError
@@ -42,6 +43,7 @@ __all__ = [
     "check_failure",
     "check_versions",
     "due_checks",
+    "failing_outcomes",
     "run_checks",
 ]
 
@@ -167,6 +169,30 @@ def due_checks(
         if row is None or row.code_version != versions[check.name]:
             due.append(check)
     return due
+
+
+def failing_outcomes(
+    latest: Iterable[CheckRow], defined: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, list[CheckRow]]:
+    """The failed outcomes among ``latest`` (each check's latest on a value), by value.
+
+    Parameters
+    ----------
+    latest
+        The latest outcome of each check of some values (``Catalog.latest_checks``).
+    defined
+        The checks defined now of the assets that are defined, by asset: of those assets only
+        these checks count, in this order. Another asset's recorded checks count, by name.
+    """
+    known = defined or {}
+    order = {(asset, name): i for asset, names in known.items() for i, name in enumerate(names)}
+    failing: dict[str, list[CheckRow]] = {}
+    for row in latest:
+        if not row.passed and (row.asset not in known or (row.asset, row.check_name) in order):
+            failing.setdefault(row.materialization_id, []).append(row)
+    for rows in failing.values():
+        rows.sort(key=lambda r: (order.get((r.asset, r.check_name), 0), r.check_name))
+    return failing
 
 
 def check_failure(

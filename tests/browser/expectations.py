@@ -22,6 +22,10 @@ NOTEBOOK_DIRS = (REPO / "notebooks", Path(__file__).resolve().parent / "notebook
 Graph = Mapping[str, str]
 #: Asset -> the status of every cell, or how many cells show each status.
 StatusGrid = Mapping[str, str | Mapping[str, int]]
+#: Asset -> the partitions whose cell is marked for failing checks.
+FlaggedCells = Mapping[str, tuple[str, ...]]
+#: Node name -> its badge (nodes not named have none).
+Badges = Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,10 @@ class Expected:
         Assets that must have rows in the history widget.
     history_filter
         What the history widget's asset filter shows.
+    flagged_cells
+        Every status grid widget, in order: the cells marked for failing data checks.
+    graph_badges
+        Every static graph, in order: the nodes with a failing-checks badge, and its text.
     """
 
     graphs: tuple[Graph, ...] = ()
@@ -58,6 +66,8 @@ class Expected:
     status_grids: tuple[StatusGrid, ...] = ()
     history_assets: frozenset[str] = frozenset()
     history_filter: str = "all assets"
+    flagged_cells: tuple[FlaggedCells, ...] = ()
+    graph_badges: tuple[Badges, ...] = ()
 
     def aspects(self) -> frozenset[str]:
         """The names of the particular checks this notebook asks for."""
@@ -68,6 +78,7 @@ class Expected:
             "backfill": bool(self.backfills),
             "status_grid": bool(self.status_grids),
             "history": bool(self.history_assets),
+            "check_marks": bool(self.flagged_cells or self.graph_badges),
         }
         return frozenset(name for name, on in wanted.items() if on)
 
@@ -84,6 +95,8 @@ _TOUR_GRAPH = {
 _QUICKSTART_FRESH = {"orders": "fresh", "clean_orders": "fresh", "revenue_by_region": "fresh"}
 _QUICKSTART_EDITED = {"orders": "fresh", "clean_orders": "stale", "revenue_by_region": "stale"}
 _MONTHS = {"fresh": 1, "missing": 2}
+_SHOP = {"orders": "fresh", "revenue": "fresh"}
+_SHOP_GRID: StatusGrid = {"orders": {"fresh": 7}, "revenue": "fresh"}
 
 #: Keyed by the notebook's file name.
 EXPECTED: Mapping[str, Expected] = {
@@ -124,6 +137,18 @@ EXPECTED: Mapping[str, Expected] = {
     ),
     # The command line's tables and the exported module are text; the common checks cover them.
     "04_to_production.ipynb": Expected(),
+    "05_checks.ipynb": Expected(
+        graphs=(_SHOP, _SHOP),
+        backfills=(7, 7),
+        backfill_texts=(
+            "1 partition with failing checks",
+            "no_negative_quantities: 2 line(s) with a negative quantity",
+        ),
+        status_grids=(_SHOP_GRID, _SHOP_GRID),
+        # A failing check leaves 2024-03-04 fresh and flagged; after the fix nothing is.
+        flagged_cells=({"orders": ("2024-03-04",)}, {}),
+        graph_badges=({"orders": "⚑ 1 check failing"}, {}),
+    ),
     "tour.ipynb": Expected(
         graphs=(_TOUR_GRAPH,),
         interactive_graphs=(_TOUR_GRAPH,),

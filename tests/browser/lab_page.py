@@ -60,7 +60,8 @@ _RUN_STATE = """([notebook, stderr]) => {
 _NO_LOADING = """(output) => ![...document.querySelectorAll(output)]
   .some(o => o.textContent.includes('Loading widget'))"""
 
-# The nodes of the Graphviz drawing inside an output: name (first label line), classes, fill.
+# The nodes of the Graphviz drawing inside an output: name (first label line), classes, fill,
+# outline and every label line.
 _GRAPH_NODES = """async (el) => {
   let svg = el.querySelector('svg');
   let rendered;
@@ -79,6 +80,10 @@ _GRAPH_NODES = """async (el) => {
     fill: [...g.querySelectorAll('path, polygon, ellipse')]
       .map(shape => shape.getAttribute('fill'))
       .find(fill => fill && fill !== 'none') || null,
+    outline: [...g.querySelectorAll('path, polygon, ellipse')]
+      .map(shape => shape.getAttribute('stroke'))
+      .find(stroke => stroke && stroke !== 'none') || null,
+    texts: [...g.querySelectorAll('text')].map(text => text.textContent),
   }));
   return {rendered, nodes};
 }"""
@@ -86,11 +91,13 @@ _GRAPH_NODES = """async (el) => {
 
 @dataclass(frozen=True)
 class GraphNode:
-    """One drawn node: its name, status class and fill colour."""
+    """One drawn node: its name, status class, fill and outline colours, and label lines."""
 
     name: str
     classes: tuple[str, ...]
     fill: str | None
+    outline: str | None = None
+    texts: tuple[str, ...] = ()
 
     @property
     def status(self) -> str | None:
@@ -243,7 +250,13 @@ class NotebookPage:
 
 def _drawing(raw: dict[str, Any]) -> Drawing:
     nodes = tuple(
-        GraphNode(str(n["name"]), tuple(str(c) for c in n["classes"]), n["fill"])
+        GraphNode(
+            str(n["name"]),
+            tuple(str(c) for c in n["classes"]),
+            n["fill"],
+            n.get("outline"),
+            tuple(str(t) for t in n.get("texts", ())),
+        )
         for n in raw["nodes"]
     )
     return Drawing(bool(raw["rendered"]), nodes)

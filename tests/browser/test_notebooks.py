@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from flowstone_nb._core.states import PALETTE
+from flowstone_nb._core.states import PALETTE, CheckState
 from flowstone_nb._notebook.graph.dot_text import NODE_FILLS as GRAPH_COLOURS
 
 from .conftest import NotebookRun, unavailable
@@ -340,3 +340,47 @@ def test_history_lists_the_materializations(notebook_run: NotebookRun) -> None:
 # (text, computed alignment) of each history header.
 _HISTORY_HEADERS = """(el) => [...el.querySelectorAll('table.fs-history thead th')]
   .map(th => [th.textContent, getComputedStyle(th).textAlign])"""
+
+
+@shows("check_marks")
+def test_failing_checks_are_marked_on_the_grid_and_the_graph(notebook_run: NotebookRun) -> None:
+    lab = notebook_run.lab
+    failing = PALETTE[CheckState.FAILING].strong
+    grids = lab.locate(".jupyter-widgets.fs-status-grid")
+    wanted_cells = notebook_run.expected.flagged_cells
+    assert len(grids) == len(wanted_cells), f"{len(grids)} status grid(s) on the page"
+    for index, (grid, wanted) in enumerate(zip(grids, wanted_cells, strict=True)):
+        lab.shot(f"checks-grid-{index}", grid)
+        marked: dict[str, list[str]] = {}
+        for asset, title, ring in grid.evaluate(_FLAGGED_CELLS):
+            subject = title.split(":", 1)[0]  # "orders[2024-03-04]"
+            marked.setdefault(asset, []).append(subject.removeprefix(f"{asset}[").rstrip("]"))
+            assert "check failing" in title, f"grid {index}: {title!r} names no failing check"
+            assert hex_to_rgb(failing) in ring, f"grid {index}: {subject} is ringed {ring!r}"
+        assert {a: tuple(keys) for a, keys in marked.items()} == dict(wanted), f"grid {index}"
+        legend = grid.locator(".fs-legend-checks")
+        expect(legend).to_have_count(1 if wanted else 0)
+    drawings = lab.drawings(STATIC_GRAPH)
+    badges = notebook_run.expected.graph_badges
+    assert len(drawings) == len(badges), f"{len(drawings)} static graph(s) on the page"
+    for index, (drawing, wanted_badges) in enumerate(zip(drawings, badges, strict=True)):
+        shown = {
+            node.name: node.texts[-1]
+            for node in drawing.nodes
+            if "fs-checks-failing" in node.classes
+        }
+        assert shown == dict(wanted_badges), f"graph {index}: badges {shown}"
+        for node in drawing.nodes:
+            if node.name in shown:
+                assert node.outline == failing, (
+                    f"graph {index}: {node.name} outlined {node.outline}"
+                )
+                assert node.fill == GRAPH_COLOURS[node.status or ""], node  # its status fill stays
+    for index, output in enumerate(lab.locate(STATIC_GRAPH)):
+        lab.shot(f"checks-graph-{index}", output)
+
+
+# Per cell of a status grid marked for failing checks: (asset, tooltip, computed box-shadow).
+_FLAGGED_CELLS = """(grid) => [...grid.querySelectorAll('tbody tr')].flatMap(row =>
+  [...row.querySelectorAll('td.fs-cell.fs-checks-failing')].map(cell => [
+    row.querySelector('th').textContent, cell.title, getComputedStyle(cell).boxShadow]))"""

@@ -2,7 +2,9 @@
 
 Builds plain node views from the registry's DAG and the status report, turns them into DOT text
 (:mod:`.dot_text`) and wraps that in a :class:`~.render.GraphView`, which renders as SVG (Graphviz),
-as an in-browser widget, or as text. It consumes the pure graph and never drives it.
+as an in-browser widget, or as text. A node counts the data checks failing on its partitions
+(its badge), from the same report: drawing asks the catalog nothing more. It consumes the pure
+graph and never drives it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from flowstone_nb._core.html import CHECK_FLAG, checks_failing
 from flowstone_nb._core.states import UNKNOWN, Freshness
 from flowstone_nb._define.asset import Asset, name_of
 from flowstone_nb._define.registry import Registry, resolve_registry
@@ -19,8 +22,12 @@ from flowstone_nb._storage.store import get_store
 
 if TYPE_CHECKING:
     from flowstone_nb._notebook.graph.render import GraphView
+    from flowstone_nb._query.status import PartitionStatus
 
-__all__ = ["draw", "graph", "graph_nodes", "graph_text", "select_assets"]
+__all__ = ["draw", "failing_checks", "graph", "graph_nodes", "graph_text", "select_assets"]
+
+#: Partition keys a node's tooltip names per failing check; the rest are counted.
+KEYS_NAMED = 5
 
 
 def select_assets(
@@ -33,6 +40,30 @@ def select_assets(
     registry.get(focus)
     chosen = {focus} | dag.upstream(focus, upstream) | dag.downstream(focus, downstream)
     return sorted(chosen)
+
+
+def failing_checks(rows: Sequence[PartitionStatus]) -> tuple[int, str]:
+    """How many data checks fail on an asset's partitions, and which on which (its tooltip).
+
+    An unpartitioned asset says what its checks found; a partitioned one names, per check, the
+    partitions it fails on (the first :data:`KEYS_NAMED`, the rest counted): the grid has the
+    messages of each.
+    """
+    failing: dict[str, list[str]] = {}
+    for row in rows:
+        for name in row.checks_failing:
+            failing.setdefault(name, []).append(row.partition)
+    if not failing:
+        return 0, ""
+    if len(rows) == 1 and not rows[0].partition:
+        return len(failing), rows[0].check_message
+    phrases = []
+    for name, keys in sorted(failing.items()):
+        named = ", ".join(keys[:KEYS_NAMED])
+        more = f", … and {len(keys) - KEYS_NAMED} more" if len(keys) > KEYS_NAMED else ""
+        count = f"{len(keys):,} partition{'' if len(keys) == 1 else 's'}"
+        phrases.append(f"{name} fails on {count} ({named}{more})")
+    return len(failing), "; ".join(phrases)
 
 
 def graph_nodes(
@@ -49,6 +80,7 @@ def graph_nodes(
         status = report.overall(name) if report is not None else UNKNOWN
         detail = report.summary(name) if report is not None and asset.partitions else ""
         tags = tuple(str(t) for t in asset.tags)
+        failing, checks = failing_checks(report.for_asset(name)) if report else (0, "")
         nodes.append(
             NodeView(
                 name=name,
@@ -57,6 +89,8 @@ def graph_nodes(
                 tags=tags,
                 description=asset.description or "",
                 group=tags[0] if tags else None,
+                checks_failing=failing,
+                checks_detail=checks,
             )
         )
         edges.extend((dep, name) for dep in dag.parents[name] if dep in selected)
@@ -77,7 +111,10 @@ def graph_text(nodes: Sequence[NodeView], edges: Sequence[tuple[str, str]]) -> s
         detail = f", {node.detail}" if node.detail else ""
         kind = "not defined" if node.external else node.status
         inputs = f" <- {', '.join(parents[node.name])}" if node.name in parents else ""
-        lines.append(f"{node.name} ({kind}{detail}){inputs}")
+        flag = (
+            f", {CHECK_FLAG} {checks_failing(node.checks_failing)}" if node.checks_failing else ""
+        )
+        lines.append(f"{node.name} ({kind}{detail}{flag}){inputs}")
     return "\n".join(lines) if lines else "(no assets)"
 
 

@@ -15,6 +15,9 @@ Decisions:
   clash and no user text reaches the DOT text unescaped.
 * Status is both the fill colour and an SVG class (``fs-node fs-status-<status>``, plus
   ``fs-external``, ``fs-focus``, ``fs-group``), so tests and stylesheets can find it.
+* A node with failing data checks keeps its status fill and gets a badge: a last label line
+  ("⚑ 2 checks failing"), an outline in the failing colour and the class ``fs-checks-failing``;
+  its tooltip names the checks. A collapsed group adds up its members' badges.
 * An edge end that is not among the nodes is drawn as an external (dashed) node of its own.
 * Big graphs: with clustering on and more than :data:`COLLAPSE_ABOVE` nodes, each group of two or
   more assets is drawn as one node, labelled with its counts ("42 assets: 40 fresh, 2 stale") and
@@ -32,9 +35,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from flowstone_nb._core.errors import AssetNotFoundError, FlowstoneError, did_you_mean
-from flowstone_nb._core.states import UNKNOWN, Freshness, strong_colour, tint_colour
+from flowstone_nb._core.html import CHECK_FLAG, checks_failing
+from flowstone_nb._core.states import UNKNOWN, CheckState, Freshness, strong_colour, tint_colour
 
 __all__ = [
+    "CHECKS_OUTLINE",
     "COLLAPSE_ABOVE",
     "NODE_FILLS",
     "NODE_OUTLINES",
@@ -53,6 +58,8 @@ NODE_FILLS: Mapping[str, str] = MappingProxyType({s: tint_colour(s) for s in NOD
 NODE_OUTLINES: Mapping[str, str] = MappingProxyType({s: strong_colour(s) for s in NODE_STATES})
 #: Text colour on every fill.
 TEXT_COLOUR = "#1b1b1b"
+#: The outline of a node some data check fails on (its fill stays its status's).
+CHECKS_OUTLINE = strong_colour(CheckState.FAILING)
 #: With clustering on, graphs with more nodes than this draw each group as one node.
 COLLAPSE_ABOVE = 150
 
@@ -101,6 +108,10 @@ class NodeView:
         The cluster label; ``None`` means the first tag, ``""`` means no cluster.
     external
         A dependency that is not defined: drawn dashed.
+    checks_failing
+        How many of its data checks fail (on any of its partitions): its badge.
+    checks_detail
+        Which, on which partitions (added to the tooltip).
     """
 
     name: str
@@ -110,6 +121,8 @@ class NodeView:
     description: str = ""
     group: str | None = None
     external: bool = False
+    checks_failing: int = 0
+    checks_detail: str = ""
 
     @property
     def cluster(self) -> str | None:
@@ -158,34 +171,49 @@ class _Box:
     classes: tuple[str, ...]
     dashed: bool = False
     focus: bool = False
+    checks_failing: int = 0
 
     def statement(self) -> str:
         key = _status_key(self.status)
         style = "rounded,filled,dashed" if self.dashed else "rounded,filled"
+        flagged = self.checks_failing > 0
+        label = f"{self.label}\n{_badge(self.checks_failing)}" if flagged else self.label
+        classes = (*self.classes, *(["fs-checks-failing"] * flagged), _css_class(self.status))
         attributes = [
-            f"label={_quoted(self.label)}",
+            f"label={_quoted(label)}",
             f"tooltip={_quoted(self.tooltip)}",
-            f'class="{" ".join((*self.classes, _css_class(self.status)))}"',
+            f'class="{" ".join(classes)}"',
             f'style="{style}"',
             f'fillcolor="{NODE_FILLS[key]}"',
-            f'color="{NODE_OUTLINES[key]}"',
+            f'color="{CHECKS_OUTLINE if flagged else NODE_OUTLINES[key]}"',
         ]
         if self.focus:
             attributes.append("penwidth=3")
+        elif flagged:
+            attributes.append("penwidth=2.5")
         return f"{self.ident} [{', '.join(attributes)}];"
+
+
+def _badge(count: int) -> str:
+    """The label line of a node some data checks fail on: ``⚑ 2 checks failing``."""
+    return f"{CHECK_FLAG} {checks_failing(count)}"
 
 
 def _asset_box(node: NodeView, focus: bool) -> _Box:
     detail = node.detail or ("not defined" if node.external else "")
     classes = ("fs-node", *(["fs-external"] * node.external), *(["fs-focus"] * focus))
+    tooltip = node.description or f"{node.name} ({node.status})"
+    if node.checks_failing:
+        tooltip = f"{tooltip}\n{_badge(node.checks_failing)}: {node.checks_detail}"
     return _Box(
         ident=_node_id(node.name),
         label=f"{node.name}\n{detail}" if detail else node.name,
         status=node.status,
-        tooltip=node.description or f"{node.name} ({node.status})",
+        tooltip=tooltip,
         classes=classes,
         dashed=node.external,
         focus=focus,
+        checks_failing=node.checks_failing,
     )
 
 
@@ -202,6 +230,7 @@ def _group_box(group: str, members: Sequence[NodeView]) -> _Box:
         status=worst,
         tooltip=f"{group}: {listed}{more}",
         classes=("fs-group",),
+        checks_failing=sum(m.checks_failing for m in members),
     )
 
 

@@ -2,13 +2,16 @@
 
 :class:`LiveGraph` displays the asset graph (drawn by :mod:`.build`, as ``fs.graph`` draws it),
 listens to :mod:`~flowstone_nb._core.events` and updates the same display with each node's status
-as it changes, through a :class:`~flowstone_nb._core.throttle.Throttle`. It reaches IPython only
+as it changes, through a :class:`~flowstone_nb._core.throttle.Throttle`; the outcomes of data checks
+(``checked`` events) mark their partition as the status report does, so a node's badge counts
+them as they come. It reaches IPython only
 through :mod:`flowstone_nb._notebook.display`, when it shows the graph; it never runs or schedules
 materializations.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -16,6 +19,7 @@ from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING
 
 from flowstone_nb._core.events import Event, subscribe
+from flowstone_nb._core.html import findings
 from flowstone_nb._core.states import EventKind, Freshness
 from flowstone_nb._core.throttle import Schedule, Throttle, start_timer
 from flowstone_nb._define.registry import Registry, get_registry
@@ -97,6 +101,8 @@ class LiveGraph:
         self._display = display
         self._lock = threading.Lock()
         self._live: dict[tuple[str, str], PartitionStatus] = {}
+        # What the checks of this run found failing, per partition: check -> message.
+        self._failing: dict[tuple[str, str], dict[str, str | None]] = {}
         self._names: list[str] = []
         self._shown: frozenset[str] = frozenset()
         self._base: StatusReport | None = None
@@ -126,14 +132,42 @@ class LiveGraph:
 
     def on_event(self, event: Event) -> None:
         """Record the node's new status and ask for a redraw (called from worker threads)."""
+        if event.asset not in self._shown:
+            return
+        if event.kind == EventKind.CHECKED:
+            self._checked(event)
+            return
         status = LIVE_STATUS.get(event.kind)
-        if status is None or event.asset not in self._shown:
+        if status is None:
             return
         reason = str(event.detail.get("error", REASONS.get(status, "")))
         row = PartitionStatus(event.asset, event.partition, status, reason)
         with self._lock:
             self._live[(event.asset, event.partition)] = row
+            if event.kind == EventKind.STARTED:  # a new value: what checks said of the old goes
+                self._failing.pop((event.asset, event.partition), None)
         self._throttle.request()
+
+    def _checked(self, event: Event) -> None:
+        """A data check judged a partition's value: mark it failing, or no longer."""
+        detail = event.detail
+        name = str(detail.get("check", ""))
+        with self._lock:
+            failing = self._failing.setdefault((event.asset, event.partition), {})
+            if detail.get("passed"):
+                failing.pop(name, None)
+            else:
+                failing[name] = detail.get("message")
+        self._throttle.request()
+
+    def _marked(self, row: PartitionStatus) -> PartitionStatus:
+        """``row`` with the checks this run found failing on its value (lock held)."""
+        failing = self._failing.get((row.asset, row.partition))
+        if not failing:
+            return row
+        return dataclasses.replace(
+            row, checks_failing=tuple(failing), check_message=findings(failing.items())
+        )
 
     def report(self) -> StatusReport | None:
         """The status before the run with every live status laid over it."""
@@ -141,8 +175,8 @@ class LiveGraph:
             return None
         with self._lock:
             live = dict(self._live)
-        rows = [live.pop((r.asset, r.partition), r) for r in self._base.rows]
-        return StatusReport((*rows, *live.values()))
+            rows = [live.pop((r.asset, r.partition), r) for r in self._base.rows]
+            return StatusReport(tuple(map(self._marked, (*rows, *live.values()))))
 
     def view(self) -> GraphView:
         """The graph as it should look now."""

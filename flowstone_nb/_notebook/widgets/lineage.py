@@ -2,7 +2,8 @@
 
 :class:`LineageWidget` renders a :class:`~flowstone_nb._query.lineage.Lineage` as two grids with one
 button per materialization; a click asks the ``navigate`` callback for that materialization's
-lineage and re-centres on it, keeping a trail for the back button. :func:`store_navigator` builds
+lineage and re-centres on it, keeping a trail for the back button. A row whose value a data check
+fails on has a flag after its status, naming the checks. :func:`store_navigator` builds
 that callback from the catalog. ipywidgets is imported when a widget is built, never at import
 time; this module never walks the catalog itself (``compute_lineage`` does).
 """
@@ -13,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.errors import FlowstoneError
-from flowstone_nb._core.html import badge, esc, subject, when
+from flowstone_nb._core.html import badge, check_flag, esc, subject, when
 from flowstone_nb._core.states import FORGOTTEN
 from flowstone_nb._notebook.widgets.base import WidgetView
 
@@ -77,9 +78,11 @@ def _facts(entry: LineageEntry) -> list[str]:
 
 
 def _cells(entry: LineageEntry) -> list[str]:
-    """The non-button cells of a row, as safe HTML."""
+    """The non-button cells of a row, as safe HTML; the status flagged when checks fail."""
     *facts, status = _facts(entry)
-    return [*(esc(fact) for fact in facts), badge(status)]
+    failing = entry.checks_failing
+    flag = f" {check_flag('failing checks: ' + ', '.join(failing))}" if failing else ""
+    return [*(esc(fact) for fact in facts), badge(status) + flag]
 
 
 class LineageWidget(WidgetView):

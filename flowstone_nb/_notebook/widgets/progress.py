@@ -7,8 +7,10 @@ words of the backfill's result (:class:`~flowstone_nb._core.states.Outcome`: com
 failed, skipped, cancelled; and running, pending while it runs) and drawn in that state's colour
 from :data:`~flowstone_nb._core.states.PALETTE`, in the bar, its legend and the strip alike. The
 bar, counts and problems update on every event; the per-partition strip is redrawn through a
-:class:`~flowstone_nb._core.throttle.Throttle`. ipywidgets is imported when a widget is built,
-never at import time.
+:class:`~flowstone_nb._core.throttle.Throttle`. A partition some data check fails on (a
+``checked`` event that did not pass) keeps its state and is marked as the status grid marks it: a
+ring around its square, a count after the legend, and a line naming the checks among the
+problems. ipywidgets is imported when a widget is built, never at import time.
 """
 
 from __future__ import annotations
@@ -21,7 +23,18 @@ from typing import Any
 
 from flowstone_nb._core.errors import FlowstoneError
 from flowstone_nb._core.events import Event
-from flowstone_nb._core.html import counted, esc, legend, square, state_bar, tooltip
+from flowstone_nb._core.html import (
+    CHECK_FLAG,
+    check_flag,
+    counted,
+    esc,
+    findings,
+    legend,
+    square,
+    state_bar,
+    tooltip,
+    with_failing_checks,
+)
 from flowstone_nb._core.states import EventKind, Outcome, RecordStatus
 from flowstone_nb._core.throttle import Schedule, Throttle, start_timer
 from flowstone_nb._notebook.widgets.base import WidgetView
@@ -99,6 +112,8 @@ class BackfillProgress(WidgetView):
         self._title = title
         self._states: dict[str, str] = dict.fromkeys(partitions, RecordStatus.PENDING)
         self._reasons: dict[str, str] = {}
+        # What the data checks found failing on each partition's value: check -> message.
+        self._failing: dict[str, dict[str, str | None]] = {}
         self._on_cancel = on_cancel
         self._cancelled = False
         self.bar: Any = widgets.HTML()
@@ -142,10 +157,15 @@ class BackfillProgress(WidgetView):
 
     def update(self, event: Event) -> None:
         """Take one run event (thread-safe); events of other kinds are ignored."""
+        if event.kind == EventKind.CHECKED:
+            self._checked(event)
+            return
         state = KIND_STATE.get(event.kind)
         if state is None:
             return
         with self._lock:
+            if event.kind == EventKind.STARTED:  # a new value: what checks said of the old goes
+                self._failing.pop(event.partition, None)
             self._states[event.partition] = state
             error = event.detail.get("error")
             if error:
@@ -154,6 +174,20 @@ class BackfillProgress(WidgetView):
                 self._reasons.pop(event.partition, None)
             finished = self._refresh()
         self._throttle.request(now=finished)
+
+    def _checked(self, event: Event) -> None:
+        """A data check judged a partition's value: mark the partition failing, or no longer."""
+        detail = event.detail
+        with self._lock:
+            failing = self._failing.setdefault(event.partition, {})
+            if detail.get("passed"):
+                failing.pop(str(detail.get("check")), None)
+            else:
+                failing[str(detail.get("check"))] = detail.get("message")
+            if not failing:
+                del self._failing[event.partition]
+            self._refresh()
+        self._throttle.request()
 
     def cancel(self) -> None:
         """What the Cancel button does: call ``on_cancel`` once and say so."""
@@ -186,20 +220,36 @@ class BackfillProgress(WidgetView):
         return counts, sum(counts[s] for s in Outcome), slots
 
     def _problems(self) -> list[str]:
-        """``partition state: reason`` of each failed or skipped partition (lock held)."""
-        return [
+        """What went wrong, one line per partition (lock held).
+
+        ``partition state: reason`` of each failed or skipped partition, then
+        ``partition ⚑ check: message`` of each one some check fails on.
+        """
+        problems = [
             f"{partition} {state}: {self._reasons[partition]}"
             if partition in self._reasons
             else f"{partition} {state}"
             for partition, state in self._states.items()
             if state in PROBLEMS
         ]
+        problems += [
+            f"{partition} {CHECK_FLAG} {_said(failing)}"
+            for partition, failing in self._failing.items()
+        ]
+        return problems
+
+    def _legend(self, counts: dict[str, int]) -> str:
+        """The legend of the states, then how many partitions checks fail on (lock held)."""
+        if not self._failing:
+            return legend(counts)
+        flagged = with_failing_checks(len(self._failing))
+        return f'{legend(counts)} · <span class="fs-count-checks">{check_flag()} {flagged}</span>'
 
     def _refresh(self) -> bool:
         """Update bar, counts and problems (lock held); True when every partition is done."""
         counts, done, slots = self._tally()
         self.bar.value = state_bar(counts, label=f"{done}/{slots}")
-        self.counts.value = legend(counts)
+        self.counts.value = self._legend(counts)
         self.problems.value = _problems_html(self._problems())
         finished = done >= slots
         if finished:
@@ -210,8 +260,12 @@ class BackfillProgress(WidgetView):
         with self._lock:
             states = list(self._states.items())
             reasons = dict(self._reasons)
+            failing = {p: _said(found) for p, found in self._failing.items()}
             _, _, slots = self._tally()
-        squares = [square(s, tooltip(p, s, reasons.get(p, ""))) for p, s in states]
+        squares = [
+            square(s, _tooltip(p, s, reasons.get(p, ""), failing.get(p)), flagged=p in failing)
+            for p, s in states
+        ]
         blank = square(RecordStatus.PENDING, "not started yet")
         squares += [blank] * (slots - len(states))
         return f'<div class="fs-strip" style="line-height:8px">{"".join(squares)}</div>'
@@ -226,8 +280,11 @@ class BackfillProgress(WidgetView):
             states = list(self._states.values())
             problems = self._problems()
             cancelled = self._cancelled
+            flagged = len(self._failing)
         strip = "".join(TEXT_MARKS[s] for s in states) + "." * (slots - len(states))
-        lines = [f"{self._title or 'backfill'}: {done}/{slots} done ({counted(counts)})", strip]
+        checks = f"; {with_failing_checks(flagged)}" if flagged else ""
+        head = f"{self._title or 'backfill'}: {done}/{slots} done ({counted(counts)}){checks}"
+        lines = [head, strip]
         lines += _shown_problems(problems)
         if cancelled:
             lines.append(CANCEL_NOTE)
@@ -238,11 +295,23 @@ class BackfillProgress(WidgetView):
         with self._lock:
             counts, done, slots = self._tally()
             problems = self._problems()
+            shown = self._legend(counts)
         return (
             f'<div class="fs-backfill"><b>{esc(self._title)}</b> '
-            f"{state_bar(counts, label=f'{done}/{slots}')}<div>{legend(counts)}</div>"
+            f"{state_bar(counts, label=f'{done}/{slots}')}<div>{shown}</div>"
             f"{self._strip_html()}{_problems_html(problems)}<div>{self.state.value}</div></div>"
         )
+
+
+def _said(failing: Mapping[str, str | None]) -> str:
+    """What the failing checks of one partition found: ``positive: 2 negative`` (in name order)."""
+    return findings(sorted(failing.items()))
+
+
+def _tooltip(partition: str, state: str, reason: str, failing: str | None) -> str:
+    """A square's tooltip: ``partition: state — reason``, and what failing checks found."""
+    text = tooltip(partition, state, reason)
+    return f"{text} — {CHECK_FLAG} {failing}" if failing else text
 
 
 def _shown_problems(problems: list[str]) -> list[str]:

@@ -6,7 +6,9 @@ reason. Few partitions show as a grid with a column per key (an unpartitioned as
 in a column of its own); many show compactly: a square per partition while they fit on a line,
 beyond that a bar of the report's runs (:meth:`~flowstone_nb._query.status.StatusReport.runs`)
 with their key ranges, as the text view writes them. Cells carry no text, so nothing overflows;
-the status is written once, in the status column. ipywidgets is imported when a widget is built;
+the status is written once, in the status column. A partition some data check fails on keeps its
+status colour and wears a ring in the failing colour (cells, squares and runs alike), and its
+tooltip names the checks and what they found. ipywidgets is imported when a widget is built;
 this module never computes a status.
 """
 
@@ -14,7 +16,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flowstone_nb._core.html import badge, esc, square, subject, tooltip
+from flowstone_nb._core.html import (
+    CHECK_FLAG,
+    FLAGGED_RING,
+    badge,
+    check_flag,
+    checks_failing,
+    esc,
+    square,
+    subject,
+    tooltip,
+)
 from flowstone_nb._core.states import strong_colour
 from flowstone_nb._notebook.widgets.base import WidgetView
 
@@ -30,18 +42,30 @@ NOWRAP = "text-align:left;white-space:nowrap;padding:2px 8px"
 
 
 def _tooltip(row: PartitionStatus) -> str:
-    return tooltip(subject(row.asset, row.partition), row.status, row.reason)
+    """``daily[2024-01-02]: fresh``, with the reason and the failing checks if there are any."""
+    text = tooltip(subject(row.asset, row.partition), row.status, row.reason)
+    if row.checks_failing:
+        failing = checks_failing(len(row.checks_failing))
+        text = f"{text} — {CHECK_FLAG} {failing}: {row.check_message}"
+    return text
 
 
 def _run_tooltip(asset: str, run: StatusRun) -> str:
-    """``daily[2024-01-01..2024-01-31]: fresh (31)``, with the reason if there is one."""
-    return tooltip(subject(asset, run.keys), f"{run.status} ({run.count})", run.reason)
+    """``daily[2024-01-01..2024-01-31]: fresh (31)``, with the reason and failing checks."""
+    text = tooltip(subject(asset, run.keys), f"{run.status} ({run.count})", run.reason)
+    return f"{text} — {CHECK_FLAG} failing checks: {run.checks}" if run.checks else text
+
+
+def _marks(flagged: bool) -> tuple[str, str]:
+    """The class and the CSS that mark a partition some data check fails on (or nothing)."""
+    return ("fs-checks-failing ", f";{FLAGGED_RING}") if flagged else ("", "")
 
 
 def _cell(row: PartitionStatus) -> str:
+    mark, ring = _marks(bool(row.checks_failing))
     return (
-        f'<td class="fs-cell fs-cell-{esc(row.status)}" title="{esc(_tooltip(row))}" '
-        f'style="background:{strong_colour(row.status)};{CELL}"></td>'
+        f'<td class="fs-cell {mark}fs-cell-{esc(row.status)}" title="{esc(_tooltip(row))}" '
+        f'style="background:{strong_colour(row.status)};{CELL}{ring}"></td>'
     )
 
 
@@ -122,7 +146,9 @@ class StatusGrid(WidgetView):
     def _strip(self, asset: str) -> str:
         rows = self.report.for_asset(asset)
         if len(rows) <= self._squares_up_to:
-            inner = "".join(square(r.status, _tooltip(r)) for r in rows)
+            inner = "".join(
+                square(r.status, _tooltip(r), flagged=bool(r.checks_failing)) for r in rows
+            )
         else:
             inner = self._run_bar(asset)
         return f'<td class="fs-strip" style="line-height:8px;text-align:left">{inner}</td>'
@@ -132,10 +158,10 @@ class StatusGrid(WidgetView):
         runs = self.report.runs(asset)
         total = sum(run.count for run in runs)
         segments = "".join(
-            f'<span class="fs-run fs-run-{esc(run.status)}" data-count="{run.count}" '
-            f'title="{esc(_run_tooltip(asset, run))}" '
-            f'style="width:{100 * run.count / total:.4g}%;background:{strong_colour(run.status)}">'
-            "</span>"
+            f'<span class="fs-run {_marks(bool(run.checks))[0]}fs-run-{esc(run.status)}" '
+            f'data-count="{run.count}" title="{esc(_run_tooltip(asset, run))}" '
+            f'style="width:{100 * run.count / total:.4g}%;background:{strong_colour(run.status)}'
+            f'{_marks(bool(run.checks))[1]}"></span>'
             for run in runs
         )
         return (
@@ -146,7 +172,11 @@ class StatusGrid(WidgetView):
 
     def _legend(self) -> str:
         present = dict.fromkeys(row.status for row in self.report.rows)
-        return '<div class="fs-legend">' + " ".join(badge(s) for s in present) + "</div>"
+        items = [badge(s) for s in present]
+        if any(row.checks_failing for row in self.report.rows):
+            flag = check_flag("a data check fails on the value: hover a cell for what it found")
+            items.append(f'<span class="fs-legend-checks">{flag} failing checks</span>')
+        return '<div class="fs-legend">' + " ".join(items) + "</div>"
 
     def to_html(self) -> str:
         """The grid (or the compact strips) as static HTML, with a legend."""

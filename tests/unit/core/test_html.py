@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 
 from flowstone_nb._core.html import (
+    CHECK_FLAG,
+    FLAGGED_RING,
+    check_flag,
+    checks_failing,
     counted,
     duration,
     html_table,
@@ -13,8 +17,16 @@ from flowstone_nb._core.html import (
     state_bar,
     text_table,
     tooltip,
+    with_failing_checks,
 )
-from flowstone_nb._core.states import PALETTE, EventKind, Freshness, Outcome, RecordStatus
+from flowstone_nb._core.states import (
+    PALETTE,
+    CheckState,
+    EventKind,
+    Freshness,
+    Outcome,
+    RecordStatus,
+)
 
 EVIL = "<script>alert(1)</script>"
 
@@ -70,3 +82,31 @@ def test_durations_read_in_seconds_minutes_or_hours() -> None:
     assert duration(59.994) == "59.99 s"
     assert duration(125) == "2 min 05 s"
     assert duration(3725) == "1 h 02 min"
+
+
+def test_a_failing_check_has_a_colour_no_status_has() -> None:
+    statuses = [*Freshness, *Outcome, RecordStatus.PENDING]
+    assert PALETTE[CheckState.FAILING].strong not in {PALETTE[s].strong for s in statuses}
+    assert PALETTE[CheckState.PASSED] == PALETTE[Outcome.COMPUTED]
+
+
+def test_failing_checks_read_the_same_in_every_view() -> None:
+    assert checks_failing(1) == "1 check failing"
+    assert checks_failing(2) == "2 checks failing"
+    assert with_failing_checks(1) == "1 partition with failing checks"
+    assert with_failing_checks(3) == "3 partitions with failing checks"
+    flag = check_flag(f"positive: {EVIL}")
+    assert "<script" not in flag
+    assert f"color:{PALETTE[CheckState.FAILING].strong}" in flag
+    assert CHECK_FLAG in flag
+    assert 'class="fs-check-flag"' in flag
+
+
+def test_a_flagged_square_keeps_its_status_colour_and_wears_a_ring() -> None:
+    html = square("fresh", "sales[south]: fresh", flagged=True)
+    assert f"background:{PALETTE['fresh'].strong}" in html
+    assert FLAGGED_RING in html
+    assert PALETTE[CheckState.FAILING].strong in FLAGGED_RING
+    # The status stays the last class (views and browser tests read it there).
+    assert 'class="fs-square fs-checks-failing fs-square-fresh"' in html
+    assert FLAGGED_RING not in square("fresh", "x")

@@ -158,3 +158,22 @@ def test_a_check_of_an_asset_never_materialized_has_nothing_to_judge() -> None:
     define_check("True")
     assert fs.check_all().empty
     assert isinstance(fs.checks(), pd.DataFrame)
+
+
+def test_check_all_can_run_one_check_again_and_no_other() -> None:
+    calls: Counter[str] = Counter()
+    sales(calls)
+    define_check("min(sales) >= 0")
+    define_check("len(sales) == 2", name="two")
+    fs.backfill("sales")
+    before = len(fs.checks())
+    ran = fs.check_all("sales", check="positive", force=True)
+    assert sorted(ran.partition) == ["2024-01-01", "2024-01-02", "2024-01-03"]
+    assert set(ran.check) == {"positive"}
+    assert len(fs.checks()) == before + 3
+    assert fs.check_all("sales", check="positive").empty  # nothing new or edited
+    assert calls["sales"] == 3
+    with pytest.raises(fs.FlowstoneError, match=r"'sales' has no check 'postive'.*'positive'"):
+        fs.check_all("sales", check="postive")
+    with pytest.raises(fs.FlowstoneError, match="check= names one check of one asset: pass"):
+        fs.check_all(check="positive")
