@@ -14,6 +14,7 @@ choice, never this module's.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -419,34 +420,34 @@ def compute_lineage(
     texts = KeyTexts(registry)
     sides = [side for side in ("upstream", "downstream") if direction in (side, "both")]
     with collection_paused():  # (thousands of rows, no cycles: see _core.collection)
-        walked = [
-            (side, reached)
-            for side in sides
-            for reached in catalog.walk(start.id, depth, upstream=side == "upstream")
-        ]
-        failing = failing_checks(registry, catalog, (reached for _, reached in walked))
-        entries = [
-            LineageEntry(
-                side,
-                reached.depth,
-                reached.asset,
-                texts(reached.asset, reached.partition),
-                reached.id,
-                reached.data_version,
-                reached.finished_at,
-                reached.rows,
-                reached.status or FORGOTTEN,
-                reached.via,
-                failing.get(reached.id, ()),
-            )
-            for side, reached in walked
-        ]
+        reached = [catalog.walk(start.id, depth, upstream=side == "upstream") for side in sides]
+        failing = failing_checks(registry, catalog, itertools.chain.from_iterable(reached))
+        entries = tuple(
+            [
+                LineageEntry(
+                    side,
+                    row.depth,
+                    row.asset,
+                    texts(row.asset, row.partition),
+                    row.id,
+                    row.data_version,
+                    row.finished_at,
+                    row.rows,
+                    row.status or FORGOTTEN,
+                    row.via,
+                    failing.get(row.id, ()),
+                )
+                for side, rows in zip(sides, reached, strict=True)
+                for row in rows
+            ]
+        )
+        del reached  # (freed now, so that the collection resumed after skips them)
     return Lineage(
         start.asset,
         texts(start.asset, start.partition),
         start.id,
         start.data_version,
-        tuple(entries),
+        entries,
         direction,
         depth,
     )
@@ -464,17 +465,19 @@ class KeyTexts:
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
         self._definitions: dict[str, Any] = {}
-        self._texts: dict[tuple[str, str], str] = {}
+        # by asset, then key: (keyed by strings, the cache holds nothing the collector tracks)
+        self._texts: dict[str, dict[str, str]] = {}
 
     def __call__(self, asset: str, encoded: str) -> str:
         """The text of ``asset``'s stored key ``encoded``."""
-        key = (asset, encoded)
-        text = self._texts.get(key)
+        texts = self._texts.get(asset)
+        if texts is None:
+            known = asset in self._registry
+            self._definitions[asset] = self._registry.get(asset).partitions if known else None
+            texts = self._texts[asset] = {}
+        text = texts.get(encoded)
         if text is None:
-            if asset not in self._definitions:
-                known = asset in self._registry
-                self._definitions[asset] = self._registry.get(asset).partitions if known else None
-            text = self._texts[key] = stored_key_text(self._definitions[asset], encoded)
+            text = texts[encoded] = stored_key_text(self._definitions[asset], encoded)
         return text
 
 
