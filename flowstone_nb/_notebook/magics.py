@@ -289,10 +289,9 @@ def _status(command: StatusCommand) -> Any:
 
 
 def _history(command: HistoryCommand) -> Any:
-    import flowstone_nb as fs
-    from flowstone_nb._notebook.views import history_view
+    from flowstone_nb._notebook.views import paged_history_view
 
-    return history_view(fs.history(command.asset))
+    return paged_history_view(command.asset)
 
 
 def _live(asset: str) -> Any:
