@@ -22,8 +22,7 @@ from typing import Any, NoReturn
 from IPython.core.error import UsageError
 
 from flowstone_nb._core.errors import did_you_mean
-from flowstone_nb._define.checks import timeout_problem
-from flowstone_nb._partitioning.mappings import MAPPING_FORMS
+from flowstone_nb._partitioning.mapping_forms import MAPPING_FORMS
 
 __all__ = [
     "ASSET_PARSER",
@@ -74,6 +73,8 @@ def identifier(role: str) -> Callable[[str], str]:
 
 def seconds(text: str) -> float:
     """An argparse type for ``--timeout``: a positive number of seconds (the asset's rule)."""
+    from flowstone_nb._define.checks import timeout_problem  # (with pydantic: when first used)
+
     try:
         value: float | None = float(text)
     except ValueError:
