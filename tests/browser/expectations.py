@@ -48,6 +48,9 @@ class Expected:
         Assets that must have rows in the history widget.
     history_filter
         What the history widget's asset filter shows.
+    large_grid
+        An asset with many partitions whose ``fs.status(asset)`` cell is run again: its grid
+        must be painted within a second, and the history widget must page.
     """
 
     graphs: tuple[Graph, ...] = ()
@@ -58,6 +61,7 @@ class Expected:
     status_grids: tuple[StatusGrid, ...] = ()
     history_assets: frozenset[str] = frozenset()
     history_filter: str = "all assets"
+    large_grid: str | None = None
 
     def aspects(self) -> frozenset[str]:
         """The names of the particular checks this notebook asks for."""
@@ -68,6 +72,7 @@ class Expected:
             "backfill": bool(self.backfills),
             "status_grid": bool(self.status_grids),
             "history": bool(self.history_assets),
+            "large_grid": self.large_grid is not None,
         }
         return frozenset(name for name, on in wanted.items() if on)
 
@@ -124,6 +129,12 @@ EXPECTED: Mapping[str, Expected] = {
     ),
     # The command line's tables and the exported module are text; the common checks cover them.
     "04_to_production.ipynb": Expected(),
+    "scale.ipynb": Expected(
+        status_grids=({"wide": {"fresh": 9_982, "missing": 18}},),
+        history_assets=frozenset({"wide"}),
+        history_filter="wide",  # %flowstone history wide
+        large_grid="wide",
+    ),
     "tour.ipynb": Expected(
         graphs=(_TOUR_GRAPH,),
         interactive_graphs=(_TOUR_GRAPH,),
