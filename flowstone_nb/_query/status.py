@@ -290,7 +290,11 @@ class _StatusComputation:
         self.store = store
         self.catalog = store.catalog
         self.assets = {name: registry.get(name) for name in names}
-        self.latest = self.catalog.newest(names)
+        # The keys to report: those of each definition (the catalog is asked for them alone),
+        # or, for an open one, those recorded.
+        self.keys = {name: _defined_keys(self.assets[name].partitions) for name in names}
+        asked = {name: None if keys is None else keys[1] for name, keys in self.keys.items()}
+        self.latest = self.catalog.newest(asked)
         self.not_fresh = _NotFresh()
         self.checks = registry.checks_for(names)
         self.outcomes = self._check_outcomes() if self.checks else {}
@@ -331,10 +335,10 @@ class _StatusComputation:
         asset = self.assets[name]
         definition = asset.partitions
         found = self.latest.get(name, {})
-        keys = _partition_keys(definition, found)
+        keys, encoded = self.keys[name] or _recorded_keys(found)
         version = asset_code_version(asset) if found else ""
         judge = functools.partial(self._judge, name, asset, version, name in self.checks)
-        entries = [judge(k, e, found.get(e)) for k, e in zip(keys, encode_keys(keys), strict=True)]
+        entries = [judge(k, e, found.get(e)) for k, e in zip(keys, encoded, strict=True)]
         text = functools.partial(key_text, definition)
         return AssetStatuses(name, entries, text, partitioned=definition is not None)
 
@@ -410,16 +414,21 @@ class _StatusComputation:
         return manager.check(location, stamp)
 
 
-def _partition_keys(
-    definition: PartitionsDefinition | None, found: Mapping[str, PartitionLatest]
-) -> list[Any]:
-    """The keys to report: the definition's, or those in the catalog for open definitions."""
+def _defined_keys(definition: PartitionsDefinition | None) -> tuple[list[Any], list[str]] | None:
+    """The keys of a definition and their stored forms (``None``: an open definition)."""
     if definition is None:
-        return [None]
+        return [None], [""]
     try:
-        return list(definition.keys())
+        keys = list(definition.keys())
     except FlowstoneError:
-        return sorted({decode_key(encoded) for encoded in found}, key=encode_key)
+        return None
+    return keys, encode_keys(keys)
+
+
+def _recorded_keys(found: Mapping[str, PartitionLatest]) -> tuple[list[Any], list[str]]:
+    """The keys recorded in the catalog, in key order (for an open definition)."""
+    keys = sorted({decode_key(encoded) for encoded in found}, key=encode_key)
+    return keys, [encode_key(key) for key in keys]
 
 
 def compute_status(

@@ -484,7 +484,9 @@ class Catalog:
         read = functools.partial(reads.history, limit=limit, offset=offset, statuses=statuses)
         return self._read("read its history", read, asset, partition)
 
-    def newest(self, assets: Sequence[str]) -> dict[str, dict[str, status_reads.PartitionLatest]]:
+    def newest(
+        self, assets: Mapping[str, Sequence[str] | None]
+    ) -> dict[str, dict[str, status_reads.PartitionLatest]]:
         """Each partition's newest attempt and success (:func:`.status_reads.newest`)."""
         return self._read("read the state of partitions", status_reads.newest, assets)
 

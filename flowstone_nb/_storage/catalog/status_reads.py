@@ -1,20 +1,20 @@
 """What the status report reads of the catalog: each partition's newest attempt and success.
 
-:func:`newest` answers, for every partition of some assets, with one narrow row
+:func:`newest` answers, for the partitions of some assets, with one narrow row each
 (:class:`PartitionLatest`): the status and error of its newest attempt, and of its newest
 success what the freshness verdict reads (versions, where and how its value is stored, its
-stamp) with the inputs it consumed. One query, whose cost grows with the partitions found and
-the inputs they consumed, not with how many times each was materialized: the partitions are
-walked one index seek at a time (a loose index scan) instead of scanning every row of their
-history, and each partition then takes two seeks for its newest attempt and success (a test
-reads the plan). It reads through the connection it is given and never writes.
+stamp) with the inputs it consumed. One query, whose cost grows with the partitions asked for
+and the inputs they consumed, not with how many times each was materialized: each partition
+(the keys of its asset's definition, or those recorded, walked one index seek at a time) takes
+an index seek for its newest attempt, and only when that failed or runs a second for its newest
+success (a test reads the plan). It reads through the connection it is given and never writes.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from flowstone_nb._core.states import RecordStatus
@@ -69,15 +69,20 @@ _NEWEST_ROW = (
     "AND m.partition_key = {of}.partition_key {also}"
     "ORDER BY m.started_at DESC, m.rowid DESC LIMIT 1"
 )
-# The partitions of each asset, in key order: from the smallest key, each next one is one seek
-# (SQLite has no loose index scan of its own: DISTINCT would read every row of the history).
+# The partitions of each asset: the keys its definition gives (``:given``, a list per asset of
+# ``:names``), or, for an asset given none (null), those recorded, in key order: from the
+# smallest, each next one is one seek (SQLite has no loose index scan of its own: DISTINCT would
+# read every row of the history).
 _PARTITIONS = (
-    "WITH RECURSIVE keys(number, asset, partition_key) AS (SELECT a.key, a.value, "
+    "WITH RECURSIVE found(number, asset, partition_key) AS (SELECT a.key, a.value, "
     "(SELECT min(partition_key) FROM materializations WHERE asset = a.value) "
-    "FROM json_each(:names) AS a "
-    "UNION ALL SELECT k.number, k.asset, (SELECT min(m.partition_key) FROM materializations AS m "
-    "WHERE m.asset = k.asset AND m.partition_key > k.partition_key) "
-    "FROM keys AS k WHERE k.partition_key IS NOT NULL)"
+    "FROM json_each(:names) AS a WHERE json_type(:given, '$[' || a.key || ']') = 'null' "
+    "UNION ALL SELECT f.number, f.asset, (SELECT min(m.partition_key) "
+    "FROM materializations AS m WHERE m.asset = f.asset AND m.partition_key > f.partition_key) "
+    "FROM found AS f WHERE f.partition_key IS NOT NULL), "
+    "keys(number, asset, partition_key) AS (SELECT number, asset, partition_key FROM found "
+    "UNION ALL SELECT g.key, json_extract(:names, '$[' || g.key || ']'), k.value "
+    "FROM json_each(:given) AS g, json_each(g.value) AS k WHERE g.type = 'array')"
 )
 # The newest attempt is read in full. When it is a success (the common case) it is the newest
 # success too: no other row is sought, and its own fields are NULL (no text made twice).
@@ -109,16 +114,20 @@ _NOTHING_CONSUMED: frozenset[tuple[str, str, str | None]] = frozenset()
 
 
 def newest(
-    connection: sqlite3.Connection, assets: Sequence[str]
+    connection: sqlite3.Connection, assets: Mapping[str, Sequence[str] | None]
 ) -> dict[str, dict[str, PartitionLatest]]:
-    """Every recorded partition of ``assets``: ``{asset: {encoded partition: latest}}``.
+    """The partitions of ``assets``: ``{asset: {encoded partition: latest}}``.
 
-    Assets with nothing recorded are absent. One query, whatever the number of assets.
+    ``assets`` maps each asset to the encoded keys asked for (those its definition has), or to
+    ``None`` for every partition recorded. Partitions never attempted are absent, and so are
+    assets with none. One query, whatever the number of assets.
     """
     if not assets:
         return {}
     names = list(assets)
-    return latest_from(connection.execute(NEWEST, {"names": json.dumps(names)}), names)
+    given = json.dumps([None if keys is None else list(keys) for keys in assets.values()])
+    found = connection.execute(NEWEST, {"names": json.dumps(names), "given": given})
+    return latest_from(found, names)
 
 
 def latest_from(
