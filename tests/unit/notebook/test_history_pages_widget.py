@@ -116,3 +116,12 @@ def test_outside_a_kernel_the_history_magic_view_is_the_whole_table() -> None:
     shown = paged_history_view("daily")
     assert isinstance(shown, pd.DataFrame)
     assert len(shown) == 24
+
+
+def test_a_widget_of_one_frame_has_no_pages_to_step_through() -> None:
+    twenty_five_rows()
+    widget = HistoryWidget(fs.history(), max_rows=10)
+    before = widget.table.value
+    widget.step(1)
+    assert widget.table.value == before
+    assert (widget.previous, widget.next) == (None, None)

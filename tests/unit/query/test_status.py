@@ -150,3 +150,26 @@ def test_a_computed_report_makes_rows_only_when_they_are_asked_for(
     assert rows[0].materialization_id is not None
     assert report == StatusReport(tuple(report.rows))  # the same as a report made of its rows
     assert hash(report) == hash(StatusReport(report.rows))
+
+
+def test_a_partition_only_ever_pending_is_missing_and_a_report_equals_only_reports() -> None:
+    from flowstone_nb._storage.catalog import MaterializationRow
+    from flowstone_nb._storage.store import get_store
+
+    @fs.asset(partitioned_by=fs.DailyPartitions("2024-01-01", "2024-01-03"))
+    def daily(context: Any) -> int:
+        return context.partition.day
+
+    fs.materialize(daily, "2024-01-01")
+    catalog = get_store().catalog
+    run = catalog.start_run(kind="backfill", targets=["daily"])
+    catalog.write([MaterializationRow("queued", run, "daily", "d:2024-01-02", "pending", 1.0)])
+    report = fs.status(daily)
+    assert report["daily"] == {
+        "2024-01-01": "fresh",
+        "2024-01-02": "missing",
+        "2024-01-03": "missing",
+    }
+    assert report.for_asset("daily")[1].reason == "never materialized"
+    assert report != "daily"
+    assert report == fs.status(daily)
