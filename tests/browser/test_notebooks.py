@@ -359,6 +359,7 @@ def test_a_grid_of_ten_thousand_partitions_paints_within_a_second_and_history_pa
         "() => window.__fsGridPainted", timeout=RENDER_TIMEOUT
     ).json_value()
     lab.shot("large-grid", cell)
+    print(f"the grid of {source} painted {painted - started:.0f} ms after the keystroke")
     assert painted - started <= 1_000, f"the grid took {painted - started:.0f} ms to paint"
     runs = cell.locator(".fs-status-grid span.fs-run")
     assert runs.count() == 2  # two runs of keys, not 10,000 cells
