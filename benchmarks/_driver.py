@@ -36,6 +36,9 @@ WORKLOADS = (
     "trivial",
     "lineage",
     "scale",
+    "million",
+    "growth",
+    "memory",
     "dot",
     "notebook",
     "live",
@@ -72,16 +75,17 @@ def _runners(workload: str, sizes: Sizes, work: Path) -> dict[str, Runner]:
             "ours": lambda s: ours.lineage(s, work, home),
             "floor": lambda s: floor.lineage(s, catalog, ours.encode_day),
         }
-    if workload == "scale":
-        home = ours.prepare_scale(sizes, work)
-        catalog = Path(home) / "catalog.sqlite"
-        return {
-            "ours": lambda s: ours.scale(s, work, home),
-            "floor": lambda s: floor.scale(s, catalog),
-        }
+    if workload in AT_SCALE:
+        from . import _at_scale
+
+        return _at_scale.runners(workload, sizes, work)
     name = "trivial_backfill" if workload == "trivial" else workload
     mine, by_hand = getattr(ours, name), getattr(floor, name)
     return {"ours": lambda s: mine(s, work), "floor": lambda s: by_hand(s, work)}
+
+
+#: Issue 19's workloads (see :mod:`benchmarks._at_scale`).
+AT_SCALE = ("scale", "million", "growth", "memory")
 
 
 def _interleaved(
@@ -329,8 +333,22 @@ def _sizes_line(sizes: Sizes) -> str:
         f"{sizes.lineage_materializations:,} materializations in the catalog "
         f"({sizes.lineage_assets} assets x {sizes.lineage_days} days x {sizes.lineage_runs} "
         f"runs); DOT for {sizes.dot_layers * sizes.dot_width:,} assets; graph of "
-        f"{sizes.topo_layers * sizes.topo_width:,} nodes"
+        f"{sizes.topo_layers * sizes.topo_width:,} nodes; at scale: {sizes.scale_partitions:,} "
+        f"partitions, a root consumed by {sizes.scale_fanout:,}, {2 * sizes.scale_days + 1:,} "
+        f"partitions x {sizes.scale_runs} runs, {sizes.million_materializations:,} "
+        f"materializations ({sizes.million_assets} x {sizes.million_days:,} days x "
+        f"{sizes.million_runs} runs), growth at {', '.join(f'{n:,}' for n in sizes.growth)}; "
+        f"memory: {sizes.memory_partitions} partitions of {sizes.memory_rows:,} rows"
     )
+
+
+def _growth(results: _table.Results, sizes: Sizes) -> list[str]:
+    """The growth table and the catalog's size per row, when they were measured."""
+    if not any(w in results for w in ("growth", "million")):
+        return []
+    from . import _at_scale
+
+    return [*_at_scale.growth_lines(results, sizes), ""]
 
 
 def report(
@@ -357,6 +375,7 @@ def report(
         "",
         render_table(results, sizes),
         "",
+        *_growth(results, sizes),
         *machine(versions),
         _sizes_line(sizes),
     ]

@@ -34,6 +34,14 @@ class Sizes:
     lineage_runs: int = 10
     scale_partitions: int = 10_000
     scale_fanout: int = 20_000
+    scale_days: int = 1_000
+    scale_runs: int = 50
+    million_assets: int = 10
+    million_days: int = 10_000
+    million_runs: int = 10
+    growth: tuple[int, ...] = (1_000, 10_000, 100_000)
+    memory_partitions: int = 40
+    memory_rows: int = 400_000
     dot_layers: int = 10
     dot_width: int = 100
     topo_layers: int = 100
@@ -45,11 +53,18 @@ class Sizes:
     import_repeat: int = 10
     cache_hits: int = 30
     slow_repeat: int = 2
+    growth_repeat: int = 2
+    memory_repeat: int = 3
 
     @property
     def wide_assets(self) -> int:
         """Assets in the wide DAG."""
         return self.wide_layers * self.wide_width
+
+    @property
+    def million_materializations(self) -> int:
+        """Materializations in the catalog of a million."""
+        return self.million_assets * self.million_days * self.million_runs
 
     @property
     def lineage_materializations(self) -> int:
@@ -64,6 +79,7 @@ class Sizes:
     def from_json(cls, text: str) -> Sizes:
         """Sizes from :meth:`to_json` text."""
         values: dict[str, Any] = json.loads(text)
+        values["growth"] = tuple(values.get("growth", ()))
         return cls(**values)
 
     def with_repeat(self, repeat: int) -> Sizes:
@@ -82,6 +98,8 @@ class Sizes:
             return self.graph_repeat
         if workload == "store_load":  # one store and one load each per round
             return self.cache_hits
+        if workload in ("growth", "memory"):  # (a round takes up to a minute)
+            return self.growth_repeat if workload == "growth" else self.memory_repeat
         return self.partition_repeat if workload == "partitions" else self.repeat
 
 
@@ -100,6 +118,14 @@ SMOKE = Sizes(
     lineage_runs=2,
     scale_partitions=6,
     scale_fanout=5,
+    scale_days=4,
+    scale_runs=3,
+    million_assets=3,
+    million_days=4,
+    million_runs=2,
+    growth=(3, 5),
+    memory_partitions=2,
+    memory_rows=1_000,
     dot_layers=2,
     dot_width=3,
     topo_layers=5,
@@ -111,4 +137,6 @@ SMOKE = Sizes(
     import_repeat=1,
     cache_hits=1,
     slow_repeat=1,
+    growth_repeat=1,
+    memory_repeat=1,
 )

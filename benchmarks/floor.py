@@ -232,34 +232,3 @@ def dot(sizes: Sizes, work: Path) -> Samples:
         for _ in range(sizes.repeat)
     ]
     return {"dot": text, "dot_no_status": text, "topo": order}
-
-
-_LATEST_PER_PARTITION = (
-    "SELECT partition_key, status, code_version, location FROM materializations AS m "
-    "WHERE asset = ? AND rowid = (SELECT max(rowid) FROM materializations "
-    "WHERE asset = m.asset AND partition_key = m.partition_key)"
-)
-_CATALOG_HISTORY = "SELECT * FROM materializations ORDER BY started_at DESC, rowid DESC"
-
-
-def scale(sizes: Sizes, catalog: Path) -> Samples:
-    """Issue 19 in plain sqlite3 on the same catalog file: the latest attempt of every partition
-    of one asset, the downstream walk from the root with its rows, the whole history as a
-    DataFrame."""
-    import pandas as pd
-
-    conn = sqlite3.connect(catalog)
-
-    def history() -> Any:
-        cursor = conn.execute(_CATALOG_HISTORY)
-        return pd.DataFrame(cursor.fetchall(), columns=[c[0] for c in cursor.description])
-
-    queries: dict[str, Callable[[], Any]] = {
-        "status_asset": lambda: conn.execute(_LATEST_PER_PARTITION, ("wide_daily",)).fetchall(),
-        "lineage_fanout": lambda: conn.execute(_DOWNSTREAM, ("root",)).fetchall(),
-        "history_catalog": history,
-    }
-    try:
-        return time_queries(queries, sizes.repeat)
-    finally:
-        conn.close()

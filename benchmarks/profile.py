@@ -1,7 +1,8 @@
 """``python -m benchmarks.profile CASE``: cProfile one of our timed calls, setup excluded.
 
 Cases: ``chain_define``, ``chain_run``, ``chain_again``, ``wide_define``, ``wide_run``,
-``backfill``, ``cache_hit``, ``load_ext``, ``history_all``, ``dot``, ``notebook``. Prints the
+``backfill``, ``cache_hit``, ``load_ext``, ``history_all``, ``dot``, ``notebook``,
+``status_wide`` (the status of one asset of 10,000 partitions). Prints the
 functions with the most own time and the most cumulative time (``--top`` lines each) at the
 issue's sizes, tasks run on thread pools (backfill workers) included;
 ``--out FILE`` also keeps the raw stats for ``snakeviz``/``pstats``. A first, unprofiled run of
@@ -85,6 +86,19 @@ def _history(work: Path, sizes: Sizes) -> Prepared:
 
 
 @contextmanager
+def _status_wide(work: Path, sizes: Sizes) -> Prepared:
+    import flowstone_nb as fs
+
+    from . import _scale
+
+    home = _scale.status_home(sizes, work)
+    with ours.isolated(work, home=home):
+        _scale.define_status(sizes)
+        fs.status("wide_daily")
+        yield lambda: fs.status("wide_daily")
+
+
+@contextmanager
 def _dot(work: Path, sizes: Sizes) -> Prepared:
     import flowstone_nb as fs
 
@@ -119,6 +133,7 @@ def _case(name: str, work: Path, sizes: Sizes) -> Any:
         "history_all": lambda: _history(work, sizes),
         "dot": lambda: _dot(work, sizes),
         "notebook": lambda: _notebook(work),
+        "status_wide": lambda: _status_wide(work, sizes),
     }
     return cases[name]()
 
@@ -135,6 +150,7 @@ CASES = (
     "history_all",
     "dot",
     "notebook",
+    "status_wide",
 )
 
 

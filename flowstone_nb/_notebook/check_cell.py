@@ -1,7 +1,7 @@
 """The ``%%check`` cell: a data check written in a cell, run at once on the stored values.
 
-:func:`parse_check_line` reads ``%%check ASSET [--blocking] [--name NAME] [--no-run]`` into a
-:class:`CheckArgs`. :func:`check_function` turns the cell body into the check function: the
+Its line is read by :mod:`.check_line` (which loading the extension imports: no definitions).
+:func:`check_function` turns the cell body into the check function: the
 asset's value is its parameter (named as the asset; ``context`` comes first when the body reads
 it) and the last expression is the result, ``True``/``False`` or an ``fs.CheckResult``, as
 ``@fs.check`` expects. :func:`define_cell_check` registers it with ``fs.check`` (the cell's code
@@ -31,7 +31,7 @@ from flowstone_nb._define.cell_function import Cell, parse_cell
 from flowstone_nb._define.decorator import check
 from flowstone_nb._define.definition_site import origin_of_cell
 from flowstone_nb._define.registry import get_registry
-from flowstone_nb._notebook.magic_lines import LineParser, identifier, split_line
+from flowstone_nb._notebook.check_line import CheckArgs, parse_check_line
 from flowstone_nb._notebook.tracebacks import usage_errors
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from flowstone_nb._define.data_checks import Check
 
 __all__ = [
-    "CHECK_PARSER",
     "CheckArgs",
     "CheckCellResult",
     "PartitionOutcome",
@@ -54,67 +53,6 @@ __all__ = [
 
 #: Partitions listed under a ``%%check`` cell; the rest are counted.
 ROWS_SHOWN = 20
-
-
-@dataclass(frozen=True)
-class CheckArgs:
-    """The options of one ``%%check`` line.
-
-    Attributes
-    ----------
-    asset
-        The asset whose values the cell checks.
-    blocking
-        A failure fails the partition's materialization (see ``fs.check``).
-    name
-        The check's name (``None``: ``ASSET_check``).
-    run
-        Judge the stored values now (``False`` with ``--no-run``).
-    """
-
-    asset: str
-    blocking: bool = False
-    name: str | None = None
-    run: bool = True
-
-
-def _check_parser() -> LineParser:
-    # No description: the magic's docstring, shown above the usage by %%check?, gives it.
-    parser = LineParser("%%check")
-    parser.usage = "%(prog)s ASSET [--blocking] [--name NAME] [--no-run]"  # as the docs write it
-    parser.add_argument(
-        "asset", metavar="ASSET", type=identifier("ASSET"), help="the asset whose values it checks"
-    )
-    parser.add_argument(
-        "--blocking",
-        action="store_true",
-        help="a failure fails that partition's materialization: its downstream does not run",
-    )
-    parser.add_argument(
-        "--name", metavar="NAME", help="the check's name (default: ASSET_check), unique per asset"
-    )
-    parser.add_argument(
-        "--no-run",
-        dest="run",
-        action="store_false",
-        help="register the check, do not judge the stored values now",
-    )
-    return parser
-
-
-CHECK_PARSER = _check_parser()
-
-
-def parse_check_line(line: str) -> CheckArgs:
-    """Read a ``%%check`` line.
-
-    Raises
-    ------
-    UsageError
-        No asset, an asset name that is not an identifier, or an unknown option.
-    """
-    parsed = CHECK_PARSER.parse_args(split_line(line, CHECK_PARSER.prog))
-    return CheckArgs(parsed.asset, parsed.blocking, parsed.name, parsed.run)
 
 
 def check_name(args: CheckArgs) -> str:

@@ -329,7 +329,8 @@ def _asset_function(plan: CellPlan, cell: _AssetCell, assets: list[str], alias: 
 
 def _check_function(plan: CellPlan, alias: str) -> str:
     """A ``%%check`` cell as the ``@fs.check`` function the magic registers (same code)."""
-    from flowstone_nb._notebook.check_cell import check_name, check_parameters, parse_check_line
+    from flowstone_nb._notebook.check_cell import check_name, check_parameters
+    from flowstone_nb._notebook.check_line import parse_check_line
 
     first, _, body = plan.cell.source.lstrip()[2:].partition("\n")
     try:

@@ -34,19 +34,20 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.events import Event, subscribe
 from flowstone_nb._core.html import badge, esc
 from flowstone_nb._core.states import FORGOTTEN, EventKind, Freshness, Outcome
 from flowstone_nb._core.throttle import Schedule, Throttle, start_timer
-from flowstone_nb._define.asset import Asset
-from flowstone_nb._define.code_version import asset_code_version
 from flowstone_nb._define.definition_site import current_cell
-from flowstone_nb._define.registry import Registry, get_registry
 from flowstone_nb._notebook.display import Display, DisplayHandle, show
-from flowstone_nb._query.status import StatusReport, compute_status
-from flowstone_nb._storage.store import get_store
+
+if TYPE_CHECKING:  # (imported when first used: %load_ext stays quick)
+    from flowstone_nb._define.asset import Asset
+    from flowstone_nb._define.registry import Registry
+    from flowstone_nb._query.status import StatusReport
+    from flowstone_nb._storage.store import Store
 
 __all__ = [
     "DEFINED",
@@ -272,6 +273,8 @@ class LiveBoard:
     # -- the check -------------------------------------------------------------------------------
 
     def _after_cell(self) -> None:
+        from flowstone_nb._define.registry import get_registry
+
         self._throttle.flush()  # a redraw still waiting: the runs have ended, it changes nothing
         with self._lock:
             if self._unsubscribe is not None:
@@ -318,6 +321,9 @@ class LiveBoard:
         A definition added, replaced or removed changes the code versions compared here too.
         ``lines``: whether there are, or are about to be, lines (else nothing is read).
         """
+        from flowstone_nb._define.code_version import asset_code_version
+        from flowstone_nb._storage.store import get_store
+
         seen = self._seen
         if not lines:
             return False, False
@@ -329,6 +335,9 @@ class LiveBoard:
         return moved and bool(self._displays), code
 
     def _report(self, registry: Registry, names: list[str]) -> StatusReport:
+        from flowstone_nb._query.status import StatusReport
+        from flowstone_nb._storage.store import get_store
+
         known = [name for name in dict.fromkeys(names) if name in registry]
         return compute_status(registry, get_store(), known) if known else StatusReport(())
 
@@ -433,6 +442,13 @@ def _node(line: AssetLine) -> tuple[str, str]:
 
 def _still_followed(lines: LiveLines) -> bool:
     return any(line.state not in (REPLACED, FORGOTTEN) for line in lines.lines)
+
+
+def compute_status(registry: Registry, store: Store, names: list[str]) -> StatusReport:
+    """``fs.status``'s report of ``names`` (the status module is imported on first use)."""
+    from flowstone_nb._query.status import compute_status as compute
+
+    return compute(registry, store, names)
 
 
 def _depends(registry: Registry, name: str) -> str:

@@ -22,13 +22,7 @@ from typing import Any, NoReturn
 from IPython.core.error import UsageError
 
 from flowstone_nb._core.errors import did_you_mean
-from flowstone_nb._define.checks import (
-    retries_problem,
-    retry_backoff_problem,
-    retry_delay_problem,
-    timeout_problem,
-)
-from flowstone_nb._partitioning.mappings import MAPPING_FORMS
+from flowstone_nb._partitioning.mapping_forms import MAPPING_FORMS
 
 __all__ = [
     "ASSET_PARSER",
@@ -80,6 +74,8 @@ def identifier(role: str) -> Callable[[str], str]:
 
 def seconds(text: str) -> float:
     """An argparse type for ``--timeout``: a positive number of seconds (the asset's rule)."""
+    from flowstone_nb._define.checks import timeout_problem  # (with pydantic: when first used)
+
     try:
         value: float | None = float(text)
     except ValueError:
@@ -91,6 +87,8 @@ def seconds(text: str) -> float:
 
 def retries(text: str) -> int:
     """An argparse type for ``--retries``: a whole number, 0 or more (the asset's rule)."""
+    from flowstone_nb._define.checks import retries_problem  # (with pydantic: when first used)
+
     try:
         value: int | None = int(text)
     except ValueError:
@@ -100,10 +98,16 @@ def retries(text: str) -> int:
     return value
 
 
-def _number(problem: Callable[[object, str], str | None], option: str) -> Callable[[str], float]:
-    """An argparse type for a number that ``problem`` (the asset's rule) accepts."""
+def _number(rule: str, option: str) -> Callable[[str], float]:
+    """An argparse type for a number that the asset's rule ``rule`` accepts.
+
+    The rules live in ``_define.checks``, imported (with pydantic) when a line first has one.
+    """
 
     def check(text: str) -> float:
+        from flowstone_nb._define import checks
+
+        problem: Callable[[object, str], str | None] = getattr(checks, rule)
         try:
             value: float | None = float(text)
         except ValueError:
@@ -367,13 +371,13 @@ def _asset_parser() -> LineParser:
     )
     parser.add_argument(
         "--retry-delay",
-        type=_number(retry_delay_problem, "--retry-delay"),
+        type=_number("retry_delay_problem", "--retry-delay"),
         metavar="SECONDS",
         help="seconds before the first retry (default 1); other partitions run meanwhile",
     )
     parser.add_argument(
         "--retry-backoff",
-        type=_number(retry_backoff_problem, "--retry-backoff"),
+        type=_number("retry_backoff_problem", "--retry-backoff"),
         metavar="FACTOR",
         help="what each later wait is multiplied by (default 2)",
     )

@@ -6,7 +6,9 @@ The magics are thin: they parse their line (``_magic_args``), turn the cell body
 user's own code keep their traceback, which points at the cell's lines. What ``%%asset`` shows is
 an :class:`AssetPreview`: the value (a DataFrame's head) and one status line, whose text form has
 no volatile details (durations and data versions are in the HTML form only). This module imports
-IPython: only the extension imports it, lazily, when IPython runs.
+IPython: only the extension imports it, lazily, when IPython runs. It imports at the top only
+what parsing a magic line needs, so that ``%load_ext`` stays quick; definitions, the status
+report and the stores' formats are imported when a cell first uses them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.getipython import get_ipython
@@ -27,19 +29,8 @@ from flowstone_nb._core.html import esc
 from flowstone_nb._core.io_managers import known_io_manager_names
 from flowstone_nb._core.shell import in_notebook
 from flowstone_nb._core.states import EventKind, Outcome
-from flowstone_nb._define.asset import CONTEXT, Asset
-from flowstone_nb._define.cell_function import parse_cell
-from flowstone_nb._define.decorator import build_asset
 from flowstone_nb._define.definition_site import origin_of_cell
-from flowstone_nb._define.registry import get_registry
-from flowstone_nb._notebook.cell_options import asset_options
-from flowstone_nb._notebook.check_cell import (
-    CHECK_PARSER,
-    CheckCellResult,
-    define_cell_check,
-    parse_check_line,
-    run_cell_check,
-)
+from flowstone_nb._notebook.check_line import CHECK_PARSER, parse_check_line
 from flowstone_nb._notebook.flowstone_commands import (
     BackfillCommand,
     Command,
@@ -58,8 +49,10 @@ from flowstone_nb._notebook.flowstone_commands import (
 from flowstone_nb._notebook.live_status import DEFINED, AssetLine, current_board
 from flowstone_nb._notebook.magic_lines import ASSET_PARSER, AssetArgs, parse_asset_line
 from flowstone_nb._notebook.tracebacks import usage_errors
-from flowstone_nb._storage.config import configure
-from flowstone_nb._storage.store import get_store
+
+if TYPE_CHECKING:
+    from flowstone_nb._define.asset import Asset
+    from flowstone_nb._notebook.check_cell import CheckCellResult
 
 __all__ = ["AssetPreview", "FlowstoneMagics"]
 
@@ -190,6 +183,9 @@ class CellDefinition:
 
 
 def _dependencies(args: AssetArgs, reads: Sequence[str]) -> tuple[tuple[str, ...], bool]:
+    from flowstone_nb._define.asset import CONTEXT
+    from flowstone_nb._define.registry import get_registry
+
     if args.depends_on is not None:
         if CONTEXT in args.depends_on:
             raise UsageError(
@@ -205,6 +201,13 @@ def _dependencies(args: AssetArgs, reads: Sequence[str]) -> tuple[tuple[str, ...
 def define_cell_asset(shell: Any, args: AssetArgs, body: str) -> CellDefinition:
     """Compile the cell body and register (or replace) the asset it defines."""
     __tracebackhide__ = True
+    # (definitions, pydantic included, are imported by the first cell that defines an asset:
+    # loading the extension imports only what parsing a line needs)
+    from flowstone_nb._define.cell_function import parse_cell
+    from flowstone_nb._define.decorator import build_asset
+    from flowstone_nb._define.registry import get_registry
+    from flowstone_nb._notebook.cell_options import asset_options
+
     try:
         cell = parse_cell(args.name, body)
     except SyntaxError as error:
@@ -257,6 +260,8 @@ def materialize_cell_asset(definition: CellDefinition, requested: str | None) ->
     computed = outcome.kind == EventKind.SUCCEEDED
     data_version = outcome.detail.get("data_version") if computed else None
     if not computed:
+        from flowstone_nb._storage.store import get_store
+
         row = get_store().catalog.latest_success(name, outcome.partition)
         data_version = row.data_version if row is not None else None
     return AssetPreview(
@@ -296,10 +301,9 @@ def _status(command: StatusCommand) -> Any:
 
 
 def _history(command: HistoryCommand) -> Any:
-    import flowstone_nb as fs
-    from flowstone_nb._notebook.views import history_view
+    from flowstone_nb._notebook.views import paged_history_view
 
-    return history_view(fs.history(command.asset))
+    return paged_history_view(command.asset)
 
 
 def _live(asset: str) -> Any:
@@ -433,6 +437,8 @@ class FlowstoneMagics(Magics):
 
     @observe("home", "default_io_manager")
     def _apply(self, change: Any) -> None:
+        from flowstone_nb._storage.config import configure
+
         if change["new"] is not None:
             configure(**{change["name"]: change["new"]})
 
@@ -487,6 +493,12 @@ class FlowstoneMagics(Magics):
         asset; with nothing stored yet, it first runs at the next one.
         """
         __tracebackhide__ = True
+        from flowstone_nb._notebook.check_cell import (  # (with the definitions)
+            CheckCellResult,
+            define_cell_check,
+            run_cell_check,
+        )
+
         args = parse_check_line(line)
         made = define_cell_check(self.shell, args, cell)
         result = CheckCellResult(str(made.asset), made.name, made.blocking, ran=args.run)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.shell import in_notebook
 from flowstone_nb._notebook.widgets.base import WidgetView
-from flowstone_nb._notebook.widgets.history import HistoryWidget
+from flowstone_nb._notebook.widgets.history import HistoryPages, HistoryWidget, StorePages
 from flowstone_nb._notebook.widgets.lineage import (
     LineageWidget,
     Navigate,
@@ -49,6 +49,7 @@ __all__ = [
     "install",
     "lineage_view",
     "navigator_for",
+    "paged_history_view",
     "status_view",
     "store_navigator",
 ]
@@ -91,6 +92,30 @@ def history_view(frame: pd.DataFrame, *, asset: str | None = None) -> HistoryWid
         only one).
     """
     return HistoryWidget(frame, asset=asset) if in_notebook() else frame
+
+
+def paged_history_view(
+    asset: str | None = None, *, pages: HistoryPages | None = None, page_size: int = 100
+) -> HistoryWidget | pd.DataFrame:
+    """What ``%flowstone history`` shows: a widget that asks for one page at a time.
+
+    In a kernel, a paged :class:`HistoryWidget`; elsewhere the whole table of
+    ``fs.history(asset)``.
+
+    Parameters
+    ----------
+    asset
+        The asset the filter starts on (default: all).
+    pages
+        Where the pages come from (default: the configured store, :class:`StorePages`).
+    page_size
+        Rows per page.
+    """
+    if not in_notebook():
+        from flowstone_nb._query.api import history
+
+        return history(asset)
+    return HistoryWidget.paged(pages or StorePages(), page_size=page_size, asset=asset)
 
 
 #: The results a shell shows through their view: (module, class name) -> the view's choice.

@@ -9,6 +9,7 @@ Thin wrappers that pick the default registry and store and return the plain-data
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._define.asset import Asset, name_of
@@ -27,7 +28,7 @@ from flowstone_nb._storage.store import get_store
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["forget", "history", "impact", "lineage", "status"]
+__all__ = ["forget", "history", "history_page", "impact", "lineage", "status"]
 
 
 def status(
@@ -103,6 +104,7 @@ def history(
     partition: Any = None,
     *,
     limit: int | None = None,
+    offset: int = 0,
     registry: Registry | None = None,
     home: str | None = None,
 ) -> pd.DataFrame:
@@ -113,11 +115,37 @@ def history(
     failures with 2 and 1, each with its error). Its ``checks`` column says what the data
     checks said of each value (``"2 passed"``, ``"1 of 2 failed: positive"``; ``""`` when none
     ran on it).
+
+    Parameters
+    ----------
+    asset, partition
+        Only the materializations of this asset (object or name), and of this partition.
+    limit, offset
+        A page: at most ``limit`` rows, after skipping the ``offset`` newest (a long history
+        is read a page at a time: each page costs what it holds, not what the catalog holds).
+    registry
+        Where assets are defined (default: the kernel registry).
+    home
+        The store home (default: the configured one).
     """
+    return history_page(asset, partition, limit=limit, offset=offset, registry=registry, home=home)
+
+
+def history_page(
+    asset: Asset | str | None = None,
+    partition: Any = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    statuses: Sequence[str] | None = None,
+    registry: Registry | None = None,
+    home: str | None = None,
+) -> pd.DataFrame:
+    """:func:`history`, also of some statuses only (what the history widget asks for)."""
     registry = resolve_registry(registry)
     catalog = get_store(home).catalog
     name, encoded = row_filter(registry, catalog, asset, partition)
-    rows = catalog.history(name, encoded, limit=limit)
+    rows = catalog.history(name, encoded, limit=limit, offset=offset, statuses=statuses)
     frame = history_frame(registry, rows)
     frame["checks"] = check_summaries(catalog, rows, name, encoded)
     return frame

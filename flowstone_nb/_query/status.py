@@ -17,159 +17,124 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.errors import FlowstoneError
 from flowstone_nb._core.html import badge, esc, findings, html_table
-from flowstone_nb._define.asset import Asset
+from flowstone_nb._core.states import RecordStatus
 from flowstone_nb._define.code_version import asset_code_version
-from flowstone_nb._define.registry import Registry
-from flowstone_nb._partitioning.keys import decode_key, encode_key
+from flowstone_nb._partitioning.display import key_text
+from flowstone_nb._partitioning.keys import decode_key, encode_key, encode_keys
+from flowstone_nb._query.status_rows import (
+    EXPLAINED,
+    STATUSES,
+    AssetStatuses,
+    PartitionEntry,
+    PartitionStatus,
+    StatusRun,
+    partition_entry,
+)
 from flowstone_nb._run.freshness import why_stale
-from flowstone_nb._run.plan import Node, inputs_of, make_node
-from flowstone_nb._storage.store import Store
+from flowstone_nb._run.plan import Input, Node, inputs_of, make_node
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     import pandas as pd
 
+    from flowstone_nb._define.asset import Asset
     from flowstone_nb._define.data_checks import Check
-    from flowstone_nb._storage.catalog import (
-        Catalog,
-        CheckRow,
-        MaterializationRow,
-        PartitionState,
-    )
-    from flowstone_nb._storage.io import ValueStamp
+    from flowstone_nb._define.registry import Registry
+    from flowstone_nb._partitioning.base import PartitionsDefinition
+    from flowstone_nb._storage.catalog import CheckRow
+    from flowstone_nb._storage.catalog.status_reads import PartitionLatest
+    from flowstone_nb._storage.io import IOManager, ValueStamp
+    from flowstone_nb._storage.store import Store
 
-__all__ = ["PartitionStatus", "StatusReport", "StatusRun", "compute_status"]
+__all__ = ["RUNS_SHOWN", "PartitionStatus", "StatusReport", "StatusRun", "compute_status"]
 
-STATUSES = ("fresh", "stale", "missing", "failed", "running")
-#: The statuses whose reason the compact views say (fresh and missing explain themselves).
-EXPLAINED = frozenset({"stale", "failed"})
 #: Runs listed per asset in the text and HTML views; the rest are counted.
 RUNS_SHOWN = 12
 #: Width the text view wraps an asset's runs at.
 TEXT_WIDTH = 100
 
 
-@dataclass(frozen=True)
-class PartitionStatus:
-    """The status of one asset partition.
+class StatusReport:
+    """Status per asset and partition, in dependency order.
 
-    Attributes
+    Parameters
     ----------
-    asset
-        The asset.
-    partition
-        The partition key as text (``""`` when unpartitioned).
-    status
-        ``"missing"``, ``"fresh"``, ``"stale"``, ``"failed"`` or ``"running"``.
-    reason
-        Why, in a few words (e.g. ``"code changed"``, ``"upstream 'raw' changed"``).
-    materialization_id
-        The latest successful materialization, if any.
-    data_version
-        Its data version.
-    updated_at
-        When it finished (UNIX seconds).
-    checks_failing
-        The data checks (defined now) whose latest outcome on its value is a failure.
-    check_message
-        What they found, ``"name: message"`` for each, joined by ``"; "``.
+    rows
+        One :class:`PartitionStatus` per partition (what ``fs.status`` computes is kept
+        compact instead, see :mod:`.status_rows`: its rows are made when first asked for).
     """
 
-    asset: str
-    partition: str
-    status: str
-    reason: str = ""
-    materialization_id: str | None = None
-    data_version: str | None = None
-    updated_at: float | None = None
-    checks_failing: tuple[str, ...] = ()
-    check_message: str = ""
+    def __init__(self, rows: Iterable[PartitionStatus] = ()) -> None:
+        given = tuple(rows)
+        self._rows: tuple[PartitionStatus, ...] | None = given
+        self._given: tuple[PartitionStatus, ...] | None = given
+        self._statuses: dict[str, AssetStatuses] | None = None
 
-
-@dataclass(frozen=True)
-class StatusRun:
-    """Consecutive partitions of one asset (in its key order) with one status and reason.
-
-    Attributes
-    ----------
-    first, last
-        The first and last partition key of the run, as text (the same key for one partition).
-    status
-        Their status.
-    count
-        How many partitions the run holds.
-    reason
-        Their reason (the same for every partition of the run).
-    checks
-        What their failing data checks said (the same for every partition of the run), or ``""``.
-    """
-
-    first: str
-    last: str
-    status: str
-    count: int
-    reason: str = ""
-    checks: str = ""
+    @classmethod
+    def of_assets(cls, statuses: Iterable[AssetStatuses]) -> StatusReport:
+        """A report of the statuses of some assets, in dependency order."""
+        report = cls()
+        report._rows = None
+        report._given = None
+        report._statuses = {found.asset: found for found in statuses}
+        return report
 
     @property
-    def keys(self) -> str:
-        """``first..last``, or the one key."""
-        return self.first if self.count == 1 else f"{self.first}..{self.last}"
+    def _by_asset(self) -> dict[str, AssetStatuses]:
+        if self._statuses is None:
+            grouped: dict[str, list[PartitionStatus]] = {}
+            for row in self._given or ():
+                grouped.setdefault(row.asset, []).append(row)
+            self._statuses = {a: AssetStatuses.of_rows(a, rows) for a, rows in grouped.items()}
+        return self._statuses
 
-    def __str__(self) -> str:
-        """``2024-01-01..2024-02-29 fresh (60)``; a stale or failed run adds its reason."""
-        count = f" ({self.count})" if self.count > 1 else ""
-        why = f" — {self.reason}" if self.reason and self.status in EXPLAINED else ""
-        checks = f" — failing checks: {self.checks}" if self.checks else ""
-        return f"{self.keys} {self.status}{count}{why}{checks}"
+    @property
+    def rows(self) -> tuple[PartitionStatus, ...]:
+        """Every partition's :class:`PartitionStatus`, asset by asset in dependency order."""
+        if self._rows is None:
+            self._rows = tuple(row for found in self._by_asset.values() for row in found.rows)
+        return self._rows
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StatusReport):
+            return NotImplemented
+        return self.rows == other.rows
 
-@dataclass(frozen=True)
-class StatusReport:
-    """Status per asset and partition, in dependency order."""
-
-    rows: tuple[PartitionStatus, ...]
+    def __hash__(self) -> int:
+        return hash(self.rows)
 
     def for_asset(self, asset: str) -> list[PartitionStatus]:
         """The rows of one asset."""
-        return list(self._by_asset.get(asset, ()))
-
-    @functools.cached_property
-    def _by_asset(self) -> dict[str, list[PartitionStatus]]:
-        index: dict[str, list[PartitionStatus]] = {}
-        for row in self.rows:
-            index.setdefault(row.asset, []).append(row)
-        return index
+        found = self._by_asset.get(asset)
+        return [] if found is None else list(found.rows)
 
     def __getitem__(self, asset: str) -> str | dict[str, str]:
         """``report["x"]``: the status of an unpartitioned asset, or ``{partition: status}``."""
-        rows = self.for_asset(asset)
-        if not rows:
+        found = self._by_asset.get(asset)
+        if found is None or not found.entries:
             raise KeyError(asset)
-        if not self.partitioned(asset):
-            return rows[0].status
-        return {row.partition: row.status for row in rows}
+        if not found.partitioned:
+            return found.entries[0].status
+        return found.statuses()
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Per asset, how many partitions have each status."""
-        counts: dict[str, dict[str, int]] = {}
-        for row in self.rows:
-            per_asset = counts.setdefault(row.asset, {})
-            per_asset[row.status] = per_asset.get(row.status, 0) + 1
-        return counts
+        return {
+            asset: dict(found.counts) for asset, found in self._by_asset.items() if found.counts
+        }
 
     def summary(self, asset: str) -> str:
         """One phrase per asset: ``"fresh"``, or ``"28/31 fresh, 3 stale"`` for partitions."""
-        counts = self.counts().get(asset, {})
-        if not self.partitioned(asset):
-            return self.for_asset(asset)[0].status
-        total = sum(counts.values())
+        found = self._by_asset[asset]
+        if not found.partitioned:
+            return found.entries[0].status
+        counts = found.counts
+        total = len(found.entries)
         parts = [f"{counts.get('fresh', 0)}/{total} fresh"]
         parts += [f"{counts[s]} {s}" for s in STATUSES[1:] if counts.get(s)]
         return ", ".join(parts)
@@ -180,9 +145,10 @@ class StatusReport:
         A partitioned asset with some fresh and some missing partitions reads ``fresh`` (its
         summary says how many are missing); ``missing`` means nothing is materialized.
         """
-        statuses = {row.status for row in self.for_asset(asset)}
+        found = self._by_asset.get(asset)
+        counts = found.counts if found is not None else {}
         for status in ("failed", "running", "stale", "fresh"):
-            if status in statuses:
+            if status in counts:
                 return status
         return "missing"
 
@@ -197,31 +163,13 @@ class StatusReport:
 
     def partitioned(self, asset: str) -> bool:
         """Whether ``asset``'s rows are partitions (an unpartitioned asset has one keyless row)."""
-        rows = self._by_asset.get(asset, ())
-        return not (len(rows) == 1 and rows[0].partition == "")
+        found = self._by_asset.get(asset)
+        return True if found is None else found.partitioned
 
     def runs(self, asset: str) -> list[StatusRun]:
         """``asset``'s partitions as runs of consecutive keys with one status and reason."""
-        runs: list[StatusRun] = []
-        for row in self.for_asset(asset):
-            last = runs[-1] if runs else None
-            same = (last.status, last.reason, last.checks) if last is not None else None
-            if last is not None and same == (row.status, row.reason, row.check_message):
-                runs[-1] = StatusRun(
-                    last.first,
-                    row.partition,
-                    row.status,
-                    last.count + 1,
-                    row.reason,
-                    row.check_message,
-                )
-            else:
-                runs.append(
-                    StatusRun(
-                        row.partition, row.partition, row.status, 1, row.reason, row.check_message
-                    )
-                )
-        return runs
+        found = self._by_asset.get(asset)
+        return [] if found is None else list(found.runs)
 
     def assets(self) -> list[str]:
         """The assets reported, in dependency order."""
@@ -233,24 +181,26 @@ class StatusReport:
         Failing data checks are counted (partitions), or said (an unpartitioned asset).
         """
         summary = self.summary(asset)
-        rows = self.for_asset(asset)
-        if self.partitioned(asset):
-            failing = sum(1 for row in rows if row.checks_failing)
+        found = self._by_asset[asset]
+        if found.partitioned:
+            failing = len(found.failing)
             return f"{summary}, {failing} with failing checks" if failing else summary
-        row = rows[0]
-        if row.reason and summary in EXPLAINED:
-            summary = f"{summary} — {row.reason}"
-        return f"{summary} — failing checks: {row.check_message}" if row.checks_failing else summary
+        entry = found.entries[0]
+        if entry.reason and summary in EXPLAINED:
+            summary = f"{summary} — {entry.reason}"
+        return (
+            f"{summary} — failing checks: {entry.check_message}"
+            if entry.checks_failing
+            else summary
+        )
 
     def _checks_column(self) -> bool:
         """Whether the HTML view has a ``checks`` column: only when some check fails."""
-        return any(row.checks_failing for row in self.rows)
+        return any(found.failing for found in self._by_asset.values())
 
     def checks_html(self, asset: str) -> str:
         """What ``asset``'s failing checks said, each once, as HTML."""
-        said = dict.fromkeys(
-            row.check_message for row in self.for_asset(asset) if row.checks_failing
-        )
+        said = dict.fromkeys(entry.check_message for entry in self._by_asset[asset].failing)
         return "; ".join(esc(message) for message in said)
 
     def shown_runs(self, asset: str) -> tuple[list[StatusRun], int]:
@@ -260,9 +210,9 @@ class StatusReport:
 
     def __repr__(self) -> str:
         """Per asset, its counts, then its partitions as runs of keys (wrapped, indented)."""
-        if not self.rows:
-            return "StatusReport(no assets)"
         assets = self.assets()
+        if not assets:
+            return "StatusReport(no assets)"
         width = max(len(a) for a in assets)
         lines = []
         for asset in assets:
@@ -319,137 +269,164 @@ def _packed(items: Sequence[str], *, indent: int) -> list[str]:
     return [" " * indent + text for text in lines]
 
 
-def _partition_keys(asset: Asset, seen: Iterable[str]) -> list[Any]:
-    """The keys to report: the definition's, or those in the catalog for open definitions."""
-    definition = asset.partitions
-    if definition is None:
-        return [None]
-    try:
-        return list(definition.keys())
-    except FlowstoneError:
-        return sorted({decode_key(encoded) for encoded in seen}, key=encode_key)
+class _NotFresh:
+    """The partitions found not fresh, by asset and encoded key (what ``why_stale`` asks)."""
+
+    def __init__(self) -> None:
+        self.keys: set[tuple[str, str]] = set()
+
+    def __contains__(self, node: object) -> bool:
+        return isinstance(node, Node) and (node.asset, node.encoded) in self.keys
+
+
+_NEVER = "never materialized"
+_NO_CHECKS: tuple[str, ...] = ()
 
 
 class _StatusComputation:
+    """The verdicts of one report, asset by asset in dependency order (upstream first)."""
+
     def __init__(self, registry: Registry, store: Store, names: Sequence[str]) -> None:
         self.store = store
         self.catalog = store.catalog
         self.assets = {name: registry.get(name) for name in names}
-        self.states: Mapping[tuple[str, str], PartitionState] = self.catalog.current(names)
-        self.not_fresh: set[Node] = set()
-        self.versions: dict[str, str] = {}
+        # The keys to report: those of each definition (the catalog is asked for them alone),
+        # or, for an open one, those recorded.
+        self.keys = {name: _defined_keys(self.assets[name].partitions) for name in names}
+        asked = {name: None if keys is None else keys[1] for name, keys in self.keys.items()}
+        self.latest = self.catalog.newest(asked)
+        self.not_fresh = _NotFresh()
         self.checks = registry.checks_for(names)
         self.outcomes = self._check_outcomes() if self.checks else {}
+        self._whole: dict[str, Input] = {}  # inputs of unpartitioned dependencies, shared
+        self._managers: dict[str, IOManager] = {}
 
     def _check_outcomes(self) -> dict[str, dict[str, CheckRow]]:
         """The latest outcome of each check of the current values of checked assets, by id."""
         ids = {
-            row.id
-            for (asset, _), state in self.states.items()
-            if asset in self.checks
-            for row in (state.success, state.last)
-            if row is not None
+            found
+            for asset in self.checks
+            for state in self.latest.get(asset, {}).values()
+            for found in (state.id, state.last_id)
+            if found is not None
         }
-        found: dict[str, dict[str, CheckRow]] = {}
+        outcomes: dict[str, dict[str, CheckRow]] = {}
         for row in self.catalog.latest_checks(ids):
-            found.setdefault(row.materialization_id, {})[row.check_name] = row
-        return found
+            outcomes.setdefault(row.materialization_id, {})[row.check_name] = row
+        return outcomes
 
-    def _failing(self, node: Node, state: PartitionState | None) -> list[tuple[Check, CheckRow]]:
-        """The checks defined now that failed on the node's value, with their outcomes.
+    def _failing(self, asset: str, state: PartitionLatest) -> list[tuple[Check, CheckRow]]:
+        """The checks defined now that failed on the partition's value, with their outcomes.
 
         The value is its latest attempt's when a check failed that one (a blocking check failed
         the attempt), else its latest success's.
         """
-        checks = self.checks.get(node.asset)
-        if not checks or state is None:
-            return []
-        outcomes = self.outcomes.get(state.last.id)
-        if not outcomes and state.success is not None:
-            outcomes = self.outcomes.get(state.success.id)
+        outcomes = self.outcomes.get(state.last_id) if state.last_id is not None else None
+        if not outcomes and state.id is not None:
+            outcomes = self.outcomes.get(state.id)
         return [
             (check, outcome)
-            for check in checks
+            for check in self.checks[asset]
             if (outcome := (outcomes or {}).get(check.name)) is not None and not outcome.passed
         ]
 
-    def node_status(self, node: Node) -> PartitionStatus:
-        state = self.states.get((node.asset, node.encoded))
-        effective, reason = self._effective(node, state)
-        if not effective:
-            self.not_fresh.add(node)
-        success = state.success if state else None
-        status = "fresh" if effective else ("stale" if success else "missing")
-        if state is not None and state.last.status in ("running", "failed"):
-            status = state.last.status
-            reason = (
-                f"{state.last.error_type}: {state.last.error_message}"
-                if status == "failed"
-                else "materializing now"
+    def statuses_of(self, name: str) -> AssetStatuses:
+        """Every partition of ``name`` judged (its upstream assets must be judged before)."""
+        asset = self.assets[name]
+        definition = asset.partitions
+        found = self.latest.get(name, {})
+        keys, encoded = self.keys[name] or _recorded_keys(found)
+        version = asset_code_version(asset) if found else ""
+        judge = functools.partial(self._judge, name, asset, version, name in self.checks)
+        entries = [judge(k, e, found.get(e)) for k, e in zip(keys, encoded, strict=True)]
+        text = functools.partial(key_text, definition)
+        return AssetStatuses(name, entries, text, partitioned=definition is not None)
+
+    def _judge(  # noqa: PLR0917  # positional: called once per partition
+        self,
+        name: str,
+        asset: Asset,
+        version: str,
+        checked: bool,
+        key: Any,
+        encoded: str,
+        state: PartitionLatest | None,
+    ) -> PartitionEntry:
+        """The entry of one partition, whose newest attempt and success are ``state``."""
+        if state is None:
+            self.not_fresh.keys.add((name, encoded))
+            return partition_entry(key, "missing", _NEVER, _NO_CHECKS, "", None)
+        success = state if state.id is not None else None
+        last = state.last_status  # (None: the newest attempt is the newest success)
+        if last == RecordStatus.RUNNING:
+            status, reason = last, "materializing now"
+        elif last == RecordStatus.FAILED:
+            status, reason = last, f"{state.last_error_type}: {state.last_error_message}"
+        elif success is None:
+            status, reason = "missing", _NEVER
+        else:
+            upstream = self._upstream(name, asset, key) if asset.depends_on else ()
+            reason = why_stale(success, version, upstream, self._check, self.not_fresh)
+            status = "stale" if reason else "fresh"
+        if checked:
+            return self._checked(
+                name, encoded, partition_entry(key, status, reason, _NO_CHECKS, "", success), state
             )
-        failing = self._failing(node, state)
-        blocking = next((check for check, _ in failing if check.blocking), None)
-        if status == "fresh" and blocking is not None:  # (a run would fail it: see RunChecks)
-            status, reason = "failed", f"blocking check {blocking.name!r} failed"
-            self.not_fresh.add(node)
-        return PartitionStatus(
-            asset=node.asset,
-            partition=node.text,
-            status=status,
-            reason=reason,
-            materialization_id=success.id if success else None,
-            data_version=success.data_version if success else None,
-            updated_at=success.ended_at if success else None,
-            checks_failing=tuple(check.name for check, _ in failing),
-            check_message=findings((check.name, outcome.message) for check, outcome in failing),
-        )
+        if status != "fresh":
+            self.not_fresh.keys.add((name, encoded))
+        return partition_entry(key, status, reason, _NO_CHECKS, "", success)
 
-    def _effective(self, node: Node, state: PartitionState | None) -> tuple[bool, str]:
-        """Whether the node's latest success is still valid, and why not."""
-        asset = self.assets[node.asset]
-        success = state.success if state else None
-        if success is None:
-            return False, "never materialized"
-        version = self.versions.get(node.asset)
-        if version is None:
-            version = self.versions[node.asset] = asset_code_version(asset)
-        latest = _LatestSuccess(success, self.catalog)
-        upstream = self._upstream(node, asset)
-        reason = why_stale(latest, version, upstream, self._check, self.not_fresh)
-        return not reason, reason
+    def _checked(
+        self, name: str, encoded: str, entry: PartitionEntry, state: PartitionLatest
+    ) -> PartitionEntry:
+        """``entry`` with what the checks defined now said of its value.
 
-    def _upstream(self, node: Node, asset: Asset) -> Iterator[tuple[Node, str | None]]:
-        """Each upstream partition of ``node`` with its data version now (read as asked)."""
-        for item in inputs_of(node, asset, self.assets):
+        A run would fail a fresh value whose blocking check failed (see ``RunChecks``): so does
+        the report.
+        """
+        failing = self._failing(name, state)
+        if failing:
+            status, reason = entry.status, entry.reason
+            blocking = next((check for check, _ in failing if check.blocking), None)
+            if status == "fresh" and blocking is not None:
+                status, reason = "failed", f"blocking check {blocking.name!r} failed"
+            said = findings((check.name, found.message) for check, found in failing)
+            names = tuple(check.name for check, _ in failing)
+            entry = partition_entry(entry.key, status, reason, names, said, entry.success)
+        if entry.status != "fresh":
+            self.not_fresh.keys.add((name, encoded))
+        return entry
+
+    def _upstream(self, name: str, asset: Asset, key: Any) -> Iterator[tuple[Node, str | None]]:
+        """Each upstream partition of one partition, with its data version now (read as asked)."""
+        node = make_node(name, asset.partitions, key)
+        for item in inputs_of(node, asset, self.assets, self._whole):
             for up in item.nodes:
-                state = self.states.get((up.asset, up.encoded))
-                yield up, state.success.data_version if state and state.success else None
+                state = self.latest.get(up.asset, {}).get(up.encoded)
+                yield up, None if state is None else state.data_version
 
     def _check(self, io_manager: str, location: str, stamp: ValueStamp) -> str | None:
-        return self.store.io_manager(io_manager).check(location, stamp)
+        manager = self._managers.get(io_manager)
+        if manager is None:
+            manager = self._managers[io_manager] = self.store.io_manager(io_manager)
+        return manager.check(location, stamp)
 
 
-class _LatestSuccess:
-    """A latest success as the freshness verdict reads it; its inputs are read when asked."""
+def _defined_keys(definition: PartitionsDefinition | None) -> tuple[list[Any], list[str]] | None:
+    """The keys of a definition and their stored forms (``None``: an open definition)."""
+    if definition is None:
+        return [None], [""]
+    try:
+        keys = list(definition.keys())
+    except FlowstoneError:
+        return None
+    return keys, encode_keys(keys)
 
-    def __init__(self, row: MaterializationRow, catalog: Catalog) -> None:
-        self.code_version = row.code_version
-        self.io_manager = row.io_manager
-        self.location = row.location
-        self.data_version = row.data_version
-        self.size_bytes = row.size_bytes
-        self.modified_ns = row.modified_ns
-        self.value_problem = row.value_problem
-        self._id = row.id
-        self._catalog = catalog
 
-    @functools.cached_property
-    def inputs(self) -> frozenset[tuple[str, str, str | None]]:
-        """What it consumed: one query, made only when the verdict gets that far."""
-        return frozenset(
-            (edge.upstream_asset, edge.upstream_partition, edge.upstream_data_version)
-            for edge in self._catalog.inputs(self._id)
-        )
+def _recorded_keys(found: Mapping[str, PartitionLatest]) -> tuple[list[Any], list[str]]:
+    """The keys recorded in the catalog, in key order (for an open definition)."""
+    keys = sorted({decode_key(encoded) for encoded in found}, key=encode_key)
+    return keys, [encode_key(key) for key in keys]
 
 
 def compute_status(
@@ -469,14 +446,5 @@ def compute_status(
                 frontier.append(parent)
     names = [n for n in dag.topological_order(closure) if not dag.missing().get(n)]
     computation = _StatusComputation(registry, store, names)
-    seen: dict[str, list[str]] = {}
-    for asset, encoded in computation.states:
-        seen.setdefault(asset, []).append(encoded)
-    rows: list[PartitionStatus] = []
-    for name in names:
-        for key in _partition_keys(computation.assets[name], seen.get(name, [])):
-            node = make_node(name, computation.assets[name].partitions, key)
-            row = computation.node_status(node)
-            if name in wanted:
-                rows.append(row)
-    return StatusReport(tuple(rows))
+    judged = [computation.statuses_of(name) for name in names]
+    return StatusReport.of_assets(found for found in judged if found.asset in wanted)

@@ -56,6 +56,9 @@ class Expected:
         Every status grid widget, in order: the cells marked for failing data checks.
     graph_badges
         Every static graph, in order: the nodes with a failing-checks badge, and its text.
+    large_grid
+        An asset with many partitions whose ``fs.status(asset)`` cell is run again: its grid
+        must be painted within a second, and the history widget must page.
     """
 
     graphs: tuple[Graph, ...] = ()
@@ -68,6 +71,7 @@ class Expected:
     history_filter: str = "all assets"
     flagged_cells: tuple[FlaggedCells, ...] = ()
     graph_badges: tuple[Badges, ...] = ()
+    large_grid: str | None = None
 
     def aspects(self) -> frozenset[str]:
         """The names of the particular checks this notebook asks for."""
@@ -79,6 +83,7 @@ class Expected:
             "status_grid": bool(self.status_grids),
             "history": bool(self.history_assets),
             "check_marks": bool(self.flagged_cells or self.graph_badges),
+            "large_grid": self.large_grid is not None,
         }
         return frozenset(name for name, on in wanted.items() if on)
 
@@ -148,6 +153,12 @@ EXPECTED: Mapping[str, Expected] = {
         # A failing check leaves 2024-03-04 fresh and flagged; after the fix nothing is.
         flagged_cells=({"orders": ("2024-03-04",)}, {}),
         graph_badges=({"orders": "⚑ 1 check failing"}, {}),
+    ),
+    "scale.ipynb": Expected(
+        status_grids=({"wide": {"fresh": 9_982, "missing": 18}},),
+        history_assets=frozenset({"wide"}),
+        history_filter="wide",  # %flowstone history wide
+        large_grid="wide",
     ),
     "tour.ipynb": Expected(
         graphs=(_TOUR_GRAPH,),

@@ -35,6 +35,7 @@ except ImportError:
 from .lab_page import (
     INTERACTIVE_GRAPH,
     INTERACTIVE_GRAPH_OUTPUT,
+    NOTEBOOK,
     OUTPUT,
     RENDER_TIMEOUT,
     STATIC_GRAPH,
@@ -384,3 +385,48 @@ def test_failing_checks_are_marked_on_the_grid_and_the_graph(notebook_run: Noteb
 _FLAGGED_CELLS = """(grid) => [...grid.querySelectorAll('tbody tr')].flatMap(row =>
   [...row.querySelectorAll('td.fs-cell.fs-checks-failing')].map(cell => [
     row.querySelector('th').textContent, cell.title, getComputedStyle(cell).boxShadow]))"""
+
+
+@shows("large_grid")
+def test_a_grid_of_ten_thousand_partitions_paints_within_a_second_and_history_pages(
+    notebook_run: NotebookRun,
+) -> None:
+    lab = notebook_run.lab
+    source = f"fs.status({notebook_run.expected.large_grid})"
+    cell = lab.page.locator(f"{NOTEBOOK} .jp-CodeCell").filter(has_text=source).first
+    cell.locator(".jp-InputArea-editor").click()
+    # From the keystroke that runs the cell again to the first frame painted with its new grid:
+    # computing the report, the widget's messages and the rendering, as the user waits for it.
+    started = cell.evaluate(_WATCH_NEW_GRID)
+    lab.page.keyboard.press("Control+Enter")
+    painted = lab.page.wait_for_function(
+        "() => window.__fsGridPainted", timeout=RENDER_TIMEOUT
+    ).json_value()
+    lab.shot("large-grid", cell)
+    print(f"the grid of {source} painted {painted - started:.0f} ms after the keystroke")
+    assert painted - started <= 1_000, f"the grid took {painted - started:.0f} ms to paint"
+    runs = cell.locator(".fs-status-grid span.fs-run")
+    assert runs.count() == 2  # two runs of keys, not 10,000 cells
+    # The history comes a page at a time: "older" asks for the next one.
+    history = lab.page.locator(".jupyter-widgets.fs-history").first
+    expect(history).to_contain_text("rows 1-100, older ones follow")
+    history.locator("button", has_text="older").click()
+    expect(history).to_contain_text("rows 101-200, older ones follow", timeout=RENDER_TIMEOUT)
+    lab.shot("history-page-2", history)
+
+
+# Notes (as window.__fsGridPainted) when a new status grid is painted in this cell's output;
+# returns the time now, on the same clock.
+_WATCH_NEW_GRID = """(cell) => {
+  window.__fsGridPainted = null;
+  const old = cell.querySelector('.fs-status-grid');
+  const observer = new MutationObserver(() => {
+    const grid = cell.querySelector('.fs-status-grid .fs-runs');
+    if (grid && !(old && old.contains(grid))) {
+      observer.disconnect();
+      requestAnimationFrame(() => { window.__fsGridPainted = performance.now(); });
+    }
+  });
+  observer.observe(cell, {childList: true, subtree: true});
+  return performance.now();
+}"""

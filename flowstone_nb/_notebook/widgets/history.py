@@ -2,15 +2,17 @@
 
 :class:`HistoryWidget` renders the DataFrame of ``fs.history()`` (columns
 :data:`~flowstone_nb._query.lineage.HISTORY_COLUMNS`) as an escaped HTML table under two dropdowns.
-ipywidgets and pandas are imported when a widget is built, never at import time; this module
-never reads the catalog.
+Given :class:`HistoryPages` (:meth:`HistoryWidget.paged`), it shows a long history a page at a
+time: each filter and each step asks for one page (``fs.history(limit=, offset=)``), so its cost
+is the page's, not the catalog's. ipywidgets and pandas are imported when a widget is built, never
+at import time; this module never reads the catalog (:class:`StorePages` asks the query layer).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flowstone_nb._core.errors import FlowstoneError
 from flowstone_nb._core.html import badge, duration, esc, html_table, text_table, when
@@ -19,7 +21,7 @@ from flowstone_nb._notebook.widgets.base import WidgetView
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["HistoryWidget"]
+__all__ = ["HistoryPages", "HistoryWidget", "StorePages"]
 
 SHOWN = (
     "asset",
@@ -86,6 +88,53 @@ def _cell(column: str, value: Any) -> str:
     return FORMATS.get(column, str)(value)
 
 
+class HistoryPages(Protocol):
+    """Where a paged history widget gets its rows."""
+
+    def assets(self) -> list[str]:
+        """The assets the asset filter offers."""
+        ...
+
+    def page(self, asset: str | None, status: str | None, offset: int, limit: int) -> pd.DataFrame:
+        """``limit`` rows of ``fs.history()``'s table after the ``offset`` newest.
+
+        Only those of ``asset`` and of ``status`` when given.
+        """
+        ...
+
+
+class StorePages:
+    """:class:`HistoryPages` read from a store (``fs.history``'s table, a page at a time).
+
+    Parameters
+    ----------
+    home
+        The store home (default: the configured one).
+    """
+
+    def __init__(self, *, home: str | None = None) -> None:
+        self.home = home
+
+    def assets(self) -> list[str]:
+        """The assets with recorded materializations, and those defined."""
+        from flowstone_nb._define.registry import get_registry
+        from flowstone_nb._storage.store import get_store
+
+        defined = [str(asset.name) for asset in get_registry().list_all()]
+        return sorted({*get_store(self.home).catalog.assets(), *defined})
+
+    def page(self, asset: str | None, status: str | None, offset: int, limit: int) -> pd.DataFrame:
+        """One page of the history, newest first."""
+        from flowstone_nb._query.api import history_page
+
+        statuses = None if status is None else [status]
+        return history_page(asset, statuses=statuses, limit=limit, offset=offset, home=self.home)
+
+
+#: The statuses a paged widget's status filter offers (those of catalog rows).
+PAGE_STATUSES = ("success", "failed", "running", "pending", "skipped")
+
+
 class HistoryWidget(WidgetView):
     """Materializations, newest first, filterable by asset and status.
 
@@ -105,6 +154,8 @@ class HistoryWidget(WidgetView):
         Dropdowns; the value ``""`` means all.
     table
         The HTML widget holding the table.
+    previous, next
+        In a paged widget (:meth:`paged`), the buttons showing newer and older rows.
     """
 
     def __init__(
@@ -122,6 +173,11 @@ class HistoryWidget(WidgetView):
         self.frame = frame
         self._columns = [c for c in SHOWN if c in frame.columns]
         self._max_rows = max_rows
+        self._pages: HistoryPages | None = None  # (set by paged, with the buttons)
+        self._offset = 0
+        self._more = False
+        self.previous: Any = None
+        self.next: Any = None
         assets = self._choices("asset", "all assets")
         if asset is None and len(assets) == 2:  # "all assets" and the one asset there is
             asset = assets[1][1]
@@ -136,20 +192,79 @@ class HistoryWidget(WidgetView):
         self.table: Any = widgets.HTML()
         self.table.add_class("fs-history-table")
         for dropdown in (self.asset_filter, self.status_filter):
-            dropdown.observe(lambda _change: self._render(), names="value")
+            dropdown.observe(lambda _change: self._filtered_again(), names="value")
         self.widget: Any = widgets.VBox(
             [widgets.HBox([self.asset_filter, self.status_filter]), self.table]
         )
         self.widget.add_class("fs-history")
         self._render()
 
+    @classmethod
+    def paged(
+        cls, pages: HistoryPages, *, page_size: int = 100, asset: str | None = None
+    ) -> HistoryWidget:
+        """A widget showing ``pages`` one page of ``page_size`` rows at a time.
+
+        The asset filter offers ``pages.assets()``, the status filter every status a row may
+        have; changing either shows the first page again, and the buttons step a page.
+        """
+        import ipywidgets as widgets
+
+        first = pages.page(asset, None, 0, page_size + 1)
+        widget = cls(first.head(page_size), max_rows=page_size, asset=asset)
+        widget.asset_filter.options = [("all assets", ""), *((a, a) for a in pages.assets())]
+        widget.asset_filter.value = asset or ""
+        statuses = [("all statuses", ""), *((s, s) for s in PAGE_STATUSES)]
+        widget.status_filter.options = statuses
+        widget.previous = widgets.Button(description="newer", icon="arrow-left")
+        widget.next = widgets.Button(description="older", icon="arrow-right")
+        widget.previous.on_click(lambda _button: widget.step(-1))
+        widget.next.on_click(lambda _button: widget.step(1))
+        widget.widget.children = (
+            widgets.HBox([widget.asset_filter, widget.status_filter, widget.previous, widget.next]),
+            widget.table,
+        )
+        widget._pages = pages  # (from here on, a filter or a step asks for a page)
+        widget._more = len(first) > page_size
+        widget._render()
+        widget.previous.disabled, widget.next.disabled = True, not widget._more
+        return widget
+
+    def step(self, pages: int) -> None:
+        """Show the page ``pages`` pages older (negative: newer); nothing before the newest."""
+        if self._pages is None:
+            return
+        self._offset = max(0, self._offset + pages * self._max_rows)
+        self._fetch()
+
+    def _fetch(self) -> None:
+        """Ask for the page at the offset under the filters (one row more: is there another?)."""
+        assert self._pages is not None
+        asset, status = self.asset_filter.value or None, self.status_filter.value or None
+        found = self._pages.page(asset, status, self._offset, self._max_rows + 1)
+        self._more = len(found) > self._max_rows
+        self.frame = found.head(self._max_rows)
+        self.table.value = self.to_html()
+        self.previous.disabled = self._offset == 0
+        self.next.disabled = not self._more
+
+    def _filtered_again(self) -> None:
+        """A filter changed: the first page under it (paged), or the rows kept (not paged)."""
+        if self._pages is None:
+            self._render()
+            return
+        self._offset = 0
+        self._fetch()
+
     def _choices(self, column: str, everything: str) -> list[tuple[str, str]]:
         values = sorted({str(v) for v in self.frame[column] if not _blank(v)})
         return [(everything, ""), *((v, v) for v in values)]
 
     def filtered(self) -> pd.DataFrame:
-        """The rows matching the dropdowns."""
+        """The rows matching the dropdowns (paged: the page, asked for under them)."""
         frame = self.frame
+        if self._pages is not None:
+            return frame
         for column, dropdown in (("asset", self.asset_filter), ("status", self.status_filter)):
             if dropdown.value:
                 frame = frame[frame[column].astype(str) == dropdown.value]
@@ -165,6 +280,11 @@ class HistoryWidget(WidgetView):
         return rows, len(frame)
 
     def _note(self, shown: int, matched: int) -> str:
+        if self._pages is not None:
+            if not shown:
+                return "no materializations match" if self._offset else "no materializations"
+            more = ", older ones follow" if self._more else ""
+            return f"rows {self._offset + 1:,}-{self._offset + shown:,}{more}"
         if not matched:
             return "no materializations match" if len(self.frame) else "no materializations yet"
         return f"showing {shown} of {matched}" if shown < matched else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flowstone_nb._core.errors import PartitionError, did_you_mean
+from flowstone_nb._partitioning.mapping_forms import MAPPING_FORMS
 from flowstone_nb._partitioning.mappings.base import (
     AllPartitionsMapping,
     IdentityMapping,
@@ -20,15 +21,6 @@ from flowstone_nb._partitioning.mappings.ordered import PreviousPartition, Trail
 from flowstone_nb._partitioning.mappings.windows import TimeWindowMapping
 
 __all__ = ["MAPPING_FORMS", "parse_mapping_spec"]
-
-#: Every spelling, as help and error messages list them.
-MAPPING_FORMS = (
-    "identity (the same key), all (every upstream partition), window (the upstream periods "
-    "overlapping this one: a month gets its days), window:strict (the same, but an incomplete "
-    "period is an error), trailing:N (the last N up to the matching one), previous (the "
-    "asset's own previous partition), dimension:NAME[:MAPPING] (one dimension of multi "
-    "partitions, e.g. dimension:day:window)"
-)
 
 
 _Build = Callable[[str], PartitionMapping]

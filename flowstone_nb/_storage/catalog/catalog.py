@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flowstone_nb._core.errors import StoreError
-from flowstone_nb._storage.catalog import lineage_reads, reads, writes
+from flowstone_nb._storage.catalog import lineage_reads, reads, status_reads, writes
 from flowstone_nb._storage.catalog.connections import FAILURES, Connections
 from flowstone_nb._storage.catalog.recovery import (
     DEFAULT_STALE_AFTER,
@@ -421,22 +421,21 @@ class Catalog:
         partition: str | None = None,
         *,
         limit: int | None = None,
+        offset: int = 0,
         statuses: Sequence[str] | None = None,
     ) -> list[MaterializationRow]:
-        """Materializations, newest first, optionally of one asset/partition/status set.
+        """Materializations, newest first (a page: ``limit`` after the ``offset`` newest).
 
-        Parameters
-        ----------
-        asset, partition
-            Keep only these (``partition`` is the encoded key).
-        limit
-            At most this many rows.
-        statuses
-            Keep only rows with one of these statuses (:class:`RecordStatus` values).
+        Of one ``asset`` and encoded ``partition`` if given, of ``statuses`` if given.
         """
-        return self._read(
-            "read its history", reads.history, asset, partition, limit=limit, statuses=statuses
-        )
+        read = functools.partial(reads.history, limit=limit, offset=offset, statuses=statuses)
+        return self._read("read its history", read, asset, partition)
+
+    def newest(
+        self, assets: Mapping[str, Sequence[str] | None]
+    ) -> dict[str, dict[str, status_reads.PartitionLatest]]:
+        """Each partition's newest attempt and success (:func:`.status_reads.newest`)."""
+        return self._read("read the state of partitions", status_reads.newest, assets)
 
     def prunable(
         self, assets: Sequence[str] | None = None, *, keep: int = 1, pruned: str

@@ -226,8 +226,12 @@ def history(
     *,
     limit: int | None,
     statuses: Sequence[str] | None,
+    offset: int = 0,
 ) -> list[MaterializationRow]:
-    """Materializations, newest first, optionally of one asset/partition/status set."""
+    """Materializations, newest first, optionally of one asset/partition/status set.
+
+    ``limit`` rows at most, after the ``offset`` newest: a page of the history.
+    """
     clauses, params = _filters(asset, partition)
     if statuses is not None:
         for status in statuses:
@@ -235,9 +239,14 @@ def history(
         clauses.append("status IN (SELECT value FROM json_each(?))")
         params.append(json.dumps(list(statuses)))
     sql = f"SELECT {ROW_COLUMNS} FROM materializations {_where(clauses)} {_NEWEST_FIRST}"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(_checked_limit(limit, "history"))
+    if limit is not None or offset:
+        sql += " LIMIT ? OFFSET ?"
+        params += [-1 if limit is None else _checked_limit(limit, "history"), offset]
+        if offset < 0:
+            raise StoreError(
+                f"history(offset={offset}) is not allowed: pass how many of the newest rows to "
+                "skip (0 or more)."
+            )
     found = connection.execute(sql, params)
     return [from_values(MaterializationRow, values) for values in found]
 

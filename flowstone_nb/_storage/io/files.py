@@ -102,6 +102,13 @@ def check_segment(kind: str, text: str) -> str:
     return text
 
 
+# A location whose every part is plain ASCII (letters, digits, ``_.=+-``), neither ``.`` nor ``..``,
+# of at most MAX_NAME_BYTES characters: what the managers write. Such a location is safe without
+# looking at its parts one by one (a named fast path of check_location, tested equal to it).
+_PART = rf"(?!\.\.?(?:/|$))[A-Za-z0-9_.=+-]{{1,{MAX_NAME_BYTES}}}"
+_PLAIN_LOCATION = re.compile(rf"{_PART}(?:/{_PART})*")
+
+
 def check_location(location: str) -> list[str]:
     """The ``/``-separated parts of ``location``, once each is known to stay inside the home.
 
@@ -111,6 +118,8 @@ def check_location(location: str) -> list[str]:
         For a part that is empty, relative, holds a separator or is too long.
     """
     parts = location.split("/")
+    if _PLAIN_LOCATION.fullmatch(location):
+        return parts
     for part in parts:
         problem = _segment_problem(part)
         if problem is not None:
@@ -223,9 +232,15 @@ class LocalFiles:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._root = str(root)
+        # Where "/" is the only separator, a path is the root and the location (a named fast
+        # path of os.path.join, tested equal to it for the locations the managers write).
+        plain = os.sep == "/" and os.altsep is None
+        self._prefix = (self._root.rstrip("/") + "/") if plain else None
 
     def path(self, location: str) -> str:
         """The file's path."""
+        if self._prefix is not None and _PLAIN_LOCATION.fullmatch(location):
+            return self._prefix + location
         return os.path.join(self._root, *location.split("/"))  # noqa: PTH118  # hot, no pathlib
 
     def exists(self, location: str) -> bool:

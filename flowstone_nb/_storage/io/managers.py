@@ -373,6 +373,8 @@ class _FileIOManager(IOManager):
         found = self._files.stat(location)
         if found is None:
             return MISSING
+        if not rehash and found == (stamp.size_bytes, stamp.modified_ns):
+            return None  # its stamp exactly (the common case: what stamp_problem says of it)
         try:
             return stamp_problem(
                 stamp,

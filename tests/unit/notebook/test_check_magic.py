@@ -17,7 +17,8 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import flowstone_nb as fs
 from flowstone_nb._core.states import PALETTE, CheckState
-from flowstone_nb._notebook.check_cell import CheckCellResult, parse_check_line
+from flowstone_nb._notebook.check_cell import CheckCellResult
+from flowstone_nb._notebook.check_line import parse_check_line
 from flowstone_nb._notebook.magics import FlowstoneMagics
 
 EVIL = "<script>alert(1)</script>"

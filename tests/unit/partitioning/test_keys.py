@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from flowstone_nb._core.errors import PartitionError
 from flowstone_nb._partitioning.days import DailyPartitions
 from flowstone_nb._partitioning.hours import HourlyPartitions
-from flowstone_nb._partitioning.keys import decode_key, encode_key, key_slug
+from flowstone_nb._partitioning.keys import decode_key, encode_key, encode_keys, key_slug
 from flowstone_nb._partitioning.static_multi import MultiPartitions
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -84,6 +84,12 @@ def test_every_key_reads_back_equal(key: Any) -> None:
     decoded = decode_key(encode_key(key))
     assert decoded == key
     assert type(decoded) is type(key) or isinstance(key, tuple)
+
+
+@given(st.lists(keys, max_size=8) | st.lists(st.dates(), max_size=8))
+def test_a_list_of_keys_encodes_as_each_key_does(batch: list[Any]) -> None:
+    # (a list of days takes a named fast path: the same texts)
+    assert encode_keys(batch) == [encode_key(key) for key in batch]
 
 
 @given(keys, keys)

@@ -106,3 +106,70 @@ def test_a_real_daily_asset_reads_compactly() -> None:
         "daily  60/91 fresh, 31 missing",
         "       2024-01-01..2024-02-29 fresh (60), 2024-03-01..2024-03-31 missing (31)",
     ]
+
+
+def test_a_computed_report_makes_rows_only_when_they_are_asked_for(
+    monkeypatch: Any,
+) -> None:
+    from flowstone_nb._query import status_rows
+
+    made: list[str] = []
+
+    class Counted(status_rows.PartitionStatus):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made.append(kwargs["partition"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(status_rows, "PartitionStatus", Counted)
+
+    @fs.asset(partitioned_by=fs.DailyPartitions("2024-01-01", "2024-03-31"))
+    def daily(context: Any) -> int:
+        if context.partition == dt.date(2024, 1, 20):
+            raise ValueError("no data")
+        return context.partition.day
+
+    fs.backfill(daily, "2024-01-01..2024-02-29", progress=False)
+    report = fs.status(daily)
+    text = repr(report)
+    assert text.splitlines() == [
+        "daily  59/91 fresh, 31 missing, 1 failed",
+        "       2024-01-01..2024-01-19 fresh (19), 2024-01-20 failed — ValueError: no data,",
+        "       2024-01-21..2024-02-29 fresh (40), 2024-03-01..2024-03-31 missing (31)",
+    ]
+    html = report._repr_html_()
+    assert report.counts() == {"daily": {"fresh": 59, "failed": 1, "missing": 31}}
+    assert report.overall("daily") == "failed"
+    assert "2024-01-21..2024-02-29" in text
+    assert "2024-01-21..2024-02-29" in html
+    assert report["daily"]["2024-01-20"] == "failed"
+    assert made == []  # counts, runs, views and lookups: no row made
+    rows = report.for_asset("daily")
+    assert len(made) == len(rows) == 91
+    assert rows[19] == report.rows[19]
+    assert (rows[19].status, rows[19].reason) == ("failed", "ValueError: no data")
+    assert rows[0].materialization_id is not None
+    assert report == StatusReport(tuple(report.rows))  # the same as a report made of its rows
+    assert hash(report) == hash(StatusReport(report.rows))
+
+
+def test_a_partition_only_ever_pending_is_missing_and_a_report_equals_only_reports() -> None:
+    from flowstone_nb._storage.catalog import MaterializationRow
+    from flowstone_nb._storage.store import get_store
+
+    @fs.asset(partitioned_by=fs.DailyPartitions("2024-01-01", "2024-01-03"))
+    def daily(context: Any) -> int:
+        return context.partition.day
+
+    fs.materialize(daily, "2024-01-01")
+    catalog = get_store().catalog
+    run = catalog.start_run(kind="backfill", targets=["daily"])
+    catalog.write([MaterializationRow("queued", run, "daily", "d:2024-01-02", "pending", 1.0)])
+    report = fs.status(daily)
+    assert report["daily"] == {
+        "2024-01-01": "fresh",
+        "2024-01-02": "missing",
+        "2024-01-03": "missing",
+    }
+    assert report.for_asset("daily")[1].reason == "never materialized"
+    assert report != "daily"
+    assert report == fs.status(daily)

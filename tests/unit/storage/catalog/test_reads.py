@@ -121,6 +121,11 @@ def test_history_is_newest_first_and_filters(catalog: Catalog) -> None:
     assert ids(catalog.history("a", statuses=["failed", "running"])) == ["a2"]
     assert ids(catalog.history(limit=2)) == ["b1", "a3"]
     assert catalog.history(statuses=[]) == []
+    # pages: the offset newest skipped
+    assert ids(catalog.history(limit=2, offset=1)) == ["a3", "a2"]
+    assert ids(catalog.history(offset=3)) == ["a1"]
+    assert ids(catalog.history("a", limit=5, offset=2)) == ["a1"]
+    assert catalog.history(limit=2, offset=9) == []
 
 
 def test_history_refuses_unknown_statuses_and_bad_limits(catalog: Catalog) -> None:
@@ -128,6 +133,8 @@ def test_history_refuses_unknown_statuses_and_bad_limits(catalog: Catalog) -> No
         catalog.history(statuses=["faild"])
     with pytest.raises(StoreError, match=r"limit.*-1.*positive"):
         catalog.history(limit=-1)
+    with pytest.raises(StoreError, match=r"offset=-2.*0 or more"):
+        catalog.history(limit=5, offset=-2)
 
 
 def test_hot_paths_search_indexes_instead_of_scanning_or_sorting(

@@ -140,3 +140,55 @@ def test_a_stored_version_removed_while_it_is_compared_is_written_again() -> Non
 
     writer = encode_into(lambda: lambda chunk: None, lambda out: out.write(b"abc"))
     assert files._holds(gone, 3, writer, "data/a/__all__/x.json") is False
+
+
+LOCATIONS = [
+    "data/sales/2024-01-01/0123abcd.parquet",
+    "data/sales/__all__/v.json",
+    "data/a=1+b/k.x-y_z/v",
+    "data/.hidden/...dots/v",
+    "x" * 200,
+    "x" * 201,
+    "data/漢字/v.json",
+    "data/sales/../../etc/passwd",
+    "data/./v",
+    "..",
+    ".",
+    "",
+    "data//v",
+    "/data/v",
+    "data/v/",
+    "data\\v",
+    "data/v\0",
+    "data/v\n",
+    "data/ sp/v",
+]
+
+
+@pytest.mark.parametrize("location", LOCATIONS)
+def test_plain_locations_take_a_fast_path_with_the_same_verdict(
+    location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowstone_nb._storage.io import files
+
+    def verdict() -> list[str] | str:
+        try:
+            return files.check_location(location)
+        except StoreError as error:
+            return str(error)
+
+    fast = verdict()
+    monkeypatch.setattr(files, "_PLAIN_LOCATION", files.re.compile(r"(?!)"))  # never matches
+    assert verdict() == fast
+
+
+@pytest.mark.parametrize("root", ["home", "home/"])
+@pytest.mark.parametrize("location", [loc for loc in LOCATIONS if loc and "\0" not in loc])
+def test_a_local_path_is_what_os_path_join_makes(tmp_path: Path, root: str, location: str) -> None:
+    import os
+
+    from flowstone_nb._storage.io.files import LocalFiles
+
+    home = f"{tmp_path}/{root}"
+    expected = os.path.join(home, *location.split("/"))  # noqa: PTH118  # what it replaces
+    assert LocalFiles(Path(home)).path(location) == expected

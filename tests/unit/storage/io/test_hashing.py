@@ -368,3 +368,39 @@ def test_the_helper_hands_over_even_base_exceptions(monkeypatch: pytest.MonkeyPa
     writer.close()
     with pytest.raises(Interrupted):
         writer.version()
+
+
+def test_an_encoder_ahead_of_the_helper_waits_instead_of_queueing_the_whole_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Unbounded, the chunks of a large value waiting for a slow helper were one more copy of it.
+    monkeypatch.setattr(hashing, "_OVERLAP_FROM", 0)
+    release = threading.Event()
+    received: list[bytes] = []
+
+    def out(data: Any) -> None:
+        release.wait(30)
+        received.append(bytes(data))
+
+    writer = hashing.HashingWriter(lambda: out)
+    chunks = [bytes([n]) * 10 for n in range(4 * hashing._CHUNKS_IN_FLIGHT)]
+    written: list[int] = []
+
+    def encode() -> None:
+        for chunk in chunks:
+            writer.write(chunk)
+            written.append(len(chunk))
+
+    encoder = threading.Thread(target=encode)
+    encoder.start()
+    encoder.join(0.5)  # (ends at once when nothing makes it wait)
+    try:
+        assert encoder.is_alive()
+        # the helper holds one chunk (stuck in out), the queue the others it may hold
+        assert len(written) <= hashing._CHUNKS_IN_FLIGHT + 2
+    finally:
+        release.set()
+        encoder.join(30)
+        writer.close()
+    assert b"".join(received) == b"".join(chunks)
+    assert writer.version() == content_hash(b"".join(chunks))

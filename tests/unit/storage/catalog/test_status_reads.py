@@ -1,0 +1,122 @@
+"""What the status report reads: each partition's newest attempt and newest success, narrowly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flowstone_nb._storage.catalog import Catalog
+from flowstone_nb._storage.catalog.status_reads import NEWEST, PartitionLatest
+from tests.unit.storage.catalog.shorthands import edge, raw, row
+
+
+def mixed_history(catalog: Catalog) -> None:
+    """Partitions of ``a`` and ``b`` whose newest attempt is a success, a failure after a
+    success, a run, a failure alone; equal start times; inputs consumed by some."""
+    catalog.write(
+        [
+            row("a1-old", partition="p1", started_at=1.0, data_version="old"),
+            row("a1", partition="p1", started_at=2.0, data_version="d1", location="data/a/p1"),
+            row("a2-good", partition="p2", started_at=1.0, data_version="d2"),
+            row(
+                "a2-bad",
+                partition="p2",
+                status="failed",
+                started_at=3.0,
+                error_type="ValueError",
+                error_message="no",
+            ),
+            row("a3-good", partition="p3", started_at=1.0),
+            row("a3-now", partition="p3", status="running", started_at=5.0),
+            row("a4", partition="p4", status="failed", started_at=1.0, error_type="KeyError"),
+            row("a5-first", partition="p5", started_at=7.0),
+            row("a5-second", partition="p5", started_at=7.0, data_version="later"),
+            row("b1", "b", partition="p1", started_at=4.0),
+            row("c1", "c", started_at=4.0),
+        ],
+        [edge("b1", "a1", "a", "p1", "d1"), edge("b1", "c1", "c", "", "v"), edge("a1", "c1", "c")],
+    )
+
+
+def test_each_partition_has_its_newest_attempt_and_newest_success(catalog: Catalog) -> None:
+    mixed_history(catalog)
+    found = catalog.newest({"a": None, "b": None, "zz": None})
+    assert set(found) == {"a", "b"}
+    a = found["a"]
+    assert sorted(a) == ["p1", "p2", "p3", "p4", "p5"]
+    # the newest attempt is the newest success: the attempt's own fields are left empty
+    assert a["p1"].last_status is None
+    assert a["p1"].last_id is None
+    assert (a["p1"].id, a["p1"].data_version, a["p1"].location) == ("a1", "d1", "data/a/p1")
+    assert a["p1"].inputs == frozenset({("c", "", "v")})
+    # a failure after a success: both
+    assert (a["p2"].last_status, a["p2"].last_id, a["p2"].id) == ("failed", "a2-bad", "a2-good")
+    assert (a["p2"].last_error_type, a["p2"].last_error_message) == ("ValueError", "no")
+    assert a["p2"].data_version == "d2"
+    assert (a["p3"].last_status, a["p3"].last_id, a["p3"].id) == ("running", "a3-now", "a3-good")
+    # nothing succeeded: no success at all
+    assert (a["p4"].last_status, a["p4"].last_id, a["p4"].id) == ("failed", "a4", None)
+    assert a["p4"].data_version is None
+    assert a["p4"].inputs == frozenset()
+    # equal start times: the one written last
+    assert (a["p5"].id, a["p5"].data_version) == ("a5-second", "later")
+    assert found["b"]["p1"].inputs == frozenset({("a", "p1", "d1"), ("c", "", "v")})
+    assert catalog.newest({}) == {}
+
+
+def test_only_the_keys_asked_for_are_read(catalog: Catalog) -> None:
+    # (the keys of an asset's definition; None asks for every partition recorded)
+    mixed_history(catalog)
+    found = catalog.newest({"a": ["p2", "p9", "p4"], "b": None, "c": [""]})
+    assert sorted(found["a"]) == ["p2", "p4"]  # p9 was never attempted
+    assert found["a"] == {
+        k: v for k, v in catalog.newest({"a": None})["a"].items() if k in found["a"]
+    }
+    assert sorted(found["b"]) == ["p1"]
+    assert found["c"][""].id == "c1"
+    assert catalog.newest({"a": []}) == {}
+
+
+def test_it_agrees_with_the_full_rows_of_the_current_states(catalog: Catalog) -> None:
+    mixed_history(catalog)
+    found = catalog.newest({"a": None, "b": None, "c": None})
+    for (asset, partition), state in catalog.current(["a", "b", "c"]).items():
+        latest = found[asset][partition]
+        same = state.success is not None and state.last.id == state.success.id
+        assert latest.last_id == (None if same else state.last.id)
+        assert latest.last_status == (None if same else state.last.status)
+        success = state.success
+        fields = PartitionLatest._fields[6:-1]  # code_version .. ended_at
+        if success is None:
+            assert latest.id is None
+            assert all(getattr(latest, f) is None for f in fields)
+        else:
+            assert latest.id == success.id
+            assert [getattr(latest, f) for f in fields] == [getattr(success, f) for f in fields]
+            edges = catalog.inputs(success.id)
+            assert latest.inputs == {
+                (e.upstream_asset, e.upstream_partition, e.upstream_data_version) for e in edges
+            }
+
+
+def test_it_seeks_each_partition_instead_of_reading_the_history(
+    catalog: Catalog, path: Path
+) -> None:
+    # Cost grows with the partitions, not with how often each was materialized: every step is
+    # an index seek (ix_mat_partition for the keys and the newest attempt, ix_mat_success for an
+    # older success, the lineage's primary key for the inputs), nothing scans or sorts.
+    mixed_history(catalog)
+    with raw(path) as conn:
+        params = {"names": json.dumps(["a", "b"]), "given": json.dumps([None, ["p1"]])}
+        plan = conn.execute(f"EXPLAIN QUERY PLAN {NEWEST}", params)
+        steps = [r[3] for r in plan]
+    text = " | ".join(steps)
+    assert "SEARCH materializations USING COVERING INDEX ix_mat_partition (asset=?)" in text
+    assert "ix_mat_partition (asset=? AND partition_key>?)" in text
+    assert "ix_mat_partition (asset=? AND partition_key=?)" in text
+    assert "ix_mat_success (asset=? AND partition_key=?)" in text
+    assert "SEARCH e USING PRIMARY KEY (materialization_id=?)" in text
+    tables = {"materializations", "lineage", "m", "l", "s", "e"}  # (and their aliases)
+    scans = [step for step in steps if step.startswith("SCAN ")]
+    assert not [step for step in scans if step.split()[1] in tables], text
+    assert "TEMP B-TREE" not in text
