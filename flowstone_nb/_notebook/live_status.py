@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.events import Event, subscribe
-from flowstone_nb._core.html import badge, esc
+from flowstone_nb._core.html import CHECK_FLAG, badge, esc
 from flowstone_nb._core.states import FORGOTTEN, EventKind, Freshness, Outcome
 from flowstone_nb._core.throttle import Schedule, Throttle, start_timer
 from flowstone_nb._define.definition_site import current_cell
@@ -475,8 +475,12 @@ def _status(report: StatusReport, line: AssetLine) -> tuple[str, str]:
     if not rows:
         return Freshness.MISSING, ""
     if line.partition is not None or (len(rows) == 1 and rows[0].partition == ""):
-        status = rows[0].status
-        return status, rows[0].reason if status in _EXPLAINED else ""
+        row = rows[0]
+        reason = row.reason if row.status in _EXPLAINED else ""
+        if row.checks_failing:  # (a fresh value some check fails on says so)
+            flagged = f"{CHECK_FLAG} {row.check_message}"
+            reason = f"{reason}; {flagged}" if reason else flagged
+        return row.status, reason
     return report.overall(line.name), report.summary(line.name)
 
 

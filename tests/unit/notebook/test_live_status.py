@@ -178,6 +178,22 @@ def test_a_failure_and_a_definition_without_run(shell: InteractiveShell, front: 
     assert later.text == "later: fresh · as of In [4]"
 
 
+def test_a_failing_check_flags_the_line_and_its_fix_clears_it(
+    shell: InteractiveShell, front: Front
+) -> None:
+    ok(shell, SETUP)
+    check = "%%check raw --name positive\nfs.CheckResult(min(raw) > 0, 'a negative value')"
+    ok(shell, "%%asset raw\n[1, -2]", cell_id="raw-cell")
+    (line,) = front.displays
+    ok(shell, check, cell_id="check-cell")
+    assert line.text == "raw: fresh (⚑ positive: a negative value) · as of In [3]"
+    ok(shell, "%%asset raw\n[1, 2]", cell_id="raw-cell")  # the cell fixed and run again
+    (_, again) = front.displays
+    assert again.text == "raw: computed"  # (the check passed on the new value)
+    ok(shell, check, cell_id="check-cell")
+    assert again.text == "raw: computed"  # judged again: still nothing to say
+
+
 def test_a_partitioned_cell_follows_the_partition_it_ran(
     shell: InteractiveShell, front: Front
 ) -> None:
