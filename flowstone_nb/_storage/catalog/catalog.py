@@ -374,10 +374,6 @@ class Catalog:
         """The encoded partition keys of ``asset`` with a recorded materialization, sorted."""
         return self._read(f"list the partitions of asset {asset!r}", reads.partitions, asset)
 
-    def get_many(self, materialization_ids: Iterable[str]) -> dict[str, MaterializationRow]:
-        """The materializations of ``materialization_ids`` that exist, by id (one query)."""
-        return self._read("read materializations", reads.get_many, materialization_ids)
-
     def latest_success(self, asset: str, partition: str) -> MaterializationRow | None:
         """The newest successful materialization of one asset partition, or ``None``."""
         return self._read(

@@ -49,7 +49,6 @@ __all__ = [
     "check_results",
     "current",
     "get",
-    "get_many",
     "history",
     "latest_checks",
     "latest_success",
@@ -147,20 +146,6 @@ def get(connection: sqlite3.Connection, materialization_id: str) -> Materializat
     """The materialization ``materialization_id``, or ``None``."""
     values = connection.execute(_GET, (materialization_id,)).fetchone()
     return None if values is None else from_values(MaterializationRow, values)
-
-
-_GET_MANY = (
-    f"SELECT {ROW_COLUMNS} FROM materializations WHERE id IN (SELECT value FROM json_each(?))"
-)
-
-
-def get_many(
-    connection: sqlite3.Connection, materialization_ids: Iterable[str]
-) -> dict[str, MaterializationRow]:
-    """The materializations of ``materialization_ids`` that exist, by id (one query)."""
-    found = connection.execute(_GET_MANY, (json.dumps(list(materialization_ids)),))
-    rows = (from_values(MaterializationRow, values) for values in found)
-    return {row.id: row for row in rows}
 
 
 _ASSETS = "SELECT DISTINCT asset FROM materializations ORDER BY asset"
