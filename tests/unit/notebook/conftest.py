@@ -20,6 +20,14 @@ def in_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def no_shell_left() -> Iterator[None]:
+    """No IPython shell instance before the test, and none left after it."""
+    InteractiveShell.clear_instance()
+    yield
+    InteractiveShell.clear_instance()
+
+
+@pytest.fixture
 def shell(monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
     """A fresh IPython shell with the extension loaded and an empty user namespace."""
     instance = fresh_shell(monkeypatch)

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from IPython.core.error import UsageError
@@ -18,33 +14,9 @@ from flowstone_nb._notebook.export import ExportError, export_notebook, module_t
 from flowstone_nb._notebook.extension import load_ipython_extension, unload_ipython_extension
 from flowstone_nb._notebook.flowstone_commands import ExportCommand, parse_flowstone_line
 from flowstone_nb._notebook.loader import SourceError, load_definitions
+from tests.resources.notebook_files import imported, notebook
 
-
-@pytest.fixture(autouse=True)
-def no_shell_left() -> Iterator[None]:
-    InteractiveShell.clear_instance()
-    yield
-    InteractiveShell.clear_instance()
-
-
-def notebook(path: Path, *sources: str) -> Path:
-    cells = [
-        {"cell_type": "code", "id": f"c{i}", "metadata": {}, "source": s, "outputs": []}
-        for i, s in enumerate(sources)
-    ]
-    document = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    path.write_text(json.dumps(document), encoding="utf-8")
-    return path
-
-
-def imported(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"exported_{path.stem}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+pytestmark = pytest.mark.usefixtures("no_shell_left")
 
 
 SOURCES = (
