@@ -88,6 +88,11 @@ def _cell(column: str, value: Any) -> str:
     return FORMATS.get(column, str)(value)
 
 
+def _attempt_html(attempt: int) -> str:
+    """Beside a status badge: which attempt a retried row was (nothing for a first attempt)."""
+    return f' <span class="fs-attempt">attempt {attempt}</span>' if attempt > 1 else ""
+
+
 class HistoryPages(Protocol):
     """Where a paged history widget gets its rows."""
 
@@ -270,14 +275,20 @@ class HistoryWidget(WidgetView):
                 frame = frame[frame[column].astype(str) == dropdown.value]
         return frame
 
-    def _rows(self) -> tuple[list[list[str]], int]:
+    def _rows(self) -> tuple[list[list[str]], int, list[int]]:
+        """The rows shown (text), how many match, and each row's attempt (1 when unknown)."""
         frame = self.filtered()
         shown = frame.head(self._max_rows)
         rows = [
             [_cell(c, v) for c, v in zip(self._columns, values, strict=True)]
             for values in shown[self._columns].itertuples(index=False, name=None)
         ]
-        return rows, len(frame)
+        attempts = (
+            [1 if _blank(a) else int(a) for a in shown["attempt"]]
+            if "attempt" in shown.columns
+            else [1] * len(rows)
+        )
+        return rows, len(frame), attempts
 
     def _note(self, shown: int, matched: int) -> str:
         if self._pages is not None:
@@ -300,15 +311,19 @@ class HistoryWidget(WidgetView):
 
     def to_html(self) -> str:
         """The filtered table as static HTML (status as a coloured badge)."""
-        rows, matched = self._rows()
+        rows, matched, attempts = self._rows()
         status_at = self._columns.index("status")
         whole = {i for i, column in enumerate(self._columns) if column in _ONE_LINE}
         cells = [
             [
-                badge(v) if i == status_at else _one_line(v) if i in whole and v else esc(v)
+                badge(v) + _attempt_html(attempt)
+                if i == status_at
+                else _one_line(v)
+                if i in whole and v
+                else esc(v)
                 for i, v in enumerate(row)
             ]
-            for row in rows
+            for row, attempt in zip(rows, attempts, strict=True)
         ]
         table = html_table(
             self._headers(),
@@ -322,7 +337,11 @@ class HistoryWidget(WidgetView):
 
     def to_text(self) -> str:
         """The filtered table as text."""
-        rows, matched = self._rows()
+        rows, matched, attempts = self._rows()
+        status_at = self._columns.index("status")
+        for row, attempt in zip(rows, attempts, strict=True):
+            if attempt > 1:  # (a retried row says which attempt it was)
+                row[status_at] = f"{row[status_at]} (attempt {attempt})"
         note = self._note(len(rows), matched)
         table = text_table(self._headers(), rows, right_columns=self._numbers())
         return f"{table}\n({note})" if note else table

@@ -325,6 +325,29 @@ def test_history_widget_lists_everything_and_filters() -> None:
     assert len(widget.filtered()) == 0
 
 
+def test_history_widget_says_which_attempt_a_retried_row_was() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [
+            {"asset": "feed", "partition": "2024-01-01", "status": "success", "attempt": 3},
+            {"asset": "feed", "partition": "2024-01-01", "status": "failed", "attempt": 2},
+            {"asset": "feed", "partition": "2024-01-02", "status": "success", "attempt": 1},
+            {"asset": "feed", "partition": "2024-01-03", "status": "success"},  # (not known)
+        ]
+    )
+    widget = HistoryWidget(frame)
+    html = widget.to_html()
+    assert html.count("attempt 3") == 1
+    assert html.count("attempt 2") == 1
+    assert "attempt 1" not in html  # a first attempt needs no word
+    lines = widget.to_text().splitlines()
+    assert "success (attempt 3)" in lines[2]
+    assert "failed (attempt 2)" in lines[3]
+    assert "attempt" not in lines[4]
+    assert "attempt" not in lines[5]
+
+
 def test_history_widget_has_human_headers_and_numbers_aligned_right() -> None:
     widget = HistoryWidget(FRAME)
     html = widget.to_html()
