@@ -16,6 +16,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from keyword import iskeyword
+from typing import TypeGuard
 
 from flowstone_nb._core.errors import did_you_mean
 from flowstone_nb._core.io_managers import (
@@ -326,7 +327,7 @@ def _check_timeout(asset: Asset, issues: list[ValidationIssue]) -> None:
         issues.append(ValidationIssue("timeout", problem))
 
 
-def _number(value: object) -> bool:
+def _number(value: object) -> TypeGuard[float]:
     """Whether ``value`` is a finite number (a bool is not one)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -346,7 +347,7 @@ def retries_problem(retries: object, option: str = "retries") -> str | None:
 
 def retry_delay_problem(delay: object, option: str = "retry_delay") -> str | None:
     """Why ``delay`` cannot be the seconds before a first retry (0 or more), or ``None``."""
-    if _number(delay) and delay >= 0:  # type: ignore[operator]  # (a number, just checked)
+    if _number(delay) and delay >= 0:
         return None
     return (
         f"{option}={delay!r} is not a number of seconds (0 or more): give how long to wait "
@@ -356,7 +357,7 @@ def retry_delay_problem(delay: object, option: str = "retry_delay") -> str | Non
 
 def retry_backoff_problem(backoff: object, option: str = "retry_backoff") -> str | None:
     """Why ``backoff`` cannot multiply the waits between retries (1 or more), or ``None``."""
-    if _number(backoff) and backoff >= 1:  # type: ignore[operator]  # (a number, just checked)
+    if _number(backoff) and backoff >= 1:
         return None
     return (
         f"{option}={backoff!r} is not a factor of 1 or more: give what each later wait is "
