@@ -24,7 +24,7 @@ from flowstone_nb._notebook.graph.dot_text import NodeView, to_dot
 from flowstone_nb._notebook.graph.live import LiveGraph
 from flowstone_nb._notebook.views import BackfillProgress, StatusGrid, status_view
 from flowstone_nb._query.status import PartitionStatus, StatusReport
-from flowstone_nb._storage.store import get_store
+from tests.resources.catalog_statements import statements_of
 from tests.resources.fake_timers import FakeTimers
 
 EVIL = "<script>alert(1)</script>"
@@ -189,18 +189,6 @@ def test_the_graph_of_a_real_store_shows_the_badge_in_its_svg() -> None:
     svg = html.unescape(view.svg())  # (Graphviz writes a class's dashes as entities)
     assert "⚑ 1 check failing" in svg
     assert "fs-checks-failing" in svg
-
-
-def statements_of(action: Any) -> list[str]:
-    """The SQL statements ``action()`` sends to the catalog (from this thread)."""
-    statements: list[str] = []
-    connection = get_store().catalog._connections.get()
-    connection.set_trace_callback(statements.append)
-    try:
-        action()
-    finally:
-        connection.set_trace_callback(None)
-    return [s for s in statements if not s.startswith("PRAGMA")]
 
 
 def test_the_badges_of_many_partitions_cost_no_query_beyond_the_status() -> None:

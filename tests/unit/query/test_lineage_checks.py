@@ -17,7 +17,7 @@ from flowstone_nb._core.states import PALETTE, CheckState
 from flowstone_nb._define.registry import Registry, set_registry
 from flowstone_nb._notebook.widgets.lineage import LineageWidget
 from flowstone_nb._query.lineage import COLLAPSE_FROM
-from flowstone_nb._storage.store import get_store
+from tests.resources.catalog_statements import statements_of
 
 EVIL = "<script>alert(1)</script>"
 
@@ -106,14 +106,9 @@ def test_one_query_reads_the_checks_of_every_entry() -> None:
     regions([f"s{i}" for i in range(40)])
     fs.check("sales")(positive)
     fs.materialize("total")
-    statements: list[str] = []
-    connection = get_store().catalog._connections.get()
-    connection.set_trace_callback(statements.append)
-    try:
-        lineage = fs.lineage("total")
-    finally:
-        connection.set_trace_callback(None)
-    assert len(lineage.upstream) == 40
+    found: list[fs.Lineage] = []
+    statements = statements_of(lambda: found.append(fs.lineage("total")))
+    assert len(found[0].upstream) == 40
     assert sum("check_results" in statement for statement in statements) == 1
 
 
@@ -135,12 +130,7 @@ def test_the_lineage_widget_flags_the_row() -> None:
 def test_without_checks_defined_the_outcomes_are_not_even_asked_for() -> None:
     regions(["north", "south"])
     fs.materialize("total")
-    statements: list[str] = []
-    connection = get_store().catalog._connections.get()
-    connection.set_trace_callback(statements.append)
-    try:
-        lineage = fs.lineage("total")
-    finally:
-        connection.set_trace_callback(None)
-    assert len(lineage.upstream) == 2
+    found: list[fs.Lineage] = []
+    statements = statements_of(lambda: found.append(fs.lineage("total")))
+    assert len(found[0].upstream) == 2
     assert not any("check_results" in statement for statement in statements)
