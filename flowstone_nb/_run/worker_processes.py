@@ -120,6 +120,7 @@ class _Worker:
         self.conn = ours
         self._lock = threading.Lock()
         self._attempt: Attempt | None = None
+        self._pipe_open = True
 
     def compute(self, blob: bytes, attempt: Attempt) -> tuple[str, Any, str]:
         """Send the task, note when it starts, and wait for the answer.
@@ -170,7 +171,19 @@ class _Worker:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
-        self.conn.close()
+        self.close_pipe()
+
+    def close_pipe(self) -> None:
+        """Close the pipe to the process, once.
+
+        The thread of a task whose worker died drops the worker while the run may be closing
+        the backend: both close the pipe, and two closes of one descriptor at once would fail.
+        """
+        with self._lock:
+            if not self._pipe_open:
+                return
+            self._pipe_open = False
+            self.conn.close()
 
 
 def died(node: Node, code: int | None) -> WorkerDiedError:
@@ -243,7 +256,7 @@ class ProcessBackend:
     def _drop(self, worker: _Worker) -> None:
         with self._lock:
             self._workers.discard(worker)
-        worker.conn.close()
+        worker.close_pipe()
 
     def close(self) -> None:
         """Stop the worker processes."""

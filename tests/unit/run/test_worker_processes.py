@@ -169,3 +169,39 @@ def test_a_task_that_does_not_load_in_the_worker_fails_and_leaves_the_worker_ali
         assert idle.process.is_alive()
     finally:
         backend.close()
+
+
+class SlowPipe:
+    """A worker's pipe whose sends wait until told to go on, and which counts its closes."""
+
+    def __init__(self, pipe: Any) -> None:
+        self.pipe = pipe
+        self.sending = threading.Event()
+        self.go_on = threading.Event()
+        self.closes = 0
+
+    def send_bytes(self, data: bytes) -> None:
+        self.sending.set()
+        self.go_on.wait(10)
+        self.pipe.send_bytes(data)
+
+    def close(self) -> None:
+        self.closes += 1
+        self.pipe.close()
+
+
+def test_a_dead_workers_pipe_is_closed_once_when_the_backend_closes_meanwhile() -> None:
+    # The backfill closes the backend while the thread of a task whose worker was killed drops
+    # that worker: both would close its pipe, and closing one descriptor twice at once fails.
+    backend = ProcessBackend()
+    worker = backend._take()
+    pipe = SlowPipe(worker.conn)
+    worker.conn = pipe  # type: ignore[assignment]  # (a pipe that holds the close mid-way)
+    closing = threading.Thread(target=backend.close)
+    closing.start()
+    assert pipe.sending.wait(10)  # the backend's close is asking the worker to leave
+    backend._drop(worker)  # meanwhile the task's thread drops it
+    pipe.go_on.set()
+    closing.join()
+    assert pipe.closes == 1
+    assert not worker.process.is_alive()
