@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -103,7 +103,7 @@ def encode_key(key: Any) -> str:
     return _SCALAR_ENCODERS[category](key)
 
 
-def encode_keys(keys: list[Any]) -> list[str]:
+def encode_keys(keys: Sequence[Any]) -> list[str]:
     """:func:`encode_key` of each of ``keys``, in order.
 
     The days of a daily definition (every key a ``date``) take a named fast path: the same texts

@@ -16,13 +16,17 @@ failing checks make runs of their own, which name the checks.
 from __future__ import annotations
 
 import functools
+import itertools
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from flowstone_nb._core.collection import collection_paused
 from flowstone_nb._core.errors import FlowstoneError
 from flowstone_nb._core.html import badge, esc, findings, html_table
 from flowstone_nb._core.states import RecordStatus
 from flowstone_nb._define.code_version import asset_code_version
+from flowstone_nb._partitioning.base import PartitionsDefinition
 from flowstone_nb._partitioning.display import key_text
 from flowstone_nb._partitioning.keys import decode_key, encode_key, encode_keys
 from flowstone_nb._query.status_rows import (
@@ -34,21 +38,18 @@ from flowstone_nb._query.status_rows import (
     StatusRun,
     partition_entry,
 )
-from flowstone_nb._run.freshness import why_stale
-from flowstone_nb._run.plan import Input, Node, inputs_of, make_node
+from flowstone_nb._run.freshness import stale_by_definition, stale_by_value
+from flowstone_nb._run.plan import Node, keys_fixed, make_node, partition_mapping
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     import pandas as pd
 
     from flowstone_nb._define.asset import Asset
     from flowstone_nb._define.data_checks import Check
     from flowstone_nb._define.registry import Registry
-    from flowstone_nb._partitioning.base import PartitionsDefinition
     from flowstone_nb._storage.catalog import CheckRow
     from flowstone_nb._storage.catalog.status_reads import PartitionLatest
-    from flowstone_nb._storage.io import IOManager, ValueStamp
+    from flowstone_nb._storage.io import IOManager
     from flowstone_nb._storage.store import Store
 
 __all__ = ["RUNS_SHOWN", "PartitionStatus", "StatusReport", "StatusRun", "compute_status"]
@@ -280,6 +281,9 @@ class _NotFresh:
 
 
 _NEVER = "never materialized"
+_MISSING = ("missing", _NEVER)
+_RUNNING = (RecordStatus.RUNNING, "materializing now")
+_FRESH = ("fresh", "")
 _NO_CHECKS: tuple[str, ...] = ()
 
 
@@ -298,7 +302,6 @@ class _StatusComputation:
         self.not_fresh = _NotFresh()
         self.checks = registry.checks_for(names)
         self.outcomes = self._check_outcomes() if self.checks else {}
-        self._whole: dict[str, Input] = {}  # inputs of unpartitioned dependencies, shared
         self._managers: dict[str, IOManager] = {}
 
     def _check_outcomes(self) -> dict[str, dict[str, CheckRow]]:
@@ -331,54 +334,134 @@ class _StatusComputation:
         ]
 
     def statuses_of(self, name: str) -> AssetStatuses:
-        """Every partition of ``name`` judged (its upstream assets must be judged before)."""
+        """Every partition of ``name`` judged (its upstream assets must be judged before).
+
+        By :func:`why_stale`'s rule, in two halves: each partition's code and inputs first
+        (:func:`stale_by_definition`), then the stored values of those that passed, checked
+        together by their IO managers (:func:`stale_by_value`).
+        """
         asset = self.assets[name]
         definition = asset.partitions
         found = self.latest.get(name, {})
         keys, encoded = self.keys[name] or _recorded_keys(found)
-        version = asset_code_version(asset) if found else ""
-        judge = functools.partial(self._judge, name, asset, version, name in self.checks)
-        entries = [judge(k, e, found.get(e)) for k, e in zip(keys, encoded, strict=True)]
+        states = [found.get(e) for e in encoded] if found else [None] * len(keys)
+        verdicts = self._verdicts(name, asset, keys, states)
+        checked = name in self.checks
+        entries = []
+        not_fresh = self.not_fresh.keys
+        for key, code, state, (status, reason) in zip(keys, encoded, states, verdicts, strict=True):
+            success = None if state is None or state.id is None else state
+            entry = partition_entry(key, status, reason, _NO_CHECKS, "", success)
+            if checked and state is not None:
+                entry = self._checked(name, entry, state)
+            if entry.status != "fresh":
+                not_fresh.add((name, code))
+            entries.append(entry)
         text = functools.partial(key_text, definition)
         return AssetStatuses(name, entries, text, partitioned=definition is not None)
 
-    def _judge(  # noqa: PLR0917  # positional: called once per partition
+    def _verdicts(
         self,
         name: str,
         asset: Asset,
-        version: str,
-        checked: bool,
-        key: Any,
-        encoded: str,
-        state: PartitionLatest | None,
-    ) -> PartitionEntry:
-        """The entry of one partition, whose newest attempt and success are ``state``."""
-        if state is None:
-            self.not_fresh.keys.add((name, encoded))
-            return partition_entry(key, "missing", _NEVER, _NO_CHECKS, "", None)
-        success = state if state.id is not None else None
-        last = state.last_status  # (None: the newest attempt is the newest success)
-        if last == RecordStatus.RUNNING:
-            status, reason = last, "materializing now"
-        elif last == RecordStatus.FAILED:
-            status, reason = last, f"{state.last_error_type}: {state.last_error_message}"
-        elif success is None:
-            status, reason = "missing", _NEVER
-        else:
-            upstream = self._upstream(name, asset, key) if asset.depends_on else ()
-            reason = why_stale(success, version, upstream, self._check, self.not_fresh)
-            status = "stale" if reason else "fresh"
-        if checked:
-            return self._checked(
-                name, encoded, partition_entry(key, status, reason, _NO_CHECKS, "", success), state
-            )
-        if status != "fresh":
-            self.not_fresh.keys.add((name, encoded))
-        return partition_entry(key, status, reason, _NO_CHECKS, "", success)
+        keys: Sequence[Any],
+        states: Sequence[PartitionLatest | None],
+    ) -> list[tuple[str, str]]:
+        """``(status, reason)`` of each partition, whose newest attempt and success are given."""
+        verdicts, judged = _by_attempts(states)
+        if not judged:
+            return verdicts
+        version = asset_code_version(asset)
+        feeds = self._feeds(name, asset, [keys[index] for index in judged])
+        # Without upstream, partitions of one code version and one set of inputs consumed get
+        # one verdict of their definition: asked once.
+        said: dict[tuple[str | None, frozenset[tuple[str, str, str | None]]], str] = {}
+        unsure: list[int] = []  # partitions whose stored value decides
+        for index, feed in zip(judged, feeds, strict=True):
+            state = states[index]
+            assert state is not None
+            if feed:
+                reason = stale_by_definition(state, version, feed, self.not_fresh)
+            else:
+                seen = (state.code_version, state.inputs)
+                known = said.get(seen)
+                if known is None:
+                    known = said[seen] = stale_by_definition(state, version, ())
+                reason = known
+            if not reason and state.value_problem is not None:
+                reason = stale_by_value(state.value_problem)
+            if reason:
+                verdicts[index] = ("stale", reason)
+            else:
+                unsure.append(index)
+        if unsure:
+            checked = [state for index in unsure if (state := states[index]) is not None]
+            for index, problem in zip(unsure, self._problems(checked), strict=True):
+                if problem is not None:
+                    verdicts[index] = ("stale", stale_by_value(problem))
+        return verdicts
 
-    def _checked(
-        self, name: str, encoded: str, entry: PartitionEntry, state: PartitionLatest
-    ) -> PartitionEntry:
+    def _feeds(
+        self, name: str, asset: Asset, keys: Sequence[Any]
+    ) -> list[tuple[tuple[Node, str | None], ...]]:
+        """What each of ``keys`` of ``name`` consumes now, in input order.
+
+        Every upstream partition (by the dependency's partition mapping, asked for all keys at
+        once), with the data version of its value now.
+        """
+        columns: list[Sequence[tuple[tuple[Node, str | None], ...]]] = []
+        for dep_name in asset.depends_on:
+            dep = self.assets[dep_name]
+            found = self.latest.get(dep_name, {})
+            up_def = dep.partitions
+            if up_def is None:  # the same single value for every partition
+                state = found.get("")
+                pair = (Node(dep_name, None, ""), None if state is None else state.data_version)
+                columns.append([(pair,)] * len(keys))
+                continue
+            mapping = partition_mapping(asset, dep)
+            upstream = mapping.upstream_keys_many(
+                asset.partitions, keys, up_def, downstream=name, upstream=dep_name
+            )
+            made: dict[Any, tuple[Node, str | None]] = {}
+            column = []
+            for up_keys in upstream:
+                pairs = []
+                for key in up_keys or ():
+                    known = made.get(key)
+                    if known is None:
+                        node = make_node(dep_name, up_def, key)
+                        state = found.get(node.encoded)
+                        known = made[key] = (node, None if state is None else state.data_version)
+                    pairs.append(known)
+                column.append(tuple(pairs))
+            columns.append(column)
+        if not columns:
+            return [()] * len(keys)
+        return [tuple(itertools.chain.from_iterable(row)) for row in zip(*columns, strict=True)]
+
+    def _problems(self, values: Sequence[PartitionLatest]) -> list[str | None]:
+        """What checking each stored value found, by its IO manager's ``check_many``."""
+        names = {value.io_manager for value in values}
+        if len(names) == 1:
+            return self._manager(str(names.pop())).check_many(values)
+        by_manager: dict[str, list[int]] = {}
+        for place, value in enumerate(values):
+            by_manager.setdefault(str(value.io_manager), []).append(place)
+        found: list[str | None] = [None] * len(values)
+        for name, places in by_manager.items():
+            problems = self._manager(name).check_many([values[place] for place in places])
+            for place, problem in zip(places, problems, strict=True):
+                found[place] = problem
+        return found
+
+    def _manager(self, name: str) -> IOManager:
+        manager = self._managers.get(name)
+        if manager is None:
+            manager = self._managers[name] = self.store.io_manager(name)
+        return manager
+
+    def _checked(self, name: str, entry: PartitionEntry, state: PartitionLatest) -> PartitionEntry:
         """``entry`` with what the checks defined now said of its value.
 
         A run would fail a fresh value whose blocking check failed (see ``RunChecks``): so does
@@ -393,34 +476,64 @@ class _StatusComputation:
             said = findings((check.name, found.message) for check, found in failing)
             names = tuple(check.name for check, _ in failing)
             entry = partition_entry(entry.key, status, reason, names, said, entry.success)
-        if entry.status != "fresh":
-            self.not_fresh.keys.add((name, encoded))
         return entry
 
-    def _upstream(self, name: str, asset: Asset, key: Any) -> Iterator[tuple[Node, str | None]]:
-        """Each upstream partition of one partition, with its data version now (read as asked)."""
-        node = make_node(name, asset.partitions, key)
-        for item in inputs_of(node, asset, self.assets, self._whole):
-            for up in item.nodes:
-                state = self.latest.get(up.asset, {}).get(up.encoded)
-                yield up, None if state is None else state.data_version
 
-    def _check(self, io_manager: str, location: str, stamp: ValueStamp) -> str | None:
-        manager = self._managers.get(io_manager)
-        if manager is None:
-            manager = self._managers[io_manager] = self.store.io_manager(io_manager)
-        return manager.check(location, stamp)
+def _by_attempts(
+    states: Sequence[PartitionLatest | None],
+) -> tuple[list[tuple[str, str]], list[int]]:
+    """Each partition's ``(status, reason)`` as its newest attempt says, and which to judge.
+
+    Those to judge (their places in ``states``) are the partitions whose newest success
+    decides; they are said fresh until judged.
+    """
+    verdicts: list[tuple[str, str]] = []
+    judged: list[int] = []
+    for index, state in enumerate(states):
+        last = None if state is None else state.last_status  # (None: a success)
+        if state is None or (last is None and state.id is None):
+            verdicts.append(_MISSING)
+        elif last == RecordStatus.RUNNING:
+            verdicts.append(_RUNNING)
+        elif last == RecordStatus.FAILED:
+            verdicts.append((last, f"{state.last_error_type}: {state.last_error_message}"))
+        elif state.id is None:  # (a newer attempt only pending, and no success)
+            verdicts.append(_MISSING)
+        else:  # its newest attempt is its newest success, or a newer one is only pending
+            verdicts.append(_FRESH)
+            judged.append(index)
+    return verdicts, judged
 
 
-def _defined_keys(definition: PartitionsDefinition | None) -> tuple[list[Any], list[str]] | None:
-    """The keys of a definition and their stored forms (``None``: an open definition)."""
+def _defined_keys(
+    definition: PartitionsDefinition | None,
+) -> tuple[Sequence[Any], Sequence[str]] | None:
+    """The keys of a definition and their stored forms (``None``: an open definition).
+
+    The keys of a definition that cannot change (see :func:`keys_fixed`) are listed once and
+    kept (the last few definitions asked for): a status report asked again reuses them.
+    """
     if definition is None:
         return [None], [""]
+    fixed = keys_fixed(definition)
+    if fixed and definition in _KEYS:
+        _KEYS.move_to_end(definition)
+        return _KEYS[definition]
     try:
-        keys = list(definition.keys())
+        keys = tuple(definition.keys())
     except FlowstoneError:
         return None
-    return keys, encode_keys(keys)
+    found = keys, tuple(encode_keys(keys))
+    if fixed:
+        _KEYS[definition] = found
+        if len(_KEYS) > _KEYS_KEPT:
+            _KEYS.popitem(last=False)
+    return found
+
+
+#: The keys of the definitions that cannot change asked for last, newest last.
+_KEYS: OrderedDict[PartitionsDefinition, tuple[tuple[Any, ...], tuple[str, ...]]] = OrderedDict()
+_KEYS_KEPT = 16
 
 
 def _recorded_keys(found: Mapping[str, PartitionLatest]) -> tuple[list[Any], list[str]]:
@@ -445,6 +558,7 @@ def compute_status(
                 closure.add(parent)
                 frontier.append(parent)
     names = [n for n in dag.topological_order(closure) if not dag.missing().get(n)]
-    computation = _StatusComputation(registry, store, names)
-    judged = [computation.statuses_of(name) for name in names]
+    with collection_paused():  # (tens of thousands of acyclic tuples, see collection_paused)
+        computation = _StatusComputation(registry, store, names)
+        judged = [computation.statuses_of(name) for name in names]
     return StatusReport.of_assets(found for found in judged if found.asset in wanted)

@@ -27,7 +27,7 @@ from typing import Protocol
 from flowstone_nb._run.plan import Node
 from flowstone_nb._storage.io.stamps import MISSING, Stamped, ValueStamp, stamp_of
 
-__all__ = ["LatestSuccess", "why_stale"]
+__all__ = ["LatestSuccess", "stale_by_definition", "stale_by_value", "why_stale"]
 
 
 class LatestSuccess(Stamped, Protocol):
@@ -96,6 +96,26 @@ def why_stale(
         ``"upstream 'raw' changed"``, ``"stored value is gone"``, ``"stored value changed on
         disk (has 3 bytes, not the 5 recorded)"``).
     """
+    reason = stale_by_definition(latest, code_version, upstream, not_fresh)
+    if reason:
+        return reason
+    problem = latest.value_problem or check(
+        str(latest.io_manager), str(latest.location), stamp_of(latest)
+    )
+    return stale_by_value(problem)
+
+
+def stale_by_definition(
+    latest: LatestSuccess,
+    code_version: str,
+    upstream: Iterable[tuple[Node, str | None]],
+    not_fresh: Container[Node] = _NOTHING,
+) -> str:
+    """The first half of :func:`why_stale`: its code and its inputs (``""``: they are current).
+
+    A caller that checks many stored values at once (the status report) asks this of each
+    partition, then :func:`stale_by_value` of the values of those it passed.
+    """
     if latest.code_version != code_version:
         return "code changed"
     consumed = latest.inputs
@@ -109,9 +129,15 @@ def why_stale(
         now.add(item)
     if len(now) != len(consumed):
         return "an input was removed"
-    problem = latest.value_problem or check(
-        str(latest.io_manager), str(latest.location), stamp_of(latest)
-    )
+    return ""
+
+
+def stale_by_value(problem: str | None) -> str:
+    """The second half of :func:`why_stale`: what is wrong with the stored value (``""``: none).
+
+    ``problem`` is what a verification recorded of the value, else what checking it against
+    its stamp found (``None``: nothing).
+    """
     if problem is None:
         return ""
     return (

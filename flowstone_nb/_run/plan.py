@@ -39,7 +39,9 @@ __all__ = [
     "Plan",
     "build_plan",
     "inputs_of",
+    "keys_fixed",
     "make_node",
+    "partition_mapping",
     "target_node",
 ]
 
@@ -171,7 +173,8 @@ def _latest_hint(definition: PartitionsDefinition) -> str:
     return key_text(definition, latest) if latest is not None else "<key>"
 
 
-def _mapping(asset: Asset, dep: Asset) -> PartitionMapping:
+def partition_mapping(asset: Asset, dep: Asset) -> PartitionMapping:
+    """How ``asset``'s partitions consume those of its dependency ``dep`` (given or inferred)."""
     explicit = asset.partition_mappings.get(str(dep.name))
     if explicit is not None:
         return explicit
@@ -197,7 +200,7 @@ def inputs_of(
                 item = whole[dep_name] = Input(dep_name, (Node(dep_name, None, ""),), False)
             inputs.append(item)
             continue
-        mapping = _mapping(asset, dep)
+        mapping = partition_mapping(asset, dep)
         keys = (
             mapping.upstream_keys(
                 asset.partitions, node.key, up_def, downstream=str(asset.name), upstream=dep_name
@@ -243,20 +246,20 @@ _plans: weakref.WeakKeyDictionary[Registry, dict[Hashable, tuple[int, Plan]]] = 
 _MAX_PLANS = 32
 
 
-def _fixed(definition: PartitionsDefinition | None) -> bool:
+def keys_fixed(definition: PartitionsDefinition | None) -> bool:
     """Whether a definition's keys never change by themselves."""
     if definition is None or isinstance(definition, StaticPartitions):
         return True
     if isinstance(definition, TimePartitions):
         return definition.end is not None
     if isinstance(definition, MultiPartitions):
-        return all(_fixed(part) for part in definition.dimensions.values())
+        return all(keys_fixed(part) for part in definition.dimensions.values())
     return False
 
 
 def _reusable_plan(plan: Plan) -> bool:
     for asset in plan.assets.values():
-        if not _fixed(asset.partitions):
+        if not keys_fixed(asset.partitions):
             return False
         mappings = asset.partition_mappings
         if mappings and not all(m.depends_only_on_definitions for m in mappings.values()):

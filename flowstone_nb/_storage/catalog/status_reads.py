@@ -3,25 +3,34 @@
 :func:`newest` answers, for the partitions of some assets, with one narrow row each
 (:class:`PartitionLatest`): the status and error of its newest attempt, and of its newest
 success what the freshness verdict reads (versions, where and how its value is stored, its
-stamp) with the inputs it consumed. One query, whose cost grows with the partitions asked for
-and the inputs they consumed, not with how many times each was materialized: each partition
-(the keys of its asset's definition, or those recorded, walked one index seek at a time) takes
-an index seek for its newest attempt, and only when that failed or runs a second for its newest
-success (a test reads the plan). It reads through the connection it is given and never writes.
+stamp) with the inputs it consumed. Its cost grows with the partitions asked for and the inputs
+they consumed, not with how many times each was materialized, and it computes nothing per row
+that Python could not do cheaper:
+
+* one query per asset (its name a bound value, its keys a JSON list) seeks each partition's
+  newest attempt in ``ix_mat_partition`` and reads that row's columns as they are stored, with
+  the inputs it consumed; partitions are named by their place in the keys asked for;
+* an asset asked for with no keys (an open definition) has its recorded keys walked one index
+  seek at a time instead (SQLite has no loose index scan of its own: ``DISTINCT`` would read
+  every row of the history);
+* only the few partitions whose newest attempt failed or still runs take a second query, which
+  seeks their newest success in ``ix_mat_success``.
+
+A test reads the plans. It reads through the connection it is given and never writes.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from flowstone_nb._core.states import RecordStatus
 from flowstone_nb._storage.catalog.schema import columns
 from flowstone_nb._storage.tuples import from_values
 
-__all__ = ["NEWEST", "PartitionLatest", "newest"]
+__all__ = ["GIVEN", "OLDER", "RECORDED", "PartitionLatest", "newest"]
 
 
 class PartitionLatest(NamedTuple):
@@ -62,55 +71,46 @@ class PartitionLatest(NamedTuple):
     inputs: frozenset[tuple[str, str, str | None]]
 
 
-_SUCCESS = f"'{RecordStatus.SUCCESS}'"
-# The newest row of the partition ``{of}`` names; ``{also}`` narrows it (to successes).
+# Of a success: its id, then what the verdict reads (PartitionLatest.id .. ended_at).
+_SUCCESS_FIELDS = PartitionLatest._fields[5:-1]
+_EDGE = "e.upstream_asset, e.upstream_partition, e.upstream_data_version"
+# The newest row of the partition ``k.partition_key`` of ``:asset``; ``{also}`` narrows it.
 _NEWEST_ROW = (
-    "SELECT m.rowid FROM materializations AS m WHERE m.asset = {of}.asset "
-    "AND m.partition_key = {of}.partition_key {also}"
-    "ORDER BY m.started_at DESC, m.rowid DESC LIMIT 1"
+    "SELECT m.rowid FROM materializations AS m WHERE m.asset = :asset "
+    "AND m.partition_key = k.partition_key {also}ORDER BY m.started_at DESC, m.rowid DESC LIMIT 1"
 )
-# The partitions of each asset: the keys its definition gives (``:given``, a list per asset of
-# ``:names``), or, for an asset given none (null), those recorded, in key order: from the
-# smallest, each next one is one seek (SQLite has no loose index scan of its own: DISTINCT would
-# read every row of the history).
-_PARTITIONS = (
-    "WITH RECURSIVE found(number, asset, partition_key) AS (SELECT a.key, a.value, "
-    "(SELECT min(partition_key) FROM materializations WHERE asset = a.value) "
-    "FROM json_each(:names) AS a WHERE json_type(:given, '$[' || a.key || ']') = 'null' "
-    "UNION ALL SELECT f.number, f.asset, (SELECT min(m.partition_key) "
-    "FROM materializations AS m WHERE m.asset = f.asset AND m.partition_key > f.partition_key) "
-    "FROM found AS f WHERE f.partition_key IS NOT NULL), "
-    "keys(number, asset, partition_key) AS (SELECT number, asset, partition_key FROM found "
-    "UNION ALL SELECT g.key, json_extract(:names, '$[' || g.key || ']'), k.value "
-    "FROM json_each(:given) AS g, json_each(g.value) AS k WHERE g.type = 'array')"
+# Each row: the partition (its place in ``:keys``, or its key), the newest attempt's status and
+# error, its id and success fields (as stored: read as the success's when the status says so),
+# then one input it consumed (a partition comes once per input; with NULLs for none).
+_ATTEMPT = (
+    "l.status, l.error_type, l.error_message, "
+    f"{columns(_SUCCESS_FIELDS, 'l')}, {_EDGE} "
+    f"FROM {{keys}} JOIN materializations AS l ON l.rowid = ({_NEWEST_ROW.format(also='')}) "
+    "LEFT JOIN lineage AS e ON e.materialization_id = l.id"
 )
-# The newest attempt is read in full. When it is a success (the common case) it is the newest
-# success too: no other row is sought, and its own fields are NULL (no text made twice).
-_SUCCESS_COLUMNS = columns(PartitionLatest._fields[5:-1]).split(", ")
-_WHEN_SUCCESS = f"CASE WHEN j.status = {_SUCCESS} THEN"
-_ATTEMPT = ", ".join(
-    f"{_WHEN_SUCCESS} NULL ELSE j.{column} END"
-    for column in ("status", "error_type", "error_message", "last_id")
+#: The newest attempt of each key of ``:keys`` (a JSON list) of ``:asset``.
+_GIVEN_KEYS = "(SELECT key, value AS partition_key FROM json_each(:keys)) AS k"
+GIVEN = f"SELECT k.key, {_ATTEMPT.format(keys=_GIVEN_KEYS)}"
+#: The newest attempt of each partition of ``:asset`` recorded, in key order.
+RECORDED = (
+    "WITH RECURSIVE k(partition_key) AS (SELECT min(partition_key) FROM materializations "
+    "WHERE asset = :asset UNION ALL SELECT (SELECT min(m.partition_key) FROM materializations "
+    "AS m WHERE m.asset = :asset AND m.partition_key > k.partition_key) FROM k "
+    f"WHERE k.partition_key IS NOT NULL) SELECT k.partition_key, {_ATTEMPT.format(keys='k')}"
 )
-_SUCCESS_ROW = ", ".join(f"{_WHEN_SUCCESS} j.last_{c} ELSE s.{c} END" for c in _SUCCESS_COLUMNS)
-NEWEST = (
-    f"{_PARTITIONS}, newest AS (SELECT k.number, k.asset, k.partition_key, "
-    f"({_NEWEST_ROW.format(of='k', also='')}) AS last_rowid "
-    "FROM keys AS k WHERE k.partition_key IS NOT NULL), "
-    "judged AS (SELECT n.number, n.partition_key, l.status, l.error_type, l.error_message, "
-    f"{', '.join(f'l.{c} AS last_{c}' for c in _SUCCESS_COLUMNS)}, "
-    f"CASE WHEN l.status = {_SUCCESS} THEN NULL "
-    f"ELSE ({_NEWEST_ROW.format(of='n', also=f'AND m.status = {_SUCCESS} ')}) END AS success "
-    "FROM newest AS n JOIN materializations AS l ON l.rowid = n.last_rowid) "
-    f"SELECT j.number, j.partition_key, {_ATTEMPT}, {_SUCCESS_ROW}, "
-    "e.upstream_asset, e.upstream_partition, e.upstream_data_version "
-    "FROM judged AS j LEFT JOIN materializations AS s ON s.rowid = j.success "
-    f"LEFT JOIN lineage AS e ON e.materialization_id = ({_WHEN_SUCCESS} j.last_id ELSE s.id END)"
+_ONLY_SUCCESS = f"AND m.status = '{RecordStatus.SUCCESS}' "
+#: The newest success of each key of ``:keys`` of ``:asset`` (whose newest attempt is not one).
+OLDER = (
+    f"SELECT k.key, {columns(_SUCCESS_FIELDS, 's')}, {_EDGE} FROM {_GIVEN_KEYS} "
+    f"JOIN materializations AS s ON s.rowid = "
+    f"({_NEWEST_ROW.format(also=_ONLY_SUCCESS)}) "
+    "LEFT JOIN lineage AS e ON e.materialization_id = s.id"
 )
-# Each row: the asset's place in the names asked for, then the fields of a PartitionLatest but
-# its inputs, then the input consumed (once per input).
-_OWN_WIDTH = len(PartitionLatest._fields)
+
+_SUCCESS = RecordStatus.SUCCESS
 _NOTHING_CONSUMED: frozenset[tuple[str, str, str | None]] = frozenset()
+_NO_SUCCESS = (None,) * len(_SUCCESS_FIELDS)
+_Inputs = dict[str, set[tuple[str, str, str | None]]]
 
 
 def newest(
@@ -120,34 +120,74 @@ def newest(
 
     ``assets`` maps each asset to the encoded keys asked for (those its definition has), or to
     ``None`` for every partition recorded. Partitions never attempted are absent, and so are
-    assets with none. One query, whatever the number of assets.
+    assets with none. One read transaction: every asset is read as of one moment.
     """
+    found: dict[str, dict[str, PartitionLatest]] = {}
     if not assets:
+        return found
+    connection.execute("BEGIN")
+    try:
+        for asset, keys in assets.items():
+            latest = _of_asset(connection, asset, keys)
+            if latest:
+                found[asset] = latest
+    finally:
+        connection.execute("COMMIT")
+    return found
+
+
+def _of_asset(
+    connection: sqlite3.Connection, asset: str, keys: Sequence[str] | None
+) -> dict[str, PartitionLatest]:
+    """The partitions of one asset (see :func:`newest`)."""
+    if keys is None:
+        rows = connection.execute(RECORDED, {"asset": asset})
+    elif keys:
+        keys = list(keys)
+        rows = connection.execute(GIVEN, {"asset": asset, "keys": json.dumps(keys)})
+    else:
         return {}
-    names = list(assets)
-    given = json.dumps([None if keys is None else list(keys) for keys in assets.values()])
-    found = connection.execute(NEWEST, {"names": json.dumps(names), "given": given})
-    return latest_from(found, names)
+    by_key: dict[str, PartitionLatest] = {}
+    consumed: _Inputs = {}
+    unsettled: list[str] = []  # newest attempts that are not successes
+    for values in rows:
+        key = values[0] if keys is None else keys[values[0]]
+        status = values[1]
+        if status == _SUCCESS:
+            if values[-3] is not None:
+                consumed.setdefault(key, set()).add(values[-3:])
+            if key in by_key:
+                continue  # (the same partition, for its next input)
+            by_key[key] = from_values(
+                PartitionLatest, (key, None, None, None, None, *values[4:-3], _NOTHING_CONSUMED)
+            )
+        elif key not in by_key:
+            unsettled.append(key)
+            by_key[key] = from_values(
+                PartitionLatest, (key, *values[1:5], *_NO_SUCCESS, _NOTHING_CONSUMED)
+            )
+    if unsettled:
+        _settle(connection, asset, unsettled, by_key, consumed)
+    for key, inputs in consumed.items():
+        by_key[key] = by_key[key]._replace(inputs=frozenset(inputs))
+    return by_key
 
 
-def latest_from(
-    found: Iterable[Sequence[Any]], names: Sequence[str]
-) -> dict[str, dict[str, PartitionLatest]]:
-    """Gather :class:`PartitionLatest` rows, by asset and partition, from :data:`NEWEST`'s rows.
-
-    A row names its asset by its place in ``names``; a partition comes once per input its
-    newest success consumed (with ``NULL`` for none: the common case, made in one step).
-    """
-    by_asset: list[dict[str, PartitionLatest]] = [{} for _ in names]
-    consumed: dict[tuple[int, str], set[tuple[str, str, str | None]]] = {}
-    width = _OWN_WIDTH
+def _settle(
+    connection: sqlite3.Connection,
+    asset: str,
+    unsettled: list[str],
+    by_key: dict[str, PartitionLatest],
+    consumed: _Inputs,
+) -> None:
+    """Give the partitions whose newest attempt failed or runs their newest success, if any."""
+    found = connection.execute(OLDER, {"asset": asset, "keys": json.dumps(unsettled)})
     for values in found:
-        by_asset[values[0]][values[1]] = from_values(
-            PartitionLatest, (*values[1:width], _NOTHING_CONSUMED)
-        )
-        if values[width] is not None:
-            consumed.setdefault((values[0], values[1]), set()).add(tuple(values[width:]))
-    for (number, partition), inputs in consumed.items():
-        latest = by_asset[number][partition]
-        by_asset[number][partition] = latest._replace(inputs=frozenset(inputs))
-    return {name: found for name, found in zip(names, by_asset, strict=True) if found}
+        key = unsettled[values[0]]
+        if values[-3] is not None:
+            consumed.setdefault(key, set()).add(values[-3:])
+        attempt = by_key[key]
+        if attempt.id is None:
+            by_key[key] = from_values(
+                PartitionLatest, (*attempt[:5], *values[1:-3], _NOTHING_CONSUMED)
+            )

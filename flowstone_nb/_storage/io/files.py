@@ -25,7 +25,7 @@ import io
 import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -35,6 +35,7 @@ from flowstone_nb._storage.config import local_folder
 from flowstone_nb._storage.io.formats import Encoder
 from flowstone_nb._storage.io.hashing import HashingWriter, content_version, encode_into
 from flowstone_nb._storage.io.imports import lazy_import
+from flowstone_nb._storage.io.stamps import StoredStamp
 from flowstone_nb._storage.processes import host_name, host_token, own_mark, writer_alive
 from flowstone_nb._storage.tuples import from_values
 
@@ -301,6 +302,31 @@ class LocalFiles:
         found = _local_stat(self.path(location))
         return None if found is None else from_values(FileStat, (found.st_size, found.st_mtime_ns))
 
+    def agreeing(self, values: Sequence[StoredStamp]) -> list[bool]:
+        """For each value, whether its file is there with exactly its stamp's size and time.
+
+        One stat per file and no more (a status report asks this of every partition): a
+        location is joined to the root only when it is plain (see ``check_location``); a file
+        that is not plain, missing or different says ``False``, for the caller to look at
+        closely.
+        """
+        prefix, plain, stat = self._prefix, _PLAIN_LOCATION.fullmatch, os.stat
+        if prefix is None:
+            return [False] * len(values)
+        found: list[bool] = []
+        for value in values:
+            location = value.location
+            if location is None or plain(location) is None:
+                found.append(False)
+                continue
+            try:
+                kept = stat(prefix + location)
+            except OSError:
+                found.append(False)
+                continue
+            found.append(kept.st_size == value.size_bytes and kept.st_mtime_ns == value.modified_ns)
+        return found
+
     def write_atomic(self, location: str, write: Callable[[BinaryIO], object]) -> None:
         """Write the file at ``location`` through a temp file beside it (see atomic_write)."""
         final = Path(self.path(location))
@@ -377,6 +403,10 @@ class FsspecFiles:
             payload = buffer.getbuffer()
             self.write_atomic(location, lambda out: out.write(payload))
         return from_values(StoredFile, (location, version, writer.size, None))
+
+    def agreeing(self, values: Sequence[StoredStamp]) -> list[bool]:
+        """``False`` for each value: object stores keep no time to agree with at a glance."""
+        return [False] * len(values)
 
     def stat(self, location: str) -> FileStat | None:
         """The size of the file at ``location`` (no time: object stores keep none to compare)."""

@@ -22,6 +22,7 @@ __all__ = [
     "PRUNED",
     "ChangedValueError",
     "Stamped",
+    "StoredStamp",
     "ValueStamp",
     "stamp_of",
     "stamp_problem",
@@ -68,6 +69,15 @@ class Stamped(Protocol):
     @property
     def modified_ns(self) -> int | None:
         """Its file's modification time when stored."""
+        ...
+
+
+class StoredStamp(Stamped, Protocol):
+    """A stored value as a record names it: where it is, with its stamp."""
+
+    @property
+    def location(self) -> str | None:
+        """Where the value is stored."""
         ...
 
 

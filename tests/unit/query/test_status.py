@@ -173,3 +173,49 @@ def test_a_partition_only_ever_pending_is_missing_and_a_report_equals_only_repor
     assert report.for_asset("daily")[1].reason == "never materialized"
     assert report != "daily"
     assert report == fs.status(daily)
+
+
+def test_the_keys_of_a_definition_that_cannot_change_are_listed_once(monkeypatch: Any) -> None:
+    # A fixed range's keys are the same at every call (the report reuses them); the keys of a
+    # range "up to now" may grow with the clock: listed again at every call.
+    fixed = fs.DailyPartitions("1999-02-03", "1999-03-04")
+    growing = fs.DailyPartitions("1999-02-03")
+    asked: list[object] = []
+    listed = fs.DailyPartitions.keys
+
+    def counted(self: fs.DailyPartitions, *args: Any, **kwargs: Any) -> Any:
+        asked.append(self)
+        return listed(self, *args, **kwargs)
+
+    monkeypatch.setattr(fs.DailyPartitions, "keys", counted)
+
+    @fs.asset(partitioned_by=fixed)
+    def kept(context: Any) -> int:
+        return 1
+
+    @fs.asset(partitioned_by=growing)
+    def grown(context: Any) -> int:
+        return 1
+
+    fs.materialize(kept, "1999-02-04")
+    first, second = fs.status(), fs.status()
+    assert first == second
+    assert first["kept"]["1999-02-04"] == "fresh"
+    assert len(first["kept"]) == 30
+    assert asked.count(fixed) <= 1
+    assert asked.count(growing) == 2
+
+
+def test_only_the_keys_of_the_last_few_definitions_are_kept() -> None:
+    from flowstone_nb._query import status
+
+    for day in range(1, status._KEYS_KEPT + 5):
+        definition = fs.DailyPartitions("1998-01-01", f"1998-02-{day:02d}")
+        fs.asset(name=f"a{day}", partitioned_by=definition)(lambda context: 1)
+    first = fs.DailyPartitions("1998-01-01", "1998-02-01")
+    fs.status()
+    assert len(status._KEYS) == status._KEYS_KEPT
+    assert first not in status._KEYS  # (the oldest asked for went first)
+    assert fs.DailyPartitions("1998-01-01", f"1998-02-{status._KEYS_KEPT + 4:02d}") in (
+        status._KEYS
+    )

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from flowstone_nb._storage.catalog import Catalog
-from flowstone_nb._storage.catalog.status_reads import NEWEST, PartitionLatest
+from flowstone_nb._storage.catalog.status_reads import GIVEN, OLDER, RECORDED, PartitionLatest
 from tests.unit.storage.catalog.shorthands import edge, raw, row
 
 
@@ -103,20 +102,82 @@ def test_it_seeks_each_partition_instead_of_reading_the_history(
     catalog: Catalog, path: Path
 ) -> None:
     # Cost grows with the partitions, not with how often each was materialized: every step is
-    # an index seek (ix_mat_partition for the keys and the newest attempt, ix_mat_success for an
-    # older success, the lineage's primary key for the inputs), nothing scans or sorts.
+    # an index seek (ix_mat_partition for the recorded keys and the newest attempt,
+    # ix_mat_success for an older success, the lineage's primary key for the inputs), nothing
+    # scans a table or sorts.
     mixed_history(catalog)
+    plans = {}
     with raw(path) as conn:
-        params = {"names": json.dumps(["a", "b"]), "given": json.dumps([None, ["p1"]])}
-        plan = conn.execute(f"EXPLAIN QUERY PLAN {NEWEST}", params)
-        steps = [r[3] for r in plan]
-    text = " | ".join(steps)
-    assert "SEARCH materializations USING COVERING INDEX ix_mat_partition (asset=?)" in text
-    assert "ix_mat_partition (asset=? AND partition_key>?)" in text
-    assert "ix_mat_partition (asset=? AND partition_key=?)" in text
-    assert "ix_mat_success (asset=? AND partition_key=?)" in text
-    assert "SEARCH e USING PRIMARY KEY (materialization_id=?)" in text
-    tables = {"materializations", "lineage", "m", "l", "s", "e"}  # (and their aliases)
-    scans = [step for step in steps if step.startswith("SCAN ")]
-    assert not [step for step in scans if step.split()[1] in tables], text
-    assert "TEMP B-TREE" not in text
+        for name, sql in {"given": GIVEN, "recorded": RECORDED, "older": OLDER}.items():
+            found = conn.execute(f"EXPLAIN QUERY PLAN {sql}", {"asset": "a", "keys": '["p1"]'})
+            plans[name] = [r[3] for r in found]
+    text = {name: " | ".join(steps) for name, steps in plans.items()}
+    assert (
+        "SEARCH materializations USING COVERING INDEX ix_mat_partition (asset=?)"
+        in (text["recorded"])
+    )
+    assert "ix_mat_partition (asset=? AND partition_key>?)" in text["recorded"]
+    for name in ("given", "recorded"):
+        assert "ix_mat_partition (asset=? AND partition_key=?)" in text[name]
+    assert "ix_mat_success (asset=? AND partition_key=?)" in text["older"]
+    for name, steps in plans.items():
+        assert "SEARCH e USING PRIMARY KEY (materialization_id=?)" in text[name]
+        tables = {"materializations", "lineage", "m", "l", "s", "e"}  # (and their aliases)
+        scans = [step for step in steps if step.startswith("SCAN ")]
+        assert not [step for step in scans if step.split()[1] in tables], text[name]
+        assert "TEMP B-TREE" not in text[name]
+
+
+def test_one_read_sees_one_moment(catalog: Catalog, path: Path) -> None:
+    # The assets are read in one read transaction (a write another connection commits while
+    # the read runs is seen by all of it or none).
+    mixed_history(catalog)
+    seen: list[str] = []
+
+    class Watching:
+        def __init__(self, conn: object) -> None:
+            self.conn = conn
+
+        def execute(self, sql: str, params: object = ()) -> object:
+            seen.append(sql.split()[0])
+            return self.conn.execute(sql, params)  # type: ignore[attr-defined]
+
+    from flowstone_nb._storage.catalog.status_reads import newest
+
+    with raw(path) as conn:
+        newest(Watching(conn), {"a": None, "b": ["p1"]})  # type: ignore[arg-type]
+    assert seen[0] == "BEGIN"
+    assert seen[-1] == "COMMIT"
+    assert seen.count("BEGIN") == 1
+
+
+def test_a_partition_that_consumed_many_inputs_is_one_latest_with_all_of_them(
+    catalog: Catalog,
+) -> None:
+    # Each input makes one more row of the read (for a newest success, for a newest attempt
+    # that failed after consuming two, and for the older success under it): each partition
+    # comes out once, with the inputs of its newest success.
+    catalog.write(
+        [
+            row("up1", "u", partition="p1"),
+            row("up2", "u", partition="p2"),
+            row("ok", partition="p1", started_at=1.0),
+            row("good", partition="p2", started_at=1.0),
+            row("bad", partition="p2", status="failed", started_at=2.0, error_type="E"),
+        ],
+        [
+            edge("ok", "up1", "u", "p1", "x"),
+            edge("ok", "up2", "u", "p2", "y"),
+            edge("good", "up1", "u", "p1", "x"),
+            edge("good", "up2", "u", "p2", "y"),
+            edge("bad", "up1", "u", "p1", "z"),
+            edge("bad", "up2", "u", "p2", "z"),
+        ],
+    )
+    both = frozenset({("u", "p1", "x"), ("u", "p2", "y")})
+    for asked in (None, ["p1", "p2"]):
+        found = catalog.newest({"a": asked})["a"]
+        assert sorted(found) == ["p1", "p2"]
+        assert (found["p1"].id, found["p1"].last_status, found["p1"].inputs) == ("ok", None, both)
+        assert (found["p2"].last_status, found["p2"].last_id) == ("failed", "bad")
+        assert (found["p2"].id, found["p2"].inputs) == ("good", both)
