@@ -15,7 +15,11 @@ REGIONS = fs.StaticPartitions(["eu", "us", "apac"])
 def test_values_stored_by_two_io_managers_are_each_checked_by_their_own(tmp_path: Path) -> None:
     def define(io_manager: str) -> Any:
         @fs.asset(
-            name="kept", partitioned_by=REGIONS, io_manager=io_manager, code_version="1", replace=True
+            name="kept",
+            partitioned_by=REGIONS,
+            io_manager=io_manager,
+            code_version="1",
+            replace=True,
         )
         def kept(context: Any) -> list[str]:
             return [context.partition]
