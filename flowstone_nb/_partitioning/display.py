@@ -14,6 +14,7 @@ It must not know about assets, stores or runs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from flowstone_nb._partitioning.base import PartitionsDefinition
 from flowstone_nb._partitioning.keys import decode_key, plain_text
 from flowstone_nb._partitioning.static_multi import MULTI_SEPARATOR
 
-__all__ = ["key_text", "stored_key_text"]
+__all__ = ["key_text", "key_texts", "stored_key_text"]
 
 
 def key_text(definition: PartitionsDefinition | None, key: Any) -> str:
@@ -40,6 +41,21 @@ def key_text(definition: PartitionsDefinition | None, key: Any) -> str:
     if definition is not None:
         return definition.key_str(key)
     return _plain_text(key)
+
+
+def key_texts(definition: PartitionsDefinition | None, keys: Sequence[Any]) -> list[str]:
+    """:func:`key_text` of each of ``keys``, in order.
+
+    The days of a definition whose keys read plainly take a named fast path: their ISO texts
+    (tested equal), without asking the definition for each.
+    """
+    if (
+        definition is not None
+        and definition.keys_read_plainly
+        and all(type(key) is date for key in keys)
+    ):
+        return [key.isoformat() for key in keys]
+    return [key_text(definition, key) for key in keys]
 
 
 def stored_key_text(definition: PartitionsDefinition | None, encoded: str) -> str:

@@ -39,7 +39,7 @@ from flowstone_nb._query.status_rows import (
     partition_entry,
 )
 from flowstone_nb._run.freshness import stale_by_definition, stale_by_value
-from flowstone_nb._run.plan import Node, keys_fixed, make_node, partition_mapping
+from flowstone_nb._run.plan import Node, keys_fixed, make_nodes, partition_mapping
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -282,7 +282,8 @@ class _NotFresh:
 
 _NEVER = "never materialized"
 _MISSING = ("missing", _NEVER)
-_RUNNING = (RecordStatus.RUNNING, "materializing now")
+_RUNNING_NOW, _FAILED_NOW = str(RecordStatus.RUNNING), str(RecordStatus.FAILED)
+_RUNNING = (_RUNNING_NOW, "materializing now")
 _FRESH = ("fresh", "")
 _NO_CHECKS: tuple[str, ...] = ()
 
@@ -423,19 +424,12 @@ class _StatusComputation:
             upstream = mapping.upstream_keys_many(
                 asset.partitions, keys, up_def, downstream=name, upstream=dep_name
             )
-            made: dict[Any, tuple[Node, str | None]] = {}
-            column = []
-            for up_keys in upstream:
-                pairs = []
-                for key in up_keys or ():
-                    known = made.get(key)
-                    if known is None:
-                        node = make_node(dep_name, up_def, key)
-                        state = found.get(node.encoded)
-                        known = made[key] = (node, None if state is None else state.data_version)
-                    pairs.append(known)
-                column.append(tuple(pairs))
-            columns.append(column)
+            wanted = list(dict.fromkeys(key for up_keys in upstream for key in up_keys or ()))
+            made = {}
+            for node in make_nodes(dep_name, up_def, wanted):
+                state = found.get(node.encoded)
+                made[node.key] = (node, None if state is None else state.data_version)
+            columns.append([tuple(map(made.__getitem__, up_keys or ())) for up_keys in upstream])
         if not columns:
             return [()] * len(keys)
         return [tuple(itertools.chain.from_iterable(row)) for row in zip(*columns, strict=True)]
@@ -490,16 +484,17 @@ def _by_attempts(
     verdicts: list[tuple[str, str]] = []
     judged: list[int] = []
     for index, state in enumerate(states):
-        last = None if state is None else state.last_status  # (None: a success)
-        if state is None or (last is None and state.id is None):
+        if state is None:
             verdicts.append(_MISSING)
-        elif last == RecordStatus.RUNNING:
+            continue
+        last = state.last_status  # (None: its newest attempt is its newest success)
+        if last == _RUNNING_NOW:
             verdicts.append(_RUNNING)
-        elif last == RecordStatus.FAILED:
+        elif last == _FAILED_NOW:
             verdicts.append((last, f"{state.last_error_type}: {state.last_error_message}"))
-        elif state.id is None:  # (a newer attempt only pending, and no success)
+        elif state.id is None:  # (no success: newer attempts only pending, if any)
             verdicts.append(_MISSING)
-        else:  # its newest attempt is its newest success, or a newer one is only pending
+        else:  # its newest success, newer attempts only pending if any
             verdicts.append(_FRESH)
             judged.append(index)
     return verdicts, judged

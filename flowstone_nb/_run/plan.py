@@ -22,8 +22,8 @@ from flowstone_nb._define.data_checks import Check
 from flowstone_nb._define.dependency_checks import check_dependencies
 from flowstone_nb._define.registry import Registry
 from flowstone_nb._partitioning.base import PartitionsDefinition
-from flowstone_nb._partitioning.display import key_text
-from flowstone_nb._partitioning.keys import encode_key
+from flowstone_nb._partitioning.display import key_text, key_texts
+from flowstone_nb._partitioning.keys import encode_key, encode_keys
 from flowstone_nb._partitioning.mappings import (
     IdentityMapping,
     PartitionMapping,
@@ -41,6 +41,7 @@ __all__ = [
     "inputs_of",
     "keys_fixed",
     "make_node",
+    "make_nodes",
     "partition_mapping",
     "target_node",
 ]
@@ -78,6 +79,19 @@ def make_node(asset: str, definition: PartitionsDefinition | None, key: Any) -> 
     if key is None:
         return Node(asset, None, "")
     return Node(asset, key, encode_key(key), key_text(definition, key))
+
+
+def make_nodes(
+    asset: str, definition: PartitionsDefinition | None, keys: Sequence[Any]
+) -> list[Node]:
+    """:func:`make_node` of each of ``keys``, their stored and shown keys made in bulk."""
+    if definition is None:
+        return [make_node(asset, None, key) for key in keys]
+    encoded, texts = encode_keys(keys), key_texts(definition, keys)
+    return [
+        _new_tuple(Node, (asset, key, code, text))
+        for key, code, text in zip(keys, encoded, texts, strict=True)
+    ]
 
 
 _new_tuple = tuple.__new__

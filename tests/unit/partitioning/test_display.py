@@ -9,7 +9,7 @@ import pytest
 
 import flowstone_nb as fs
 from flowstone_nb._partitioning.base import PartitionsDefinition
-from flowstone_nb._partitioning.display import key_text, stored_key_text
+from flowstone_nb._partitioning.display import key_text, key_texts, stored_key_text
 from flowstone_nb._partitioning.keys import decode_key, encode_key
 from tests.unit.partitioning.samples import PARIS, d, listed, utc
 
@@ -142,3 +142,22 @@ def test_the_plain_text_fast_path_reads_as_the_general_path(encoded: str) -> Non
             stored_key_text(None, encoded)
     else:
         assert stored_key_text(None, encoded) == general
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        fs.DailyPartitions("2024-01-01", "2024-03-31"),
+        fs.DailyPartitions("2024-01-01", "2024-01-31", timezone="Asia/Kathmandu"),
+        fs.WeeklyPartitions("2024-01-01", "2024-03-25"),
+        fs.MonthlyPartitions("2024-01", "2024-06"),
+        fs.HourlyPartitions("2024-01-01", "2024-01-03", timezone="Europe/Paris"),
+        fs.StaticPartitions(["eu", "us"]),
+        REGION_DAY,
+        None,
+    ],
+)
+def test_many_keys_read_as_each_alone(definition: PartitionsDefinition | None) -> None:
+    keys: list[Any] = [None] if definition is None else list(definition.keys(now=utc(2013, 1, 3)))
+    assert key_texts(definition, keys) == [key_text(definition, key) for key in keys]
+    assert key_texts(definition, []) == []
