@@ -207,7 +207,8 @@ ROWS: tuple[Row, ...] = (
     Row(
         "memory",
         "rss_1_mb",
-        "peak RSS growth, 40 x 400k-row Parquet backfill, 1 worker (floor: the loop)",
+        "peak RSS growth, 40 x 400k-row Parquet backfill, 1 worker, fresh process "
+        "(floor: the loop)",
         measured_in="MB",
     ),
     Row(
@@ -220,10 +221,30 @@ ROWS: tuple[Row, ...] = (
     Row(
         "memory",
         "rss_2_mb",
-        "peak RSS growth, the same backfill, 2 workers (floor: the loop)",
+        "peak RSS growth, the same backfill, 2 workers, fresh process (floor: the loop)",
         measured_in="MB",
     ),
     Row("memory", "rss_2_frames", "the same in frames", measured_in="frames"),
+    Row(
+        "memory",
+        "rss_warm_1_mb",
+        "peak RSS growth, the same backfill, 1 worker, after a first partition (floor: the "
+        "loop after its first)",
+        measured_in="MB",
+    ),
+    Row(
+        "memory",
+        "rss_warm_1_frames",
+        "the same in frames",
+        Target("absolute", 3.0, unit="frames"),
+        measured_in="frames",
+    ),
+    Row(
+        "memory",
+        "rss_warm_2_frames",
+        "the same, 2 workers after a first partition each, in frames",
+        measured_in="frames",
+    ),
     Row("dot", "dot", "7. `fs.graph().source`, DOT text", Target("absolute", 0.100)),
     Row("dot", "dot_no_status", "7. `fs.graph(status=False).source`"),
     Row("dot", "topo", "7. graph build + topological order", Target("absolute", 0.5)),
