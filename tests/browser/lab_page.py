@@ -147,7 +147,7 @@ class NotebookPage:
                 None if request.url.startswith(local) else self.outside_requests.append(request.url)
             ),
         )
-        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        page.on("pageerror", lambda error: self.page_errors.append(_described(error)))
 
     def open(self) -> None:
         """Load Lab on the notebook and wait until its kernel has started and is idle."""
@@ -260,3 +260,9 @@ def _drawing(raw: dict[str, Any]) -> Drawing:
         for n in raw["nodes"]
     )
     return Drawing(bool(raw["rendered"]), nodes)
+
+
+def _described(error: Any) -> str:
+    """A script error with the first lines of its stack (which bundle and function raised it)."""
+    stack = str(getattr(error, "stack", "") or "").splitlines()[1:4]
+    return " | ".join([str(error), *(line.strip() for line in stack)])
