@@ -19,6 +19,7 @@ import functools
 import itertools
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.collection import collection_paused
@@ -271,21 +272,39 @@ def _packed(items: Sequence[str], *, indent: int) -> list[str]:
 
 
 class _NotFresh:
-    """The partitions found not fresh, by asset and encoded key (what ``why_stale`` asks)."""
+    """The partitions found not fresh, by asset and encoded key (what ``why_stale`` asks).
+
+    Each asset's verdicts are handed over whole; the keys that are not fresh are picked out
+    only for an asset some other asset consumes, when first asked.
+    """
 
     def __init__(self) -> None:
-        self.keys: set[tuple[str, str]] = set()
+        self._judged: dict[str, tuple[Sequence[str], Sequence[str]]] = {}
+        self._keys: dict[str, frozenset[str]] = {}
+
+    def add(self, asset: str, encoded: Sequence[str], statuses: Sequence[str]) -> None:
+        """The verdicts of every partition of ``asset`` (stored keys, then statuses)."""
+        self._judged[asset] = (encoded, statuses)
+        self._keys.pop(asset, None)
 
     def __contains__(self, node: object) -> bool:
-        return isinstance(node, Node) and (node.asset, node.encoded) in self.keys
+        return isinstance(node, Node) and node.encoded in self._of(node.asset)
+
+    def _of(self, asset: str) -> frozenset[str]:
+        """The keys of ``asset`` found not fresh (picked out on first use)."""
+        keys = self._keys.get(asset)
+        if keys is None:
+            encoded, statuses = self._judged.get(asset, ((), ()))
+            keys = self._keys[asset] = frozenset(
+                code for code, status in zip(encoded, statuses, strict=True) if status != "fresh"
+            )
+        return keys
 
 
 _NEVER = "never materialized"
-_MISSING = ("missing", _NEVER)
 _RUNNING_NOW, _FAILED_NOW = str(RecordStatus.RUNNING), str(RecordStatus.FAILED)
-_RUNNING = (_RUNNING_NOW, "materializing now")
-_FRESH = ("fresh", "")
 _NO_CHECKS: tuple[str, ...] = ()
+_new_entry = functools.partial(tuple.__new__, PartitionEntry)  # (from a tuple in field order)
 
 
 class _StatusComputation:
@@ -346,18 +365,20 @@ class _StatusComputation:
         found = self.latest.get(name, {})
         keys, encoded = self.keys[name] or _recorded_keys(found)
         states = [found.get(e) for e in encoded] if found else [None] * len(keys)
-        verdicts = self._verdicts(name, asset, keys, states)
-        checked = name in self.checks
-        entries = []
-        not_fresh = self.not_fresh.keys
-        for key, code, state, (status, reason) in zip(keys, encoded, states, verdicts, strict=True):
-            success = None if state is None or state.id is None else state
-            entry = partition_entry(key, status, reason, _NO_CHECKS, "", success)
-            if checked and state is not None:
-                entry = self._checked(name, entry, state)
-            if entry.status != "fresh":
-                not_fresh.add((name, code))
-            entries.append(entry)
+        statuses, reasons = self._verdicts(name, asset, keys, states)
+        successes = [None if s is None or s.id is None else s for s in states]
+        entries = list(
+            map(
+                _new_entry,
+                zip(keys, statuses, reasons, repeat(_NO_CHECKS), repeat(""), successes),
+            )
+        )
+        if name in self.checks:
+            for index, state in enumerate(states):
+                if state is not None:
+                    entries[index] = entry = self._checked(name, entries[index], state)
+                    statuses[index] = entry.status
+        self.not_fresh.add(name, encoded, statuses)
         text = functools.partial(key_text, definition)
         return AssetStatuses(name, entries, text, partitioned=definition is not None)
 
@@ -367,11 +388,11 @@ class _StatusComputation:
         asset: Asset,
         keys: Sequence[Any],
         states: Sequence[PartitionLatest | None],
-    ) -> list[tuple[str, str]]:
-        """``(status, reason)`` of each partition, whose newest attempt and success are given."""
-        verdicts, judged = _by_attempts(states)
+    ) -> tuple[list[str], list[str]]:
+        """The status and reason of each partition, whose newest attempt and success are given."""
+        statuses, reasons, judged = _by_attempts(states)
         if not judged:
-            return verdicts
+            return statuses, reasons
         version = asset_code_version(asset)
         feeds = self._feeds(name, asset, [keys[index] for index in judged])
         # Without upstream, partitions of one code version and one set of inputs consumed get
@@ -392,15 +413,15 @@ class _StatusComputation:
             if not reason and state.value_problem is not None:
                 reason = stale_by_value(state.value_problem)
             if reason:
-                verdicts[index] = ("stale", reason)
+                statuses[index], reasons[index] = "stale", reason
             else:
                 unsure.append(index)
         if unsure:
             checked = [state for index in unsure if (state := states[index]) is not None]
             for index, problem in zip(unsure, self._problems(checked), strict=True):
                 if problem is not None:
-                    verdicts[index] = ("stale", stale_by_value(problem))
-        return verdicts
+                    statuses[index], reasons[index] = "stale", stale_by_value(problem)
+        return statuses, reasons
 
     def _feeds(
         self, name: str, asset: Asset, keys: Sequence[Any]
@@ -475,29 +496,35 @@ class _StatusComputation:
 
 def _by_attempts(
     states: Sequence[PartitionLatest | None],
-) -> tuple[list[tuple[str, str]], list[int]]:
-    """Each partition's ``(status, reason)`` as its newest attempt says, and which to judge.
+) -> tuple[list[str], list[str], list[int]]:
+    """Each partition's status and reason as its newest attempt says, and which to judge.
 
     Those to judge (their places in ``states``) are the partitions whose newest success
     decides; they are said fresh until judged.
     """
-    verdicts: list[tuple[str, str]] = []
+    statuses: list[str] = []
+    reasons: list[str] = []
     judged: list[int] = []
     for index, state in enumerate(states):
         if state is None:
-            verdicts.append(_MISSING)
+            statuses.append("missing")
+            reasons.append(_NEVER)
             continue
         last = state.last_status  # (None: its newest attempt is its newest success)
         if last == _RUNNING_NOW:
-            verdicts.append(_RUNNING)
+            statuses.append(last)
+            reasons.append("materializing now")
         elif last == _FAILED_NOW:
-            verdicts.append((last, f"{state.last_error_type}: {state.last_error_message}"))
+            statuses.append(last)
+            reasons.append(f"{state.last_error_type}: {state.last_error_message}")
         elif state.id is None:  # (no success: newer attempts only pending, if any)
-            verdicts.append(_MISSING)
+            statuses.append("missing")
+            reasons.append(_NEVER)
         else:  # its newest success, newer attempts only pending if any
-            verdicts.append(_FRESH)
+            statuses.append("fresh")
+            reasons.append("")
             judged.append(index)
-    return verdicts, judged
+    return statuses, reasons, judged
 
 
 def _defined_keys(
