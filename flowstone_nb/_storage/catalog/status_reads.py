@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from flowstone_nb._core.states import RecordStatus
 from flowstone_nb._storage.catalog.schema import columns
@@ -110,7 +110,6 @@ OLDER = (
 _SUCCESS = RecordStatus.SUCCESS
 _NOTHING_CONSUMED: frozenset[tuple[str, str, str | None]] = frozenset()
 _NO_SUCCESS = (None,) * len(_SUCCESS_FIELDS)
-_Inputs = dict[str, set[tuple[str, str, str | None]]]
 
 
 def newest(
@@ -148,29 +147,30 @@ def _of_asset(
     else:
         return {}
     by_key: dict[str, PartitionLatest] = {}
-    consumed: _Inputs = {}
     unsettled: list[str] = []  # newest attempts that are not successes
     for values in rows:
         key = values[0] if keys is None else keys[values[0]]
-        status = values[1]
-        if status == _SUCCESS:
-            if values[-3] is not None:
-                consumed.setdefault(key, set()).add(values[-3:])
-            if key in by_key:
-                continue  # (the same partition, for its next input)
-            by_key[key] = from_values(
-                PartitionLatest, (key, None, None, None, None, *values[4:-3], _NOTHING_CONSUMED)
-            )
+        if values[1] == _SUCCESS:
+            known = by_key.get(key)
+            if known is None:
+                by_key[key] = from_values(
+                    PartitionLatest, (key, None, None, None, None, *values[4:-3], _consumed(values))
+                )
+            else:  # the same partition again, for its next input
+                by_key[key] = known._replace(inputs=known.inputs | _consumed(values))
         elif key not in by_key:
             unsettled.append(key)
             by_key[key] = from_values(
                 PartitionLatest, (key, *values[1:5], *_NO_SUCCESS, _NOTHING_CONSUMED)
             )
     if unsettled:
-        _settle(connection, asset, unsettled, by_key, consumed)
-    for key, inputs in consumed.items():
-        by_key[key] = by_key[key]._replace(inputs=frozenset(inputs))
+        _settle(connection, asset, unsettled, by_key)
     return by_key
+
+
+def _consumed(values: Sequence[Any]) -> frozenset[tuple[str, str, str | None]]:
+    """The input a row names in its last three columns (none: they are null)."""
+    return _NOTHING_CONSUMED if values[-3] is None else frozenset((tuple(values[-3:]),))
 
 
 def _settle(
@@ -178,16 +178,15 @@ def _settle(
     asset: str,
     unsettled: list[str],
     by_key: dict[str, PartitionLatest],
-    consumed: _Inputs,
 ) -> None:
     """Give the partitions whose newest attempt failed or runs their newest success, if any."""
     found = connection.execute(OLDER, {"asset": asset, "keys": json.dumps(unsettled)})
     for values in found:
         key = unsettled[values[0]]
-        if values[-3] is not None:
-            consumed.setdefault(key, set()).add(values[-3:])
         attempt = by_key[key]
         if attempt.id is None:
             by_key[key] = from_values(
-                PartitionLatest, (*attempt[:5], *values[1:-3], _NOTHING_CONSUMED)
+                PartitionLatest, (*attempt[:5], *values[1:-3], _consumed(values))
             )
+        else:  # the same partition again, for its next input
+            by_key[key] = attempt._replace(inputs=attempt.inputs | _consumed(values))
