@@ -5,14 +5,14 @@ A backfill announces its start and end through :mod:`~flowstone_nb._core.events`
 for those two kinds only: when a backfill that wants its progress shown starts inside a kernel,
 it displays a :class:`~flowstone_nb._notebook.widgets.progress.BackfillProgress` (whose Cancel
 button sets the backfill's cancel event) and feeds it that asset's node events; when it ends, it
-stops listening, takes the Cancel button away and refreshes the output once more, so the static
-copy shows the final counts.
+stops listening and takes the Cancel button away.
 
-The progress is live; the backfill's result is the record. When the cell that ran the backfill
-shows its result (the cell's value is the :class:`~flowstone_nb._run.backfill.BackfillResult`),
-the progress output is blanked once the cell has run, so what the backfill did is shown once;
-otherwise the finished progress stays. :func:`install` subscribes one presenter per process.
-Outside a kernel it shows nothing (the script's plain-text progress is the core's).
+The progress is live; the backfill's result is the record. Once the cell that ran the backfill
+has run, its output is updated once: blanked when the cell shows the result (its value is the
+:class:`~flowstone_nb._run.backfill.BackfillResult`), so what the backfill did is shown
+once; otherwise refreshed, so its static copy shows the final counts. :func:`install`
+subscribes one presenter per process. Outside a kernel it shows nothing (the script's
+plain-text progress is the core's).
 """
 
 from __future__ import annotations
@@ -96,22 +96,27 @@ class ProgressPresenter:
         shown.unsubscribe()
         shown.widget.finish()
         if shown.handle is not None:
-            # Refresh the output's static fallback (HTML copies, GitHub) with the final counts.
-            shown.handle.update(shown.widget)
-            self._blank_if_result_shown(announcement, shown.handle)
+            self._settle(announcement, shown.widget, shown.handle)
 
-    def _blank_if_result_shown(
-        self, announcement: BackfillAnnouncement, handle: DisplayHandle
+    def _settle(
+        self, announcement: BackfillAnnouncement, widget: BackfillProgress, handle: DisplayHandle
     ) -> None:
-        """Once the running cell is done, blank the progress if the cell shows the result."""
+        """Once the running cell is done, blank the progress or refresh it, once.
+
+        Blanked if the cell shows the result; else refreshed, so the output's static fallback
+        (HTML copies, GitHub) has the final counts. One update either way: a page that renders
+        one widget twice in quick succession can dispose a view while it still adds its
+        children. Without a shell to wait for, the fallback is refreshed at once.
+        """
         events = getattr(self._shell(), "events", None)
         if events is None:
+            handle.update(widget)
             return
 
         def after_cell(outcome: Any) -> None:
             events.unregister("post_run_cell", after_cell)
-            if _is_result_of(getattr(outcome, "result", None), announcement):
-                handle.update(BLANK)
+            shown_result = _is_result_of(getattr(outcome, "result", None), announcement)
+            handle.update(BLANK if shown_result else widget)
 
         events.register("post_run_cell", after_cell)
 

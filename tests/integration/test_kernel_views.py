@@ -98,7 +98,8 @@ def test_backfill_shows_a_progress_widget_ending_at_the_total(kernel: tuple[Any,
     shell, client = kernel
     run(shell, SETUP)
     outputs(client)
-    run(shell, "fs.backfill('upper')")  # letters' events are not upper's progress
+    # (letters' events are not upper's progress; a cell that showed the result would blank it)
+    run(shell, "done = fs.backfill('upper')")
     # (The asset cell's live status lines show and update too: look for the widget.)
     first = wait_for(client, "display_data", mime=WIDGET)
     assert "0/3" in first["text/plain"]
