@@ -44,6 +44,13 @@ def prepare_scale(sizes: Sizes, work: Path) -> Homes:
     return {"status": _scale.status_home(sizes, work), "deep": _scale.deep_home(sizes, work)}
 
 
+def _shown(report: Any) -> str:
+    """What a notebook shows of a status report: its widget's HTML (made as the kernel does)."""
+    from flowstone_nb._notebook.widgets.status import StatusGrid
+
+    return StatusGrid(report).to_html()
+
+
 def ours_scale(sizes: Sizes, work: Path, homes: Homes) -> Samples:
     """``fs.status``, ``fs.lineage`` and ``fs.history`` on the ``scale`` homes."""
     page = sizes.scale_days * sizes.scale_runs  # (a page in the middle of the history)
@@ -53,6 +60,7 @@ def ours_scale(sizes: Sizes, work: Path, homes: Homes) -> Samples:
         samples |= time_queries(
             {
                 "status_asset": lambda: fs.status("wide_daily"),
+                "status_shown": lambda: _shown(fs.status("wide_daily")),
                 "lineage_fanout": lambda: fs.lineage("src", direction="downstream"),
             },
             sizes.repeat,

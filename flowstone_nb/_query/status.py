@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from flowstone_nb._core.collection import collection_paused
-from flowstone_nb._core.errors import FlowstoneError
 from flowstone_nb._core.html import badge, esc, findings, html_table
 from flowstone_nb._core.states import RecordStatus
 from flowstone_nb._define.code_version import asset_code_version
-from flowstone_nb._partitioning.base import PartitionsDefinition
+from flowstone_nb._partitioning import display as key_display
 from flowstone_nb._partitioning.display import key_text
-from flowstone_nb._partitioning.keys import decode_key, encode_key, encode_keys
+from flowstone_nb._query.status_keys import defined_keys, recorded_keys
 from flowstone_nb._query.status_rows import (
     EXPLAINED,
     STATUSES,
@@ -40,7 +38,7 @@ from flowstone_nb._query.status_rows import (
     partition_entry,
 )
 from flowstone_nb._run.freshness import stale_by_definition, stale_by_value
-from flowstone_nb._run.plan import Node, keys_fixed, make_nodes, partition_mapping
+from flowstone_nb._run.plan import Node, make_nodes, partition_mapping
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,6 +107,20 @@ class StatusReport:
 
     def __hash__(self) -> int:
         return hash(self.rows)
+
+    def keys(self) -> list[str]:
+        """Every partition's text, each once, asset by asset in dependency order (no rows made)."""
+        texts = (text for found in self._by_asset.values() for text in found.key_texts)
+        return [text for text in dict.fromkeys(texts) if text]
+
+    def size(self, asset: str) -> int:
+        """How many partitions ``asset`` has in the report (1 when unpartitioned, 0 if absent)."""
+        found = self._by_asset.get(asset)
+        return 0 if found is None else len(found.entries)
+
+    def statuses_present(self) -> list[str]:
+        """The statuses some partition has, in the order first met (no rows made)."""
+        return list(dict.fromkeys(s for found in self._by_asset.values() for s in found.counts))
 
     def for_asset(self, asset: str) -> list[PartitionStatus]:
         """The rows of one asset."""
@@ -196,8 +208,8 @@ class StatusReport:
             else summary
         )
 
-    def _checks_column(self) -> bool:
-        """Whether the HTML view has a ``checks`` column: only when some check fails."""
+    def flagged(self) -> bool:
+        """Whether some partition's data checks fail (then the HTML view has a checks column)."""
         return any(found.failing for found in self._by_asset.values())
 
     def checks_html(self, asset: str) -> str:
@@ -242,7 +254,7 @@ class StatusReport:
     def _repr_html_(self) -> str:
         headers = ["asset", "status", "partitions"]
         rows = [[esc(a), esc(self.headline(a)), self.runs_html(a)] for a in self.assets()]
-        if self._checks_column():
+        if self.flagged():
             headers.append("checks")
             for row, asset in zip(rows, self.assets(), strict=True):
                 row.append(self.checks_html(asset))
@@ -316,7 +328,7 @@ class _StatusComputation:
         self.assets = {name: registry.get(name) for name in names}
         # The keys to report: those of each definition (the catalog is asked for them alone),
         # or, for an open one, those recorded.
-        self.keys = {name: _defined_keys(self.assets[name].partitions) for name in names}
+        self.keys = {name: defined_keys(self.assets[name].partitions) for name in names}
         asked = {name: None if keys is None else keys[1] for name, keys in self.keys.items()}
         self.latest = self.catalog.newest(asked)
         self.not_fresh = _NotFresh()
@@ -363,7 +375,7 @@ class _StatusComputation:
         asset = self.assets[name]
         definition = asset.partitions
         found = self.latest.get(name, {})
-        keys, encoded = self.keys[name] or _recorded_keys(found)
+        keys, encoded = self.keys[name] or recorded_keys(found)
         states = [found.get(e) for e in encoded] if found else [None] * len(keys)
         statuses, reasons = self._verdicts(name, asset, keys, states)
         successes = [None if s is None or s.id is None else s for s in states]
@@ -380,7 +392,8 @@ class _StatusComputation:
                     statuses[index] = entry.status
         self.not_fresh.add(name, encoded, statuses)
         text = functools.partial(key_text, definition)
-        return AssetStatuses(name, entries, text, partitioned=definition is not None)
+        texts = functools.partial(key_display.key_texts, definition)
+        return AssetStatuses(name, entries, text, partitioned=definition is not None, texts=texts)
 
     def _verdicts(
         self,
@@ -525,43 +538,6 @@ def _by_attempts(
             reasons.append("")
             judged.append(index)
     return statuses, reasons, judged
-
-
-def _defined_keys(
-    definition: PartitionsDefinition | None,
-) -> tuple[Sequence[Any], Sequence[str]] | None:
-    """The keys of a definition and their stored forms (``None``: an open definition).
-
-    The keys of a definition that cannot change (see :func:`keys_fixed`) are listed once and
-    kept (the last few definitions asked for): a status report asked again reuses them.
-    """
-    if definition is None:
-        return [None], [""]
-    fixed = keys_fixed(definition)
-    if fixed and definition in _KEYS:
-        _KEYS.move_to_end(definition)
-        return _KEYS[definition]
-    try:
-        keys = tuple(definition.keys())
-    except FlowstoneError:
-        return None
-    found = keys, tuple(encode_keys(keys))
-    if fixed:
-        _KEYS[definition] = found
-        if len(_KEYS) > _KEYS_KEPT:
-            _KEYS.popitem(last=False)
-    return found
-
-
-#: The keys of the definitions that cannot change asked for last, newest last.
-_KEYS: OrderedDict[PartitionsDefinition, tuple[tuple[Any, ...], tuple[str, ...]]] = OrderedDict()
-_KEYS_KEPT = 16
-
-
-def _recorded_keys(found: Mapping[str, PartitionLatest]) -> tuple[list[Any], list[str]]:
-    """The keys recorded in the catalog, in key order (for an open definition)."""
-    keys = sorted({decode_key(encoded) for encoded in found}, key=encode_key)
-    return keys, [encode_key(key) for key in keys]
 
 
 def compute_status(

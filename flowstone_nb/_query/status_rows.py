@@ -165,6 +165,9 @@ class AssetStatuses:
         Whether the entries are partitions.
     rows
         The rows, when they exist already (a report made of rows).
+    texts
+        How many keys read, in one call (made once, for the rows and the lookups of every
+        key); without it, ``text`` of each.
     """
 
     def __init__(
@@ -175,12 +178,14 @@ class AssetStatuses:
         *,
         partitioned: bool,
         rows: Sequence[PartitionStatus] | None = None,
+        texts: Callable[[Sequence[Any]], list[str]] | None = None,
     ) -> None:
         self.asset = asset
         self.entries = entries
         self.text = text
         self.partitioned = partitioned
         self._rows = None if rows is None else list(rows)
+        self._texts = texts
 
     @classmethod
     def of_rows(cls, asset: str, rows: Sequence[PartitionStatus]) -> AssetStatuses:
@@ -194,18 +199,27 @@ class AssetStatuses:
         partitioned = not (len(rows) == 1 and rows[0].partition == "")
         return cls(asset, entries, _same, partitioned=partitioned, rows=rows)
 
+    @functools.cached_property
+    def key_texts(self) -> list[str]:
+        """How each entry's key reads, in order (``""`` when unpartitioned; made once)."""
+        keys = [entry.key for entry in self.entries]
+        if self._texts is not None:
+            return self._texts(keys)
+        text = self.text
+        return ["" if key is None else text(key) for key in keys]
+
     @property
     def rows(self) -> list[PartitionStatus]:
         """A :class:`PartitionStatus` per partition (made on first use)."""
         if self._rows is None:
-            self._rows = [self._row(entry) for entry in self.entries]
+            self._rows = list(map(self._row, self.entries, self.key_texts))
         return self._rows
 
-    def _row(self, entry: PartitionEntry) -> PartitionStatus:
+    def _row(self, entry: PartitionEntry, partition: str) -> PartitionStatus:
         success = entry.success
         return PartitionStatus(
             asset=self.asset,
-            partition="" if entry.key is None else self.text(entry.key),
+            partition=partition,
             status=entry.status,
             reason=entry.reason,
             materialization_id=None if success is None else success.id,
@@ -217,8 +231,7 @@ class AssetStatuses:
 
     def statuses(self) -> dict[str, str]:
         """``{partition text: status}``, without making rows."""
-        text = self.text
-        return {"" if e.key is None else text(e.key): e.status for e in self.entries}
+        return dict(zip(self.key_texts, (e.status for e in self.entries), strict=True))
 
     @functools.cached_property
     def counts(self) -> dict[str, int]:

@@ -105,7 +105,7 @@ class StatusGrid(WidgetView):
 
         self.report = report
         self._assets = report.assets()
-        self._keys = list(dict.fromkeys(row.partition for row in report.rows if row.partition))
+        self._keys = report.keys()
         self._keyless = any(not report.partitioned(a) for a in self._assets)
         self._squares_up_to = squares_up_to
         start = len(self._keys) > compact_after if compact is None else compact
@@ -144,8 +144,8 @@ class StatusGrid(WidgetView):
         return ("<td></td>" if self._keyless else "") + cells
 
     def _strip(self, asset: str) -> str:
-        rows = self.report.for_asset(asset)
-        if len(rows) <= self._squares_up_to:
+        if self.report.size(asset) <= self._squares_up_to:
+            rows = self.report.for_asset(asset)
             inner = "".join(
                 square(r.status, _tooltip(r), flagged=bool(r.checks_failing)) for r in rows
             )
@@ -171,16 +171,20 @@ class StatusGrid(WidgetView):
         )
 
     def _legend(self) -> str:
-        present = dict.fromkeys(row.status for row in self.report.rows)
+        present = self.report.statuses_present()
         items = [badge(s) for s in present]
-        if any(row.checks_failing for row in self.report.rows):
+        if self.report.flagged():
             flag = check_flag("a data check fails on the value: hover a cell for what it found")
             items.append(f'<span class="fs-legend-checks">{flag} failing checks</span>')
         return '<div class="fs-legend">' + " ".join(items) + "</div>"
 
+    def _size(self) -> int:
+        """How many partitions the report holds, of every asset."""
+        return sum(self.report.size(asset) for asset in self._assets)
+
     def to_html(self) -> str:
         """The grid (or the compact strips) as static HTML, with a legend."""
-        if not self.report.rows:
+        if not self._size():
             return '<div class="fs-status-grid"><i>no assets</i></div>'
         body = "".join(
             f'<tr><th style="{NOWRAP}">{esc(a)}</th>'
@@ -197,4 +201,4 @@ class StatusGrid(WidgetView):
 
     def to_text(self) -> str:
         """The report's text: per asset its counts, then its partitions as runs of keys."""
-        return "(no assets)" if not self.report.rows else repr(self.report)
+        return "(no assets)" if not self._size() else repr(self.report)

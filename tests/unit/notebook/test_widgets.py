@@ -6,6 +6,7 @@ Tests read widget values (``.value``, ``.children``, trait values) and click but
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 from pathlib import Path
@@ -544,6 +545,42 @@ def test_more_partitions_than_fit_show_as_runs_of_keys() -> None:
     assert 'title="daily[2024-01-01..2024-01-31]: fresh (31)"' in html
     assert "2024-02-01..2024-02-29 (29)" in html  # the ranges, as the text view writes them
     assert "2024-01-15" not in html
+
+
+def test_a_compact_grid_of_many_partitions_shows_a_computed_report_without_its_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flowstone_nb._query import status_rows
+
+    made: list[str] = []
+
+    class Counted(status_rows.PartitionStatus):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made.append(kwargs["partition"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(status_rows, "PartitionStatus", Counted)
+
+    @fs.asset(partitioned_by=fs.DailyPartitions("2024-01-01", "2024-03-31"))
+    def daily(context: Any) -> int:
+        if context.partition == dt.date(2024, 1, 20):
+            raise ValueError("no data")
+        return 1
+
+    fs.backfill(daily, "2024-01-01..2024-01-31", progress=False)
+    grid = StatusGrid(fs.status())
+    html = grid.grid.value
+    assert grid.compact
+    assert made == []  # keys, strips of runs, legend and text: no row made
+    assert "2024-01-21..2024-01-31" in html
+    assert re.findall(r'class="fs-status fs-status-(\w+)"', html.split("fs-legend")[1]) == [
+        "fresh",
+        "failed",
+        "missing",
+    ]
+    grid.form.value = "grid"  # one cell per partition: rows made now
+    assert len(made) == 91
+    assert grid.grid.value.count('class="fs-cell ') == 91
 
 
 def test_status_grid_text_is_the_compact_report() -> None:

@@ -207,15 +207,41 @@ def test_the_keys_of_a_definition_that_cannot_change_are_listed_once(monkeypatch
 
 
 def test_only_the_keys_of_the_last_few_definitions_are_kept() -> None:
-    from flowstone_nb._query import status
+    from flowstone_nb._query import status_keys as status
 
-    for day in range(1, status._KEYS_KEPT + 5):
+    for day in range(1, status.KEPT_AT_MOST + 5):
         definition = fs.DailyPartitions("1998-01-01", f"1998-02-{day:02d}")
         fs.asset(name=f"a{day}", partitioned_by=definition)(lambda context: 1)
     first = fs.DailyPartitions("1998-01-01", "1998-02-01")
     fs.status()
-    assert len(status._KEYS) == status._KEYS_KEPT
-    assert first not in status._KEYS  # (the oldest asked for went first)
-    assert fs.DailyPartitions("1998-01-01", f"1998-02-{status._KEYS_KEPT + 4:02d}") in (
-        status._KEYS
+    assert len(status.KEPT) == status.KEPT_AT_MOST
+    assert first not in status.KEPT  # (the oldest asked for went first)
+    assert fs.DailyPartitions("1998-01-01", f"1998-02-{status.KEPT_AT_MOST + 4:02d}") in (
+        status.KEPT
     )
+
+
+def test_the_texts_of_a_reports_keys_are_made_in_one_call_when_rows_are_asked_for(
+    monkeypatch: Any,
+) -> None:
+    from flowstone_nb._partitioning import display
+
+    calls: list[int] = []
+    bulk = display.key_texts
+
+    def counted(definition: Any, keys: Any) -> list[str]:
+        calls.append(len(keys))
+        return bulk(definition, keys)
+
+    monkeypatch.setattr(display, "key_texts", counted)
+
+    @fs.asset(partitioned_by=fs.DailyPartitions("2024-01-01", "2024-03-31"))
+    def daily(context: Any) -> int:
+        return 1
+
+    fs.materialize(daily, "2024-01-05")
+    report = fs.status(daily)
+    assert calls == []
+    assert [row.partition for row in report.rows][:2] == ["2024-01-01", "2024-01-02"]
+    assert report["daily"]["2024-01-05"] == "fresh"
+    assert calls == [91]  # the rows' texts, once; the lookup reused them
