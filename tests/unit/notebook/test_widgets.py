@@ -6,7 +6,6 @@ Tests read widget values (``.value``, ``.children``, trait values) and click but
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import threading
 from pathlib import Path
@@ -33,6 +32,7 @@ from flowstone_nb._notebook.views import (
 from flowstone_nb._query.lineage import HISTORY_COLUMNS, Lineage, LineageEntry
 from flowstone_nb._query.status import PartitionStatus, StatusReport
 from tests.resources.fake_timers import FakeTimers
+from tests.resources.status_reports import a_quarter_with_a_gap, count_rows_made
 
 EVIL = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -550,24 +550,8 @@ def test_more_partitions_than_fit_show_as_runs_of_keys() -> None:
 def test_a_compact_grid_of_many_partitions_shows_a_computed_report_without_its_rows(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from flowstone_nb._query import status_rows
-
-    made: list[str] = []
-
-    class Counted(status_rows.PartitionStatus):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            made.append(kwargs["partition"])
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(status_rows, "PartitionStatus", Counted)
-
-    @fs.asset(partitioned_by=fs.DailyPartitions("2024-01-01", "2024-03-31"))
-    def daily(context: Any) -> int:
-        if context.partition == dt.date(2024, 1, 20):
-            raise ValueError("no data")
-        return 1
-
-    fs.backfill(daily, "2024-01-01..2024-01-31", progress=False)
+    made = count_rows_made(monkeypatch)
+    a_quarter_with_a_gap(last="2024-01-31")
     grid = StatusGrid(fs.status())
     html = grid.grid.value
     assert grid.compact

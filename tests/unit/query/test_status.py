@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 import flowstone_nb as fs
 from flowstone_nb._query.status import RUNS_SHOWN, PartitionStatus, StatusReport, StatusRun
+from tests.resources.status_reports import a_quarter_with_a_gap, count_rows_made
 
 EVIL = "<script>alert(1)</script>"
 
@@ -109,27 +112,11 @@ def test_a_real_daily_asset_reads_compactly() -> None:
 
 
 def test_a_computed_report_makes_rows_only_when_they_are_asked_for(
-    monkeypatch: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from flowstone_nb._query import status_rows
-
-    made: list[str] = []
-
-    class Counted(status_rows.PartitionStatus):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            made.append(kwargs["partition"])
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(status_rows, "PartitionStatus", Counted)
-
-    @fs.asset(partitioned_by=fs.DailyPartitions("2024-01-01", "2024-03-31"))
-    def daily(context: Any) -> int:
-        if context.partition == dt.date(2024, 1, 20):
-            raise ValueError("no data")
-        return context.partition.day
-
-    fs.backfill(daily, "2024-01-01..2024-02-29", progress=False)
-    report = fs.status(daily)
+    made = count_rows_made(monkeypatch)
+    a_quarter_with_a_gap()
+    report = fs.status("daily")
     text = repr(report)
     assert text.splitlines() == [
         "daily  59/91 fresh, 31 missing, 1 failed",
