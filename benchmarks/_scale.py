@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -101,11 +100,10 @@ class Filler:
         location = f"data/{asset}/{slug}/{row_id}.json"
         size = modified = None
         if file:
-            path = os.path.join(self.home, *location.split("/"))  # noqa: PTH118  # 100,000s
-            os.makedirs(os.path.dirname(path), exist_ok=True)  # noqa: PTH103, PTH120
-            with open(path, "wb") as out:  # noqa: PTH123
-                out.write(b"1")
-            found = os.stat(path)  # noqa: PTH116
+            path = Path(self.home, *location.split("/"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"1")
+            found = path.stat()
             size, modified = found.st_size, found.st_mtime_ns
         started = next(self.clock) / 1e3
         self.rows.append(
@@ -210,10 +208,10 @@ def million_home(sizes: Sizes, work: Path) -> str:
 def bytes_per_row(home: str) -> float:
     """The catalog file's size (its log folded in) over its materializations."""
     get_store(home).catalog.close()
-    path = os.path.join(home, "catalog.sqlite")  # noqa: PTH118
+    path = Path(home, "catalog.sqlite")
     with sqlite3.connect(path) as conn:
         rows = int(conn.execute("SELECT count(*) FROM materializations").fetchone()[0])
-    return os.path.getsize(path) / max(1, rows)  # noqa: PTH202
+    return path.stat().st_size / max(1, rows)
 
 
 def newest_id(conn: sqlite3.Connection, asset: str, partition: str) -> str:

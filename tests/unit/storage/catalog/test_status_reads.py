@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from flowstone_nb._storage.catalog import Catalog
-from flowstone_nb._storage.catalog.status_reads import GIVEN, OLDER, RECORDED, PartitionLatest
+from flowstone_nb._storage.catalog.status_reads import (
+    GIVEN,
+    OLDER,
+    RECORDED,
+    PartitionLatest,
+    newest,
+)
 from tests.unit.storage.catalog.shorthands import edge, raw, row
 
 
@@ -132,20 +138,11 @@ def test_one_read_sees_one_moment(catalog: Catalog, path: Path) -> None:
     # The assets are read in one read transaction (a write another connection commits while
     # the read runs is seen by all of it or none).
     mixed_history(catalog)
-    seen: list[str] = []
-
-    class Watching:
-        def __init__(self, conn: object) -> None:
-            self.conn = conn
-
-        def execute(self, sql: str, params: object = ()) -> object:
-            seen.append(sql.split()[0])
-            return self.conn.execute(sql, params)  # type: ignore[attr-defined]
-
-    from flowstone_nb._storage.catalog.status_reads import newest
-
+    sent: list[str] = []
     with raw(path) as conn:
-        newest(Watching(conn), {"a": None, "b": ["p1"]})  # type: ignore[arg-type]
+        conn.set_trace_callback(sent.append)
+        newest(conn, {"a": None, "b": ["p1"]})
+    seen = [statement.split()[0] for statement in sent]
     assert seen[0] == "BEGIN"
     assert seen[-1] == "COMMIT"
     assert seen.count("BEGIN") == 1
