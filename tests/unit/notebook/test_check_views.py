@@ -257,7 +257,9 @@ def test_the_live_graph_marks_a_node_as_its_checks_fail() -> None:
     assert "⚑ 1 check failing" in shown[-1].source
     with live:  # a partition computed again starts without marks
         live.on_event(Event(EventKind.STARTED, "sales", "south", "r2", {}))
-    [south] = [r for r in live.report().rows if r.partition == "south"]  # type: ignore[union-attr]
+    again = live.report()
+    assert again is not None
+    [south] = [r for r in again.rows if r.partition == "south"]
     assert south.checks_failing == ()
 
 
