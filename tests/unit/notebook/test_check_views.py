@@ -12,7 +12,6 @@ import html
 import re
 from typing import Any
 
-import pandas as pd
 import pytest
 
 import flowstone_nb as fs
@@ -26,6 +25,7 @@ from flowstone_nb._notebook.views import BackfillProgress, StatusGrid, status_vi
 from flowstone_nb._query.status import PartitionStatus, StatusReport
 from tests.resources.catalog_statements import statements_of
 from tests.resources.fake_timers import FakeTimers
+from tests.resources.regional_sales import define_sales, positive_check
 
 EVIL = "<script>alert(1)</script>"
 FAILING = PALETTE[CheckState.FAILING].strong
@@ -52,19 +52,10 @@ REPORT = StatusReport(
 
 
 def regions() -> None:
-    @fs.asset(partitioned_by=REGIONS)
-    def sales(context: Any) -> pd.DataFrame:
-        sign = -1.0 if context.partition == "south" else 1.0
-        return pd.DataFrame({"amount": [sign, 2 * sign]})
-
-    @fs.asset
-    def total(sales: dict[str, pd.DataFrame]) -> float:
-        return float(sum(frame.amount.sum() for frame in sales.values()))
+    define_sales(REGIONS.keys())
 
 
-def positive(sales: pd.DataFrame) -> fs.CheckResult:
-    negative = int((sales.amount < 0).sum())
-    return fs.CheckResult(negative == 0, f"{negative} negative amounts")
+positive = positive_check()
 
 
 # -- the status grid ------------------------------------------------------------------------------

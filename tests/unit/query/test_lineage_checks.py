@@ -8,34 +8,19 @@ recorded outcomes speak; while it is defined, only its checks defined now count.
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
-
 import flowstone_nb as fs
 from flowstone_nb._core.states import PALETTE, CheckState
 from flowstone_nb._define.registry import Registry, set_registry
 from flowstone_nb._notebook.widgets.lineage import LineageWidget
 from flowstone_nb._query.lineage import COLLAPSE_FROM
 from tests.resources.catalog_statements import statements_of
+from tests.resources.regional_sales import define_sales, positive_check
 
 EVIL = "<script>alert(1)</script>"
 
 
-def regions(keys: list[str]) -> None:
-    @fs.asset(partitioned_by=fs.StaticPartitions(keys))
-    def sales(context: Any) -> pd.DataFrame:
-        sign = -1.0 if context.partition.startswith("s") else 1.0
-        return pd.DataFrame({"amount": [sign, 2 * sign]})
-
-    @fs.asset
-    def total(sales: dict[str, pd.DataFrame]) -> float:
-        return float(sum(frame.amount.sum() for frame in sales.values()))
-
-
-def positive(sales: pd.DataFrame) -> fs.CheckResult:
-    negative = int((sales.amount < 0).sum())
-    return fs.CheckResult(negative == 0, f"{negative} negative {EVIL}")
+regions = define_sales
+positive = positive_check(EVIL)
 
 
 def test_an_entry_names_the_checks_that_fail_on_its_value() -> None:
