@@ -322,15 +322,6 @@ _GROWTH_ROWS = (
 )
 
 
-def _number(value: float) -> str:
-    """As the results table writes numbers: 1,640 / 14.4 / 0.15 / 0.036."""
-    if value >= 100:
-        return f"{value:,.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}" if value >= 0.1 else f"{value:.3f}"
-
-
 def _median(results: _table.Results, workload: str, metric: str) -> float | None:
     found = _table.stat(results, workload, "ours", metric)  # (ours)
     return None if found is None else found.median
@@ -346,14 +337,14 @@ def growth_lines(results: _table.Results, sizes: Sizes) -> list[str]:
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for metric, label in _GROWTH_ROWS:
             found = [_median(results, "growth", f"{metric}_{n}") for n in counts]
-            cells = ["—" if f is None else f"{_number(f * 1e3)} ms" for f in found]
+            cells = ["—" if f is None else f"{_table.number(f * 1e3)} ms" for f in found]
             last = found[-1]
-            cells.append("—" if last is None else f"{_number(last / counts[-1] * 1e6)} µs")
+            cells.append("—" if last is None else f"{_table.number(last / counts[-1] * 1e6)} µs")
             floor = _table.stat(results, "growth", "floor", f"{metric}_{counts[-1]}")
-            cells.append("—" if floor is None else f"{_number(floor.median * 1e3)} ms")
+            cells.append("—" if floor is None else f"{_table.number(floor.median * 1e3)} ms")
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         per = [_median(results, "growth", f"backfill_{n}") for n in counts]
-        cells = ["—" if f is None else f"{_number(f * 1e3)} ms" for f in per]
+        cells = ["—" if f is None else f"{_table.number(f * 1e3)} ms" for f in per]
         lines.append(
             "| backfill of N trivial partitions kept in memory, beyond computing them, per "
             f"partition | {' | '.join(cells)} | {cells[-1]} | — |"

@@ -227,20 +227,13 @@ def _wanted(peers: Sequence[str], workload: str, notes: Mapping[str, str]) -> li
 # --- the table ------------------------------------------------------------------------------------
 
 
-def _number(value: float) -> str:
-    if value >= 100:
-        return f"{value:,.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}" if value >= 0.1 else f"{value:.3f}"
-
-
 def _cell(row: _table.Row, results: _table.Results, contender: str, sizes: Sizes) -> str:
     found = _table.stat(results, row.workload, contender, row.metric)
     if found is None:
         return "—"
     scaled = found.scaled(row.scale(sizes))
-    return f"{_number(scaled.median)} [{_number(scaled.low)}..{_number(scaled.high)}]"
+    number = _table.number
+    return f"{number(scaled.median)} [{number(scaled.low)}..{number(scaled.high)}]"
 
 
 def _ratio(row: _table.Row, results: _table.Results, contender: str) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import textwrap
+from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -17,3 +19,12 @@ def fresh_shell(monkeypatch: pytest.MonkeyPatch, config: Config | None = None) -
     config = config or Config()
     config.HistoryManager.hist_file = ":memory:"
     return InteractiveShell.instance(config=config)
+
+
+def run_cell(shell: InteractiveShell, source: str, cell_id: str | None = None) -> Any:
+    """Run ``source`` (dedented) as a cell and give its value; an error in it is raised."""
+    result = shell.run_cell(textwrap.dedent(source), cell_id=cell_id)
+    error = result.error_before_exec or result.error_in_exec
+    if error is not None:
+        raise error
+    return result.result

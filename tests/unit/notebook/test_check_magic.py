@@ -20,6 +20,7 @@ from flowstone_nb._core.states import PALETTE, CheckState
 from flowstone_nb._notebook.check_cell import CheckCellResult
 from flowstone_nb._notebook.check_line import parse_check_line
 from flowstone_nb._notebook.magics import FlowstoneMagics
+from tests.resources.ipython_shell import run_cell as run
 
 EVIL = "<script>alert(1)</script>"
 REGIONS = fs.StaticPartitions(["north", "south", "west"])
@@ -27,14 +28,6 @@ REGIONS = fs.StaticPartitions(["north", "south", "west"])
 
 def check(shell: InteractiveShell, line: str, body: str) -> Any:
     return shell.run_cell_magic("check", line, textwrap.dedent(body))
-
-
-def run(shell: InteractiveShell, source: str, cell_id: str | None = None) -> Any:
-    result = shell.run_cell(textwrap.dedent(source), cell_id=cell_id)
-    error = result.error_before_exec or result.error_in_exec
-    if error is not None:
-        raise error
-    return result.result
 
 
 def regions() -> None:

@@ -25,18 +25,11 @@ from flowstone_nb._notebook.magics import AssetPreview, FlowstoneMagics
 from flowstone_nb._storage.config import settings
 from flowstone_nb._storage.store import get_store
 from tests.resources.ipython_shell import fresh_shell
+from tests.resources.ipython_shell import run_cell as run
 
 
 def asset(shell: InteractiveShell, line: str, body: str) -> Any:
     return shell.run_cell_magic("asset", line, textwrap.dedent(body))
-
-
-def run(shell: InteractiveShell, source: str, cell_id: str | None = None) -> Any:
-    result = shell.run_cell(textwrap.dedent(source), cell_id=cell_id)
-    error = result.error_before_exec or result.error_in_exec
-    if error is not None:
-        raise error
-    return result.result
 
 
 def flowstone(shell: InteractiveShell, line: str) -> Any:
