@@ -9,12 +9,13 @@ that Python could not do cheaper:
 
 * one query per asset (its name a bound value, its keys a JSON list) seeks each partition's
   newest attempt in ``ix_mat_partition`` and reads that row's columns as they are stored, with
-  the inputs it consumed; partitions are named by their place in the keys asked for;
+  the inputs it consumed, in the order of :class:`PartitionLatest`'s fields: a success that
+  consumed nothing (most of them) becomes its ``PartitionLatest`` as it comes;
 * an asset asked for with no keys (an open definition) has its recorded keys walked one index
   seek at a time instead (SQLite has no loose index scan of its own: ``DISTINCT`` would read
   every row of the history);
 * only the few partitions whose newest attempt failed or still runs take a second query, which
-  seeks their newest success in ``ix_mat_success``.
+  reads that attempt's error and seeks their newest success in ``ix_mat_success``.
 
 A test reads the plans. It reads through the connection it is given and never writes.
 """
@@ -79,18 +80,19 @@ _NEWEST_ROW = (
     "SELECT m.rowid FROM materializations AS m WHERE m.asset = :asset "
     "AND m.partition_key = k.partition_key {also}ORDER BY m.started_at DESC, m.rowid DESC LIMIT 1"
 )
-# Each row: the partition (its place in ``:keys``, or its key), the newest attempt's status and
-# error, its id and success fields (as stored: read as the success's when the status says so),
-# then one input it consumed (a partition comes once per input; with NULLs for none).
+# Each row is a PartitionLatest as it comes when the newest attempt is the newest success (its
+# status then reads NULL), but for its inputs: one input it consumed in the last three columns
+# (a partition comes once per input; with NULLs for none). Otherwise the status says what the
+# attempt is, and its id stands in the success's place until the success is read (OLDER).
 _ATTEMPT = (
-    "l.status, l.error_type, l.error_message, "
+    f"NULLIF(l.status, '{RecordStatus.SUCCESS}'), NULL, NULL, NULL, "
     f"{columns(_SUCCESS_FIELDS, 'l')}, {_EDGE} "
     f"FROM {{keys}} JOIN materializations AS l ON l.rowid = ({_NEWEST_ROW.format(also='')}) "
     "LEFT JOIN lineage AS e ON e.materialization_id = l.id"
 )
 #: The newest attempt of each key of ``:keys`` (a JSON list) of ``:asset``.
 _GIVEN_KEYS = "(SELECT key, value AS partition_key FROM json_each(:keys)) AS k"
-GIVEN = f"SELECT k.key, {_ATTEMPT.format(keys=_GIVEN_KEYS)}"
+GIVEN = f"SELECT k.partition_key, {_ATTEMPT.format(keys=_GIVEN_KEYS)}"
 #: The newest attempt of each partition of ``:asset`` recorded, in key order.
 RECORDED = (
     "WITH RECURSIVE k(partition_key) AS (SELECT min(partition_key) FROM materializations "
@@ -99,17 +101,20 @@ RECORDED = (
     f"WHERE k.partition_key IS NOT NULL) SELECT k.partition_key, {_ATTEMPT.format(keys='k')}"
 )
 _ONLY_SUCCESS = f"AND m.status = '{RecordStatus.SUCCESS}' "
-#: The newest success of each key of ``:keys`` of ``:asset`` (whose newest attempt is not one).
+#: Of each key of ``:keys`` of ``:asset`` (whose newest attempt is not a success): the newest
+#: attempt's error, and the newest success, if any, with its inputs.
 OLDER = (
-    f"SELECT k.key, {columns(_SUCCESS_FIELDS, 's')}, {_EDGE} FROM {_GIVEN_KEYS} "
-    f"JOIN materializations AS s ON s.rowid = "
+    f"SELECT k.key, a.error_type, a.error_message, {columns(_SUCCESS_FIELDS, 's')}, {_EDGE} "
+    f"FROM {_GIVEN_KEYS} JOIN materializations AS a ON a.rowid = "
+    f"({_NEWEST_ROW.format(also='')}) LEFT JOIN materializations AS s ON s.rowid = "
     f"({_NEWEST_ROW.format(also=_ONLY_SUCCESS)}) "
     "LEFT JOIN lineage AS e ON e.materialization_id = s.id"
 )
 
-_SUCCESS = RecordStatus.SUCCESS
 _NOTHING_CONSUMED: frozenset[tuple[str, str, str | None]] = frozenset()
-_NO_SUCCESS = (None,) * len(_SUCCESS_FIELDS)
+_NO_INPUTS = (_NOTHING_CONSUMED,)  # (the inputs field of a success that consumed nothing)
+_INPUT = slice(-3, None)  # (a row's input: its last three columns)
+_LATEST = slice(None, -3)  # (a row's PartitionLatest fields, but its inputs)
 
 
 def newest(
@@ -142,51 +147,50 @@ def _of_asset(
     if keys is None:
         rows = connection.execute(RECORDED, {"asset": asset})
     elif keys:
-        keys = list(keys)
-        rows = connection.execute(GIVEN, {"asset": asset, "keys": json.dumps(keys)})
+        rows = connection.execute(GIVEN, {"asset": asset, "keys": json.dumps(list(keys))})
     else:
         return {}
     by_key: dict[str, PartitionLatest] = {}
-    unsettled: list[str] = []  # newest attempts that are not successes
+    unsettled: dict[str, tuple[str, str]] = {}  # newest attempts that are not successes
     for values in rows:
-        key = values[0] if keys is None else keys[values[0]]
-        if values[1] == _SUCCESS:
-            known = by_key.get(key)
-            if known is None:
-                by_key[key] = from_values(
-                    PartitionLatest, (key, None, None, None, None, *values[4:-3], _consumed(values))
-                )
-            else:  # the same partition again, for its next input
-                by_key[key] = known._replace(inputs=known.inputs | _consumed(values))
-        elif key not in by_key:
-            unsettled.append(key)
-            by_key[key] = from_values(
-                PartitionLatest, (key, *values[1:5], *_NO_SUCCESS, _NOTHING_CONSUMED)
-            )
+        if values[1] is not None:  # (its status: not a success)
+            unsettled[values[0]] = (values[1], values[5])
+        elif values[-3] is None:  # a success that consumed nothing: one row, as it comes
+            by_key[values[0]] = from_values(PartitionLatest, values[_LATEST] + _NO_INPUTS)
+        else:
+            _add_input(by_key, values[_LATEST], values[_INPUT])
     if unsettled:
         _settle(connection, asset, unsettled, by_key)
     return by_key
 
 
-def _consumed(values: Sequence[Any]) -> frozenset[tuple[str, str, str | None]]:
-    """The input a row names in its last three columns (none: they are null)."""
-    return _NOTHING_CONSUMED if values[-3] is None else frozenset((tuple(values[-3:]),))
+def _add_input(
+    by_key: dict[str, PartitionLatest],
+    latest: tuple[Any, ...],
+    consumed: tuple[str, str, str | None],
+) -> None:
+    """Note one more input of a partition (``latest``: its fields but the inputs)."""
+    known = by_key.get(latest[0])
+    if known is None:
+        by_key[latest[0]] = from_values(PartitionLatest, (*latest, frozenset((consumed,))))
+    else:  # the same partition again, for its next input
+        by_key[latest[0]] = known._replace(inputs=known.inputs | {consumed})
 
 
 def _settle(
     connection: sqlite3.Connection,
     asset: str,
-    unsettled: list[str],
+    unsettled: dict[str, tuple[str, str]],
     by_key: dict[str, PartitionLatest],
 ) -> None:
-    """Give the partitions whose newest attempt failed or runs their newest success, if any."""
-    found = connection.execute(OLDER, {"asset": asset, "keys": json.dumps(unsettled)})
+    """Give each partition whose newest attempt failed or runs its error and its newest success."""
+    keys = list(unsettled)
+    found = connection.execute(OLDER, {"asset": asset, "keys": json.dumps(keys)})
     for values in found:
-        key = unsettled[values[0]]
-        attempt = by_key[key]
-        if attempt.id is None:
-            by_key[key] = from_values(
-                PartitionLatest, (*attempt[:5], *values[1:-3], _consumed(values))
-            )
-        else:  # the same partition again, for its next input
-            by_key[key] = attempt._replace(inputs=attempt.inputs | _consumed(values))
+        key = keys[values[0]]
+        status, attempt = unsettled[key]
+        latest = (key, status, values[1], values[2], attempt, *values[3:-3])
+        if values[-3] is None:  # (no input, or no success at all: every field is NULL)
+            by_key[key] = from_values(PartitionLatest, (*latest, _NOTHING_CONSUMED))
+        else:
+            _add_input(by_key, latest, values[_INPUT])
