@@ -376,7 +376,7 @@ class _StatusComputation:
         definition = asset.partitions
         found = self.latest.get(name, {})
         keys, encoded = self.keys[name] or recorded_keys(found)
-        states = [found.get(e) for e in encoded] if found else [None] * len(keys)
+        states = list(map(found.get, encoded)) if found else [None] * len(keys)
         statuses, reasons = self._verdicts(name, asset, keys, states)
         successes = [None if s is None or s.id is None else s for s in states]
         entries = list(

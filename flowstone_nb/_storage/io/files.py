@@ -302,30 +302,30 @@ class LocalFiles:
         found = _local_stat(self.path(location))
         return None if found is None else from_values(FileStat, (found.st_size, found.st_mtime_ns))
 
-    def agreeing(self, values: Sequence[StoredStamp]) -> list[bool]:
-        """For each value, whether its file is there with exactly its stamp's size and time.
+    def disagreeing(self, values: Sequence[StoredStamp]) -> list[int]:
+        """The places of the values whose file is not there with exactly its stamp's size and time.
 
         One stat per file and no more (a status report asks this of every partition): a
         location is joined to the root only when it is plain (see ``check_location``); a file
-        that is not plain, missing or different says ``False``, for the caller to look at
-        closely.
+        that is not plain, missing or different is named, for the caller to look at closely.
         """
         prefix, plain, stat = self._prefix, _PLAIN_LOCATION.fullmatch, os.stat
         if prefix is None:
-            return [False] * len(values)
-        found: list[bool] = []
-        for value in values:
+            return list(range(len(values)))
+        odd: list[int] = []
+        for place, value in enumerate(values):
             location = value.location
             if location is None or plain(location) is None:
-                found.append(False)
+                odd.append(place)
                 continue
             try:
                 kept = stat(prefix + location)
             except OSError:
-                found.append(False)
+                odd.append(place)
                 continue
-            found.append(kept.st_size == value.size_bytes and kept.st_mtime_ns == value.modified_ns)
-        return found
+            if kept.st_mtime_ns != value.modified_ns or kept.st_size != value.size_bytes:
+                odd.append(place)
+        return odd
 
     def write_atomic(self, location: str, write: Callable[[BinaryIO], object]) -> None:
         """Write the file at ``location`` through a temp file beside it (see atomic_write)."""
@@ -404,9 +404,9 @@ class FsspecFiles:
             self.write_atomic(location, lambda out: out.write(payload))
         return from_values(StoredFile, (location, version, writer.size, None))
 
-    def agreeing(self, values: Sequence[StoredStamp]) -> list[bool]:
-        """``False`` for each value: object stores keep no time to agree with at a glance."""
-        return [False] * len(values)
+    def disagreeing(self, values: Sequence[StoredStamp]) -> list[int]:
+        """Every place: object stores keep no time to agree with at a glance."""
+        return list(range(len(values)))
 
     def stat(self, location: str) -> FileStat | None:
         """The size of the file at ``location`` (no time: object stores keep none to compare)."""

@@ -410,12 +410,11 @@ class _FileIOManager(IOManager):
         The files that agree with their stamps at a glance are found in one pass; the others
         are checked one by one.
         """
-        agreeing = self._files.agreeing(values)
-        check = self.check
-        return [
-            None if same else check(str(value.location), stamp_of(value))
-            for value, same in zip(values, agreeing, strict=True)
-        ]
+        found: list[str | None] = [None] * len(values)
+        for place in self._files.disagreeing(values):
+            value = values[place]
+            found[place] = self.check(str(value.location), stamp_of(value))
+        return found
 
     def _content_version(self, location: str) -> str:
         with self._files.open_read(location) as source:

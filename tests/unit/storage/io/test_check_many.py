@@ -93,5 +93,5 @@ def test_where_slash_is_not_the_only_separator_each_file_is_checked_alone(
     manager = FilesystemIOManager(tmp_path)
     values = every_case(manager, tmp_path)
     monkeypatch.setattr(manager._files, "_prefix", None)  # (no plain joins, as on Windows)
-    assert manager._files.agreeing(values) == [False] * len(values)
+    assert manager._files.disagreeing(values) == list(range(len(values)))
     assert manager.check_many(values) == one_by_one(manager, values)
