@@ -113,6 +113,8 @@ OLDER = (
 
 _NOTHING_CONSUMED: frozenset[tuple[str, str, str | None]] = frozenset()
 _NO_INPUTS = (_NOTHING_CONSUMED,)  # (the inputs field of a success that consumed nothing)
+_STATUS = PartitionLatest._fields.index("last_status")  # (a row's attempt status: NULL, a success)
+_ID = PartitionLatest._fields.index("id")  # (a row's id: the attempt's, when not a success)
 _INPUT = slice(-3, None)  # (a row's input: its last three columns)
 _LATEST = slice(None, -3)  # (a row's PartitionLatest fields, but its inputs)
 
@@ -153,8 +155,8 @@ def _of_asset(
     by_key: dict[str, PartitionLatest] = {}
     unsettled: dict[str, tuple[str, str]] = {}  # newest attempts that are not successes
     for values in rows:
-        if values[1] is not None:  # (its status: not a success)
-            unsettled[values[0]] = (values[1], values[5])
+        if values[_STATUS] is not None:  # not a success
+            unsettled[values[0]] = (values[_STATUS], values[_ID])
         elif values[-3] is None:  # a success that consumed nothing: one row, as it comes
             by_key[values[0]] = from_values(PartitionLatest, values[_LATEST] + _NO_INPUTS)
         else:
