@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from flowstone_nb._core.states import RecordStatus
+from flowstone_nb._storage.catalog.writes import refresh_partitions_of
 from flowstone_nb._storage.processes import writer_alive
 from flowstone_nb._storage.tuples import from_values
 
@@ -91,11 +92,14 @@ def find_interrupted(
 def mark_interrupted(conn: sqlite3.Connection, interrupted: Interrupted) -> int:
     """Mark what :func:`find_interrupted` found, in the caller's transaction.
 
-    Rows and runs that finished meanwhile are left as they are. Returns how many
+    Rows and runs that finished meanwhile are left as they are; the partitions of the rows
+    marked have their ``partition_latest`` brought up to date. Returns how many
     materializations were marked.
     """
     marked: int = conn.executemany(_MARK_ROW, interrupted.materializations).rowcount
     conn.executemany(_MARK_RUN, interrupted.runs)
+    if marked:
+        refresh_partitions_of(conn, (mat_id for _, mat_id in interrupted.materializations))
     return marked
 
 

@@ -1,11 +1,11 @@
 """The catalog's rows: what it records and returns, and how query results become rows.
 
 This module owns the row types (:class:`MaterializationRow`, :class:`LineageEdge`,
-:class:`Candidate`, :class:`RunRow`, :class:`PartitionState`, :class:`CheckRow`) and the
-statuses a materialization row may have. Code outside this module reads rows by field name; a
-result tuple whose columns are a row's fields in order becomes a row through
-:func:`~flowstone_nb._storage.tuples.from_values`, any other is turned into rows here, and none
-is sliced by position elsewhere. It must not run SQL.
+:class:`Candidate`, :class:`RunRow`, :class:`PartitionState`, :class:`PartitionLatest`,
+:class:`CheckRow`) and the statuses a materialization row may have. Code outside this module
+reads rows by field name; a result tuple whose columns are a row's fields in order becomes a row
+through :func:`~flowstone_nb._storage.tuples.from_values`, any other is turned into rows here,
+and none is sliced by position elsewhere. It must not run SQL.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ __all__ = [
     "CheckRow",
     "LineageEdge",
     "MaterializationRow",
+    "PartitionLatest",
     "PartitionState",
     "Reached",
     "RunRow",
@@ -236,6 +237,47 @@ class PartitionState:
 
     success: MaterializationRow | None
     last: MaterializationRow
+
+
+class PartitionLatest(NamedTuple):
+    """One partition's newest attempt, and its newest success as the freshness verdict reads it.
+
+    The table ``partition_latest`` holds one per partition recorded (but its inputs), kept by
+    every write (see :mod:`.writes`); the status report reads them (see :mod:`.status_reads`).
+
+    Attributes
+    ----------
+    partition
+        The encoded partition key (``""`` when unpartitioned).
+    last_status, last_error_type, last_error_message, last_id
+        The newest attempt's status, error (for failures) and materialization id; all ``None``
+        when the newest attempt is the newest success (the common case: nothing to read twice).
+    id
+        The newest success's materialization id (``None``: the partition has no success; then
+        every field below is ``None`` too).
+    code_version, data_version, io_manager, location, size_bytes, modified_ns, value_problem
+        Of the newest success, as in :class:`MaterializationRow`.
+    ended_at
+        When the newest success finished (UNIX seconds).
+    inputs
+        ``(asset, partition, data_version)`` of every upstream value the success consumed.
+    """
+
+    partition: str
+    last_status: str | None
+    last_error_type: str | None
+    last_error_message: str | None
+    last_id: str | None
+    id: str | None
+    code_version: str | None
+    data_version: str | None
+    io_manager: str | None
+    location: str | None
+    size_bytes: int | None
+    modified_ns: int | None
+    value_problem: str | None
+    ended_at: float | None
+    inputs: frozenset[tuple[str, str, str | None]]
 
 
 class RunRow(NamedTuple):

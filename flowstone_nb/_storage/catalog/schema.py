@@ -13,11 +13,18 @@ from pathlib import Path
 
 from flowstone_nb._core.errors import StoreError
 from flowstone_nb._storage.catalog.connections import damaged
-from flowstone_nb._storage.catalog.rows import CheckRow, LineageEdge, MaterializationRow, RunRow
+from flowstone_nb._storage.catalog.rows import (
+    CheckRow,
+    LineageEdge,
+    MaterializationRow,
+    PartitionLatest,
+    RunRow,
+)
 
 __all__ = [
     "CHECK_COLUMNS",
     "EDGE_COLUMNS",
+    "LATEST_COLUMNS",
     "MIGRATIONS",
     "ROW_COLUMNS",
     "RUN_COLUMNS",
@@ -115,6 +122,36 @@ def _record_attempt_numbers(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE materializations ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1")
 
 
+def _record_partition_latest(conn: sqlite3.Connection) -> None:
+    # Each partition's newest attempt and newest success, as the status report reads them (in
+    # PartitionLatest's field order, but its inputs): one row per partition recorded, whatever
+    # the length of its history. Every write keeps it (writes.refresh_latest); filled here from
+    # the rows by the same rule: newest first by start, then by the order rows were written.
+    conn.execute(
+        "CREATE TABLE partition_latest (asset TEXT NOT NULL, partition_key TEXT NOT NULL, "
+        "last_status TEXT, last_error_type TEXT, last_error_message TEXT, last_id TEXT, "
+        "id TEXT, code_version TEXT, data_version TEXT, io_manager TEXT, location TEXT, "
+        "size_bytes INTEGER, modified_ns INTEGER, value_problem TEXT, ended_at REAL, "
+        "PRIMARY KEY (asset, partition_key)) WITHOUT ROWID"
+    )
+    newest = (
+        "SELECT m.rowid FROM materializations AS m WHERE m.asset = k.asset "
+        "AND m.partition_key = k.partition_key {also}ORDER BY m.started_at DESC, m.rowid DESC "
+        "LIMIT 1"
+    )
+    attempt, success = newest.format(also=""), newest.format(also="AND m.status = 'success' ")
+    conn.execute(
+        "INSERT INTO partition_latest SELECT a.asset, a.partition_key, "
+        "NULLIF(a.status, 'success'), iif(a.status = 'success', NULL, a.error_type), "
+        "iif(a.status = 'success', NULL, a.error_message), iif(a.status = 'success', NULL, a.id), "
+        "s.id, s.code_version, s.data_version, s.io_manager, s.location, s.size_bytes, "
+        "s.modified_ns, s.value_problem, s.ended_at "
+        "FROM (SELECT DISTINCT asset, partition_key FROM materializations) AS k "
+        f"JOIN materializations AS a ON a.rowid = ({attempt}) "
+        f"LEFT JOIN materializations AS s ON s.rowid = ({success})"
+    )
+
+
 #: Migration ``n`` brings a catalog from schema version ``n`` to ``n + 1``. Append, never edit.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_tables,
@@ -124,6 +161,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _record_value_problems,
     _record_check_results,
     _record_attempt_numbers,
+    _record_partition_latest,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -147,11 +185,13 @@ def columns(fields: Iterable[str], table: str = "") -> str:
 
 #: The columns of :class:`MaterializationRow`, :class:`LineageEdge`, :class:`RunRow` and
 #: :class:`CheckRow`, in field order: selecting them gives values that
-#: :func:`~.rows.from_values` turns into rows.
+#: :func:`~.rows.from_values` turns into rows. ``partition_latest`` holds a
+#: :class:`PartitionLatest`'s fields but its inputs, after the asset (``LATEST_COLUMNS``).
 ROW_COLUMNS = columns(MaterializationRow._fields)
 EDGE_COLUMNS = columns(LineageEdge._fields)
 RUN_COLUMNS = columns(RunRow._fields)
 CHECK_COLUMNS = columns(CheckRow._fields)
+LATEST_COLUMNS = columns(PartitionLatest._fields[:-1])
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> None:

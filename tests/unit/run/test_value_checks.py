@@ -159,7 +159,8 @@ def unstamp_and_garble(home: Path, asset: str) -> None:
     catalog = get_store().catalog
     catalog.wait_for_writes()
     with sqlite3.connect(catalog.path) as conn:
-        conn.execute("UPDATE materializations SET size_bytes = NULL, modified_ns = NULL")
+        for table in ("materializations", "partition_latest"):  # (as a migrated catalog has)
+            conn.execute(f"UPDATE {table} SET size_bytes = NULL, modified_ns = NULL")
     conn.close()
     value_path(home, asset).write_text("{not json")
 

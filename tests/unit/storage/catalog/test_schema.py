@@ -8,7 +8,13 @@ import pytest
 
 from flowstone_nb._core.errors import StoreError
 from flowstone_nb._storage.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog, MaterializationRow
-from flowstone_nb._storage.catalog.schema import EDGE_COLUMNS, ROW_COLUMNS, RUN_COLUMNS, columns
+from flowstone_nb._storage.catalog.schema import (
+    EDGE_COLUMNS,
+    LATEST_COLUMNS,
+    ROW_COLUMNS,
+    RUN_COLUMNS,
+    columns,
+)
 from tests.unit.storage.catalog.shorthands import raw, row
 
 
@@ -96,6 +102,7 @@ def test_every_row_field_has_its_column_in_field_order(path: Path) -> None:
         "materializations": ROW_COLUMNS,
         "lineage": EDGE_COLUMNS,
         "runs": RUN_COLUMNS,
+        "partition_latest": f"asset, {LATEST_COLUMNS}",
     }
     with raw(path) as conn:
         for table, selected in expected.items():
