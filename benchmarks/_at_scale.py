@@ -18,7 +18,6 @@ files against their stamps, an ``os.stat`` of each file.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 from collections import Counter
@@ -106,23 +105,22 @@ def _status_by_hand(conn: sqlite3.Connection, home: str, assets: list[str]) -> l
 
 
 # The least a status of one asset takes by hand, on a connection with our page cache: each
-# partition's newest row by the status read's own seeks (the keys a JSON list), whether it
-# consumed anything, a stat of its file, the statuses counted; no row kept, no reason said.
+# partition's row of the table the status read reads (its newest attempt, NULL when that is its
+# newest success), whether it consumed anything, a stat of its file, the statuses counted; no
+# row kept, no reason said.
 _LEAST = (
-    "SELECT l.status, l.code_version, l.location, l.size_bytes, l.modified_ns, "
-    "EXISTS (SELECT 1 FROM lineage AS e WHERE e.materialization_id = l.id) "
-    "FROM json_each(?) AS k JOIN materializations AS l ON l.rowid = (SELECT m.rowid "
-    "FROM materializations AS m WHERE m.asset = ? AND m.partition_key = k.value "
-    "ORDER BY m.started_at DESC LIMIT 1)"
+    "SELECT s.last_status, s.code_version, s.location, s.size_bytes, s.modified_ns, "
+    "EXISTS (SELECT 1 FROM lineage AS e WHERE e.materialization_id = s.id) "
+    "FROM partition_latest AS s WHERE s.asset = ?"
 )
 
 
-def _least_status(conn: sqlite3.Connection, home: str, asset: str, keys: str) -> Counter[str]:
-    """How many partitions of ``asset`` (``keys``: encoded, a JSON list) are fresh, or not."""
+def _least_status(conn: sqlite3.Connection, home: str, asset: str) -> Counter[str]:
+    """How many partitions of ``asset`` are fresh, or not."""
     counts: Counter[str] = Counter()
     stat = os.stat
-    for status, version, location, size, modified, consumed in conn.execute(_LEAST, (keys, asset)):
-        if status != "success" or version != _scale.CODE or consumed:
+    for attempt, version, location, size, modified, consumed in conn.execute(_LEAST, (asset,)):
+        if attempt is not None or version != _scale.CODE or consumed:
             counts["not fresh"] += 1
             continue
         try:
@@ -215,7 +213,6 @@ def floor_million(sizes: Sizes, work: Path, home: str) -> Samples:
 
     first, middle, day = _million_targets(sizes)
     key = encode_key(day)
-    keys = json.dumps([encode_key(d) for d in _scale.days(sizes.million_days)])
     least = sqlite3.connect(Path(home) / "catalog.sqlite")  # (with our page cache)
     least.execute("PRAGMA cache_size=-65536")
     one_hop = (
@@ -235,7 +232,7 @@ def floor_million(sizes: Sizes, work: Path, home: str) -> Samples:
                 ).fetchall(),
                 "history_partition": lambda: _frame(conn, partition, (middle, key)),
                 "status_asset": lambda: _status_by_hand(conn, home, [first]),
-                "status_least": lambda: _least_status(least, home, first, keys),
+                "status_least": lambda: _least_status(least, home, first),
             },
             sizes.repeat,
         )

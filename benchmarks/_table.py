@@ -229,8 +229,8 @@ ROWS: tuple[Row, ...] = (
     Row(
         "million",
         "status_least",
-        "the same against the least it takes by hand (floor: the status read's seeks, a `stat` "
-        "per file, statuses counted; no row kept)",
+        "the same against the least it takes by hand (floor: the asset's rows of the table the "
+        "status read reads, a `stat` per file, statuses counted; no row kept)",
     ),
     Row(
         "memory",
