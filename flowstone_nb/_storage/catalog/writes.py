@@ -76,6 +76,8 @@ _NEWEST = (
     "AND m.partition_key = ?2 {also}ORDER BY m.started_at DESC, m.rowid DESC LIMIT 1"
 )
 _SUCCESS = f"'{RecordStatus.SUCCESS}'"
+# Of a success: its id, then what the verdict reads (PartitionLatest.id .. ended_at).
+_SUCCESS_FIELDS = PartitionLatest._fields[PartitionLatest._fields.index("id") : -1]
 # The partition's row of partition_latest, from its newest attempt ``a`` and newest success ``s``:
 # the attempt's own fields are NULL when it is that success.
 _REFRESH = (
@@ -85,7 +87,7 @@ _REFRESH = (
         f"iif(a.status = {_SUCCESS}, NULL, a.{field})"
         for field in ("error_type", "error_message", "id")
     )
-    + f", {columns(PartitionLatest._fields[5:-1], 's')} FROM materializations AS a "
+    + f", {columns(_SUCCESS_FIELDS, 's')} FROM materializations AS a "
     f"LEFT JOIN materializations AS s ON s.rowid = "
     f"({_NEWEST.format(also=f'AND m.status = {_SUCCESS} ')}) "
     f"WHERE a.rowid = ({_NEWEST.format(also='')})"
